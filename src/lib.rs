@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod aead;
+pub mod error;
+pub mod hpke;
+pub mod kdf;
+pub mod keys;
+pub mod sign;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::{Error, ErrorCode, Result};

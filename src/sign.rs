@@ -1,0 +1,110 @@
+//! ECDSA over P-384 with SHA-384 (FIPS 186-5), for signed audit checkpoints.
+//!
+//! Signatures are produced deterministically (RFC 6979) and encoded as
+//! IEEE P1363 `r || s` (96 bytes, the WebCrypto format); verification also
+//! accepts ASN.1 DER. A signing key is a separate type from an HPKE
+//! [`PrivateKey`](crate::keys::PrivateKey), so one cannot be used for the other.
+
+use core::fmt;
+
+use p384::ecdsa::signature::{Signer as _, Verifier as _};
+use p384::ecdsa::{DerSignature, Signature};
+
+use crate::error::{Error, Result};
+use crate::keys::{PublicKey, SCALAR_LEN, random_bytes};
+
+/// Length of a P1363 signature (`r || s`).
+pub const SIGNATURE_LEN: usize = 2 * SCALAR_LEN;
+
+/// An ECDSA P-384 signing key. Zeroized on drop; never printed.
+pub struct SigningKey(p384::ecdsa::SigningKey);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.verifying_key().kid()).finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Generates a signing key from the platform CSPRNG.
+    ///
+    /// # Errors
+    /// [`ErrorCode::RngFailed`](crate::ErrorCode::RngFailed) if the RNG fails.
+    pub fn generate() -> Result<Self> {
+        for _ in 0..16 {
+            let mut bytes = zeroize::Zeroizing::new([0u8; SCALAR_LEN]);
+            random_bytes(&mut bytes[..])?;
+            if let Ok(key) = Self::from_scalar_bytes(&bytes[..]) {
+                return Ok(key);
+            }
+        }
+        Err(Error::new(crate::ErrorCode::RngFailed, "random number generator output rejected repeatedly"))
+    }
+
+    /// Imports a raw 48-byte big-endian scalar.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidKey`](crate::ErrorCode::InvalidKey) if the length
+    /// is wrong or the scalar is zero or not below the group order.
+    pub fn from_scalar_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != SCALAR_LEN {
+            return Err(Error::invalid_key("P-384 private scalar must be 48 bytes"));
+        }
+        p384::ecdsa::SigningKey::from_slice(bytes)
+            .map(Self)
+            .map_err(|_| Error::invalid_key("P-384 private scalar out of range"))
+    }
+
+    /// The public key that verifies this key's signatures.
+    #[must_use]
+    pub fn verifying_key(&self) -> PublicKey {
+        // A verifying key is always a valid, non-identity point.
+        PublicKey::from_sec1(&self.0.verifying_key().to_sec1_bytes())
+            .unwrap_or_else(|_| unreachable_public_key())
+    }
+
+    /// Signs `message` (hashed with SHA-384), returning P1363 `r || s`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`](crate::ErrorCode::Misuse) in the negligible case
+    /// that signing fails.
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; SIGNATURE_LEN]> {
+        let sig: Signature = self.0.try_sign(message).map_err(|_| Error::misuse("ECDSA signing failed"))?;
+        Ok(sig.to_bytes().into())
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_public_key() -> PublicKey {
+    // The ecdsa crate guarantees its verifying key is a valid point.
+    panic!("invariant: ECDSA verifying key is a valid point")
+}
+
+/// Verifies a P1363 (`r || s`, 96 bytes) signature over `message` with SHA-384.
+///
+/// # Errors
+/// [`ErrorCode::DecryptFailed`](crate::ErrorCode::DecryptFailed) is never
+/// used here; an invalid or malformed signature gives
+/// [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument) "signature verification failed".
+pub fn verify_p1363(public: &PublicKey, message: &[u8], signature: &[u8]) -> Result<()> {
+    let sig = Signature::from_slice(signature).map_err(|_| bad_signature())?;
+    verifying(public).verify(message, &sig).map_err(|_| bad_signature())
+}
+
+/// Verifies an ASN.1 DER `ECDSA-Sig-Value` over `message` with SHA-384.
+/// Only strict DER is accepted (no BER, no trailing bytes).
+///
+/// # Errors
+/// As [`verify_p1363`].
+pub fn verify_der(public: &PublicKey, message: &[u8], signature: &[u8]) -> Result<()> {
+    let sig = DerSignature::try_from(signature).map_err(|_| bad_signature())?;
+    verifying(public).verify(message, &sig).map_err(|_| bad_signature())
+}
+
+fn verifying(public: &PublicKey) -> p384::ecdsa::VerifyingKey {
+    p384::ecdsa::VerifyingKey::from(*public.inner())
+}
+
+const fn bad_signature() -> Error {
+    Error::new(crate::ErrorCode::InvalidArgument, "signature verification failed")
+}
