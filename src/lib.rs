@@ -13,3 +13,8 @@ pub mod sign;
 pub mod conformance;
 
 pub use error::{Error, ErrorCode, Result};
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

@@ -1,0 +1,191 @@
+//! Run-time choice of where a private key lives and where Diffie-Hellman
+//! runs: WebCrypto (fast in Chromium, and the only place a key can be
+//! non-extractable) or RustCrypto in wasm (everywhere). Either way the HPKE
+//! key schedule, formats and validation are the same Rust code
+//! ([`crate::hpke::setup_sender_from_dh`], [`crate::hpke::setup_recipient_from_dh`]).
+
+use zeroize::Zeroizing;
+
+use super::webcrypto::{self, WebCryptoKey};
+use crate::error::{Error, ErrorCode, Result};
+use crate::hpke::{self, Psk, RecipientContext, SenderContext, Suite};
+use crate::keys::{PrivateKey, PublicKey};
+
+/// Where key generation and Diffie-Hellman run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// WebCrypto if `crypto.subtle` exists, else RustCrypto.
+    Auto,
+    /// WebCrypto only (an error where it is missing).
+    WebCrypto,
+    /// RustCrypto in wasm.
+    Wasm,
+}
+
+impl Provider {
+    /// Parses `"auto"`, `"webcrypto"` or `"wasm"`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for anything else.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "auto" => Ok(Self::Auto),
+            "webcrypto" => Ok(Self::WebCrypto),
+            "wasm" => Ok(Self::Wasm),
+            _ => Err(Error::new(ErrorCode::InvalidArgument, "provider must be \"auto\", \"webcrypto\" or \"wasm\"")),
+        }
+    }
+
+    fn use_webcrypto(self) -> Result<bool> {
+        match self {
+            Self::Wasm => Ok(false),
+            Self::Auto => Ok(webcrypto::subtle().is_some()),
+            Self::WebCrypto if webcrypto::subtle().is_some() => Ok(true),
+            Self::WebCrypto => Err(Error::new(ErrorCode::Unsupported, "WebCrypto (crypto.subtle) is not available here")),
+        }
+    }
+}
+
+/// A P-384 private key held either by WebCrypto or in wasm memory.
+#[derive(Debug, Clone)]
+pub enum KeyHandle {
+    /// A RustCrypto key in wasm memory (zeroized on drop).
+    Wasm(PrivateKey),
+    /// A WebCrypto `CryptoKey`, possibly non-extractable.
+    WebCrypto(WebCryptoKey),
+}
+
+impl KeyHandle {
+    /// Generates a key with the chosen provider.
+    ///
+    /// # Errors
+    /// RNG or platform failures.
+    pub async fn generate(provider: Provider, extractable: bool) -> Result<Self> {
+        if provider.use_webcrypto()? {
+            WebCryptoKey::generate(extractable).await.map(Self::WebCrypto)
+        } else {
+            PrivateKey::generate().map(Self::Wasm)
+        }
+    }
+
+    /// Takes custody of an imported key with the chosen provider: with
+    /// WebCrypto, the key moves into a `CryptoKey` (non-extractable unless asked).
+    ///
+    /// # Errors
+    /// Platform failures.
+    pub async fn adopt(key: PrivateKey, provider: Provider, extractable: bool) -> Result<Self> {
+        if provider.use_webcrypto()? {
+            WebCryptoKey::import(&key, extractable).await.map(Self::WebCrypto)
+        } else {
+            Ok(Self::Wasm(key))
+        }
+    }
+
+    /// The public key.
+    #[must_use]
+    pub const fn public_key(&self) -> &PublicKey {
+        match self {
+            Self::Wasm(k) => k.public_key(),
+            Self::WebCrypto(k) => k.public_key(),
+        }
+    }
+
+    /// Whether the private key can be exported.
+    #[must_use]
+    pub fn extractable(&self) -> bool {
+        match self {
+            Self::Wasm(_) => true,
+            Self::WebCrypto(k) => k.extractable(),
+        }
+    }
+
+    /// `"wasm"` or `"webcrypto"`.
+    #[must_use]
+    pub const fn provider_name(&self) -> &'static str {
+        match self {
+            Self::Wasm(_) => "wasm",
+            Self::WebCrypto(_) => "webcrypto",
+        }
+    }
+
+    /// The private key as a RustCrypto key (for export).
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] for a non-extractable WebCrypto key.
+    pub async fn to_private_key(&self) -> Result<PrivateKey> {
+        match self {
+            Self::Wasm(k) => Ok(k.clone()),
+            Self::WebCrypto(k) => k.export().await,
+        }
+    }
+
+    /// ECDH with a validated peer key.
+    ///
+    /// # Errors
+    /// Platform failures.
+    pub async fn diffie_hellman(&self, peer: &PublicKey) -> Result<Zeroizing<Vec<u8>>> {
+        match self {
+            Self::Wasm(k) => Ok(Zeroizing::new(k.diffie_hellman(peer).to_vec())),
+            Self::WebCrypto(k) => k.diffie_hellman(peer).await,
+        }
+    }
+}
+
+/// HPKE sender setup with the ephemeral key and DH from `provider`
+/// (and the sender's key, in the auth modes, from wherever it lives).
+///
+/// # Errors
+/// As [`crate::hpke::setup_sender`].
+pub async fn setup_sender(
+    provider: Provider,
+    suite: Suite,
+    pk_r: &PublicKey,
+    info: &[u8],
+    psk: Option<Psk<'_>>,
+    sk_s: Option<&KeyHandle>,
+) -> Result<(Vec<u8>, SenderContext)> {
+    let ephemeral = KeyHandle::generate(provider, false).await?;
+    setup_sender_with_ephemeral(&ephemeral, suite, pk_r, info, psk, sk_s).await
+}
+
+/// HPKE sender setup with a given ephemeral key (deterministic; used to run
+/// the vectors through WebCrypto).
+///
+/// # Errors
+/// As [`crate::hpke::setup_sender`].
+pub async fn setup_sender_with_ephemeral(
+    ephemeral: &KeyHandle,
+    suite: Suite,
+    pk_r: &PublicKey,
+    info: &[u8],
+    psk: Option<Psk<'_>>,
+    sk_s: Option<&KeyHandle>,
+) -> Result<(Vec<u8>, SenderContext)> {
+    let enc = ephemeral.public_key().to_sec1(false);
+    let mut dh = ephemeral.diffie_hellman(pk_r).await?;
+    if let Some(sk_s) = sk_s {
+        dh.extend_from_slice(&sk_s.diffie_hellman(pk_r).await?);
+    }
+    let ctx = hpke::setup_sender_from_dh(suite, &enc, pk_r, sk_s.map(KeyHandle::public_key), &dh, info, psk)?;
+    Ok((enc, ctx))
+}
+
+/// HPKE recipient setup; `enc` is validated in Rust before any DH.
+///
+/// # Errors
+/// As [`crate::hpke::setup_recipient`].
+pub async fn setup_recipient(
+    suite: Suite,
+    enc: &[u8],
+    sk_r: &KeyHandle,
+    info: &[u8],
+    psk: Option<Psk<'_>>,
+    pk_s: Option<&PublicKey>,
+) -> Result<RecipientContext> {
+    let pk_e = hpke::parse_enc(enc)?;
+    let mut dh = sk_r.diffie_hellman(&pk_e).await?;
+    if let Some(pk_s) = pk_s {
+        dh.extend_from_slice(&sk_r.diffie_hellman(pk_s).await?);
+    }
+    hpke::setup_recipient_from_dh(suite, enc, sk_r.public_key(), pk_s, &dh, info, psk)
+}

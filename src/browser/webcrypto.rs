@@ -1,0 +1,161 @@
+//! P-384 ECDH through WebCrypto (`crypto.subtle`), W3C Web Cryptography API
+//! §ECDH. Works in windows, workers and Node (which has `globalThis.crypto`).
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{Jwk, PrivateKey, PublicKey, SHARED_SECRET_LEN};
+
+const PLATFORM: Error = Error::new(ErrorCode::Platform, "WebCrypto operation failed");
+
+/// `globalThis.crypto.subtle`, if the platform has it (secure contexts only).
+#[must_use]
+pub fn subtle() -> Option<SubtleCrypto> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
+    if !crypto.is_object() {
+        return None;
+    }
+    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle")).ok()?;
+    subtle.is_object().then(|| subtle.unchecked_into())
+}
+
+fn require_subtle() -> Result<SubtleCrypto> {
+    subtle().ok_or(Error::new(ErrorCode::Unsupported, "WebCrypto (crypto.subtle) is not available here"))
+}
+
+fn object(entries: &[(&str, &JsValue)]) -> Result<Object> {
+    let obj = Object::new();
+    for (k, v) in entries {
+        Reflect::set(&obj, &JsValue::from_str(k), v).map_err(|_| PLATFORM)?;
+    }
+    Ok(obj)
+}
+
+fn ecdh_algorithm() -> Result<Object> {
+    object(&[("name", &"ECDH".into()), ("namedCurve", &"P-384".into())])
+}
+
+fn usages(derive: bool) -> JsValue {
+    let arr = Array::new();
+    if derive {
+        arr.push(&"deriveBits".into());
+    }
+    arr.into()
+}
+
+async fn await_promise(p: core::result::Result<Promise, JsValue>, on_error: Error) -> Result<JsValue> {
+    let p = p.map_err(|_| on_error)?;
+    JsFuture::from(p).await.map_err(|_| on_error)
+}
+
+/// A P-384 ECDH private key held by WebCrypto, with its public key.
+#[derive(Clone)]
+pub struct WebCryptoKey {
+    key: CryptoKey,
+    public: PublicKey,
+}
+
+impl core::fmt::Debug for WebCryptoKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WebCryptoKey").field("kid", &self.public.kid()).finish_non_exhaustive()
+    }
+}
+
+impl WebCryptoKey {
+    /// Generates a key pair in WebCrypto; with `extractable = false` the
+    /// private key can never be exported by any script.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Unsupported`] without WebCrypto; [`ErrorCode::Platform`] if it fails.
+    pub async fn generate(extractable: bool) -> Result<Self> {
+        let subtle = require_subtle()?;
+        let pair = await_promise(subtle.generate_key_with_object(&ecdh_algorithm()?, extractable, &usages(true)), PLATFORM).await?;
+        let private: CryptoKey = Reflect::get(&pair, &"privateKey".into()).map_err(|_| PLATFORM)?.unchecked_into();
+        let public: CryptoKey = Reflect::get(&pair, &"publicKey".into()).map_err(|_| PLATFORM)?.unchecked_into();
+        let raw = await_promise(subtle.export_key("raw", &public), PLATFORM).await?;
+        let public = PublicKey::from_sec1(&Uint8Array::new(&raw).to_vec())?;
+        Ok(Self { key: private, public })
+    }
+
+    /// Imports a RustCrypto key into WebCrypto (via JWK).
+    ///
+    /// # Errors
+    /// [`ErrorCode::Unsupported`] without WebCrypto; [`ErrorCode::InvalidKey`] if WebCrypto refuses it.
+    pub async fn import(key: &PrivateKey, extractable: bool) -> Result<Self> {
+        let subtle = require_subtle()?;
+        let jwk = jwk_to_js(&key.to_jwk())?;
+        let imported = await_promise(
+            subtle.import_key_with_object("jwk", &jwk, &ecdh_algorithm()?, extractable, &usages(true)),
+            Error::new(ErrorCode::InvalidKey, "WebCrypto refused the private key"),
+        )
+        .await?;
+        Ok(Self { key: imported.unchecked_into(), public: *key.public_key() })
+    }
+
+    /// Exports the private key back into a RustCrypto key.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] if the key is not extractable.
+    pub async fn export(&self) -> Result<PrivateKey> {
+        if !self.extractable() {
+            return Err(Error::new(ErrorCode::Misuse, "this private key is not extractable"));
+        }
+        let subtle = require_subtle()?;
+        let jwk = await_promise(subtle.export_key("jwk", &self.key), PLATFORM).await?;
+        let jwk: Jwk = serde_wasm_bindgen::from_value(jwk).map_err(|_| PLATFORM)?;
+        PrivateKey::from_jwk(&jwk)
+    }
+
+    /// Whether WebCrypto lets this key be exported.
+    #[must_use]
+    pub fn extractable(&self) -> bool {
+        self.key.extractable()
+    }
+
+    /// The public key.
+    #[must_use]
+    pub const fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The underlying `CryptoKey` (for apps that store it in IndexedDB).
+    #[must_use]
+    pub const fn crypto_key(&self) -> &CryptoKey {
+        &self.key
+    }
+
+    /// Wraps an existing WebCrypto ECDH P-384 private key with its public key.
+    #[must_use]
+    pub const fn from_parts(key: CryptoKey, public: PublicKey) -> Self {
+        Self { key, public }
+    }
+
+    /// ECDH with a validated peer public key: the 48-byte x-coordinate.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Platform`] if WebCrypto fails.
+    pub async fn diffie_hellman(&self, peer: &PublicKey) -> Result<Zeroizing<Vec<u8>>> {
+        let subtle = require_subtle()?;
+        let raw = Uint8Array::from(peer.to_sec1(false).as_slice());
+        let peer_key = await_promise(subtle.import_key_with_object("raw", &raw, &ecdh_algorithm()?, true, &usages(false)), PLATFORM).await?;
+        let params = object(&[("name", &"ECDH".into()), ("public", &peer_key)])?;
+        let bits = await_promise(subtle.derive_bits_with_object(&params, &self.key, 8 * SHARED_SECRET_LEN as u32), PLATFORM).await?;
+        let view = Uint8Array::new(&bits);
+        let mut out = Zeroizing::new(vec![0u8; view.length() as usize]);
+        view.copy_to(&mut out);
+        view.fill(0, 0, view.length());
+        if out.len() != SHARED_SECRET_LEN {
+            return Err(PLATFORM);
+        }
+        Ok(out)
+    }
+}
+
+fn jwk_to_js(jwk: &Jwk) -> Result<Object> {
+    let value = serde_wasm_bindgen::to_value(jwk).map_err(|_| PLATFORM)?;
+    value.dyn_into().map_err(|_| PLATFORM)
+}

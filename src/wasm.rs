@@ -1,0 +1,8 @@
+//! `wasm-bindgen` bindings: conversion of types and errors only, no logic.
+//! One file per domain; every export has a camelCase `js_name`. The
+//! idiomatic API (options objects, `Uint8Array`, Promises, `PhisealError`)
+//! is the TypeScript layer in `js/`.
+
+pub mod error;
+pub mod hpke;
+pub mod keys;

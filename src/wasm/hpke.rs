@@ -1,0 +1,187 @@
+//! HPKE bindings: single-shot seal/open and multi-message contexts.
+//!
+//! Optional key arguments are taken by value (wasm-bindgen cannot take
+//! `Option<&T>`), so `js/` passes a `clone()` of the caller's handle.
+
+use js_sys::{Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::error::{IntoJs as _, JsResult};
+use super::keys::{WasmPrivateKey, WasmPublicKey};
+use crate::browser::provider::{self, KeyHandle, Provider};
+use crate::hpke::{Psk, RecipientContext, SenderContext, Suite};
+use crate::keys::PublicKey;
+
+/// Options shared by the HPKE calls, converted once from JS arguments.
+struct Opts {
+    suite: Suite,
+    info: Vec<u8>,
+    psk: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Opts {
+    fn new(kdf: u16, aead: u16, info: Vec<u8>, psk: Option<Vec<u8>>, psk_id: Option<Vec<u8>>) -> JsResult<Self> {
+        let suite = Suite::from_ids(crate::hpke::KEM_P384_HKDF_SHA384, kdf, aead).js()?;
+        let psk = match (psk, psk_id) {
+            (None, None) => None,
+            (Some(psk), Some(id)) => Some((psk, id)),
+            _ => return Err(super::error::to_js(crate::Error::new(crate::ErrorCode::InvalidArgument, "psk and pskId must be given together"))),
+        };
+        Ok(Self { suite, info, psk })
+    }
+    fn psk(&self) -> Option<Psk<'_>> {
+        self.psk.as_ref().map(|(psk, id)| Psk { psk, id })
+    }
+}
+
+fn pair(enc: &[u8], ct_or_ctx: &JsValue, name: &str) -> JsResult<JsValue> {
+    let out = Object::new();
+    Reflect::set(&out, &"enc".into(), &Uint8Array::from(enc))?;
+    Reflect::set(&out, &name.into(), ct_or_ctx)?;
+    Ok(out.into())
+}
+
+/// Single-shot HPKE seal; resolves to `{enc, ciphertext}`.
+#[wasm_bindgen(js_name = hpkeSeal)]
+#[allow(clippy::too_many_arguments)]
+pub fn hpke_seal(
+    recipient: &WasmPublicKey,
+    plaintext: Vec<u8>,
+    info: Vec<u8>,
+    aad: Vec<u8>,
+    psk: Option<Vec<u8>>,
+    psk_id: Option<Vec<u8>>,
+    sender: Option<WasmPrivateKey>,
+    kdf: u16,
+    aead: u16,
+    provider: &str,
+) -> JsResult<Promise> {
+    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
+    let provider = Provider::parse(provider).js()?;
+    let pk_r: PublicKey = recipient.0;
+    let sender: Option<KeyHandle> = sender.map(|s| s.0);
+    Ok(future_to_promise(async move {
+        let (enc, mut ctx) = provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await.js()?;
+        let ct = ctx.seal(&aad, &plaintext).js()?;
+        pair(&enc, &Uint8Array::from(ct.as_slice()).into(), "ciphertext")
+    }))
+}
+
+/// Single-shot HPKE open; resolves to the plaintext.
+#[wasm_bindgen(js_name = hpkeOpen)]
+#[allow(clippy::too_many_arguments)]
+pub fn hpke_open(
+    recipient: &WasmPrivateKey,
+    enc: Vec<u8>,
+    ciphertext: Vec<u8>,
+    info: Vec<u8>,
+    aad: Vec<u8>,
+    psk: Option<Vec<u8>>,
+    psk_id: Option<Vec<u8>>,
+    sender: Option<WasmPublicKey>,
+    kdf: u16,
+    aead: u16,
+) -> JsResult<Promise> {
+    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
+    let sk_r = recipient.0.clone();
+    let pk_s = sender.map(|s| s.0);
+    Ok(future_to_promise(async move {
+        let mut ctx = provider::setup_recipient(opts.suite, &enc, &sk_r, &opts.info, opts.psk(), pk_s.as_ref()).await.js()?;
+        let pt = ctx.open(&aad, &ciphertext).js()?;
+        Ok(Uint8Array::from(pt.as_slice()).into())
+    }))
+}
+
+/// Multi-message sender context setup; resolves to `{enc, context}`.
+#[wasm_bindgen(js_name = hpkeSetupSender)]
+#[allow(clippy::too_many_arguments)]
+pub fn hpke_setup_sender(
+    recipient: &WasmPublicKey,
+    info: Vec<u8>,
+    psk: Option<Vec<u8>>,
+    psk_id: Option<Vec<u8>>,
+    sender: Option<WasmPrivateKey>,
+    kdf: u16,
+    aead: u16,
+    provider: &str,
+    ephemeral: Option<WasmPrivateKey>,
+) -> JsResult<Promise> {
+    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
+    let provider = Provider::parse(provider).js()?;
+    let pk_r = recipient.0;
+    let sender = sender.map(|s| s.0);
+    let ephemeral = ephemeral.map(|e| e.0);
+    Ok(future_to_promise(async move {
+        let (enc, ctx) = match &ephemeral {
+            Some(eph) => provider::setup_sender_with_ephemeral(eph, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await,
+            None => provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await,
+        }
+        .js()?;
+        pair(&enc, &WasmSenderContext(ctx).into(), "context")
+    }))
+}
+
+/// Multi-message recipient context setup; resolves to the context.
+#[wasm_bindgen(js_name = hpkeSetupRecipient)]
+#[allow(clippy::too_many_arguments)]
+pub fn hpke_setup_recipient(
+    recipient: &WasmPrivateKey,
+    enc: Vec<u8>,
+    info: Vec<u8>,
+    psk: Option<Vec<u8>>,
+    psk_id: Option<Vec<u8>>,
+    sender: Option<WasmPublicKey>,
+    kdf: u16,
+    aead: u16,
+) -> JsResult<Promise> {
+    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
+    let sk_r = recipient.0.clone();
+    let pk_s = sender.map(|s| s.0);
+    Ok(future_to_promise(async move {
+        let ctx = provider::setup_recipient(opts.suite, &enc, &sk_r, &opts.info, opts.psk(), pk_s.as_ref()).await.js()?;
+        Ok(WasmRecipientContext(ctx).into())
+    }))
+}
+
+/// An HPKE sender context.
+#[wasm_bindgen(js_name = SenderContext)]
+pub struct WasmSenderContext(SenderContext);
+
+#[wasm_bindgen(js_class = SenderContext)]
+impl WasmSenderContext {
+    /// Seals the next message.
+    pub fn seal(&mut self, aad: &[u8], plaintext: &[u8]) -> JsResult<Vec<u8>> {
+        self.0.seal(aad, plaintext).js()
+    }
+    /// Exports a secret of `length` bytes.
+    pub fn export(&self, exporter_context: &[u8], length: usize) -> JsResult<Vec<u8>> {
+        self.0.export(exporter_context, length).map(|s| s.to_vec()).js()
+    }
+    /// Sequence number of the next message.
+    #[wasm_bindgen(getter)]
+    pub fn seq(&self) -> f64 {
+        self.0.seq() as f64
+    }
+}
+
+/// An HPKE recipient context.
+#[wasm_bindgen(js_name = RecipientContext)]
+pub struct WasmRecipientContext(RecipientContext);
+
+#[wasm_bindgen(js_class = RecipientContext)]
+impl WasmRecipientContext {
+    /// Opens the next message.
+    pub fn open(&mut self, aad: &[u8], ciphertext: &[u8]) -> JsResult<Vec<u8>> {
+        self.0.open(aad, ciphertext).js()
+    }
+    /// Exports a secret of `length` bytes.
+    pub fn export(&self, exporter_context: &[u8], length: usize) -> JsResult<Vec<u8>> {
+        self.0.export(exporter_context, length).map(|s| s.to_vec()).js()
+    }
+    /// Sequence number of the next message.
+    #[wasm_bindgen(getter)]
+    pub fn seq(&self) -> f64 {
+        self.0.seq() as f64
+    }
+}
