@@ -226,7 +226,8 @@ fn run_hpke(text: &str) -> Report {
 }
 
 fn run_hpke_entry(report: &mut Report, i: usize, v: &HpkeVector) {
-    let label = format!("entry {i} (mode {}, kem {:#06x}, kdf {:#06x}, aead {:#06x})", v.mode, v.kem_id, v.kdf_id, v.aead_id);
+    let label =
+        format!("entry {i} (mode {}, kem {:#06x}, kdf {:#06x}, aead {:#06x})", v.mode, v.kem_id, v.kdf_id, v.aead_id);
     let cases = 1 + v.encryptions.len() + v.exports.len();
     let is_p384 = v.kem_id == hpke::KEM_P384_HKDF_SHA384;
 
@@ -270,8 +271,22 @@ fn run_hpke_entry(report: &mut Report, i: usize, v: &HpkeVector) {
 
     let setup = match &kem {
         Some(keys) => {
-            let sender = hpke::setup_sender_with_ephemeral(suite, keys.r.public_key(), &v.info, v.psk(), keys.s.as_ref(), &keys.e);
-            let recipient = hpke::setup_recipient(suite, &v.enc, &keys.r, &v.info, v.psk(), keys.s.as_ref().map(PrivateKey::public_key));
+            let sender = hpke::setup_sender_with_ephemeral(
+                suite,
+                keys.r.public_key(),
+                &v.info,
+                v.psk(),
+                keys.s.as_ref(),
+                &keys.e,
+            );
+            let recipient = hpke::setup_recipient(
+                suite,
+                &v.enc,
+                &keys.r,
+                &v.info,
+                v.psk(),
+                keys.s.as_ref().map(PrivateKey::public_key),
+            );
             match (sender, recipient) {
                 (Ok((enc, s)), Ok(r)) if enc == v.enc => Ok((s, r)),
                 (Ok(_), Ok(_)) => Err("enc differs".to_owned()),
@@ -388,7 +403,8 @@ fn run_wycheproof(kind: &str, groups: &[Value]) -> Report {
                 }
             };
             let Some(outcome) = outcome else {
-                report.skip(1, "AES-GCM with a non-96-bit IV, a non-128-bit tag or a 192-bit key (not used by phiseal)");
+                report
+                    .skip(1, "AES-GCM with a non-96-bit IV, a non-128-bit tag or a 192-bit key (not used by phiseal)");
                 continue;
             };
             let ok = match (result, outcome) {
@@ -438,7 +454,11 @@ fn ecdh_case(kind: &str, test: &Value) -> Outcome {
         _ => {
             let Some(scalar) = scalar48(&hex_of(test, "private")) else { return Outcome::Rejected };
             let public_bytes = hex_of(test, "public");
-            let public = if kind == "EcdhTest" { PublicKey::from_spki_der(&public_bytes) } else { PublicKey::from_sec1(&public_bytes) };
+            let public = if kind == "EcdhTest" {
+                PublicKey::from_spki_der(&public_bytes)
+            } else {
+                PublicKey::from_sec1(&public_bytes)
+            };
             (PrivateKey::from_scalar_bytes(&scalar), public)
         }
     };
@@ -487,7 +507,11 @@ fn ecdsa_case(kind: &str, group: &Value, test: &Value) -> Outcome {
     let point = group.get("publicKey").map(|k| hex_of(k, "uncompressed")).unwrap_or_default();
     let Ok(public) = PublicKey::from_sec1(&point) else { return Outcome::Rejected };
     let (msg, sig) = (hex_of(test, "msg"), hex_of(test, "sig"));
-    let verified = if kind == "EcdsaP1363Verify" { sign::verify_p1363(&public, &msg, &sig) } else { sign::verify_der(&public, &msg, &sig) };
+    let verified = if kind == "EcdsaP1363Verify" {
+        sign::verify_p1363(&public, &msg, &sig)
+    } else {
+        sign::verify_der(&public, &msg, &sig)
+    };
     match verified {
         Ok(()) => Outcome::Accepted { matches: true },
         Err(_) => Outcome::Rejected,

@@ -242,7 +242,12 @@ pub fn derive_key_pair(ikm: &[u8]) -> Result<PrivateKey> {
 }
 
 /// §4.1 `ExtractAndExpand(dh, kem_context)` with `kem_context = enc || pkRm [|| pkSm]`.
-pub(crate) fn kem_shared_secret(dh: &[u8], enc: &[u8], pk_r: &PublicKey, pk_s: Option<&PublicKey>) -> Result<SharedSecret> {
+pub(crate) fn kem_shared_secret(
+    dh: &[u8],
+    enc: &[u8],
+    pk_r: &PublicKey,
+    pk_s: Option<&PublicKey>,
+) -> Result<SharedSecret> {
     let expected_dh = if pk_s.is_some() { 2 * SHARED_SECRET_LEN } else { SHARED_SECRET_LEN };
     if dh.len() != expected_dh {
         return Err(Error::invalid_argument("Diffie-Hellman output has the wrong length"));
@@ -270,7 +275,12 @@ pub fn parse_enc(enc: &[u8]) -> Result<PublicKey> {
     PublicKey::from_sec1(enc)
 }
 
-fn dh_concat(first: &PrivateKey, second: Option<&PrivateKey>, with_first: &PublicKey, with_second: &PublicKey) -> Zeroizing<Vec<u8>> {
+fn dh_concat(
+    first: &PrivateKey,
+    second: Option<&PrivateKey>,
+    with_first: &PublicKey,
+    with_second: &PublicKey,
+) -> Zeroizing<Vec<u8>> {
     let mut dh = Zeroizing::new(Vec::with_capacity(2 * SHARED_SECRET_LEN));
     dh.extend_from_slice(&first.diffie_hellman(with_first)[..]);
     if let Some(second) = second {
@@ -284,7 +294,13 @@ fn dh_concat(first: &PrivateKey, second: Option<&PrivateKey>, with_first: &Publi
 // ---------------------------------------------------------------------------
 
 /// §5.1 `KeySchedule`, returning the context state.
-fn key_schedule(suite: Suite, mode: Mode, shared_secret: &[u8], info: &[u8], psk: Option<Psk<'_>>) -> Result<ContextState> {
+fn key_schedule(
+    suite: Suite,
+    mode: Mode,
+    shared_secret: &[u8],
+    info: &[u8],
+    psk: Option<Psk<'_>>,
+) -> Result<ContextState> {
     let (psk_bytes, psk_id) = match psk {
         Some(p) => {
             if p.psk.is_empty() || p.id.is_empty() {
@@ -348,11 +364,7 @@ impl ContextState {
     /// §5.2 `IncrementSeq`; the last sequence number is never used so the
     /// counter cannot wrap.
     fn check_seq(&self) -> Result<()> {
-        if self.seq == u64::MAX {
-            Err(Error::misuse("HPKE context message limit reached"))
-        } else {
-            Ok(())
-        }
+        if self.seq == u64::MAX { Err(Error::misuse("HPKE context message limit reached")) } else { Ok(()) }
     }
 
     /// §5.3 `Export(exporter_context, L)`.
@@ -361,7 +373,13 @@ impl ContextState {
             return Err(Error::invalid_argument("HPKE export length exceeds 255*Nh"));
         }
         let mut out = Zeroizing::new(vec![0u8; len]);
-        self.suite.kdf.labeled_expand(&self.suite.suite_id(), &self.exporter_secret, b"sec", exporter_context, &mut out)?;
+        self.suite.kdf.labeled_expand(
+            &self.suite.suite_id(),
+            &self.exporter_secret,
+            b"sec",
+            exporter_context,
+            &mut out,
+        )?;
         Ok(out)
     }
 }
@@ -378,7 +396,10 @@ impl fmt::Debug for SenderContext {
 }
 impl fmt::Debug for RecipientContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecipientContext").field("suite", &self.0.suite).field("seq", &self.0.seq).finish_non_exhaustive()
+        f.debug_struct("RecipientContext")
+            .field("suite", &self.0.suite)
+            .field("seq", &self.0.seq)
+            .finish_non_exhaustive()
     }
 }
 

@@ -128,14 +128,7 @@ impl Kdf {
     /// # Errors
     /// [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument) if
     /// `L` does not fit in two bytes or exceeds `255 * Nh`.
-    pub fn labeled_expand(
-        self,
-        suite_id: &[u8],
-        prk: &[u8],
-        label: &[u8],
-        info: &[u8],
-        out: &mut [u8],
-    ) -> Result<()> {
+    pub fn labeled_expand(self, suite_id: &[u8], prk: &[u8], label: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
         let len = u16::try_from(out.len())
             .map_err(|_| Error::invalid_argument("HKDF output length too large"))?
             .to_be_bytes();

@@ -23,7 +23,9 @@ use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use p384::elliptic_curve::sec1::ToSec1Point as _;
-use p384::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use p384::pkcs8::{
+    DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize, Zeroizing};
@@ -212,14 +214,7 @@ impl PublicKey {
     #[must_use]
     pub fn to_jwk(&self) -> Jwk {
         let (x, y) = self.coordinates();
-        Jwk {
-            kty: JWK_KTY.into(),
-            crv: JWK_CRV.into(),
-            x: b64(&x),
-            y: b64(&y),
-            d: None,
-            kid: Some(self.kid()),
-        }
+        Jwk { kty: JWK_KTY.into(), crv: JWK_CRV.into(), x: b64(&x), y: b64(&y), d: None, kid: Some(self.kid()) }
     }
 
     /// The affine coordinates, big-endian, 48 bytes each.
@@ -295,8 +290,8 @@ impl PrivateKey {
         if bytes.len() != SCALAR_LEN {
             return Err(Error::invalid_key("P-384 private scalar must be 48 bytes"));
         }
-        let secret = p384::SecretKey::from_slice(bytes)
-            .map_err(|_| Error::invalid_key("P-384 private scalar out of range"))?;
+        let secret =
+            p384::SecretKey::from_slice(bytes).map_err(|_| Error::invalid_key("P-384 private scalar out of range"))?;
         Ok(Self::from_secret(secret))
     }
 
@@ -386,5 +381,4 @@ impl PrivateKey {
         out.copy_from_slice(shared.raw_secret_bytes());
         out
     }
-
 }

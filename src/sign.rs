@@ -59,8 +59,7 @@ impl SigningKey {
     #[must_use]
     pub fn verifying_key(&self) -> PublicKey {
         // A verifying key is always a valid, non-identity point.
-        PublicKey::from_sec1(&self.0.verifying_key().to_sec1_bytes())
-            .unwrap_or_else(|_| unreachable_public_key())
+        PublicKey::from_sec1(&self.0.verifying_key().to_sec1_bytes()).unwrap_or_else(|_| unreachable_public_key())
     }
 
     /// Signs `message` (hashed with SHA-384), returning P1363 `r || s`.

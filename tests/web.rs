@@ -37,10 +37,18 @@ fn wasm_runs_rfc9180_vectors() {
 
 #[wasm_bindgen_test]
 fn wasm_runs_wycheproof_subset() {
-    assert_clean("ecdh webcrypto", &conformance::run_file(vector!("wycheproof/ecdh_secp384r1_webcrypto_test.json")), 794);
+    assert_clean(
+        "ecdh webcrypto",
+        &conformance::run_file(vector!("wycheproof/ecdh_secp384r1_webcrypto_test.json")),
+        794,
+    );
     assert_clean("aes-gcm", &conformance::run_file(vector!("wycheproof/aes_gcm_test.json")), 133);
     assert_clean("hkdf", &conformance::run_file(vector!("wycheproof/hkdf_sha384_test.json")), 83);
-    assert_clean("ecdsa p1363", &conformance::run_file(vector!("wycheproof/ecdsa_secp384r1_sha384_p1363_test.json")), 280);
+    assert_clean(
+        "ecdsa p1363",
+        &conformance::run_file(vector!("wycheproof/ecdsa_secp384r1_sha384_p1363_test.json")),
+        280,
+    );
 }
 
 /// The same P-384 HPKE vectors with every Diffie-Hellman step in WebCrypto:
@@ -63,7 +71,9 @@ async fn webcrypto_provider_runs_p384_hpke_vectors() {
             None => None,
         };
         let (enc, mut sender) =
-            provider::setup_sender_with_ephemeral(&sk_e, suite, sk_r.public_key(), &v.info, v.psk(), sk_s.as_ref()).await.unwrap();
+            provider::setup_sender_with_ephemeral(&sk_e, suite, sk_r.public_key(), &v.info, v.psk(), sk_s.as_ref())
+                .await
+                .unwrap();
         assert_eq!(enc, v.enc);
         let pk_s = sk_s.as_ref().map(KeyHandle::public_key);
         let mut recipient = provider::setup_recipient(suite, &v.enc, &sk_r, &v.info, v.psk(), pk_s).await.unwrap();
@@ -86,7 +96,8 @@ async fn webcrypto_provider_runs_p384_hpke_vectors() {
 async fn webcrypto_provider_rejects_tampering() {
     let sk = KeyHandle::generate(Provider::WebCrypto, false).await.unwrap();
     let pk = *sk.public_key();
-    let (enc, mut ctx) = provider::setup_sender(Provider::WebCrypto, Suite::PHISEAL, &pk, b"info", None, None).await.unwrap();
+    let (enc, mut ctx) =
+        provider::setup_sender(Provider::WebCrypto, Suite::PHISEAL, &pk, b"info", None, None).await.unwrap();
     let ct = ctx.seal(b"aad", b"patient note").unwrap();
     let mut bad = ct.clone();
     bad[0] ^= 1;

@@ -41,7 +41,9 @@ impl Provider {
             Self::Wasm => Ok(false),
             Self::Auto => Ok(webcrypto::subtle().is_some()),
             Self::WebCrypto if webcrypto::subtle().is_some() => Ok(true),
-            Self::WebCrypto => Err(Error::new(ErrorCode::Unsupported, "WebCrypto (crypto.subtle) is not available here")),
+            Self::WebCrypto => {
+                Err(Error::new(ErrorCode::Unsupported, "WebCrypto (crypto.subtle) is not available here"))
+            }
         }
     }
 }

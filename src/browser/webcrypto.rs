@@ -73,7 +73,9 @@ impl WebCryptoKey {
     /// [`ErrorCode::Unsupported`] without WebCrypto; [`ErrorCode::Platform`] if it fails.
     pub async fn generate(extractable: bool) -> Result<Self> {
         let subtle = require_subtle()?;
-        let pair = await_promise(subtle.generate_key_with_object(&ecdh_algorithm()?, extractable, &usages(true)), PLATFORM).await?;
+        let pair =
+            await_promise(subtle.generate_key_with_object(&ecdh_algorithm()?, extractable, &usages(true)), PLATFORM)
+                .await?;
         let private: CryptoKey = Reflect::get(&pair, &"privateKey".into()).map_err(|_| PLATFORM)?.unchecked_into();
         let public: CryptoKey = Reflect::get(&pair, &"publicKey".into()).map_err(|_| PLATFORM)?.unchecked_into();
         let raw = await_promise(subtle.export_key("raw", &public), PLATFORM).await?;
@@ -141,9 +143,15 @@ impl WebCryptoKey {
     pub async fn diffie_hellman(&self, peer: &PublicKey) -> Result<Zeroizing<Vec<u8>>> {
         let subtle = require_subtle()?;
         let raw = Uint8Array::from(peer.to_sec1(false).as_slice());
-        let peer_key = await_promise(subtle.import_key_with_object("raw", &raw, &ecdh_algorithm()?, true, &usages(false)), PLATFORM).await?;
+        let peer_key = await_promise(
+            subtle.import_key_with_object("raw", &raw, &ecdh_algorithm()?, true, &usages(false)),
+            PLATFORM,
+        )
+        .await?;
         let params = object(&[("name", &"ECDH".into()), ("public", &peer_key)])?;
-        let bits = await_promise(subtle.derive_bits_with_object(&params, &self.key, 8 * SHARED_SECRET_LEN as u32), PLATFORM).await?;
+        let bits =
+            await_promise(subtle.derive_bits_with_object(&params, &self.key, 8 * SHARED_SECRET_LEN as u32), PLATFORM)
+                .await?;
         let view = Uint8Array::new(&bits);
         let mut out = Zeroizing::new(vec![0u8; view.length() as usize]);
         view.copy_to(&mut out);

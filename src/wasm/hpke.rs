@@ -26,7 +26,12 @@ impl Opts {
         let psk = match (psk, psk_id) {
             (None, None) => None,
             (Some(psk), Some(id)) => Some((psk, id)),
-            _ => return Err(super::error::to_js(crate::Error::new(crate::ErrorCode::InvalidArgument, "psk and pskId must be given together"))),
+            _ => {
+                return Err(super::error::to_js(crate::Error::new(
+                    crate::ErrorCode::InvalidArgument,
+                    "psk and pskId must be given together",
+                )));
+            }
         };
         Ok(Self { suite, info, psk })
     }
@@ -62,7 +67,8 @@ pub fn hpke_seal(
     let pk_r: PublicKey = recipient.0;
     let sender: Option<KeyHandle> = sender.map(|s| s.0);
     Ok(future_to_promise(async move {
-        let (enc, mut ctx) = provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await.js()?;
+        let (enc, mut ctx) =
+            provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await.js()?;
         let ct = ctx.seal(&aad, &plaintext).js()?;
         pair(&enc, &Uint8Array::from(ct.as_slice()).into(), "ciphertext")
     }))
@@ -87,7 +93,8 @@ pub fn hpke_open(
     let sk_r = recipient.0.clone();
     let pk_s = sender.map(|s| s.0);
     Ok(future_to_promise(async move {
-        let mut ctx = provider::setup_recipient(opts.suite, &enc, &sk_r, &opts.info, opts.psk(), pk_s.as_ref()).await.js()?;
+        let mut ctx =
+            provider::setup_recipient(opts.suite, &enc, &sk_r, &opts.info, opts.psk(), pk_s.as_ref()).await.js()?;
         let pt = ctx.open(&aad, &ciphertext).js()?;
         Ok(Uint8Array::from(pt.as_slice()).into())
     }))
@@ -114,7 +121,10 @@ pub fn hpke_setup_sender(
     let ephemeral = ephemeral.map(|e| e.0);
     Ok(future_to_promise(async move {
         let (enc, ctx) = match &ephemeral {
-            Some(eph) => provider::setup_sender_with_ephemeral(eph, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await,
+            Some(eph) => {
+                provider::setup_sender_with_ephemeral(eph, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref())
+                    .await
+            }
             None => provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await,
         }
         .js()?;
@@ -139,7 +149,8 @@ pub fn hpke_setup_recipient(
     let sk_r = recipient.0.clone();
     let pk_s = sender.map(|s| s.0);
     Ok(future_to_promise(async move {
-        let ctx = provider::setup_recipient(opts.suite, &enc, &sk_r, &opts.info, opts.psk(), pk_s.as_ref()).await.js()?;
+        let ctx =
+            provider::setup_recipient(opts.suite, &enc, &sk_r, &opts.info, opts.psk(), pk_s.as_ref()).await.js()?;
         Ok(WasmRecipientContext(ctx).into())
     }))
 }

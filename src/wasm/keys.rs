@@ -11,11 +11,14 @@ use crate::error::Error;
 use crate::keys::{Jwk, PrivateKey, PublicKey};
 
 fn jwk_from_js(value: JsValue) -> JsResult<Jwk> {
-    serde_wasm_bindgen::from_value(value).map_err(|_| to_js(Error::new(crate::ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y")))
+    serde_wasm_bindgen::from_value(value).map_err(|_| {
+        to_js(Error::new(crate::ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y"))
+    })
 }
 
 fn jwk_to_js(jwk: &Jwk) -> JsResult<JsValue> {
-    serde_wasm_bindgen::to_value(jwk).map_err(|_| to_js(Error::new(crate::ErrorCode::Platform, "could not build JWK object")))
+    serde_wasm_bindgen::to_value(jwk)
+        .map_err(|_| to_js(Error::new(crate::ErrorCode::Platform, "could not build JWK object")))
 }
 
 /// A validated P-384 public key.
@@ -123,7 +126,11 @@ impl WasmPrivateKey {
     /// back from IndexedDB) with its public key.
     #[wasm_bindgen(js_name = fromCryptoKey)]
     pub fn from_crypto_key(key: web_sys::CryptoKey, public_key: &WasmPublicKey) -> JsResult<WasmPrivateKey> {
-        let algorithm = key.algorithm().ok().and_then(|a| js_sys::Reflect::get(&a, &"namedCurve".into()).ok()).and_then(|v| v.as_string());
+        let algorithm = key
+            .algorithm()
+            .ok()
+            .and_then(|a| js_sys::Reflect::get(&a, &"namedCurve".into()).ok())
+            .and_then(|v| v.as_string());
         if key.type_() != "private" || algorithm.as_deref() != Some("P-384") {
             return Err(to_js(Error::new(crate::ErrorCode::InvalidKey, "expected an ECDH P-384 private CryptoKey")));
         }
