@@ -1,0 +1,92 @@
+# phiseal: build, test, demo. Every target installs what it needs, idempotently.
+#   make test     install missing tools, build, run every test; prints "N passed, M failed"
+#   make demo     build and serve examples/ on 127.0.0.1 (prints the URL)
+#   make vectors  run the upstream test vectors (FILES="a.json b.json" for others)
+#   make build    the npm package's wasm in pkg/
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+SHARED          ?= $(abspath $(CURDIR)/../shared)
+VECTORS_DIR     := $(SHARED)/vectors
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+WASM_TARGET     := wasm32-unknown-unknown
+CHROMIUM        ?= /usr/bin/chromium
+CHROMEDRIVER    ?= /usr/bin/chromedriver
+# Strip local absolute paths (registry, checkout) from the shipped .wasm.
+WASM_RUSTFLAGS  := $(foreach d,$(wildcard $(HOME)/.cargo/registry/src/*),--remap-path-prefix=$(d)=/crates) --remap-path-prefix=$(CURDIR)=/phiseal
+
+DEFAULT_VECTORS := \
+	$(VECTORS_DIR)/hpke/p384-cross-checked.json \
+	$(VECTORS_DIR)/hpke/rfc9180-nist-curves-aes256gcm-subset.json \
+	$(VECTORS_DIR)/hpke/draft-ietf-hpke-pq-dhkem-p384-shake256.json \
+	$(VECTORS_DIR)/wycheproof/ecdh_secp384r1_test.json \
+	$(VECTORS_DIR)/wycheproof/ecdh_secp384r1_ecpoint_test.json \
+	$(VECTORS_DIR)/wycheproof/ecdh_secp384r1_webcrypto_test.json \
+	$(VECTORS_DIR)/wycheproof/aes_gcm_test.json \
+	$(VECTORS_DIR)/wycheproof/hkdf_sha384_test.json \
+	$(VECTORS_DIR)/wycheproof/ecdsa_secp384r1_sha384_test.json \
+	$(VECTORS_DIR)/wycheproof/ecdsa_secp384r1_sha384_p1363_test.json
+FILES ?=
+
+.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm build test vectors demo bench clean
+
+all: build
+
+# ---------------------------------------------------------------- tools
+tools: tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm
+
+tool-rust:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+tool-wasm-bindgen:
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked --force \
+	    || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+
+tool-wasm-pack:
+	@command -v wasm-pack >/dev/null || cargo install wasm-pack --locked || cargo install wasm-pack
+
+tool-chromium:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
+
+# npm devDependencies from the committed lockfile; reinstalled when the lockfile changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+tool-npm: node_modules/.installed
+
+# ---------------------------------------------------------------- build
+# Release wasm -> wasm-bindgen (ES module, works in browsers, workers and
+# Node) -> wasm-opt -Oz from npm binaryen (never Debian's binaryen 108).
+build: tool-rust tool-wasm-bindgen tool-npm
+	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --lib --release --target $(WASM_TARGET)
+	wasm-bindgen --target web --out-dir pkg target/$(WASM_TARGET)/release/phiseal.wasm
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+	  pkg/phiseal_bg.wasm -o pkg/phiseal_bg.wasm
+	@printf 'pkg/phiseal_bg.wasm: %s bytes, %s gzipped\n' "$$(stat -c %s pkg/phiseal_bg.wasm)" "$$(gzip -9c pkg/phiseal_bg.wasm | wc -c)"
+
+# ---------------------------------------------------------------- tests
+test: tools build
+	SHARED="$(SHARED)" CHROMIUM="$(CHROMIUM)" CHROMEDRIVER="$(CHROMEDRIVER)" bash tests/run-all.sh
+
+vectors:
+	@test -d $(VECTORS_DIR) || { echo "missing $(VECTORS_DIR) (../shared beside the checkout)"; exit 2; }
+	cargo run --quiet --release --features cli -- vectors $(if $(strip $(FILES)),$(FILES),$(DEFAULT_VECTORS))
+
+# ---------------------------------------------------------------- demo
+demo: build
+	node tests/support/serve.mjs --demo
+
+bench: build tool-chromium
+	node bench/run.mjs
+
+clean:
+	rm -rf pkg target node_modules

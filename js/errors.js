@@ -1,0 +1,31 @@
+// PhisealError: every failure phiseal reports, with a stable `code`.
+
+/** Stable error codes (see docs/FORMAT.md §Errors). */
+export const ErrorCode = Object.freeze({
+  INVALID_KEY: 'INVALID_KEY',
+  DECRYPT_FAILED: 'DECRYPT_FAILED',
+  UNSUPPORTED: 'UNSUPPORTED',
+  MALFORMED_INPUT: 'MALFORMED_INPUT',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  MISUSE: 'MISUSE',
+  RNG_FAILED: 'RNG_FAILED',
+  PLATFORM: 'PLATFORM',
+  NOT_INITIALIZED: 'NOT_INITIALIZED',
+});
+
+export class PhisealError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} code one of ErrorCode
+   */
+  constructor(message, code) {
+    super(message);
+    this.name = 'PhisealError';
+    this.code = code;
+  }
+}
+
+/** @param {string} what @returns {PhisealError} */
+export function invalidArgument(what) {
+  return new PhisealError(what, ErrorCode.INVALID_ARGUMENT);
+}
