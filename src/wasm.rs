@@ -3,6 +3,7 @@
 //! idiomatic API (options objects, `Uint8Array`, Promises, `PhisealError`)
 //! is the TypeScript layer in `js/`.
 
+pub mod args;
 pub mod error;
 pub mod hpke;
 pub mod keys;

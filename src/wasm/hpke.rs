@@ -7,6 +7,7 @@ use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::args;
 use super::error::{IntoJs as _, JsResult};
 use super::keys::{WasmPrivateKey, WasmPublicKey};
 use crate::browser::provider::{self, KeyHandle, Provider};
@@ -21,8 +22,13 @@ struct Opts {
 }
 
 impl Opts {
-    fn new(kdf: u16, aead: u16, info: Vec<u8>, psk: Option<Vec<u8>>, psk_id: Option<Vec<u8>>) -> JsResult<Self> {
+    fn new(kdf: &JsValue, aead: &JsValue, info: &JsValue, psk: &JsValue, psk_id: &JsValue) -> JsResult<Self> {
+        let kdf = args::integer(kdf, 0xFFFF, "kdf must be an RFC 9180 KDF id")? as u16;
+        let aead = args::integer(aead, 0xFFFF, "aead must be an RFC 9180 AEAD id")? as u16;
         let suite = Suite::from_ids(crate::hpke::KEM_P384_HKDF_SHA384, kdf, aead).js()?;
+        let info = args::bytes(info, "info must be a Uint8Array")?;
+        let psk = args::opt_bytes(psk, "psk must be a Uint8Array")?;
+        let psk_id = args::opt_bytes(psk_id, "pskId must be a Uint8Array")?;
         let psk = match (psk, psk_id) {
             (None, None) => None,
             (Some(psk), Some(id)) => Some((psk, id)),
@@ -52,18 +58,20 @@ fn pair(enc: &[u8], ct_or_ctx: &JsValue, name: &str) -> JsResult<JsValue> {
 #[allow(clippy::too_many_arguments)]
 pub fn hpke_seal(
     recipient: &WasmPublicKey,
-    plaintext: Vec<u8>,
-    info: Vec<u8>,
-    aad: Vec<u8>,
-    psk: Option<Vec<u8>>,
-    psk_id: Option<Vec<u8>>,
+    plaintext: JsValue,
+    info: JsValue,
+    aad: JsValue,
+    psk: JsValue,
+    psk_id: JsValue,
     sender: Option<WasmPrivateKey>,
-    kdf: u16,
-    aead: u16,
-    provider: &str,
+    kdf: JsValue,
+    aead: JsValue,
+    provider: JsValue,
 ) -> JsResult<Promise> {
-    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
-    let provider = Provider::parse(provider).js()?;
+    let opts = Opts::new(&kdf, &aead, &info, &psk, &psk_id)?;
+    let provider = Provider::parse(&args::string(&provider, "provider must be a string")?).js()?;
+    let plaintext = args::bytes(&plaintext, "plaintext must be a Uint8Array")?;
+    let aad = args::bytes(&aad, "aad must be a Uint8Array")?;
     let pk_r: PublicKey = recipient.0;
     let sender: Option<KeyHandle> = sender.map(|s| s.0);
     Ok(future_to_promise(async move {
@@ -79,17 +87,20 @@ pub fn hpke_seal(
 #[allow(clippy::too_many_arguments)]
 pub fn hpke_open(
     recipient: &WasmPrivateKey,
-    enc: Vec<u8>,
-    ciphertext: Vec<u8>,
-    info: Vec<u8>,
-    aad: Vec<u8>,
-    psk: Option<Vec<u8>>,
-    psk_id: Option<Vec<u8>>,
+    enc: JsValue,
+    ciphertext: JsValue,
+    info: JsValue,
+    aad: JsValue,
+    psk: JsValue,
+    psk_id: JsValue,
     sender: Option<WasmPublicKey>,
-    kdf: u16,
-    aead: u16,
+    kdf: JsValue,
+    aead: JsValue,
 ) -> JsResult<Promise> {
-    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
+    let opts = Opts::new(&kdf, &aead, &info, &psk, &psk_id)?;
+    let enc = args::bytes(&enc, "enc must be a Uint8Array")?;
+    let ciphertext = args::bytes(&ciphertext, "ciphertext must be a Uint8Array")?;
+    let aad = args::bytes(&aad, "aad must be a Uint8Array")?;
     let sk_r = recipient.0.clone();
     let pk_s = sender.map(|s| s.0);
     Ok(future_to_promise(async move {
@@ -105,17 +116,17 @@ pub fn hpke_open(
 #[allow(clippy::too_many_arguments)]
 pub fn hpke_setup_sender(
     recipient: &WasmPublicKey,
-    info: Vec<u8>,
-    psk: Option<Vec<u8>>,
-    psk_id: Option<Vec<u8>>,
+    info: JsValue,
+    psk: JsValue,
+    psk_id: JsValue,
     sender: Option<WasmPrivateKey>,
-    kdf: u16,
-    aead: u16,
-    provider: &str,
+    kdf: JsValue,
+    aead: JsValue,
+    provider: JsValue,
     ephemeral: Option<WasmPrivateKey>,
 ) -> JsResult<Promise> {
-    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
-    let provider = Provider::parse(provider).js()?;
+    let opts = Opts::new(&kdf, &aead, &info, &psk, &psk_id)?;
+    let provider = Provider::parse(&args::string(&provider, "provider must be a string")?).js()?;
     let pk_r = recipient.0;
     let sender = sender.map(|s| s.0);
     let ephemeral = ephemeral.map(|e| e.0);
@@ -137,15 +148,16 @@ pub fn hpke_setup_sender(
 #[allow(clippy::too_many_arguments)]
 pub fn hpke_setup_recipient(
     recipient: &WasmPrivateKey,
-    enc: Vec<u8>,
-    info: Vec<u8>,
-    psk: Option<Vec<u8>>,
-    psk_id: Option<Vec<u8>>,
+    enc: JsValue,
+    info: JsValue,
+    psk: JsValue,
+    psk_id: JsValue,
     sender: Option<WasmPublicKey>,
-    kdf: u16,
-    aead: u16,
+    kdf: JsValue,
+    aead: JsValue,
 ) -> JsResult<Promise> {
-    let opts = Opts::new(kdf, aead, info, psk, psk_id)?;
+    let opts = Opts::new(&kdf, &aead, &info, &psk, &psk_id)?;
+    let enc = args::bytes(&enc, "enc must be a Uint8Array")?;
     let sk_r = recipient.0.clone();
     let pk_s = sender.map(|s| s.0);
     Ok(future_to_promise(async move {
@@ -162,12 +174,15 @@ pub struct WasmSenderContext(SenderContext);
 #[wasm_bindgen(js_class = SenderContext)]
 impl WasmSenderContext {
     /// Seals the next message.
-    pub fn seal(&mut self, aad: &[u8], plaintext: &[u8]) -> JsResult<Vec<u8>> {
-        self.0.seal(aad, plaintext).js()
+    pub fn seal(&mut self, aad: JsValue, plaintext: JsValue) -> JsResult<Vec<u8>> {
+        let aad = args::bytes(&aad, "aad must be a Uint8Array")?;
+        self.0.seal(&aad, &args::bytes(&plaintext, "plaintext must be a Uint8Array")?).js()
     }
     /// Exports a secret of `length` bytes.
-    pub fn export(&self, exporter_context: &[u8], length: usize) -> JsResult<Vec<u8>> {
-        self.0.export(exporter_context, length).map(|s| s.to_vec()).js()
+    pub fn export(&self, exporter_context: JsValue, length: JsValue) -> JsResult<Vec<u8>> {
+        let exporter_context = args::bytes(&exporter_context, "exporterContext must be a Uint8Array")?;
+        let length = args::integer(&length, 0xFFFF, "length must be an integer from 0 to 65535")? as usize;
+        self.0.export(&exporter_context, length).map(|s| s.to_vec()).js()
     }
     /// Sequence number of the next message.
     #[wasm_bindgen(getter)]
@@ -183,12 +198,15 @@ pub struct WasmRecipientContext(RecipientContext);
 #[wasm_bindgen(js_class = RecipientContext)]
 impl WasmRecipientContext {
     /// Opens the next message.
-    pub fn open(&mut self, aad: &[u8], ciphertext: &[u8]) -> JsResult<Vec<u8>> {
-        self.0.open(aad, ciphertext).js()
+    pub fn open(&mut self, aad: JsValue, ciphertext: JsValue) -> JsResult<Vec<u8>> {
+        let aad = args::bytes(&aad, "aad must be a Uint8Array")?;
+        self.0.open(&aad, &args::bytes(&ciphertext, "ciphertext must be a Uint8Array")?).js()
     }
     /// Exports a secret of `length` bytes.
-    pub fn export(&self, exporter_context: &[u8], length: usize) -> JsResult<Vec<u8>> {
-        self.0.export(exporter_context, length).map(|s| s.to_vec()).js()
+    pub fn export(&self, exporter_context: JsValue, length: JsValue) -> JsResult<Vec<u8>> {
+        let exporter_context = args::bytes(&exporter_context, "exporterContext must be a Uint8Array")?;
+        let length = args::integer(&length, 0xFFFF, "length must be an integer from 0 to 65535")? as usize;
+        self.0.export(&exporter_context, length).map(|s| s.to_vec()).js()
     }
     /// Sequence number of the next message.
     #[wasm_bindgen(getter)]

@@ -4,21 +4,25 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
 use crate::browser::provider::{KeyHandle, Provider};
 use crate::browser::webcrypto::WebCryptoKey;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::keys::{Jwk, PrivateKey, PublicKey};
 
 fn jwk_from_js(value: JsValue) -> JsResult<Jwk> {
-    serde_wasm_bindgen::from_value(value).map_err(|_| {
-        to_js(Error::new(crate::ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y"))
-    })
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y")))
 }
 
 fn jwk_to_js(jwk: &Jwk) -> JsResult<JsValue> {
-    serde_wasm_bindgen::to_value(jwk)
-        .map_err(|_| to_js(Error::new(crate::ErrorCode::Platform, "could not build JWK object")))
+    serde_wasm_bindgen::to_value(jwk).map_err(|_| to_js(Error::new(ErrorCode::Platform, "could not build JWK object")))
+}
+
+fn provider_args(provider: &JsValue, extractable: &JsValue) -> JsResult<(Provider, bool)> {
+    let provider = Provider::parse(&args::string(provider, "provider must be a string")?).js()?;
+    Ok((provider, args::boolean(extractable, "extractable must be a boolean")?))
 }
 
 /// A validated P-384 public key.
@@ -29,23 +33,23 @@ pub struct WasmPublicKey(pub(crate) PublicKey);
 impl WasmPublicKey {
     /// From a JWK object.
     #[wasm_bindgen(js_name = fromJwk)]
-    pub fn from_jwk(jwk: JsValue) -> JsResult<Self> {
+    pub fn from_jwk(jwk: JsValue) -> JsResult<WasmPublicKey> {
         PublicKey::from_jwk(&jwk_from_js(jwk)?).map(Self).js()
     }
     /// From DER SubjectPublicKeyInfo.
     #[wasm_bindgen(js_name = fromSpki)]
-    pub fn from_spki(der: &[u8]) -> JsResult<Self> {
-        PublicKey::from_spki_der(der).map(Self).js()
+    pub fn from_spki(der: JsValue) -> JsResult<WasmPublicKey> {
+        PublicKey::from_spki_der(&args::bytes(&der, "SPKI must be a Uint8Array")?).map(Self).js()
     }
     /// From PEM `PUBLIC KEY`.
     #[wasm_bindgen(js_name = fromSpkiPem)]
-    pub fn from_spki_pem(pem: &str) -> JsResult<Self> {
-        PublicKey::from_spki_pem(pem).map(Self).js()
+    pub fn from_spki_pem(pem: JsValue) -> JsResult<WasmPublicKey> {
+        PublicKey::from_spki_pem(&args::string(&pem, "PEM must be a string")?).map(Self).js()
     }
     /// From a SEC1 point (compressed or uncompressed).
     #[wasm_bindgen(js_name = fromSec1)]
-    pub fn from_sec1(bytes: &[u8]) -> JsResult<Self> {
-        PublicKey::from_sec1(bytes).map(Self).js()
+    pub fn from_sec1(point: JsValue) -> JsResult<WasmPublicKey> {
+        PublicKey::from_sec1(&args::bytes(&point, "SEC1 point must be a Uint8Array")?).map(Self).js()
     }
     /// To a JWK object (with `kid`).
     #[wasm_bindgen(js_name = toJwk)]
@@ -62,10 +66,10 @@ impl WasmPublicKey {
     pub fn to_spki_pem(&self) -> String {
         self.0.to_spki_pem()
     }
-    /// To a SEC1 point.
+    /// To a SEC1 point, uncompressed unless `compressed` is true.
     #[wasm_bindgen(js_name = toSec1)]
-    pub fn to_sec1(&self, compressed: bool) -> Vec<u8> {
-        self.0.to_sec1(compressed)
+    pub fn to_sec1(&self, compressed: JsValue) -> Vec<u8> {
+        self.0.to_sec1(compressed.is_truthy())
     }
     /// RFC 7638 thumbprint.
     #[wasm_bindgen(getter)]
@@ -97,42 +101,43 @@ where
 #[wasm_bindgen(js_class = PrivateKey)]
 impl WasmPrivateKey {
     /// Generates a key (`provider`: "auto" | "webcrypto" | "wasm").
-    pub fn generate(provider: &str, extractable: bool) -> JsResult<Promise> {
-        let provider = Provider::parse(provider).js()?;
+    pub fn generate(provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
+        let (provider, extractable) = provider_args(&provider, &extractable)?;
         Ok(key_promise(KeyHandle::generate(provider, extractable)))
     }
     /// Imports a private JWK.
     #[wasm_bindgen(js_name = importJwk)]
-    pub fn import_jwk(jwk: JsValue, provider: &str, extractable: bool) -> JsResult<Promise> {
-        let provider = Provider::parse(provider).js()?;
+    pub fn import_jwk(jwk: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
+        let (provider, extractable) = provider_args(&provider, &extractable)?;
         let key = PrivateKey::from_jwk(&jwk_from_js(jwk)?).js()?;
         Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
     }
     /// Imports DER PKCS#8.
     #[wasm_bindgen(js_name = importPkcs8)]
-    pub fn import_pkcs8(der: &[u8], provider: &str, extractable: bool) -> JsResult<Promise> {
-        let provider = Provider::parse(provider).js()?;
-        let key = PrivateKey::from_pkcs8_der(der).js()?;
+    pub fn import_pkcs8(der: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
+        let (provider, extractable) = provider_args(&provider, &extractable)?;
+        let key = PrivateKey::from_pkcs8_der(&args::bytes(&der, "PKCS#8 must be a Uint8Array")?).js()?;
         Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
     }
     /// Imports PEM `PRIVATE KEY`.
     #[wasm_bindgen(js_name = importPkcs8Pem)]
-    pub fn import_pkcs8_pem(pem: &str, provider: &str, extractable: bool) -> JsResult<Promise> {
-        let provider = Provider::parse(provider).js()?;
-        let key = PrivateKey::from_pkcs8_pem(pem).js()?;
+    pub fn import_pkcs8_pem(pem: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
+        let (provider, extractable) = provider_args(&provider, &extractable)?;
+        let key = PrivateKey::from_pkcs8_pem(&args::string(&pem, "PEM must be a string")?).js()?;
         Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
     }
     /// Wraps an existing WebCrypto ECDH P-384 private `CryptoKey` (e.g. read
     /// back from IndexedDB) with its public key.
     #[wasm_bindgen(js_name = fromCryptoKey)]
-    pub fn from_crypto_key(key: web_sys::CryptoKey, public_key: &WasmPublicKey) -> JsResult<WasmPrivateKey> {
-        let algorithm = key
-            .algorithm()
-            .ok()
-            .and_then(|a| js_sys::Reflect::get(&a, &"namedCurve".into()).ok())
-            .and_then(|v| v.as_string());
-        if key.type_() != "private" || algorithm.as_deref() != Some("P-384") {
-            return Err(to_js(Error::new(crate::ErrorCode::InvalidKey, "expected an ECDH P-384 private CryptoKey")));
+    pub fn from_crypto_key(key: JsValue, public_key: &WasmPublicKey) -> JsResult<WasmPrivateKey> {
+        let wrong = || to_js(Error::new(ErrorCode::InvalidKey, "expected an ECDH P-384 private CryptoKey"));
+        let key: web_sys::CryptoKey = key.dyn_into().map_err(|_| wrong())?;
+        let algorithm = key.algorithm().ok();
+        let field = |name: &str| algorithm.as_ref().and_then(|a| js_sys::Reflect::get(a, &name.into()).ok());
+        let is_ecdh_p384 = field("name").and_then(|v| v.as_string()).as_deref() == Some("ECDH")
+            && field("namedCurve").and_then(|v| v.as_string()).as_deref() == Some("P-384");
+        if key.type_() != "private" || !is_ecdh_p384 {
+            return Err(wrong());
         }
         Ok(Self(KeyHandle::WebCrypto(WebCryptoKey::from_parts(key, public_key.0))))
     }
@@ -143,8 +148,9 @@ impl WasmPrivateKey {
     }
     /// RFC 9180 §7.1.3 DeriveKeyPair (wasm provider).
     #[wasm_bindgen(js_name = deriveKeyPair)]
-    pub fn derive_key_pair(ikm: &[u8]) -> JsResult<WasmPrivateKey> {
-        crate::hpke::derive_key_pair(ikm).map(|k| Self(KeyHandle::Wasm(k))).js()
+    pub fn derive_key_pair(ikm: JsValue) -> JsResult<WasmPrivateKey> {
+        let ikm = zeroize::Zeroizing::new(args::bytes(&ikm, "ikm must be a Uint8Array")?);
+        crate::hpke::derive_key_pair(&ikm).map(|k| Self(KeyHandle::Wasm(k))).js()
     }
     /// The public key.
     #[wasm_bindgen(getter, js_name = publicKey)]

@@ -1,0 +1,42 @@
+//! Checked conversion of JavaScript arguments. Exports take `JsValue` for
+//! bytes, strings and numbers because wasm-bindgen's own glue converts a
+//! wrong type silently (a string into zero bytes, a number into an
+//! out-of-bounds copy); here every wrong type is an `INVALID_ARGUMENT`.
+
+use js_sys::Uint8Array;
+use wasm_bindgen::{JsCast as _, JsValue};
+
+use super::error::{JsResult, to_js};
+use crate::error::{Error, ErrorCode};
+
+fn invalid(message: &'static str) -> JsValue {
+    to_js(Error::new(ErrorCode::InvalidArgument, message))
+}
+
+/// A required `Uint8Array`, copied into wasm memory.
+pub fn bytes(value: &JsValue, message: &'static str) -> JsResult<Vec<u8>> {
+    value.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).ok_or_else(|| invalid(message))
+}
+
+/// An optional `Uint8Array` (`undefined` or `null` for none).
+pub fn opt_bytes(value: &JsValue, message: &'static str) -> JsResult<Option<Vec<u8>>> {
+    if value.is_undefined() || value.is_null() { Ok(None) } else { bytes(value, message).map(Some) }
+}
+
+/// A required string.
+pub fn string(value: &JsValue, message: &'static str) -> JsResult<String> {
+    value.as_string().ok_or_else(|| invalid(message))
+}
+
+/// A required integer in `0..=max`.
+pub fn integer(value: &JsValue, max: u32, message: &'static str) -> JsResult<u32> {
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n) => Ok(n as u32),
+        _ => Err(invalid(message)),
+    }
+}
+
+/// A required boolean.
+pub fn boolean(value: &JsValue, message: &'static str) -> JsResult<bool> {
+    value.as_bool().ok_or_else(|| invalid(message))
+}

@@ -1,0 +1,54 @@
+// Runs tests/browser/tests.js in headless Chromium (system /usr/bin/chromium
+// through playwright-core) against a server on 127.0.0.1 that stops at the end.
+// Prints one line per test and "browser: N passed, M failed".
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serve } from '../support/serve.mjs';
+
+export const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+];
+
+const shared = process.env.SHARED ?? new URL('../../../shared', import.meta.url).pathname;
+const all = JSON.parse(await readFile(join(shared, 'vectors/hpke/p384-cross-checked.json'), 'utf8'));
+// phiseal's own suite (entries 16-19: HKDF-SHA384, AES-256-GCM, modes 0-3) and the AES-128 / SHA-512 ones in base mode.
+const vectors = all.filter((v) => (v.kdf_id === 2 && v.aead_id === 2) || (v.mode === 0 && v.aead_id !== 0xffff));
+
+const server = await serve();
+const userDataDir = await mkdtemp(join(tmpdir(), 'phiseal-chromium-'));
+let passed = 0;
+let failed = 0;
+const timer = setTimeout(() => {
+  console.error('browser tests timed out');
+  process.exit(1);
+}, 240_000);
+try {
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(`${server.url}/tests/browser/index.html`);
+  await page.waitForFunction(() => window.testsReady === true);
+  const results = await page.evaluate((fixtures) => window.runPhisealTests(fixtures), { vectors });
+  for (const r of results) {
+    console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ok ? '' : `\n     ${r.error}`}`);
+    r.ok ? passed++ : failed++;
+  }
+  await context.close();
+} catch (e) {
+  console.error(e);
+  failed++;
+} finally {
+  clearTimeout(timer);
+  await server.close();
+  await rm(userDataDir, { recursive: true, force: true });
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

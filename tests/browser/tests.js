@@ -1,0 +1,146 @@
+// Tests that run in headless Chromium (driven by run.mjs): WebCrypto key
+// custody, JWK interoperability with WebCrypto ECDH, @hpke/core interop,
+// the P-384 vectors through the WebCrypto path, and a module worker.
+import * as phiseal from '../../js/index.js';
+import { Aes256Gcm, CipherSuite, DhkemP384HkdfSha384, HkdfSha384 } from '@hpke/core';
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const b = (s) => te.encode(s);
+const u8 = (x) => new Uint8Array(x);
+const fromHex = (h) => u8(h.match(/../g)?.map((x) => parseInt(x, 16)) ?? []);
+const toHex = (a) => [...a].map((x) => x.toString(16).padStart(2, '0')).join('');
+const b64u = (a) => btoa(String.fromCharCode(...a)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const ECDH = { name: 'ECDH', namedCurve: 'P-384' };
+const suite = new CipherSuite({ kem: new DhkemP384HkdfSha384(), kdf: new HkdfSha384(), aead: new Aes256Gcm() });
+const PSK = b('0123456789abcdef0123456789abcdef-psk');
+const PSK_ID = b('psk-id-1');
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+function eq(a, b, message) {
+  assert(toHex(u8(a)) === toHex(u8(b)), `${message}: ${toHex(u8(a))} != ${toHex(u8(b))}`);
+}
+async function rejects(p, code) {
+  try {
+    await p;
+  } catch (e) {
+    assert(e instanceof phiseal.PhisealError && e.code === code, `expected ${code}, got ${e.name} ${e.code} ${e.message}`);
+    return;
+  }
+  throw new Error(`expected ${code}, but it succeeded`);
+}
+
+const tests = {
+  async 'wasm loads from its URL and keys default to non-extractable WebCrypto keys'() {
+    await phiseal.init();
+    const { privateKey } = await phiseal.generateKeyPair();
+    assert(privateKey.provider === 'webcrypto', `provider ${privateKey.provider}`);
+    assert(privateKey.extractable === false, 'extractable');
+    const ck = privateKey.cryptoKey();
+    assert(ck instanceof CryptoKey && ck.extractable === false && ck.type === 'private', 'CryptoKey');
+    await rejects(privateKey.exportJwk(), 'MISUSE');
+    // WebCrypto itself refuses to hand out the key's bytes.
+    const leaked = await crypto.subtle.exportKey('jwk', ck).then(() => true, (e) => e.name !== 'InvalidAccessError');
+    assert(!leaked, 'a non-extractable key was exported');
+  },
+
+  async 'a phiseal JWK works in WebCrypto ECDH, both directions'() {
+    const ours = await phiseal.generateKeyPair({ provider: 'wasm', extractable: true });
+    const webPriv = await crypto.subtle.importKey('jwk', await ours.privateKey.exportJwk(), ECDH, false, ['deriveBits']);
+    const webPub = await crypto.subtle.importKey('jwk', ours.publicKey.toJwk(), ECDH, true, []);
+    const peer = await crypto.subtle.generateKey(ECDH, true, ['deriveBits']);
+    const x = await crypto.subtle.deriveBits({ name: 'ECDH', public: peer.publicKey }, webPriv, 384);
+    const y = await crypto.subtle.deriveBits({ name: 'ECDH', public: webPub }, peer.privateKey, 384);
+    eq(x, y, 'ECDH');
+    // phiseal's own DH (wasm) agrees with WebCrypto's: seal to the WebCrypto
+    // peer with phiseal, open with the peer's CryptoKey wrapped by phiseal.
+    const peerPub = phiseal.importPublicKey(await crypto.subtle.exportKey('jwk', peer.publicKey));
+    const wrapped = phiseal.fromCryptoKey(peer.privateKey, peerPub);
+    const { enc, ciphertext } = await phiseal.hpkeSeal(peerPub, b('webcrypto peer'), { provider: 'wasm' });
+    assert(td.decode(await phiseal.hpkeOpen(wrapped, enc, ciphertext)) === 'webcrypto peer', 'open with CryptoKey');
+    const imported = await phiseal.importPrivateKey(await crypto.subtle.exportKey('jwk', peer.privateKey), { provider: 'wasm' });
+    assert(imported.kid === peerPub.kid, 'kid');
+    assert(td.decode(await phiseal.hpkeOpen(imported, enc, ciphertext)) === 'webcrypto peer', 'open with imported JWK');
+  },
+
+  async '@hpke/core <-> phiseal in every mode, both directions, both providers'() {
+    for (const provider of ['webcrypto', 'wasm']) {
+      const r = await phiseal.generateKeyPair({ provider, extractable: true });
+      const s = await phiseal.generateKeyPair({ provider, extractable: true });
+      const theirR = await suite.kem.importKey('jwk', await r.privateKey.exportJwk(), false);
+      const theirRPub = await suite.kem.importKey('raw', r.publicKey.toSec1(false).buffer, true);
+      const theirS = await suite.kem.importKey('jwk', await s.privateKey.exportJwk(), false);
+      const theirSPub = await suite.kem.importKey('raw', s.publicKey.toSec1(false).buffer, true);
+      for (const mode of ['base', 'psk', 'auth', 'auth_psk']) {
+        const psk = mode.endsWith('psk');
+        const auth = mode.startsWith('auth');
+        const info = b(`browser ${mode}`);
+        const aad = b('aad');
+        const ours = { info, aad, provider, ...(psk ? { psk: PSK, pskId: PSK_ID } : {}) };
+        const theirs = { info, ...(psk ? { psk: { id: PSK_ID, key: PSK } } : {}) };
+        // phiseal -> @hpke/core
+        const sealed = await phiseal.hpkeSeal(r.publicKey, b(`to hpke-js ${mode}`), { ...ours, ...(auth ? { senderKey: s.privateKey } : {}) });
+        const opened = await suite.open({ ...theirs, recipientKey: theirR, enc: sealed.enc.buffer, ...(auth ? { senderPublicKey: theirSPub } : {}) }, sealed.ciphertext, aad);
+        assert(td.decode(opened) === `to hpke-js ${mode}`, `hpke-js open ${mode}`);
+        // @hpke/core -> phiseal
+        const back = await suite.seal({ ...theirs, recipientPublicKey: theirRPub, ...(auth ? { senderKey: theirS } : {}) }, b(`from hpke-js ${mode}`), aad);
+        const pt = await phiseal
+          .hpkeOpen(r.privateKey, u8(back.enc), u8(back.ct), { ...ours, ...(auth ? { senderPublicKey: s.publicKey } : {}) })
+          .catch((e) => {
+            throw new Error(`${provider} ${mode}: phiseal could not open: ${e.message}`);
+          });
+        assert(td.decode(pt) === `from hpke-js ${mode}`, `phiseal open ${mode}`);
+      }
+    }
+  },
+
+  async 'P-384 HPKE vectors through the WebCrypto path (non-extractable recipient keys)'(fixtures) {
+    let checked = 0;
+    for (const v of fixtures.vectors) {
+      const d = fromHex(v.skRm);
+      const pub = fromHex(v.pkRm);
+      const jwk = { kty: 'EC', crv: 'P-384', x: b64u(pub.slice(1, 49)), y: b64u(pub.slice(49)), d: b64u(d) };
+      const sk = await phiseal.importPrivateKey(jwk, { provider: 'webcrypto' });
+      assert(sk.provider === 'webcrypto' && !sk.extractable, 'custody');
+      const opts = { info: fromHex(v.info), kdf: v.kdf_id, aead: v.aead_id };
+      if (v.psk) Object.assign(opts, { psk: fromHex(v.psk), pskId: fromHex(v.psk_id) });
+      if (v.pkSm) opts.senderPublicKey = phiseal.importPublicKey(fromHex(v.pkSm));
+      const ctx = await phiseal.hpkeSetupRecipient(sk, fromHex(v.enc), opts);
+      for (const e of v.encryptions) {
+        eq(ctx.open(fromHex(e.ct), fromHex(e.aad)), fromHex(e.pt), 'vector plaintext');
+        checked++;
+      }
+      for (const x of v.exports) {
+        eq(ctx.export(fromHex(x.exporter_context), x.L), fromHex(x.exported_value), 'vector export');
+        checked++;
+      }
+    }
+    assert(checked >= 4 * 257, `only ${checked} checks`);
+  },
+
+  async 'phiseal runs in a module worker'() {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    const reply = await new Promise((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(e.message));
+      worker.postMessage('go');
+    });
+    worker.terminate();
+    assert(reply.ok && reply.text === 'from a worker' && reply.provider === 'webcrypto', JSON.stringify(reply));
+  },
+};
+
+export async function run(fixtures) {
+  const results = [];
+  for (const [name, fn] of Object.entries(tests)) {
+    try {
+      await fn(fixtures);
+      results.push({ name, ok: true });
+    } catch (e) {
+      results.push({ name, ok: false, error: `${e?.name}: ${e?.message}` });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test suite of phiseal, keeps going when one fails, and ends
+# with one line for the whole run: "N passed, M failed". Called by `make test`
+# (which installs the tools and builds pkg/ first).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+SHARED=${SHARED:-$(cd .. && pwd)/shared}
+CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+export SHARED CHROMEDRIVER
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/support/webdriver.json"
+export WASM_BINDGEN_TEST_TIMEOUT=300
+
+LOG_DIR=$(mktemp -d)
+total_pass=0
+total_fail=0
+summary=()
+
+# step NAME PARSER COMMAND...
+step() {
+  local name=$1 parser=$2
+  shift 2
+  local log="$LOG_DIR/${name// /_}.log"
+  echo
+  echo "==> $name: $*"
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local pass=0 fail=0
+  case $parser in
+    cargo)
+      pass=$(sed -n 's/.*test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+      fail=$(sed -n 's/.*test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$log" | awk '{s+=$1} END {print s+0}') ;;
+    vectors)
+      pass=$(sed -n 's/^total: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+      fail=$(sed -n 's/^total: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
+    node)
+      pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+      fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1) ;;
+    browser)
+      pass=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+      fail=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
+  esac
+  pass=${pass:-0}
+  fail=${fail:-0}
+  if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    fail=1 # the step failed without reporting a failed test (build error, crash)
+  fi
+  if [ "$status" -eq 0 ] && [ "$pass" -eq 0 ]; then
+    fail=$((fail + 1)) # a step that ran nothing proves nothing
+  fi
+  total_pass=$((total_pass + pass))
+  total_fail=$((total_fail + fail))
+  summary+=("$(printf '%-34s %6d passed, %d failed (exit %d)' "$name" "$pass" "$fail" "$status")")
+}
+
+
+step "cargo test (native)" cargo cargo test --features conformance
+step "vectors (native)" vectors make --no-print-directory vectors
+step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown --features conformance --test web
+step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \
+  cargo test --target wasm32-unknown-unknown --features conformance --test web
+step "node --test (npm package)" node node --test tests/js/
+step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
+
+echo
+echo "==> summary"
+printf '%s\n' "${summary[@]}"
+rm -rf "$LOG_DIR"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
