@@ -41,6 +41,34 @@ try {
     console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ok ? '' : `\n     ${r.error}`}`);
     r.ok ? passed++ : failed++;
   }
+
+  // The demo page served by `make demo`: generate, seal, open, tamper.
+  const demo = await context.newPage();
+  const check = async (name, fn) => {
+    try {
+      await fn();
+      console.log(`ok   ${name}`);
+      passed++;
+    } catch (e) {
+      console.log(`FAIL ${name}\n     ${e.message}`);
+      failed++;
+    }
+  };
+  await check('examples/index.html: generate, seal, open, reject a flipped bit', async () => {
+    await demo.goto(`${server.url}/examples/index.html`);
+    await demo.waitForFunction(() => window.phisealDemoReady === true);
+    await demo.click('#gen');
+    await demo.waitForFunction(() => document.getElementById('key').textContent.startsWith('kid '));
+    await demo.click('#seal');
+    await demo.waitForFunction(() => document.getElementById('sealed').textContent.startsWith('sealed in'));
+    await demo.click('#open');
+    await demo.waitForFunction(() => document.getElementById('opened').textContent.startsWith('opened: BP 128/82'));
+    await demo.click('#tamper');
+    await demo.waitForFunction(() => document.getElementById('opened').textContent.includes('DECRYPT_FAILED'));
+    await demo.fill('#record', 'patient-0000/visit');
+    await demo.click('#open');
+    await demo.waitForFunction(() => document.getElementById('opened').textContent.includes('DECRYPT_FAILED'));
+  });
   await context.close();
 } catch (e) {
   console.error(e);
