@@ -1,0 +1,160 @@
+// Type declarations for phiseal's npm surface (js/index.js).
+
+/** Stable error codes carried by {@link PhisealError}. */
+export declare const ErrorCode: {
+  readonly INVALID_KEY: 'INVALID_KEY';
+  readonly DECRYPT_FAILED: 'DECRYPT_FAILED';
+  readonly UNSUPPORTED: 'UNSUPPORTED';
+  readonly MALFORMED_INPUT: 'MALFORMED_INPUT';
+  readonly INVALID_ARGUMENT: 'INVALID_ARGUMENT';
+  readonly MISUSE: 'MISUSE';
+  readonly RNG_FAILED: 'RNG_FAILED';
+  readonly PLATFORM: 'PLATFORM';
+  readonly NOT_INITIALIZED: 'NOT_INITIALIZED';
+};
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Every failure phiseal reports. `DECRYPT_FAILED` never says which check failed. */
+export declare class PhisealError extends Error {
+  constructor(message: string, code: ErrorCode);
+  readonly name: 'PhisealError';
+  readonly code: ErrorCode;
+}
+
+/** RFC 9180 KDF ids. */
+export declare const Kdf: { readonly HKDF_SHA256: 0x0001; readonly HKDF_SHA384: 0x0002; readonly HKDF_SHA512: 0x0003 };
+export type Kdf = (typeof Kdf)[keyof typeof Kdf];
+/** RFC 9180 AEAD ids. */
+export declare const Aead: { readonly AES_128_GCM: 0x0001; readonly AES_256_GCM: 0x0002; readonly EXPORT_ONLY: 0xffff };
+export type Aead = (typeof Aead)[keyof typeof Aead];
+/** RFC 9180 KEM id of DHKEM(P-384, HKDF-SHA384). */
+export declare const KEM_P384_HKDF_SHA384: 0x0011;
+
+/** Where a private key lives and Diffie-Hellman runs. */
+export type Provider = 'auto' | 'webcrypto' | 'wasm';
+
+/** A P-384 JSON Web Key (RFC 7518 §6.2). */
+export interface P384Jwk {
+  kty: 'EC';
+  crv: 'P-384';
+  x: string;
+  y: string;
+  d?: string;
+  kid?: string;
+  [member: string]: unknown;
+}
+
+/** A validated P-384 public key. */
+export declare class PublicKey {
+  private constructor();
+  /** RFC 7638 JWK thumbprint (SHA-256, base64url). */
+  readonly kid: string;
+  toJwk(): P384Jwk;
+  /** DER SubjectPublicKeyInfo. */
+  toSpki(): Uint8Array;
+  /** PEM `PUBLIC KEY`. */
+  toSpkiPem(): string;
+  /** SEC1 point: 97 bytes uncompressed, 49 compressed. */
+  toSec1(compressed?: boolean): Uint8Array;
+  equals(other: PublicKey): boolean;
+  /** Releases the wasm memory. */
+  free(): void;
+}
+
+/** A P-384 private key: a WebCrypto CryptoKey or RustCrypto key in wasm memory. */
+export declare class PrivateKey {
+  private constructor();
+  readonly publicKey: PublicKey;
+  readonly kid: string;
+  readonly extractable: boolean;
+  readonly provider: 'webcrypto' | 'wasm';
+  /** The WebCrypto key (store it in IndexedDB), or undefined for a wasm key. */
+  cryptoKey(): CryptoKey | undefined;
+  /** Rejects with MISUSE when the key is not extractable. */
+  exportJwk(): Promise<P384Jwk>;
+  exportPkcs8(): Promise<Uint8Array>;
+  exportPkcs8Pem(): Promise<string>;
+  /** Releases the wasm memory (a wasm key's scalar is zeroized). */
+  free(): void;
+}
+
+export interface KeyOptions {
+  /** Default false: the private key can never be exported. */
+  extractable?: boolean;
+  /** Default 'auto': WebCrypto where present, else wasm. */
+  provider?: Provider;
+}
+
+export interface SuiteOptions {
+  /** Default Kdf.HKDF_SHA384. */
+  kdf?: Kdf;
+  /** Default Aead.AES_256_GCM. */
+  aead?: Aead;
+}
+
+export interface SenderOptions extends SuiteOptions {
+  info?: Uint8Array;
+  /** PSK (at least 32 bytes) and its id, together: modes psk / auth_psk. */
+  psk?: Uint8Array;
+  pskId?: Uint8Array;
+  /** The sender's key: modes auth / auth_psk. */
+  senderKey?: PrivateKey;
+  provider?: Provider;
+}
+
+export interface RecipientOptions extends SuiteOptions {
+  info?: Uint8Array;
+  psk?: Uint8Array;
+  pskId?: Uint8Array;
+  /** The sender's public key: modes auth / auth_psk. */
+  senderPublicKey?: PublicKey;
+}
+
+export declare class SenderContext {
+  private constructor();
+  readonly seq: number;
+  seal(plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  export(exporterContext: Uint8Array, length: number): Uint8Array;
+  free(): void;
+}
+
+export declare class RecipientContext {
+  private constructor();
+  readonly seq: number;
+  /** Throws DECRYPT_FAILED on any authentication failure; seq does not advance. */
+  open(ciphertext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  export(exporterContext: Uint8Array, length: number): Uint8Array;
+  free(): void;
+}
+
+/** Loads the wasm module (automatic for the async functions). */
+export declare function init(moduleOrPath?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+export declare function generateKeyPair(options?: KeyOptions): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
+/** A JWK object, a PKCS#8 PEM string or PKCS#8 DER bytes. */
+export declare function importPrivateKey(key: P384Jwk | string | Uint8Array, options?: KeyOptions): Promise<PrivateKey>;
+/** A JWK, an SPKI PEM string, SPKI DER or a SEC1 point. Call init() first. */
+export declare function importPublicKey(key: P384Jwk | string | Uint8Array): PublicKey;
+/** Wraps a WebCrypto ECDH P-384 private CryptoKey. Call init() first. */
+export declare function fromCryptoKey(cryptoKey: CryptoKey, publicKey: PublicKey): PrivateKey;
+/** RFC 9180 DeriveKeyPair (ikm of at least 48 bytes). Call init() first. */
+export declare function deriveKeyPair(ikm: Uint8Array): PrivateKey;
+export declare function hpkeSeal(
+  recipientPublicKey: PublicKey,
+  plaintext: Uint8Array,
+  options?: SenderOptions & { aad?: Uint8Array },
+): Promise<{ enc: Uint8Array; ciphertext: Uint8Array }>;
+export declare function hpkeOpen(
+  privateKey: PrivateKey,
+  enc: Uint8Array,
+  ciphertext: Uint8Array,
+  options?: RecipientOptions & { aad?: Uint8Array },
+): Promise<Uint8Array>;
+export declare function hpkeSetupSender(
+  recipientPublicKey: PublicKey,
+  options?: SenderOptions,
+): Promise<{ enc: Uint8Array; context: SenderContext }>;
+export declare function hpkeSetupRecipient(
+  privateKey: PrivateKey,
+  enc: Uint8Array,
+  options?: RecipientOptions,
+): Promise<RecipientContext>;
