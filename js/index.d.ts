@@ -8,6 +8,7 @@ export declare const ErrorCode: {
   readonly MALFORMED_INPUT: 'MALFORMED_INPUT';
   readonly INVALID_ARGUMENT: 'INVALID_ARGUMENT';
   readonly MISUSE: 'MISUSE';
+  readonly INVALID_SIGNATURE: 'INVALID_SIGNATURE';
   readonly RNG_FAILED: 'RNG_FAILED';
   readonly PLATFORM: 'PLATFORM';
   readonly NOT_INITIALIZED: 'NOT_INITIALIZED';

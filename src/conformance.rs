@@ -69,7 +69,7 @@ impl Report {
 /// # Errors
 /// A message if the text is not hex of even length.
 pub fn hex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd-length hex: {s}"));
     }
     (0..s.len())

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     /// The API was used in a way that would be unsafe, e.g. a sequence
     /// number exhausted or a key used for the wrong purpose.
     Misuse,
+    /// A signature did not verify (wrong key, altered message, malformed
+    /// or non-canonical signature encoding).
+    InvalidSignature,
     /// The platform random number generator failed.
     RngFailed,
     /// A browser platform call (WebCrypto) failed for a reason other than
@@ -46,6 +49,7 @@ impl ErrorCode {
             Self::MalformedInput => "MALFORMED_INPUT",
             Self::InvalidArgument => "INVALID_ARGUMENT",
             Self::Misuse => "MISUSE",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
             Self::RngFailed => "RNG_FAILED",
             Self::Platform => "PLATFORM",
         }

@@ -82,9 +82,8 @@ fn unreachable_public_key() -> PublicKey {
 /// Verifies a P1363 (`r || s`, 96 bytes) signature over `message` with SHA-384.
 ///
 /// # Errors
-/// [`ErrorCode::DecryptFailed`](crate::ErrorCode::DecryptFailed) is never
-/// used here; an invalid or malformed signature gives
-/// [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument) "signature verification failed".
+/// [`ErrorCode::InvalidSignature`](crate::ErrorCode::InvalidSignature) for an
+/// invalid or malformed signature (one error for every cause).
 pub fn verify_p1363(public: &PublicKey, message: &[u8], signature: &[u8]) -> Result<()> {
     let sig = Signature::from_slice(signature).map_err(|_| bad_signature())?;
     verifying(public).verify(message, &sig).map_err(|_| bad_signature())
@@ -105,5 +104,5 @@ fn verifying(public: &PublicKey) -> p384::ecdsa::VerifyingKey {
 }
 
 const fn bad_signature() -> Error {
-    Error::new(crate::ErrorCode::InvalidArgument, "signature verification failed")
+    Error::new(crate::ErrorCode::InvalidSignature, "signature verification failed")
 }
