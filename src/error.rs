@@ -31,6 +31,8 @@ pub enum ErrorCode {
     /// A signature did not verify (wrong key, altered message, malformed
     /// or non-canonical signature encoding).
     InvalidSignature,
+    /// The key is not among the recipients of the sealed data.
+    NotRecipient,
     /// The platform random number generator failed.
     RngFailed,
     /// A browser platform call (WebCrypto) failed for a reason other than
@@ -50,6 +52,7 @@ impl ErrorCode {
             Self::InvalidArgument => "INVALID_ARGUMENT",
             Self::Misuse => "MISUSE",
             Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::NotRecipient => "NOT_RECIPIENT",
             Self::RngFailed => "RNG_FAILED",
             Self::Platform => "PLATFORM",
         }

@@ -4,6 +4,7 @@
 
 pub mod aead;
 pub mod error;
+pub mod field;
 pub mod hpke;
 pub mod kdf;
 pub mod keys;
