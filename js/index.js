@@ -6,108 +6,33 @@
 // and returns Promises where WebCrypto makes the platform asynchronous.
 // All cryptographic decisions are made in Rust.
 
-import wasmInit, * as wasm from '../pkg/phiseal.js';
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import {
+  bytes,
+  extractableArg,
+  init,
+  options,
+  privateKeyArg,
+  providerArg,
+  pskArgs,
+  publicKeyArg,
+  requireInit,
+  suiteArgs,
+  wasm,
+  Aead,
+  Kdf,
+} from './internal.js';
 
-export { ErrorCode, PhisealError };
+export { ErrorCode, PhisealError, init };
+export * from './fields.js';
 
-/** RFC 9180 KDF ids accepted by the HPKE functions. */
-export const Kdf = Object.freeze({ HKDF_SHA256: 0x0001, HKDF_SHA384: 0x0002, HKDF_SHA512: 0x0003 });
-/** RFC 9180 AEAD ids accepted by the HPKE functions. */
-export const Aead = Object.freeze({ AES_128_GCM: 0x0001, AES_256_GCM: 0x0002, EXPORT_ONLY: 0xffff });
+export { Aead, Kdf };
 /** RFC 9180 KEM id of the one KEM phiseal implements: DHKEM(P-384, HKDF-SHA384). */
 export const KEM_P384_HKDF_SHA384 = 0x0011;
 
 /** The wasm classes, re-exported (constructed only through the functions below). */
 export const PublicKey = wasm.PublicKey;
 export const PrivateKey = wasm.PrivateKey;
-
-let ready = null;
-let initialized = false;
-
-const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
-
-/**
- * Loads the wasm module. Called automatically by every async function; call
- * it yourself before the synchronous ones (key import, deriveKeyPair).
- * @param {RequestInfo | URL | Response | BufferSource | WebAssembly.Module} [moduleOrPath]
- */
-export function init(moduleOrPath) {
-  if (ready === null) {
-    ready = (async () => {
-      let input = moduleOrPath;
-      if (input === undefined && isNode) {
-        const { readFile } = await import('node:fs/promises');
-        input = await readFile(new URL('../pkg/phiseal_bg.wasm', import.meta.url));
-      }
-      await wasmInit(input === undefined ? undefined : { module_or_path: input });
-      wasm.setErrorClass(PhisealError);
-      initialized = true;
-    })();
-    ready.catch(() => {
-      ready = null;
-    });
-  }
-  return ready;
-}
-
-function requireInit() {
-  if (!initialized) {
-    throw new PhisealError('phiseal is not initialized: await init() first', ErrorCode.NOT_INITIALIZED);
-  }
-}
-
-function bytes(value, name, { optional = false } = {}) {
-  if (value === undefined || value === null) {
-    if (optional) return undefined;
-    throw invalidArgument(`${name} is required (Uint8Array)`);
-  }
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw invalidArgument(`${name} must be a Uint8Array`);
-}
-
-function options(value, name) {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(`${name} must be an object`);
-  return value;
-}
-
-function publicKeyArg(value, name) {
-  if (value instanceof wasm.PublicKey) return value;
-  throw invalidArgument(`${name} must be a phiseal PublicKey (see importPublicKey)`);
-}
-
-function privateKeyArg(value, name) {
-  if (value instanceof wasm.PrivateKey) return value;
-  throw invalidArgument(`${name} must be a phiseal PrivateKey (see generateKeyPair, importPrivateKey)`);
-}
-
-function providerArg(value) {
-  const provider = value ?? 'auto';
-  if (provider !== 'auto' && provider !== 'webcrypto' && provider !== 'wasm') {
-    throw invalidArgument('provider must be "auto", "webcrypto" or "wasm"');
-  }
-  return provider;
-}
-
-function suiteArgs(opts) {
-  const kdf = opts.kdf ?? Kdf.HKDF_SHA384;
-  const aead = opts.aead ?? Aead.AES_256_GCM;
-  if (!Object.values(Kdf).includes(kdf)) throw invalidArgument('kdf must be one of Kdf');
-  if (!Object.values(Aead).includes(aead)) throw invalidArgument('aead must be one of Aead');
-  return [kdf, aead];
-}
-
-function pskArgs(opts) {
-  return [bytes(opts.psk, 'psk', { optional: true }), bytes(opts.pskId, 'pskId', { optional: true })];
-}
-
-function extractableArg(value) {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgument('extractable must be a boolean');
-  return value;
-}
 
 /**
  * Generates a P-384 key pair. In browsers the private key is a WebCrypto

@@ -845,3 +845,9 @@ pub fn search_token(schema: &Schema, path: &str, value: &Value, index_key: &Inde
         FieldMode::Random => Err(Error::invalid_argument("random fields are not searchable")),
     }
 }
+
+/// A recipient thumbprint as its `kid` string (base64url).
+#[must_use]
+pub fn kid_string(thumbprint: &[u8; 32]) -> String {
+    b64(thumbprint)
+}

@@ -5,5 +5,6 @@
 
 pub mod args;
 pub mod error;
+pub mod field;
 pub mod hpke;
 pub mod keys;

@@ -1,0 +1,253 @@
+// Field-level encryption of PHI records (docs/FORMAT.md §5): seal a record
+// field by field before it leaves the browser, open it with a recipient key.
+
+import { invalidArgument } from './errors.js';
+import { init, options, privateKeyArg, providerArg, requireInit, wasm } from './internal.js';
+
+const schemas = new WeakMap();
+
+function schemaArg(schema) {
+  if (schema === null || typeof schema !== 'object') throw invalidArgument('schema must be a schema object {id, version, fields}');
+  let compiled = schemas.get(schema);
+  if (!compiled) {
+    compiled = new wasm.Schema(JSON.stringify(schema));
+    schemas.set(schema, compiled);
+  }
+  return compiled;
+}
+
+function jsonArg(value, name) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    throw invalidArgument(`${name} must be JSON-serializable`);
+  }
+  if (typeof text !== 'string') throw invalidArgument(`${name} must be a JSON value`);
+  return text;
+}
+
+function indexKeyArg(value) {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof wasm.IndexKey) return value;
+  throw invalidArgument('indexKey must be an IndexKey (generateIndexKey, openIndexKey)');
+}
+
+/** Recipients: PublicKey or {publicKey, groups?}, to the JSON the wasm side reads. */
+function recipientsArg(recipients) {
+  if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
+  return JSON.stringify(
+    recipients.map((r) => {
+      const key = r instanceof wasm.PublicKey ? r : r?.publicKey;
+      if (!(key instanceof wasm.PublicKey)) throw invalidArgument('each recipient must be a PublicKey or {publicKey, groups}');
+      const groups = r instanceof wasm.PublicKey ? undefined : r.groups;
+      if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))) {
+        throw invalidArgument('recipient groups must be an array of strings');
+      }
+      return { jwk: key.toJwk(), groups: groups ?? null };
+    }),
+  );
+}
+
+function secondsArg(value, name) {
+  if (value === undefined) return Math.floor(Date.now() / 1000);
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`${name} must be a Date or Unix milliseconds`);
+  return Math.floor(ms / 1000);
+}
+
+/** A fresh tenant index key for deterministic and blind-index fields. */
+export async function generateIndexKey() {
+  await init();
+  return wasm.IndexKey.generate();
+}
+
+/**
+ * Seals the tenant index key to recipients (HPKE); store the `phk1.` string.
+ * @returns {Promise<string>}
+ */
+export async function sealIndexKey(indexKey, recipients, opts) {
+  const o = options(opts, 'options');
+  const ik = indexKeyArg(indexKey);
+  if (!ik) throw invalidArgument('indexKey is required');
+  const r = recipientsArg(recipients);
+  const provider = providerArg(o.provider);
+  await init();
+  return wasm.sealIndexKey(ik, r, provider);
+}
+
+/** Opens a sealed index key with a recipient's private key. */
+export async function openIndexKey(sealed, privateKey) {
+  if (typeof sealed !== 'string') throw invalidArgument('sealed index key must be a string');
+  const sk = privateKeyArg(privateKey, 'privateKey');
+  await init();
+  return wasm.openIndexKey(sealed, sk);
+}
+
+/**
+ * Seals the PHI fields of `record` named by `schema`.
+ * @param {object} record a JSON object
+ * @param {{schema: object, recordId: string, recipients: Array, indexKey?: IndexKey, created?: Date|number, provider?: string}} opts
+ * @returns {Promise<object>} the record, same shape, PHI replaced by sealed strings, plus `_phiseal`
+ */
+export async function sealRecord(record, opts) {
+  const o = options(opts, 'options');
+  if (typeof o.recordId !== 'string') throw invalidArgument('recordId must be a string');
+  const text = jsonArg(record, 'record');
+  const recipients = recipientsArg(o.recipients);
+  const ik = indexKeyArg(o.indexKey);
+  const created = secondsArg(o.created, 'created');
+  const provider = providerArg(o.provider);
+  await init();
+  const schema = schemaArg(o.schema);
+  return JSON.parse(await wasm.sealRecord(text, schema, o.recordId, recipients, created, ik?.clone(), provider));
+}
+
+/**
+ * Opens a sealed record. Fields of groups the key was not granted (or
+ * deterministic fields without the index key) stay sealed and are listed in
+ * `locked` as `{path, reason}` (path is a JSON Pointer).
+ * @returns {Promise<{record: object, locked: Array<{path: string, reason: string}>}>}
+ */
+export async function openRecord(sealed, opts) {
+  const o = options(opts, 'options');
+  const text = jsonArg(sealed, 'sealed');
+  const sk = privateKeyArg(o.privateKey, 'privateKey');
+  const ik = indexKeyArg(o.indexKey);
+  await init();
+  const schema = schemaArg(o.schema);
+  return JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone()));
+}
+
+/**
+ * Seals many records: `items` is an array of `{record, recordId}`.
+ * The public-key work runs concurrently (WebCrypto queues it natively).
+ */
+export async function sealRecords(items, opts) {
+  if (!Array.isArray(items)) throw invalidArgument('items must be an array of {record, recordId}');
+  const o = options(opts, 'options');
+  return Promise.all(items.map((it) => sealRecord(it?.record, { ...o, recordId: it?.recordId })));
+}
+
+/** Opens many sealed records with one key. */
+export async function openRecords(sealedRecords, opts) {
+  if (!Array.isArray(sealedRecords)) throw invalidArgument('sealedRecords must be an array');
+  return Promise.all(sealedRecords.map((s) => openRecord(s, opts)));
+}
+
+/**
+ * Changes the recipients of a sealed record without re-encrypting its
+ * fields. `privateKey` must be a recipient of every group.
+ */
+export async function rewrapRecord(sealed, opts) {
+  return rewrap(sealed, opts, false);
+}
+
+/**
+ * Re-keys a record: fresh data keys (epoch + 1), fields re-encrypted, wrapped
+ * to `recipients`. Use it when access must be revoked.
+ */
+export async function rekeyRecord(sealed, opts) {
+  return rewrap(sealed, opts, true);
+}
+
+async function rewrap(sealed, opts, rekey) {
+  const o = options(opts, 'options');
+  const text = jsonArg(sealed, 'sealed');
+  const sk = privateKeyArg(o.privateKey, 'privateKey');
+  const recipients = recipientsArg(o.recipients);
+  const provider = providerArg(o.provider);
+  await init();
+  const schema = schemaArg(o.schema);
+  return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, provider));
+}
+
+/** The recipients of `sealed` as {publicKey, groups}, resolved through `directory` (PublicKeys). */
+function currentRecipients(sealed, directory) {
+  if (!Array.isArray(directory)) throw invalidArgument('directory must be an array of PublicKeys');
+  const header = inspectRecord(sealed);
+  const byKid = new Map(directory.map((k) => [k instanceof wasm.PublicKey ? k.kid : undefined, k]));
+  const groupsByKid = new Map();
+  for (const { group, recipients } of header.groups) {
+    for (const kid of recipients) groupsByKid.set(kid, [...(groupsByKid.get(kid) ?? []), group]);
+  }
+  return [...groupsByKid].map(([kid, groups]) => {
+    const publicKey = byKid.get(kid);
+    if (!publicKey) throw invalidArgument(`recipient ${kid} is not in the directory`);
+    return { publicKey, groups };
+  });
+}
+
+/**
+ * Adds a recipient (all groups unless `groups`): a rewrap, no field is
+ * re-encrypted. `directory` holds the public keys of the current recipients.
+ */
+export async function addRecipient(sealed, opts) {
+  const o = options(opts, 'options');
+  await init();
+  const recipients = currentRecipients(sealed, o.directory);
+  recipients.push(o.recipient instanceof wasm.PublicKey ? { publicKey: o.recipient } : o.recipient);
+  return rewrapRecord(sealed, { ...o, recipients });
+}
+
+/**
+ * Removes a recipient (by PublicKey or kid) and re-keys the record, since the
+ * removed recipient may have kept the old data keys.
+ */
+export async function removeRecipient(sealed, opts) {
+  const o = options(opts, 'options');
+  await init();
+  const kid = o.recipient instanceof wasm.PublicKey ? o.recipient.kid : o.recipient;
+  if (typeof kid !== 'string') throw invalidArgument('recipient must be a PublicKey or a kid');
+  const recipients = currentRecipients(sealed, o.directory).filter((r) => r.publicKey.kid !== kid);
+  return rekeyRecord(sealed, { ...o, recipients });
+}
+
+/** The (unauthenticated) header of a sealed record: ids, epoch, created, groups and recipient kids. */
+export function inspectRecord(sealed) {
+  requireInit();
+  return JSON.parse(wasm.inspectRecord(jsonArg(sealed, 'sealed')));
+}
+
+/** Whether a sealed record's keys are older than `maxAgeDays` (default 90). */
+export function needsRotation(sealed, opts) {
+  requireInit();
+  const o = options(opts, 'options');
+  const now = secondsArg(o.now, 'now');
+  return wasm.needsRotation(jsonArg(sealed, 'sealed'), o.maxAgeDays ?? 90, now);
+}
+
+/** Bulk rotation report: which records (by index) need rotation. */
+export function rotationReport(sealedRecords, opts) {
+  if (!Array.isArray(sealedRecords)) throw invalidArgument('sealedRecords must be an array');
+  const due = [];
+  sealedRecords.forEach((s, i) => {
+    if (needsRotation(s, opts)) due.push(i);
+  });
+  return { total: sealedRecords.length, due };
+}
+
+/** PHI paths (JSON Pointers) present in plaintext; empty when compliant. */
+export function verifyAllPhiEncrypted(record, schema) {
+  requireInit();
+  return JSON.parse(wasm.verifyAllPhiEncrypted(jsonArg(record, 'record'), schemaArg(schema)));
+}
+
+/** A log-safe copy: every PHI value replaced by "[REDACTED]". */
+export function redact(record, schema) {
+  requireInit();
+  return JSON.parse(wasm.redact(jsonArg(record, 'record'), schemaArg(schema)));
+}
+
+/**
+ * The search token of `value` for a deterministic field (match the stored
+ * string exactly) or a blind-index field (match it as a prefix).
+ */
+export function searchToken(value, opts) {
+  requireInit();
+  const o = options(opts, 'options');
+  const ik = indexKeyArg(o.indexKey);
+  if (!ik) throw invalidArgument('indexKey is required');
+  if (typeof o.path !== 'string') throw invalidArgument('path must be a string');
+  return wasm.searchToken(schemaArg(o.schema), o.path, jsonArg(value, 'value'), ik);
+}

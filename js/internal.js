@@ -1,0 +1,100 @@
+// Internal helpers shared by the phiseal modules: wasm initialisation and
+// argument checks. Not part of the public API.
+
+import wasmInit, * as wasm from '../pkg/phiseal.js';
+import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+
+export { wasm };
+
+/** RFC 9180 KDF ids accepted by the HPKE functions. */
+export const Kdf = Object.freeze({ HKDF_SHA256: 0x0001, HKDF_SHA384: 0x0002, HKDF_SHA512: 0x0003 });
+/** RFC 9180 AEAD ids accepted by the HPKE functions. */
+export const Aead = Object.freeze({ AES_128_GCM: 0x0001, AES_256_GCM: 0x0002, EXPORT_ONLY: 0xffff });
+
+let ready = null;
+let initialized = false;
+
+const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+
+/**
+ * Loads the wasm module. Called automatically by every async function; call
+ * it yourself before the synchronous ones (key import, deriveKeyPair).
+ * @param {RequestInfo | URL | Response | BufferSource | WebAssembly.Module} [moduleOrPath]
+ */
+export function init(moduleOrPath) {
+  if (ready === null) {
+    ready = (async () => {
+      let input = moduleOrPath;
+      if (input === undefined && isNode) {
+        const { readFile } = await import('node:fs/promises');
+        input = await readFile(new URL('../pkg/phiseal_bg.wasm', import.meta.url));
+      }
+      await wasmInit(input === undefined ? undefined : { module_or_path: input });
+      wasm.setErrorClass(PhisealError);
+      initialized = true;
+    })();
+    ready.catch(() => {
+      ready = null;
+    });
+  }
+  return ready;
+}
+
+export function requireInit() {
+  if (!initialized) {
+    throw new PhisealError('phiseal is not initialized: await init() first', ErrorCode.NOT_INITIALIZED);
+  }
+}
+
+export function bytes(value, name, { optional = false } = {}) {
+  if (value === undefined || value === null) {
+    if (optional) return undefined;
+    throw invalidArgument(`${name} is required (Uint8Array)`);
+  }
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw invalidArgument(`${name} must be a Uint8Array`);
+}
+
+export function options(value, name) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(`${name} must be an object`);
+  return value;
+}
+
+export function publicKeyArg(value, name) {
+  if (value instanceof wasm.PublicKey) return value;
+  throw invalidArgument(`${name} must be a phiseal PublicKey (see importPublicKey)`);
+}
+
+export function privateKeyArg(value, name) {
+  if (value instanceof wasm.PrivateKey) return value;
+  throw invalidArgument(`${name} must be a phiseal PrivateKey (see generateKeyPair, importPrivateKey)`);
+}
+
+export function providerArg(value) {
+  const provider = value ?? 'auto';
+  if (provider !== 'auto' && provider !== 'webcrypto' && provider !== 'wasm') {
+    throw invalidArgument('provider must be "auto", "webcrypto" or "wasm"');
+  }
+  return provider;
+}
+
+export function suiteArgs(opts) {
+  const kdf = opts.kdf ?? Kdf.HKDF_SHA384;
+  const aead = opts.aead ?? Aead.AES_256_GCM;
+  if (!Object.values(Kdf).includes(kdf)) throw invalidArgument('kdf must be one of Kdf');
+  if (!Object.values(Aead).includes(aead)) throw invalidArgument('aead must be one of Aead');
+  return [kdf, aead];
+}
+
+export function pskArgs(opts) {
+  return [bytes(opts.psk, 'psk', { optional: true }), bytes(opts.pskId, 'pskId', { optional: true })];
+}
+
+export function extractableArg(value) {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArgument('extractable must be a boolean');
+  return value;
+}
+
