@@ -9,6 +9,7 @@ export declare const ErrorCode: {
   readonly INVALID_ARGUMENT: 'INVALID_ARGUMENT';
   readonly MISUSE: 'MISUSE';
   readonly INVALID_SIGNATURE: 'INVALID_SIGNATURE';
+  readonly NOT_RECIPIENT: 'NOT_RECIPIENT';
   readonly RNG_FAILED: 'RNG_FAILED';
   readonly PLATFORM: 'PLATFORM';
   readonly NOT_INITIALIZED: 'NOT_INITIALIZED';

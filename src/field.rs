@@ -60,6 +60,8 @@ const WRAPPED_DEK_LEN: usize = DEK_LEN + 16;
 const FIELD_LABEL: &[u8] = b"phiseal-field-v1";
 const DEK_INFO_LABEL: &[u8] = b"phiseal-dek-v1";
 const DIGEST_LEN: usize = 32;
+const MAC_LEN: usize = 32;
+const MAC_INFO: &[u8] = b"phiseal-envelope-mac-v1";
 
 /// A recipient and the access groups it may read.
 #[derive(Clone, Debug)]
@@ -232,6 +234,8 @@ impl DataKeys {
 pub struct SealPlan {
     record: Value,
     header: Vec<u8>,
+    /// The data keys, in header group order (for the envelope MACs).
+    keys: Vec<Zeroizing<[u8; DEK_LEN]>>,
 }
 
 /// Seals the fields of `record` and plans the key wrapping. Run every job
@@ -306,7 +310,8 @@ pub fn plan_seal(
             });
         }
     }
-    Ok((SealPlan { record, header: header_bytes }, jobs))
+    let keys = keys.into_iter().map(|(_, k, _)| k).collect();
+    Ok((SealPlan { record, header: header_bytes, keys }, jobs))
 }
 
 fn seal_field(h: &Header, spec: &FieldSpec, pointer: &str, value: &Value, deks: &DataKeys, ik: Option<&IndexKey>) -> Result<String> {
@@ -356,10 +361,17 @@ impl SealPlan {
         if wrapped.len() != expected {
             return Err(Error::invalid_argument("wrap results do not match the plan"));
         }
+        if self.keys.len() != header.groups.len() {
+            return Err(Error::invalid_argument("data keys do not match the plan"));
+        }
         let mut w = Writer::default();
         w.raw(&self.header);
         for x in wrapped {
             x.write_to(&mut w, WRAPPED_DEK_LEN)?;
+        }
+        let macs = self.keys.iter().map(|k| envelope_mac(&k[..], w.as_slice())).collect::<Result<Vec<_>>>()?;
+        for mac in &macs {
+            w.raw(mac);
         }
         if let Some(obj) = self.record.as_object_mut() {
             obj.insert(ENVELOPE_MEMBER.to_owned(), Value::String(format!("{ENVELOPE_PREFIX}{}", b64(w.as_slice()))));
@@ -405,9 +417,35 @@ pub struct OpenPlan {
     record: Value,
     header: Header,
     groups: Vec<String>,
+    /// Envelope MACs of `groups`, and the bytes they cover.
+    macs: Vec<[u8; MAC_LEN]>,
+    mac_input: Vec<u8>,
 }
 
-fn parse_envelope(sealed: &Value) -> Result<(Value, Header, Vec<u8>, Vec<Vec<Wrapped>>)> {
+/// A parsed envelope: the record without it, the header, the header bytes,
+/// the wraps per group, the bytes the MACs cover, and the MACs per group.
+struct Envelope {
+    record: Value,
+    header: Header,
+    header_bytes: Vec<u8>,
+    wrapped: Vec<Vec<Wrapped>>,
+    mac_input: Vec<u8>,
+    macs: Vec<[u8; MAC_LEN]>,
+}
+
+/// `HMAC-SHA384(HKDF-SHA384(DEK_g, info "phiseal-envelope-mac-v1"), header ‖ wraps)[..32]`.
+fn envelope_mac(dek: &[u8], data: &[u8]) -> Result<[u8; MAC_LEN]> {
+    let mut mac_key = Zeroizing::new([0u8; 48]);
+    crate::kdf::Kdf::Sha384.hkdf(b"", dek, MAC_INFO, &mut mac_key[..])?;
+    let mut mac = <hmac::Hmac<Sha384> as hmac::KeyInit>::new_from_slice(&mac_key[..]).map_err(|_| Error::invalid_argument("bad MAC key"))?;
+    hmac::Mac::update(&mut mac, data);
+    let tag = hmac::Mac::finalize(mac).into_bytes();
+    let mut out = [0u8; MAC_LEN];
+    out.copy_from_slice(tag.get(..MAC_LEN).unwrap_or_default());
+    Ok(out)
+}
+
+fn parse_envelope(sealed: &Value) -> Result<Envelope> {
     let obj = sealed.as_object().ok_or(Error::invalid_argument("a sealed record must be a JSON object"))?;
     let env = obj.get(ENVELOPE_MEMBER).ok_or(Error::malformed("not a sealed record: no _phiseal member"))?;
     let env = env.as_str().ok_or(Error::malformed("_phiseal must be a string"))?;
@@ -422,12 +460,14 @@ fn parse_envelope(sealed: &Value) -> Result<(Value, Header, Vec<u8>, Vec<Vec<Wra
     for (_, kids) in &header.groups {
         wrapped.push(kids.iter().map(|_| Wrapped::read_from(&mut r, WRAPPED_DEK_LEN)).collect::<Result<Vec<_>>>()?);
     }
+    let mac_input = bytes.get(..r.position()).ok_or(Error::malformed("truncated"))?.to_vec();
+    let macs = header.groups.iter().map(|_| r.array()).collect::<Result<Vec<[u8; MAC_LEN]>>>()?;
     r.finish()?;
     let mut record = sealed.clone();
     if let Some(o) = record.as_object_mut() {
         o.remove(ENVELOPE_MEMBER);
     }
-    Ok((record, header, header_bytes, wrapped))
+    Ok(Envelope { record, header, header_bytes, wrapped, mac_input, macs })
 }
 
 fn check_schema(header: &Header, schema: &Schema) -> Result<()> {
@@ -449,22 +489,24 @@ fn check_schema(header: &Header, schema: &Schema) -> Result<()> {
 /// unknown envelope; [`ErrorCode::InvalidArgument`] for another schema;
 /// [`ErrorCode::NotRecipient`] if `me` is a recipient of no group.
 pub fn plan_open(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(OpenPlan, Vec<UnwrapJob>)> {
-    let (record, header, header_bytes, wrapped) = parse_envelope(sealed)?;
+    let Envelope { record, header, header_bytes, wrapped, mac_input, macs } = parse_envelope(sealed)?;
     check_schema(&header, schema)?;
     let mine = me.thumbprint();
     let mut jobs = Vec::new();
     let mut groups = Vec::new();
-    for ((group, kids), wraps) in header.groups.iter().zip(&wrapped) {
+    let mut group_macs = Vec::new();
+    for (((group, kids), wraps), mac) in header.groups.iter().zip(&wrapped).zip(&macs) {
         if let Some(i) = kids.iter().position(|k| *k == mine) {
             let w = wraps.get(i).ok_or(Error::malformed("truncated"))?;
             jobs.push(UnwrapJob { enc: w.enc.clone(), ct: w.ct.clone(), info: dek_info(group)?, aad: header_bytes.clone() });
             groups.push(group.clone());
+            group_macs.push(*mac);
         }
     }
     if jobs.is_empty() {
         return Err(Error::new(ErrorCode::NotRecipient, "this key is not a recipient of the record"));
     }
-    Ok((OpenPlan { record, header, groups }, jobs))
+    Ok((OpenPlan { record, header, groups, macs: group_macs, mac_input }, jobs))
 }
 
 impl OpenPlan {
@@ -481,15 +523,8 @@ impl OpenPlan {
     /// # Errors
     /// [`ErrorCode::DecryptFailed`] on any tampering.
     pub fn finish(self, schema: &Schema, deks: &[Zeroizing<Vec<u8>>], index_key: Option<&IndexKey>) -> Result<Opened> {
-        let Self { mut record, header, groups } = self;
-        if deks.len() != groups.len() {
-            return Err(Error::invalid_argument("unwrap results do not match the plan"));
-        }
-        let mut keys = Vec::with_capacity(groups.len());
-        for (g, k) in groups.iter().zip(deks) {
-            let key: [u8; DEK_LEN] = k.as_slice().try_into().map_err(|_| Error::DECRYPT_FAILED)?;
-            keys.push((g.clone(), Zeroizing::new(key)));
-        }
+        let keys = self.keys(deks)?;
+        let Self { mut record, header, .. } = self;
         let deks = DataKeys(keys);
         let pointers: Vec<String> = locations(&mut record, schema)?.into_iter().map(|(_, p)| p).collect();
         if fields_digest(&pointers)? != header.fields_digest {
@@ -577,15 +612,23 @@ pub fn plan_rewrap(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(O
 }
 
 impl OpenPlan {
+    /// The unwrapped data keys, each checked against its group's envelope
+    /// MAC (so tampering with any part of the envelope, including other
+    /// recipients' wraps, is detected).
     fn keys(&self, deks: &[Zeroizing<Vec<u8>>]) -> Result<Vec<(String, Zeroizing<[u8; DEK_LEN]>)>> {
-        if deks.len() != self.groups.len() {
+        if deks.len() != self.groups.len() || self.macs.len() != self.groups.len() {
             return Err(Error::invalid_argument("unwrap results do not match the plan"));
         }
-        self.groups
-            .iter()
-            .zip(deks)
-            .map(|(g, k)| Ok((g.clone(), Zeroizing::new(k.as_slice().try_into().map_err(|_| Error::DECRYPT_FAILED)?))))
-            .collect()
+        let mut keys = Vec::with_capacity(deks.len());
+        for ((g, k), mac) in self.groups.iter().zip(deks).zip(&self.macs) {
+            let key: [u8; DEK_LEN] = k.as_slice().try_into().map_err(|_| Error::DECRYPT_FAILED)?;
+            let expected = envelope_mac(&key, &self.mac_input)?;
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &mac[..])) {
+                return Err(Error::DECRYPT_FAILED);
+            }
+            keys.push((g.clone(), Zeroizing::new(key)));
+        }
+        Ok(keys)
     }
 
     /// Second step of a rewrap: the same data keys wrapped to `recipients`
@@ -604,7 +647,7 @@ impl OpenPlan {
         if let Some(o) = record.as_object_mut() {
             o.remove(ENVELOPE_MEMBER);
         }
-        Ok((SealPlan { record, header }, jobs))
+        Ok((SealPlan { record, header, keys: keys.into_iter().map(|(_, k)| k).collect() }, jobs))
     }
 
     /// Second step of a re-key (after removing a recipient): fresh data keys,
@@ -644,12 +687,18 @@ impl OpenPlan {
             })?;
         }
         let (header, jobs) = wrap_plan(new_header, schema, recipients, &fresh_keys.0)?;
-        Ok((SealPlan { record, header }, jobs))
+        Ok((SealPlan { record, header, keys: fresh_keys.0.into_iter().map(|(_, k)| k).collect() }, jobs))
     }
 
     /// Authenticates the field set and every random / blind-index field.
     fn verify_fields(&self, schema: &Schema, keys: &[(String, Zeroizing<[u8; DEK_LEN]>)]) -> Result<()> {
-        let plan = Self { record: self.record.clone(), header: self.header.clone(), groups: self.groups.clone() };
+        let plan = Self {
+            record: self.record.clone(),
+            header: self.header.clone(),
+            groups: self.groups.clone(),
+            macs: self.macs.clone(),
+            mac_input: self.mac_input.clone(),
+        };
         let deks: Vec<Zeroizing<Vec<u8>>> = keys.iter().map(|(_, k)| Zeroizing::new(k.to_vec())).collect();
         plan.finish(schema, &deks, None).map(|_| ())
     }
@@ -743,7 +792,7 @@ pub fn rekey_record(sealed: &Value, schema: &Schema, key: &PrivateKey, recipient
 /// # Errors
 /// As the envelope parsing of [`plan_open`].
 pub fn inspect(sealed: &Value) -> Result<Header> {
-    parse_envelope(sealed).map(|(_, h, _, _)| h)
+    parse_envelope(sealed).map(|e| e.header)
 }
 
 /// Whether the record's data keys are older than `max_age_days` at `now`

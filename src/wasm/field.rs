@@ -183,6 +183,7 @@ pub fn verify_all_phi_encrypted(record: JsValue, schema: &WasmSchema) -> JsResul
 }
 
 /// A log-safe copy (JSON text).
+#[wasm_bindgen]
 pub fn redact(record: JsValue, schema: &WasmSchema) -> JsResult<String> {
     to_json(&field::redact(&json_arg(&record, "record must be JSON text")?, &schema.0))
 }

@@ -50,8 +50,10 @@ function parseEnvelope(env) {
   for (let n = r.u8(); n > 0; n--) h.groups.push({ name: dec.decode(r.str8()), kids: Array.from({ length: r.u8() }, () => r.take(32)) });
   const header = bytes.slice(0, r.pos());
   for (const g of h.groups) g.wraps = g.kids.map(() => ({ enc: r.take(97), ct: r.take(48) }));
+  const macInput = bytes.slice(0, r.pos());
+  for (const g of h.groups) g.mac = r.take(32);
   assert.equal(r.pos(), bytes.length);
-  return { h, header };
+  return { h, header, macInput };
 }
 
 function thumbprint(jwk) {
@@ -83,6 +85,13 @@ const fieldAad = (h, mode, pointer, index = []) => new Uint8Array([
   ...u32(h.schemaVersion), ...str16(utf8(pointer)), ...u32(h.epoch), ...str8(index),
 ]);
 const dekInfo = (group) => new Uint8Array([...str8(utf8('phiseal-dek-v1')), ...str8(utf8(group))]);
+async function envelopeMac(dek, data) {
+  const ikm = await subtle.importKey('raw', dek, 'HKDF', false, ['deriveBits']);
+  const info = te.encode('phiseal-envelope-mac-v1');
+  const k = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-384', salt: new Uint8Array(0), info }, ikm, 384);
+  const hk = await subtle.importKey('raw', k, { name: 'HMAC', hash: 'SHA-384' }, false, ['sign']);
+  return new Uint8Array(await subtle.sign('HMAC', hk, data)).slice(0, 32);
+}
 async function digest(pointers) {
   const bytes = new Uint8Array([...u32(pointers.length), ...pointers.flatMap((p) => str16(utf8(p)))]);
   return new Uint8Array(await subtle.digest('SHA-384', bytes)).slice(0, 32);
@@ -122,7 +131,7 @@ test('a record sealed by phiseal opens with @hpke/core + WebCrypto only', async 
   // Independent opener.
   const jwk = await clinician.privateKey.exportJwk();
   const recipientKey = await suite.kem.importKey('jwk', jwk, false);
-  const { h, header } = parseEnvelope(json._phiseal);
+  const { h, header, macInput } = parseEnvelope(json._phiseal);
   assert.deepEqual([h.version, ...h.suite], [1, 0x11, 2, 2]);
   assert.deepEqual([h.recordId, h.schemaId, h.schemaVersion, h.epoch], ['rec-001', 'intake', 2, 1]);
   const mine = thumbprint(jwk);
@@ -131,6 +140,7 @@ test('a record sealed by phiseal opens with @hpke/core + WebCrypto only', async 
     const i = g.kids.findIndex((k) => Buffer.compare(Buffer.from(k), mine) === 0);
     if (i < 0) continue;
     const dek = await suite.open({ recipientKey, enc: g.wraps[i].enc.buffer.slice(0), info: dekInfo(g.name) }, g.wraps[i].ct, header);
+    assert.deepEqual(await envelopeMac(dek, macInput), g.mac);
     deks[g.name] = await subtle.importKey('raw', dek, 'AES-GCM', false, ['decrypt']);
   }
   assert.deepEqual(Object.keys(deks).sort(), ['billing', 'clinical', 'default']);
@@ -183,7 +193,9 @@ test('a record sealed by the independent implementation opens in phiseal', async
     const ct = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: fieldAad(h, 1, pointer) }, key, pt));
     set(`phs1.${b64u([...iv, ...ct])}`);
   }
-  record._phiseal = `phe1.${b64u([...header, ...wraps])}`;
+  const macs = [];
+  for (const g of groups) macs.push(...(await envelopeMac(raw[g], new Uint8Array([...header, ...wraps]))));
+  record._phiseal = `phe1.${b64u([...header, ...wraps, ...macs])}`;
   const opened = await phiseal.openRecord(record, { schema, privateKey: clinician.privateKey });
   assert.deepEqual(opened.locked, []);
   assert.deepEqual(opened.record, RECORD);
