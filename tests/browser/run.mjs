@@ -69,6 +69,28 @@ try {
     await demo.click('#open');
     await demo.waitForFunction(() => document.getElementById('opened').textContent.includes('DECRYPT_FAILED'));
   });
+  await check('examples/patient-portal.html: the form is sealed before submit; views open by group', async () => {
+    await demo.goto(`${server.url}/examples/patient-portal.html`);
+    await demo.waitForFunction(() => window.portalReady === true);
+    await demo.click('#submit');
+    await demo.waitForFunction(() => document.getElementById('billing').textContent.includes('locked'));
+    const sent = await demo.textContent('#sent');
+    for (const phi of ['Ana Souza', '123-45-6789', 'ana@example.org', 'Wheezing', 'albuterol', 'XJH-99812-01', '1984-03-09']) {
+      if (sent.includes(phi)) throw new Error(`PHI sent in plaintext: ${phi}`);
+    }
+    if (!sent.includes('telehealth follow-up')) throw new Error('non-PHI field missing');
+    if (!(await demo.textContent('#check')).startsWith('All PHI fields encrypted')) throw new Error(await demo.textContent('#check'));
+    const clinicianView = await demo.textContent('#clinician');
+    for (const phi of ['Ana Souza', '123-45-6789', 'ana@example.org', 'albuterol', 'XJH-99812-01']) {
+      if (!clinicianView.includes(phi)) throw new Error(`clinician view lacks ${phi}`);
+    }
+    const billingView = await demo.textContent('#billing');
+    if (!billingView.includes('XJH-99812-01') || billingView.includes('Ana Souza') || !billingView.includes('/patient/name')) {
+      throw new Error(`billing view wrong: ${billingView}`);
+    }
+    const log = await demo.textContent('#log');
+    if (log.includes('Ana Souza') || !log.includes('[REDACTED]')) throw new Error(`log not redacted: ${log}`);
+  });
   await context.close();
 } catch (e) {
   console.error(e);
