@@ -159,7 +159,8 @@ async function rewrap(sealed, opts, rekey) {
   const provider = providerArg(o.provider);
   await init();
   const schema = schemaArg(o.schema);
-  return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, provider));
+  const now = secondsArg(o.now, 'now');
+  return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider));
 }
 
 /** The recipients of `sealed` as {publicKey, groups}, resolved through `directory` (PublicKeys). */

@@ -34,10 +34,10 @@ use sha2::{Digest as _, Sha384};
 use zeroize::Zeroizing;
 
 use self::codec::{Reader, Writer, b64, unb64};
-pub use self::index_key::IndexKey;
 use self::index_key::INDEX_KEY_ID_LEN;
-pub use self::schema::{FieldMode, FieldSpec, Schema};
+pub use self::index_key::IndexKey;
 use self::schema::visit_mut;
+pub use self::schema::{FieldMode, FieldSpec, Schema};
 pub use self::wrap::{UnwrapJob, WrapJob, Wrapped};
 use crate::aead::{AesGcm, NONCE_LEN};
 use crate::error::{Error, ErrorCode, Result};
@@ -256,16 +256,15 @@ pub fn plan_seal(
         return Err(Error::invalid_argument("record id must be 1 to 255 bytes"));
     }
     if schema.needs_index_key() && index_key.is_none() {
-        return Err(Error::invalid_argument("this schema has deterministic or blind-index fields: pass the tenant index key"));
+        return Err(Error::invalid_argument(
+            "this schema has deterministic or blind-index fields: pass the tenant index key",
+        ));
     }
     let mut groups = Vec::new();
     let mut keys = Vec::new();
     for group in schema.groups() {
-        let members: Vec<&Recipient> = opts
-            .recipients
-            .iter()
-            .filter(|r| r.groups.as_ref().is_none_or(|g| g.iter().any(|x| x == group)))
-            .collect();
+        let members: Vec<&Recipient> =
+            opts.recipients.iter().filter(|r| r.groups.as_ref().is_none_or(|g| g.iter().any(|x| x == group))).collect();
         if members.is_empty() {
             return Err(Error::invalid_argument("every access group of the schema needs at least one recipient"));
         }
@@ -314,7 +313,14 @@ pub fn plan_seal(
     Ok((SealPlan { record, header: header_bytes, keys }, jobs))
 }
 
-fn seal_field(h: &Header, spec: &FieldSpec, pointer: &str, value: &Value, deks: &DataKeys, ik: Option<&IndexKey>) -> Result<String> {
+fn seal_field(
+    h: &Header,
+    spec: &FieldSpec,
+    pointer: &str,
+    value: &Value,
+    deks: &DataKeys,
+    ik: Option<&IndexKey>,
+) -> Result<String> {
     let pt = canonical(value)?;
     let missing_ik = || Error::invalid_argument("the tenant index key is required");
     match spec.mode() {
@@ -437,7 +443,8 @@ struct Envelope {
 fn envelope_mac(dek: &[u8], data: &[u8]) -> Result<[u8; MAC_LEN]> {
     let mut mac_key = Zeroizing::new([0u8; 48]);
     crate::kdf::Kdf::Sha384.hkdf(b"", dek, MAC_INFO, &mut mac_key[..])?;
-    let mut mac = <hmac::Hmac<Sha384> as hmac::KeyInit>::new_from_slice(&mac_key[..]).map_err(|_| Error::invalid_argument("bad MAC key"))?;
+    let mut mac = <hmac::Hmac<Sha384> as hmac::KeyInit>::new_from_slice(&mac_key[..])
+        .map_err(|_| Error::invalid_argument("bad MAC key"))?;
     hmac::Mac::update(&mut mac, data);
     let tag = hmac::Mac::finalize(mac).into_bytes();
     let mut out = [0u8; MAC_LEN];
@@ -450,7 +457,11 @@ fn parse_envelope(sealed: &Value) -> Result<Envelope> {
     let env = obj.get(ENVELOPE_MEMBER).ok_or(Error::malformed("not a sealed record: no _phiseal member"))?;
     let env = env.as_str().ok_or(Error::malformed("_phiseal must be a string"))?;
     let body = env.strip_prefix(ENVELOPE_PREFIX).ok_or_else(|| {
-        if env.starts_with("phe") { Error::unsupported("unsupported sealed-record version") } else { Error::malformed("_phiseal is not a phe1. envelope") }
+        if env.starts_with("phe") {
+            Error::unsupported("unsupported sealed-record version")
+        } else {
+            Error::malformed("_phiseal is not a phe1. envelope")
+        }
     })?;
     let bytes = unb64(body)?;
     let mut r = Reader::new(&bytes);
@@ -498,7 +509,12 @@ pub fn plan_open(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(Ope
     for (((group, kids), wraps), mac) in header.groups.iter().zip(&wrapped).zip(&macs) {
         if let Some(i) = kids.iter().position(|k| *k == mine) {
             let w = wraps.get(i).ok_or(Error::malformed("truncated"))?;
-            jobs.push(UnwrapJob { enc: w.enc.clone(), ct: w.ct.clone(), info: dek_info(group)?, aad: header_bytes.clone() });
+            jobs.push(UnwrapJob {
+                enc: w.enc.clone(),
+                ct: w.ct.clone(),
+                info: dek_info(group)?,
+                aad: header_bytes.clone(),
+            });
             groups.push(group.clone());
             group_macs.push(*mac);
         }
@@ -543,7 +559,11 @@ impl OpenPlan {
                     Some(v) => *value = v,
                     None => locked.push(Locked {
                         pointer: pointer.to_owned(),
-                        reason: if spec.mode() == FieldMode::Deterministic { "indexKey".to_owned() } else { spec.group().to_owned() },
+                        reason: if deks.get(spec.group()).is_none() {
+                            spec.group().to_owned()
+                        } else {
+                            "indexKey".to_owned()
+                        },
                     }),
                 }
                 Ok(())
@@ -554,7 +574,14 @@ impl OpenPlan {
 }
 
 /// Opens one field string; `Ok(None)` when the opener lacks the key.
-fn open_field(h: &Header, spec: &FieldSpec, pointer: &str, s: &str, deks: &DataKeys, ik: Option<&IndexKey>) -> Result<Option<Value>> {
+fn open_field(
+    h: &Header,
+    spec: &FieldSpec,
+    pointer: &str,
+    s: &str,
+    deks: &DataKeys,
+    ik: Option<&IndexKey>,
+) -> Result<Option<Value>> {
     let pt = match spec.mode() {
         FieldMode::Random => {
             let body = s.strip_prefix(RANDOM_PREFIX).ok_or(Error::DECRYPT_FAILED)?;
@@ -564,7 +591,10 @@ fn open_field(h: &Header, spec: &FieldSpec, pointer: &str, s: &str, deks: &DataK
         FieldMode::Deterministic => {
             let body = s.strip_prefix(DETERMINISTIC_PREFIX).ok_or(Error::DECRYPT_FAILED)?;
             let ct = unb64(body).map_err(|_| Error::DECRYPT_FAILED)?;
-            let Some(ik) = ik else { return Ok(None) };
+            // The index key alone decrypts a deterministic field; phiseal still
+            // keeps it locked for an opener without the field's group (the
+            // access policy), see docs/FORMAT.md §5.3.
+            let (Some(ik), Some(_)) = (ik, deks.get(spec.group())) else { return Ok(None) };
             let (mut cipher, ad) = ik.siv(&h.schema_id, spec.path())?;
             Zeroizing::new(cipher.decrypt([&ad], &ct).map_err(|_| Error::DECRYPT_FAILED)?)
         }
@@ -638,7 +668,12 @@ impl OpenPlan {
     /// # Errors
     /// As [`plan_seal`] for the recipients; [`ErrorCode::DecryptFailed`] if a
     /// data key or a field does not authenticate.
-    pub fn rewrap(self, schema: &Schema, deks: &[Zeroizing<Vec<u8>>], recipients: &[Recipient]) -> Result<(SealPlan, Vec<WrapJob>)> {
+    pub fn rewrap(
+        self,
+        schema: &Schema,
+        deks: &[Zeroizing<Vec<u8>>],
+        recipients: &[Recipient],
+    ) -> Result<(SealPlan, Vec<WrapJob>)> {
         let keys = self.keys(deks)?;
         self.verify_fields(schema, &keys)?;
         let header = Header { groups: Vec::new(), ..self.header.clone() };
@@ -650,14 +685,20 @@ impl OpenPlan {
         Ok((SealPlan { record, header, keys: keys.into_iter().map(|(_, k)| k).collect() }, jobs))
     }
 
-    /// Second step of a re-key (after removing a recipient): fresh data keys,
-    /// random and blind-index fields re-encrypted under them at `epoch + 1`
-    /// (blind indexes and deterministic fields are unchanged), wrapped to
-    /// `recipients`.
+    /// Second step of a re-key (after removing a recipient, or on rotation):
+    /// fresh data keys created at `now` (Unix seconds), random and
+    /// blind-index fields re-encrypted under them at `epoch + 1` (blind
+    /// indexes and deterministic fields are unchanged), wrapped to `recipients`.
     ///
     /// # Errors
     /// As [`OpenPlan::rewrap`].
-    pub fn rekey(self, schema: &Schema, deks: &[Zeroizing<Vec<u8>>], recipients: &[Recipient]) -> Result<(SealPlan, Vec<WrapJob>)> {
+    pub fn rekey(
+        self,
+        schema: &Schema,
+        deks: &[Zeroizing<Vec<u8>>],
+        recipients: &[Recipient],
+        now: u64,
+    ) -> Result<(SealPlan, Vec<WrapJob>)> {
         let old = self.keys(deks)?;
         self.verify_fields(schema, &old)?;
         let old = DataKeys(old);
@@ -668,7 +709,7 @@ impl OpenPlan {
             fresh.push((g.clone(), k));
         }
         let epoch = self.header.epoch.checked_add(1).ok_or(Error::misuse("key epoch exhausted"))?;
-        let new_header = Header { epoch, groups: Vec::new(), ..self.header.clone() };
+        let new_header = Header { epoch, created: now, groups: Vec::new(), ..self.header.clone() };
         let fresh_keys = DataKeys(fresh);
         let mut record = self.record;
         for spec in schema.fields() {
@@ -756,7 +797,12 @@ fn wrap_plan(
     let mut jobs = Vec::new();
     for ((group, dek), members) in keys.iter().zip(&members_per_group) {
         for key in members {
-            jobs.push(WrapJob { recipient: *key, info: dek_info(group)?, aad: header_bytes.clone(), secret: Zeroizing::new(dek.to_vec()) });
+            jobs.push(WrapJob {
+                recipient: *key,
+                info: dek_info(group)?,
+                aad: header_bytes.clone(),
+                secret: Zeroizing::new(dek.to_vec()),
+            });
         }
     }
     Ok((header_bytes, jobs))
@@ -779,10 +825,16 @@ pub fn rewrap_record(sealed: &Value, schema: &Schema, key: &PrivateKey, recipien
 ///
 /// # Errors
 /// As [`plan_rewrap`] and [`OpenPlan::rekey`].
-pub fn rekey_record(sealed: &Value, schema: &Schema, key: &PrivateKey, recipients: &[Recipient]) -> Result<Value> {
+pub fn rekey_record(
+    sealed: &Value,
+    schema: &Schema,
+    key: &PrivateKey,
+    recipients: &[Recipient],
+    now: u64,
+) -> Result<Value> {
     let (plan, jobs) = plan_rewrap(sealed, schema, key.public_key())?;
     let deks = jobs.iter().map(|j| j.run(key)).collect::<Result<Vec<_>>>()?;
-    let (plan, jobs) = plan.rekey(schema, &deks, recipients)?;
+    let (plan, jobs) = plan.rekey(schema, &deks, recipients, now)?;
     plan.finish(&jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?)
 }
 
@@ -880,7 +932,11 @@ pub fn redact(record: &Value, schema: &Schema) -> Value {
 /// [`ErrorCode::InvalidArgument`] if `path` is not a deterministic or
 /// blind-index field of the schema.
 pub fn search_token(schema: &Schema, path: &str, value: &Value, index_key: &IndexKey) -> Result<String> {
-    let spec = schema.fields().iter().find(|f| f.path() == path).ok_or(Error::invalid_argument("no such field in the schema"))?;
+    let spec = schema
+        .fields()
+        .iter()
+        .find(|f| f.path() == path)
+        .ok_or(Error::invalid_argument("no such field in the schema"))?;
     let pt = canonical(value)?;
     match spec.mode() {
         FieldMode::Deterministic => {

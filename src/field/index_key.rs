@@ -157,7 +157,11 @@ impl IndexKey {
     /// [`ErrorCode::NotRecipient`] if `me` is not a recipient.
     pub fn plan_open(sealed: &str, me: &PublicKey) -> Result<(SealedIndexKey, UnwrapJob)> {
         let body = sealed.strip_prefix(SEALED_INDEX_KEY_PREFIX).ok_or_else(|| {
-            if sealed.starts_with("phk") { Error::unsupported("unsupported index key version") } else { Error::malformed("not a sealed index key (phk1.)") }
+            if sealed.starts_with("phk") {
+                Error::unsupported("unsupported index key version")
+            } else {
+                Error::malformed("not a sealed index key (phk1.)")
+            }
         })?;
         let bytes = unb64(body)?;
         let mut r = Reader::new(&bytes);
@@ -173,7 +177,8 @@ impl IndexKey {
         for kid in &kids {
             let wrapped = Wrapped::read_from(&mut r, WRAPPED_KEY_LEN)?;
             if *kid == mine && job.is_none() {
-                job = Some(UnwrapJob { enc: wrapped.enc, ct: wrapped.ct, info: WRAP_INFO.to_vec(), aad: header.clone() });
+                job =
+                    Some(UnwrapJob { enc: wrapped.enc, ct: wrapped.ct, info: WRAP_INFO.to_vec(), aad: header.clone() });
             }
         }
         r.finish()?;

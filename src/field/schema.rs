@@ -108,7 +108,8 @@ fn name(s: &str, what: &'static str) -> Result<()> {
 }
 
 fn parse_path(path: &str) -> Result<Vec<Segment>> {
-    const BAD: Error = Error::invalid_argument("schema path must be keys separated by '.', each optionally followed by []");
+    const BAD: Error =
+        Error::invalid_argument("schema path must be keys separated by '.', each optionally followed by []");
     name(path, "schema path must be 1 to 255 bytes")?;
     let mut segments = Vec::new();
     for part in path.split('.') {
@@ -153,7 +154,9 @@ fn parse_spec(path: &str, spec: &Value) -> Result<FieldSpec> {
             };
             for key in o.keys() {
                 if !matches!(key.as_str(), "mode" | "bits" | "group") {
-                    return Err(Error::invalid_argument("unknown member in a schema field (allowed: mode, bits, group)"));
+                    return Err(Error::invalid_argument(
+                        "unknown member in a schema field (allowed: mode, bits, group)",
+                    ));
                 }
             }
             (mode, bits, group)
@@ -190,7 +193,13 @@ impl Schema {
             .and_then(Value::as_u64)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or(Error::invalid_argument("schema version must be an integer from 0 to 2^32-1"))?;
-        let fields_value = obj.get("fields").and_then(Value::as_object).ok_or(Error::invalid_argument("schema fields must be an object"))?;
+        let fields_value = obj
+            .get("fields")
+            .and_then(Value::as_object)
+            .ok_or(Error::invalid_argument("schema fields must be an object"))?;
+        if fields_value.is_empty() {
+            return Err(Error::invalid_argument("a schema must name at least one PHI field"));
+        }
         let mut fields = Vec::with_capacity(fields_value.len());
         for (path, spec) in fields_value {
             fields.push(parse_spec(path, spec)?);
@@ -270,7 +279,8 @@ pub(crate) fn visit_mut(
     let Some((first, rest)) = segments.split_first() else {
         return f(pointer, root);
     };
-    let mismatch = Error::invalid_argument("record does not match the schema (an object or array is expected on a PHI path)");
+    let mismatch =
+        Error::invalid_argument("record does not match the schema (an object or array is expected on a PHI path)");
     let len = pointer.len();
     match (first, root) {
         (_, Value::Null) => Ok(()),

@@ -112,7 +112,12 @@ pub fn seal_record(
 
 /// Opens a record; resolves to JSON text `{record, locked}`.
 #[wasm_bindgen(js_name = openRecord)]
-pub fn open_record(sealed: JsValue, schema: &WasmSchema, key: &WasmPrivateKey, index_key: Option<WasmIndexKey>) -> JsResult<Promise> {
+pub fn open_record(
+    sealed: JsValue,
+    schema: &WasmSchema,
+    key: &WasmPrivateKey,
+    index_key: Option<WasmIndexKey>,
+) -> JsResult<Promise> {
     let sealed = json_arg(&sealed, "sealed record must be JSON text")?;
     let (plan, jobs) = field::plan_open(&sealed, &schema.0, key.0.public_key()).js()?;
     let (schema, key) = (schema.0.clone(), key.0.clone());
@@ -133,18 +138,21 @@ pub fn rewrap_record(
     key: &WasmPrivateKey,
     recipients: JsValue,
     rekey: JsValue,
+    now: JsValue,
     provider: JsValue,
 ) -> JsResult<Promise> {
     let sealed = json_arg(&sealed, "sealed record must be JSON text")?;
     let recipients = recipients_arg(&recipients)?;
     let rekey = args::boolean(&rekey, "rekey must be a boolean")?;
+    let now = u64::from(args::integer(&now, u32::MAX, "now must be Unix seconds")?);
     let provider = provider_arg(&provider)?;
     let (plan, jobs) = field::plan_rewrap(&sealed, &schema.0, key.0.public_key()).js()?;
     let (schema, key) = (schema.0.clone(), key.0.clone());
     Ok(future_to_promise(async move {
         let deks = provider::run_unwrap_jobs(&key, &jobs).await.js()?;
         let (plan, jobs) =
-            if rekey { plan.rekey(&schema, &deks, &recipients) } else { plan.rewrap(&schema, &deks, &recipients) }.js()?;
+            if rekey { plan.rekey(&schema, &deks, &recipients, now) } else { plan.rewrap(&schema, &deks, &recipients) }
+                .js()?;
         let wrapped = provider::run_wrap_jobs(provider, &jobs).await.js()?;
         Ok(to_json(&plan.finish(&wrapped).js()?)?.into())
     }))
