@@ -58,7 +58,7 @@ test('a recipient of some groups gets those fields and a list of locked ones', a
   assert.equal(opened.record.patient.ssn, sealed.patient.ssn);
   assert.deepEqual(opened.locked.map((l) => [l.path, l.reason]).sort(), [
     ['/diagnoses/0/code', 'clinical'], ['/diagnoses/1/code', 'clinical'], ['/notes', 'clinical'],
-    ['/patient/name', 'default'], ['/patient/ssn', 'clinical'],
+    ['/patient/email', 'default'], ['/patient/name', 'default'], ['/patient/ssn', 'clinical'],
   ]);
   await rejectsWith(assert, phiseal.openRecord(sealed, { schema: SCHEMA, privateKey: outsider.privateKey }), ErrorCode.NOT_RECIPIENT);
 });
