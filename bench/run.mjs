@@ -1,20 +1,26 @@
 // `make bench`: runs bench/cases.js in headless Chromium and in Node, prints
 // one table (ops/s, ratio = phiseal / peer; above 1 means phiseal is faster).
 // Timings are printed, never asserted.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../tests/support/serve.mjs';
 import { runCases } from './cases.js';
+import { runFieldCases } from './fields.js';
 
 const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+const results = [];
+
 function print(runtime, rows) {
   console.log(`\n${runtime}`);
-  console.log(`${'metric'.padEnd(46)} ${'phiseal ops/s'.padStart(14)} ${'peer'.padStart(12)} ${'peer ops/s'.padStart(11)} ${'ratio'.padStart(6)}`);
+  console.log(`${'metric'.padEnd(52)} ${'phiseal /s'.padStart(11)} ${'peer'.padStart(11)} ${'peer /s'.padStart(9)} ${'ratio'.padStart(6)}`);
   for (const r of rows) {
-    console.log(`${r.metric.padEnd(46)} ${r.phiseal.toFixed(0).padStart(14)} ${r.peer.padStart(12)} ${r.peerValue.toFixed(0).padStart(11)} ${(r.phiseal / r.peerValue).toFixed(2).padStart(6)}`);
+    const ratio = Number.isFinite(r.peerValue) ? (r.phiseal / r.peerValue).toFixed(2) : '-';
+    const peer = Number.isFinite(r.peerValue) ? r.peerValue.toFixed(0) : '-';
+    console.log(`${r.metric.padEnd(52)} ${r.phiseal.toFixed(0).padStart(11)} ${r.peer.padStart(11)} ${peer.padStart(9)} ${ratio.padStart(6)}`);
+    results.push({ runtime, ...r });
   }
 }
 
@@ -26,10 +32,14 @@ try {
   await page.goto(`${server.url}/bench/page.html`);
   await page.waitForFunction(() => window.benchReady === true);
   const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
-  print(`Chromium (${version})`, await page.evaluate(() => window.runBench()));
+  print(`Chromium ${version}`, await page.evaluate(() => window.runBench()));
+  print(`Chromium ${version}: field encryption (records/s)`, await page.evaluate(() => window.runFieldBench()));
   await context.close();
 } finally {
   await server.close();
   await rm(dir, { recursive: true, force: true });
 }
 print(`Node ${process.version}`, await runCases());
+print(`Node ${process.version}: field encryption (records/s)`, await runFieldCases({ batch: 200 }));
+await writeFile(new URL('./results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), results }, null, 1) + '\n');
+console.log('\nwritten bench/results.json');

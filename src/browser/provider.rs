@@ -192,29 +192,30 @@ pub async fn setup_recipient(
     hpke::setup_recipient_from_dh(suite, enc, sk_r.public_key(), pk_s, &dh, info, psk)
 }
 
-/// Runs key-wrapping jobs (field and index-key formats) with `provider`.
+/// Runs key-wrapping jobs (field and index-key formats) with `provider`,
+/// concurrently (WebCrypto works off the main thread, so independent jobs
+/// overlap).
 ///
 /// # Errors
 /// As [`setup_sender`].
 pub async fn run_wrap_jobs(provider: Provider, jobs: &[crate::field::WrapJob]) -> Result<Vec<crate::field::Wrapped>> {
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let runs = jobs.iter().map(|job| async move {
         let (enc, mut ctx) = setup_sender(provider, Suite::PHISEAL, &job.recipient, &job.info, None, None).await?;
         let ct = ctx.seal(&job.aad, &job.secret)?;
-        out.push(crate::field::Wrapped { enc, ct });
-    }
-    Ok(out)
+        Ok(crate::field::Wrapped { enc, ct })
+    });
+    futures_util::future::join_all(runs).await.into_iter().collect()
 }
 
-/// Runs key-unwrapping jobs with the recipient's key, wherever it lives.
+/// Runs key-unwrapping jobs with the recipient's key, wherever it lives,
+/// concurrently.
 ///
 /// # Errors
 /// [`ErrorCode::DecryptFailed`] if a wrapped key does not open.
 pub async fn run_unwrap_jobs(key: &KeyHandle, jobs: &[crate::field::UnwrapJob]) -> Result<Vec<Zeroizing<Vec<u8>>>> {
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let runs = jobs.iter().map(|job| async move {
         let mut ctx = setup_recipient(Suite::PHISEAL, &job.enc, key, &job.info, None, None).await?;
-        out.push(Zeroizing::new(ctx.open(&job.aad, &job.ct)?));
-    }
-    Ok(out)
+        Ok(Zeroizing::new(ctx.open(&job.aad, &job.ct)?))
+    });
+    futures_util::future::join_all(runs).await.into_iter().collect()
 }

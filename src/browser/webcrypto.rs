@@ -142,12 +142,7 @@ impl WebCryptoKey {
     /// [`ErrorCode::Platform`] if WebCrypto fails.
     pub async fn diffie_hellman(&self, peer: &PublicKey) -> Result<Zeroizing<Vec<u8>>> {
         let subtle = require_subtle()?;
-        let raw = Uint8Array::from(peer.to_sec1(false).as_slice());
-        let peer_key = await_promise(
-            subtle.import_key_with_object("raw", &raw, &ecdh_algorithm()?, true, &usages(false)),
-            PLATFORM,
-        )
-        .await?;
+        let peer_key = import_public(&subtle, peer).await?;
         let params = object(&[("name", &"ECDH".into()), ("public", &peer_key)])?;
         let bits =
             await_promise(subtle.derive_bits_with_object(&params, &self.key, 8 * SHARED_SECRET_LEN as u32), PLATFORM)
@@ -161,6 +156,33 @@ impl WebCryptoKey {
         }
         Ok(out)
     }
+}
+
+/// Recently imported public keys: a record sealed to the same recipients as
+/// the last one skips their `importKey`. Public data only; bounded.
+const PEER_CACHE_SIZE: usize = 32;
+thread_local! {
+    static PEER_CACHE: core::cell::RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+async fn import_public(subtle: &SubtleCrypto, peer: &PublicKey) -> Result<CryptoKey> {
+    let point = peer.to_sec1(false);
+    if let Some(key) = PEER_CACHE.with(|c| c.borrow().iter().find(|(p, _)| *p == point).map(|(_, k)| k.clone())) {
+        return Ok(key);
+    }
+    let raw = Uint8Array::from(point.as_slice());
+    let key: CryptoKey =
+        await_promise(subtle.import_key_with_object("raw", &raw, &ecdh_algorithm()?, true, &usages(false)), PLATFORM)
+            .await?
+            .unchecked_into();
+    PEER_CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= PEER_CACHE_SIZE {
+            cache.remove(0);
+        }
+        cache.push((point, key.clone()));
+    });
+    Ok(key)
 }
 
 fn jwk_to_js(jwk: &Jwk) -> Result<Object> {
