@@ -1,8 +1,11 @@
 // Field-level encryption of PHI records (docs/FORMAT.md §5): seal a record
 // field by field before it leaves the browser, open it with a recipient key.
 
-import { invalidArgument } from './errors.js';
+import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { init, options, privateKeyArg, providerArg, requireInit, wasm } from './internal.js';
+import { IndexKeyset, Keyset } from './keysets.js';
+
+export { IndexKeyset, Keyset };
 
 const schemas = new WeakMap();
 
@@ -27,10 +30,25 @@ function jsonArg(value, name) {
   return text;
 }
 
-function indexKeyArg(value) {
+/** An IndexKey, or for an IndexKeyset the key a sealed record names (or the primary, to seal). */
+function indexKeyArg(value, sealed) {
   if (value === undefined || value === null) return undefined;
   if (value instanceof wasm.IndexKey) return value;
-  throw invalidArgument('indexKey must be an IndexKey (generateIndexKey, openIndexKey)');
+  if (value instanceof IndexKeyset) {
+    if (sealed === undefined) return value.primary;
+    const id = inspectRecord(sealed).indexKeyId;
+    return id ? value.find(id) : undefined;
+  }
+  throw invalidArgument('indexKey must be an IndexKey or IndexKeyset (generateIndexKey, openIndexKey)');
+}
+
+/** A PrivateKey, or for a Keyset the enabled key that is a recipient of `sealed`. */
+function openerArg(value, sealed) {
+  if (!(value instanceof Keyset)) return privateKeyArg(value, 'privateKey');
+  const kids = new Set(inspectRecord(sealed).groups.flatMap((g) => g.recipients));
+  const key = value.enabled().find((k) => kids.has(k.kid));
+  if (!key) throw new PhisealError('no enabled key of the keyset is a recipient of the record', ErrorCode.NOT_RECIPIENT);
+  return key;
 }
 
 /** Recipients: PublicKey or {publicKey, groups?}, to the JSON the wasm side reads. */
@@ -112,9 +130,9 @@ export async function sealRecord(record, opts) {
 export async function openRecord(sealed, opts) {
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
-  const sk = privateKeyArg(o.privateKey, 'privateKey');
-  const ik = indexKeyArg(o.indexKey);
   await init();
+  const sk = openerArg(o.privateKey, sealed);
+  const ik = indexKeyArg(o.indexKey, sealed);
   const schema = schemaArg(o.schema);
   return JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone()));
 }
@@ -154,10 +172,10 @@ export async function rekeyRecord(sealed, opts) {
 async function rewrap(sealed, opts, rekey) {
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
-  const sk = privateKeyArg(o.privateKey, 'privateKey');
   const recipients = recipientsArg(o.recipients);
   const provider = providerArg(o.provider);
   await init();
+  const sk = openerArg(o.privateKey, sealed);
   const schema = schemaArg(o.schema);
   const now = secondsArg(o.now, 'now');
   return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider));
@@ -247,8 +265,61 @@ export function redact(record, schema) {
 export function searchToken(value, opts) {
   requireInit();
   const o = options(opts, 'options');
+  if (o.indexKey instanceof IndexKeyset) throw invalidArgument('with an IndexKeyset use searchTokens (one token per enabled key)');
   const ik = indexKeyArg(o.indexKey);
   if (!ik) throw invalidArgument('indexKey is required');
   if (typeof o.path !== 'string') throw invalidArgument('path must be a string');
   return wasm.searchToken(schemaArg(o.schema), o.path, jsonArg(value, 'value'), ik);
+}
+
+/**
+ * Search tokens of `value` under every enabled key of an IndexKeyset (primary
+ * first): during an index-key rotation, query old and new at once.
+ */
+export function searchTokens(value, opts) {
+  const o = options(opts, 'options');
+  if (!(o.indexKeys instanceof IndexKeyset)) throw invalidArgument('indexKeys must be an IndexKeyset');
+  return o.indexKeys.enabled().map((indexKey) => searchToken(value, { ...o, indexKey }));
+}
+
+/**
+ * Resumable bulk re-encryption: moves sealed records to the primary key of
+ * `indexKeys` (and fresh data keys), e.g. after an index-key rotation.
+ * Records already on the primary index key are skipped, so the job can be
+ * stopped and resumed at any point (`start`), and run again safely.
+ *
+ * @param {object[]} records sealed records
+ * @param {{schema, privateKey, indexKeys: IndexKeyset, directory: PublicKey[], start?: number, limit?: number,
+ *          save?: (index: number, sealed: object) => void|Promise<void>, onProgress?: (p: {done: number, total: number}) => void}} opts
+ * @returns {Promise<{reencrypted: number, skipped: number, next: number, total: number, done: boolean}>}
+ */
+export async function reencryptRecords(records, opts) {
+  if (!Array.isArray(records)) throw invalidArgument('records must be an array');
+  const o = options(opts, 'options');
+  if (!(o.indexKeys instanceof IndexKeyset)) throw invalidArgument('indexKeys must be an IndexKeyset');
+  const start = o.start ?? 0;
+  const limit = o.limit ?? records.length;
+  if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(limit) || limit < 0) throw invalidArgument('start and limit must be non-negative integers');
+  await init();
+  const target = o.indexKeys.primary;
+  let reencrypted = 0;
+  let skipped = 0;
+  let i = start;
+  for (; i < records.length && i < start + limit; i++) {
+    const sealed = records[i];
+    const header = inspectRecord(sealed);
+    if (header.indexKeyId === target.id) {
+      skipped++;
+    } else {
+      const opened = await openRecord(sealed, { schema: o.schema, privateKey: o.privateKey, indexKey: o.indexKeys });
+      if (opened.locked.length > 0) throw new PhisealError('re-encryption needs a key of every group and the old index key', ErrorCode.MISUSE);
+      const recipients = currentRecipients(sealed, o.directory);
+      const next = await sealRecord(opened.record, { schema: o.schema, recordId: header.recordId, recipients, indexKey: target, provider: o.provider });
+      if (o.save) await o.save(i, next);
+      else records[i] = next;
+      reencrypted++;
+    }
+    o.onProgress?.({ done: i + 1, total: records.length });
+  }
+  return { reencrypted, skipped, next: i, total: records.length, done: i >= records.length };
 }

@@ -160,3 +160,154 @@ export declare function hpkeSetupRecipient(
   enc: Uint8Array,
   options?: RecipientOptions,
 ): Promise<RecipientContext>;
+
+// ---------------------------------------------------------------- field encryption (docs/FORMAT.md §5)
+
+/** A JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** How one PHI field is sealed. */
+export type FieldSpec =
+  | true
+  | 'random'
+  | 'deterministic'
+  | 'blindIndex'
+  | { mode?: 'random' | 'deterministic' | 'blindIndex'; bits?: number; group?: string };
+
+/** Names the PHI fields of a record: paths like `patient.ssn`, `diagnoses[].code`. */
+export interface Schema {
+  id: string;
+  version: number;
+  fields: Record<string, FieldSpec>;
+}
+
+/** A tenant index key (deterministic and blind-index fields). */
+export declare class IndexKey {
+  private constructor();
+  /** Random 16-byte id, base64url. */
+  readonly id: string;
+  free(): void;
+}
+
+export type Recipient = PublicKey | { publicKey: PublicKey; groups?: string[] };
+
+export interface SealRecordOptions {
+  schema: Schema;
+  recordId: string;
+  recipients: Recipient[];
+  /** Required when the schema has deterministic or blind-index fields (an IndexKeyset seals with its primary). */
+  indexKey?: IndexKey | IndexKeyset;
+  /** Default now. */
+  created?: Date | number;
+  provider?: Provider;
+}
+
+export interface OpenRecordOptions {
+  schema: Schema;
+  privateKey: PrivateKey | Keyset;
+  indexKey?: IndexKey | IndexKeyset;
+}
+
+/** A field left sealed: `path` is a JSON Pointer, `reason` the missing group or "indexKey". */
+export interface LockedField {
+  path: string;
+  reason: string;
+}
+
+export interface RewrapOptions {
+  schema: Schema;
+  /** Must be a recipient of every group. */
+  privateKey: PrivateKey | Keyset;
+  recipients: Recipient[];
+  /** For re-keying: the new creation time (default now). */
+  now?: Date | number;
+  provider?: Provider;
+}
+
+export interface RecordHeader {
+  recordId: string;
+  schemaId: string;
+  schemaVersion: number;
+  epoch: number;
+  created: number;
+  groups: { group: string; recipients: string[] }[];
+}
+
+export declare function generateIndexKey(): Promise<IndexKey>;
+export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[], options?: { provider?: Provider }): Promise<string>;
+export declare function openIndexKey(sealed: string, privateKey: PrivateKey): Promise<IndexKey>;
+export declare function sealRecord<T extends { [key: string]: Json }>(record: T, options: SealRecordOptions): Promise<{ [key: string]: Json }>;
+export declare function openRecord(
+  sealed: { [key: string]: Json },
+  options: OpenRecordOptions,
+): Promise<{ record: { [key: string]: Json }; locked: LockedField[] }>;
+export declare function sealRecords(
+  items: { record: { [key: string]: Json }; recordId: string }[],
+  options: Omit<SealRecordOptions, 'recordId'>,
+): Promise<{ [key: string]: Json }[]>;
+export declare function openRecords(
+  sealed: { [key: string]: Json }[],
+  options: OpenRecordOptions,
+): Promise<{ record: { [key: string]: Json }; locked: LockedField[] }[]>;
+export declare function rewrapRecord(sealed: { [key: string]: Json }, options: RewrapOptions): Promise<{ [key: string]: Json }>;
+export declare function rekeyRecord(sealed: { [key: string]: Json }, options: RewrapOptions): Promise<{ [key: string]: Json }>;
+export declare function addRecipient(
+  sealed: { [key: string]: Json },
+  options: Omit<RewrapOptions, 'recipients'> & { directory: PublicKey[]; recipient: Recipient },
+): Promise<{ [key: string]: Json }>;
+export declare function removeRecipient(
+  sealed: { [key: string]: Json },
+  options: Omit<RewrapOptions, 'recipients'> & { directory: PublicKey[]; recipient: PublicKey | string },
+): Promise<{ [key: string]: Json }>;
+export declare function inspectRecord(sealed: { [key: string]: Json }): RecordHeader;
+export declare function needsRotation(sealed: { [key: string]: Json }, options?: { maxAgeDays?: number; now?: Date | number }): boolean;
+export declare function rotationReport(
+  sealed: { [key: string]: Json }[],
+  options?: { maxAgeDays?: number; now?: Date | number },
+): { total: number; due: number[] };
+export declare function verifyAllPhiEncrypted(record: { [key: string]: Json }, schema: Schema): string[];
+export declare function redact<T extends { [key: string]: Json }>(record: T, schema: Schema): { [key: string]: Json };
+export declare function searchToken(value: Json, options: { schema: Schema; path: string; indexKey: IndexKey }): string;
+
+// ---------------------------------------------------------------- keysets and rotation
+
+declare class BaseKeyset<K> {
+  /** Adds an enabled key; primary if first or `primary: true`. */
+  add(key: K, options?: { primary?: boolean }): this;
+  promote(id: string): this;
+  /** The primary cannot be disabled. */
+  disable(id: string): this;
+  enable(id: string): this;
+  remove(id: string): this;
+  readonly primary: K;
+  /** Enabled keys, primary first. */
+  enabled(): K[];
+  find(id: string): K | undefined;
+  list(): { id: string; status: 'primary' | 'enabled' | 'disabled' }[];
+}
+/** Private keys of one principal across rotations (ids are kids). Accepted wherever `privateKey` opens a record. */
+export declare class Keyset extends BaseKeyset<PrivateKey> {
+  constructor(keys?: PrivateKey[]);
+  readonly primaryPublicKey: PublicKey;
+}
+/** Tenant index keys across rotations. Accepted wherever `indexKey` is. */
+export declare class IndexKeyset extends BaseKeyset<IndexKey> {
+  constructor(keys?: IndexKey[]);
+}
+/** Tokens of `value` under every enabled index key, primary first. */
+export declare function searchTokens(value: Json, options: { schema: Schema; path: string; indexKeys: IndexKeyset }): string[];
+/** Resumable move of sealed records to the primary index key (and fresh data keys). */
+export declare function reencryptRecords(
+  records: { [key: string]: Json }[],
+  options: {
+    schema: Schema;
+    privateKey: PrivateKey | Keyset;
+    indexKeys: IndexKeyset;
+    directory: PublicKey[];
+    start?: number;
+    limit?: number;
+    save?: (index: number, sealed: { [key: string]: Json }) => void | Promise<void>;
+    onProgress?: (progress: { done: number; total: number }) => void;
+    provider?: Provider;
+  },
+): Promise<{ reencrypted: number; skipped: number; next: number; total: number; done: boolean }>;

@@ -951,6 +951,12 @@ pub fn search_token(schema: &Schema, path: &str, value: &Value, index_key: &Inde
     }
 }
 
+/// An index key id as its base64url string.
+#[must_use]
+pub fn kid_string16(id: &[u8; INDEX_KEY_ID_LEN]) -> String {
+    b64(id)
+}
+
 /// A recipient thumbprint as its `kid` string (base64url).
 #[must_use]
 pub fn kid_string(thumbprint: &[u8; 32]) -> String {

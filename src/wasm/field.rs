@@ -208,6 +208,7 @@ pub fn inspect_record(sealed: JsValue) -> JsResult<String> {
     to_json(&serde_json::json!({
         "recordId": h.record_id, "schemaId": h.schema_id, "schemaVersion": h.schema_version,
         "epoch": h.epoch, "created": h.created, "groups": groups,
+        "indexKeyId": h.index_key_id.map(|id| crate::field::kid_string16(&id)),
     }))
 }
 

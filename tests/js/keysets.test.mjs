@@ -1,0 +1,70 @@
+// Keysets (primary / enabled / disabled) and index-key rotation without
+// downtime: lookups query old and new tokens while a resumable job moves
+// records to the new key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { phiseal, rejectsWith } from './helpers.mjs';
+
+const { ErrorCode, Keyset, IndexKeyset } = phiseal;
+await phiseal.init();
+
+const SCHEMA = {
+  id: 'rotation',
+  version: 1,
+  fields: { name: true, email: { mode: 'deterministic' }, ssn: { mode: 'blindIndex', bits: 16 } },
+};
+const rec = (i) => ({ name: `patient ${i}`, email: i % 2 ? 'odd@example.org' : 'even@example.org', ssn: `000-00-000${i}`, n: i });
+
+test('a recipient keyset opens records across a key rotation; disabled keys open nothing', async () => {
+  const k1 = (await phiseal.generateKeyPair()).privateKey;
+  const keyset = new Keyset([k1]);
+  const old = await phiseal.sealRecord({ name: 'a' }, { schema: { id: 's', version: 1, fields: { name: true } }, recordId: 'r1', recipients: [keyset.primaryPublicKey] });
+  const k2 = (await phiseal.generateKeyPair()).privateKey;
+  keyset.add(k2, { primary: true });
+  assert.equal(keyset.primary, k2);
+  assert.deepEqual(keyset.list().map((e) => e.status), ['enabled', 'primary']);
+  const fresh = await phiseal.sealRecord({ name: 'b' }, { schema: { id: 's', version: 1, fields: { name: true } }, recordId: 'r2', recipients: [keyset.primaryPublicKey] });
+  const schema = { id: 's', version: 1, fields: { name: true } };
+  assert.equal((await phiseal.openRecord(old, { schema, privateKey: keyset })).record.name, 'a');
+  assert.equal((await phiseal.openRecord(fresh, { schema, privateKey: keyset })).record.name, 'b');
+  keyset.disable(k1.kid);
+  await rejectsWith(assert, phiseal.openRecord(old, { schema, privateKey: keyset }), ErrorCode.NOT_RECIPIENT);
+  keyset.enable(k1.kid);
+  assert.equal((await phiseal.openRecord(old, { schema, privateKey: keyset })).record.name, 'a');
+  await rejectsWith(assert, () => keyset.disable(k2.kid), ErrorCode.INVALID_ARGUMENT);
+  await rejectsWith(assert, () => keyset.add(k2), ErrorCode.INVALID_ARGUMENT);
+});
+
+test('index-key rotation: old and new tokens during the move, resumable job, idempotent', async () => {
+  const clinician = await phiseal.generateKeyPair();
+  const ik1 = await phiseal.generateIndexKey();
+  const indexKeys = new IndexKeyset([ik1]);
+  const records = await phiseal.sealRecords([0, 1, 2, 3, 4].map((i) => ({ record: rec(i), recordId: `r${i}` })), {
+    schema: SCHEMA, recipients: [clinician.publicKey], indexKey: indexKeys,
+  });
+  const ik2 = await phiseal.generateIndexKey();
+  indexKeys.add(ik2, { primary: true });
+  const [newTok, oldTok] = phiseal.searchTokens('odd@example.org', { schema: SCHEMA, path: 'email', indexKeys });
+  assert.notEqual(newTok, oldTok);
+  const matches = (tokens) => records.filter((r) => tokens.includes(r.email)).map((r) => r.n);
+  assert.deepEqual(matches([newTok, oldTok]), [1, 3]);
+
+  const progress = [];
+  const opts = { schema: SCHEMA, privateKey: clinician.privateKey, indexKeys, directory: [clinician.publicKey], onProgress: (p) => progress.push(p.done) };
+  const first = await phiseal.reencryptRecords(records, { ...opts, limit: 2 });
+  assert.deepEqual(first, { reencrypted: 2, skipped: 0, next: 2, total: 5, done: false });
+  assert.deepEqual(matches([newTok, oldTok]), [1, 3], 'lookups keep working mid-rotation');
+  const rest = await phiseal.reencryptRecords(records, { ...opts, start: first.next });
+  assert.deepEqual(rest, { reencrypted: 3, skipped: 0, next: 5, total: 5, done: true });
+  assert.deepEqual(progress, [1, 2, 3, 4, 5]);
+  assert.deepEqual(matches([newTok]), [1, 3]);
+  assert.ok(records.every((r) => phiseal.inspectRecord(r).indexKeyId === ik2.id));
+  const prefix = phiseal.searchTokens('000-00-0003', { schema: SCHEMA, path: 'ssn', indexKeys })[0];
+  assert.deepEqual(records.filter((r) => r.ssn.startsWith(prefix)).map((r) => r.n), [3]);
+  const again = await phiseal.reencryptRecords(records, opts);
+  assert.deepEqual(again, { reencrypted: 0, skipped: 5, next: 5, total: 5, done: true });
+  const opened = await phiseal.openRecords(records, { schema: SCHEMA, privateKey: clinician.privateKey, indexKey: indexKeys });
+  assert.deepEqual(opened.map((o) => o.record), [0, 1, 2, 3, 4].map(rec));
+  indexKeys.disable(ik1.id);
+  assert.equal(phiseal.searchTokens('x', { schema: SCHEMA, path: 'email', indexKeys }).length, 1);
+});
