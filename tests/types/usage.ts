@@ -1,0 +1,28 @@
+// Compile-only check of js/index.d.ts (tests/js/types.test.mjs runs tsc on it).
+import {
+  Aead, ErrorCode, IndexKeyset, Kdf, Keyset, PhisealError, generateIndexKey, generateKeyPair, hpkeOpen, hpkeSeal,
+  hpkeSetupSender, importPublicKey, init, openRecord, reencryptRecords, searchTokens, sealRecord, verifyAllPhiEncrypted,
+  type Schema,
+} from '../../js/index.js';
+
+export async function usage(): Promise<string[]> {
+  await init();
+  const { privateKey, publicKey } = await generateKeyPair({ extractable: false, provider: 'auto' });
+  const pk = importPublicKey(publicKey.toJwk());
+  const { enc, ciphertext } = await hpkeSeal(pk, new Uint8Array([1]), { info: new Uint8Array(), kdf: Kdf.HKDF_SHA384, aead: Aead.AES_256_GCM });
+  const pt: Uint8Array = await hpkeOpen(privateKey, enc, ciphertext);
+  const { context } = await hpkeSetupSender(pk);
+  context.seal(pt);
+  const schema: Schema = { id: 'x', version: 1, fields: { 'a.b': true, 'c[]': { mode: 'blindIndex', bits: 16, group: 'g' } } };
+  const indexKeys = new IndexKeyset([await generateIndexKey()]);
+  const sealed = await sealRecord({ a: { b: 1 }, c: ['x'] }, { schema, recordId: 'r', recipients: [publicKey], indexKey: indexKeys });
+  const keyset = new Keyset([privateKey]);
+  const { record, locked } = await openRecord(sealed, { schema, privateKey: keyset, indexKey: indexKeys });
+  await reencryptRecords([sealed], { schema, privateKey: keyset, indexKeys, directory: [keyset.primaryPublicKey] });
+  try {
+    verifyAllPhiEncrypted(record, schema);
+  } catch (e) {
+    if (e instanceof PhisealError && e.code === ErrorCode.DECRYPT_FAILED) return [];
+  }
+  return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
+}
