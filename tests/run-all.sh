@@ -56,7 +56,7 @@ step() {
 }
 
 
-step "cargo test (native)" cargo cargo test --features conformance
+step "cargo test (native)" cargo cargo test --features cli
 step "vectors (native)" vectors make --no-print-directory vectors
 step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \

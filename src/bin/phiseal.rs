@@ -1,22 +1,25 @@
 //! The native `phiseal` command.
 //!
 //! ```text
-//! phiseal vectors FILE...   run upstream test-vector files, one line per file
+//! phiseal vectors FILE...                 run upstream test-vector files, one line per file
+//! phiseal check-phi SCHEMA.json FILE...   list PHI fields stored in plaintext (records: a JSON
+//!                                         object or array per file, or JSON Lines)
 //! ```
 //!
-//! Exit status: 0 when every case passed, 1 when any case failed, 2 on a
-//! usage error or an unreadable file.
+//! Exit status: 0 when every case passed (no plaintext PHI), 1 when any case
+//! failed (plaintext PHI found), 2 on a usage error or an unreadable file.
 
 use std::process::ExitCode;
 
 use phiseal::conformance::{Report, run_file};
 
-const USAGE: &str = "usage: phiseal vectors FILE...";
+const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
         Some((cmd, files)) if cmd == "vectors" && !files.is_empty() => vectors(files),
+        Some((cmd, rest)) if cmd == "check-phi" && rest.len() >= 2 => check_phi(rest),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -55,4 +58,57 @@ fn vectors(files: &[String]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The nightly compliance check: every PHI field of every record is sealed.
+fn check_phi(args: &[String]) -> ExitCode {
+    let Some((schema_file, files)) = args.split_first() else { return ExitCode::from(2) };
+    let schema = match std::fs::read_to_string(schema_file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| phiseal::field::Schema::from_json(&t).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{schema_file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut records, mut leaks) = (0usize, 0usize);
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{file}: cannot read: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let values: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Array(items)) => items,
+            Ok(v) => vec![v],
+            Err(_) => match text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect() {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("{file}: not JSON or JSON Lines: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+        };
+        for (i, record) in values.iter().enumerate() {
+            records += 1;
+            match phiseal::field::verify_all_phi_encrypted(record, &schema) {
+                Ok(paths) => {
+                    for p in &paths {
+                        println!("{file}: record {i}: plaintext PHI at {p}");
+                    }
+                    leaks += paths.len();
+                }
+                Err(e) => {
+                    println!("{file}: record {i}: {e}");
+                    leaks += 1;
+                }
+            }
+        }
+    }
+    println!("{records} records checked, {leaks} plaintext PHI fields");
+    if leaks == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -1,0 +1,74 @@
+//! The native `phiseal` command: `check-phi` (nightly PHI check) and `vectors`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::process::Command;
+
+use phiseal::field::{self, Recipient, Schema, SealOptions};
+use phiseal::keys::PrivateKey;
+use serde_json::json;
+
+const SCHEMA: &str = r#"{"id":"s","version":1,"fields":{"patient.ssn":true,"codes[]":{"mode":"random"}}}"#;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phiseal")).args(args).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn check_phi_passes_sealed_records_and_lists_plaintext_ones() {
+    let dir = std::env::temp_dir().join(format!("phiseal-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema_path = write(&dir, "schema.json", SCHEMA);
+    let schema = Schema::from_json(SCHEMA).unwrap();
+    let key = PrivateKey::generate().unwrap();
+    let record = json!({"patient": {"ssn": "123-45-6789", "age": 3}, "codes": ["J45", "E11"]});
+    let opts = SealOptions::new("r1", vec![Recipient::all_groups(*key.public_key())], 1_700_000_000);
+    let sealed = field::seal_record(&record, &schema, &opts, None).unwrap();
+
+    let good = write(&dir, "good.json", &serde_json::to_string(&json!([sealed, sealed])).unwrap());
+    let (code, out) = run(&["check-phi", &schema_path, &good]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 records checked, 0 plaintext PHI fields"), "{out}");
+
+    let mut leaky = sealed.clone();
+    leaky["codes"][1] = json!("E11");
+    let lines = format!("{}\n{}\n", serde_json::to_string(&leaky).unwrap(), serde_json::to_string(&record).unwrap());
+    let bad = write(&dir, "bad.jsonl", &lines);
+    let (code, out) = run(&["check-phi", &schema_path, &bad]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("record 0: plaintext PHI at /codes/1"), "{out}");
+    assert!(out.contains("record 1: plaintext PHI at /patient/ssn"), "{out}");
+    assert!(out.contains("2 records checked, 4 plaintext PHI fields"), "{out}");
+
+    let not_schema = write(&dir, "schema-bad.json", r#"{"id":"s"}"#);
+    assert_eq!(run(&["check-phi", &not_schema, &good]).0, 2);
+    assert_eq!(run(&["check-phi", &schema_path, "/nonexistent/file"]).0, 2);
+    assert_eq!(run(&["check-phi"]).0, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn vectors_command_reports_failures_with_exit_1() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/wycheproof/hkdf_sha384_test.json");
+    let (code, out) = run(&["vectors", path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(": 83 passed, 0 failed, 0 skipped"), "{out}");
+    let text = std::fs::read_to_string(path).unwrap();
+    let okm = text.find("\"okm\" : \"").or_else(|| text.find("\"okm\": \"")).unwrap();
+    let digit = okm + text[okm..].find(": \"").unwrap() + 3;
+    let mut bad = text.into_bytes();
+    bad[digit] = if bad[digit] == b'0' { b'1' } else { b'0' };
+    let dir = std::env::temp_dir().join(format!("phiseal-vec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_path = write(&dir, "hkdf.json", &String::from_utf8(bad).unwrap());
+    let (code, out) = run(&["vectors", &bad_path]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 failed"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
