@@ -184,8 +184,28 @@ fn field_aad(h: &Header, mode: FieldMode, pointer: &str, index: &[u8]) -> Result
     Ok(w.finish())
 }
 
-fn canonical(value: &Value) -> Result<Zeroizing<Vec<u8>>> {
+/// The value as compact JSON, members in record order (random and
+/// blind-index ciphertexts open back to the same text).
+fn plain(value: &Value) -> Result<Zeroizing<Vec<u8>>> {
     serde_json::to_vec(value).map(Zeroizing::new).map_err(|_| Error::invalid_argument("value is not serializable"))
+}
+
+/// The canonical form for deterministic ciphertexts and blind indexes:
+/// compact JSON with object members sorted by key bytes, recursively, so
+/// equal values give equal bytes whatever their member order.
+fn canonical(value: &Value) -> Result<Zeroizing<Vec<u8>>> {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    plain(&sorted(value))
 }
 
 fn fields_digest(pointers: &[String]) -> Result<[u8; DIGEST_LEN]> {
@@ -321,22 +341,22 @@ fn seal_field(
     deks: &DataKeys,
     ik: Option<&IndexKey>,
 ) -> Result<String> {
-    let pt = canonical(value)?;
     let missing_ik = || Error::invalid_argument("the tenant index key is required");
     match spec.mode() {
         FieldMode::Random => {
             let dek = deks.get(spec.group()).ok_or(Error::misuse("no data key for the field's group"))?;
+            let pt = plain(value)?;
             Ok(format!("{RANDOM_PREFIX}{}", b64(&gcm_seal(dek, &field_aad(h, spec.mode(), pointer, &[])?, &pt)?)))
         }
         FieldMode::Deterministic => {
             let (mut cipher, ad) = ik.ok_or_else(missing_ik)?.siv(h.schema_id.as_str(), spec.path())?;
-            let ct = cipher.encrypt([&ad], &pt).map_err(|_| Error::invalid_argument("value too long"))?;
+            let ct = cipher.encrypt([&ad], &canonical(value)?).map_err(|_| Error::invalid_argument("value too long"))?;
             Ok(format!("{DETERMINISTIC_PREFIX}{}", b64(&ct)))
         }
         FieldMode::BlindIndex { bits } => {
             let dek = deks.get(spec.group()).ok_or(Error::misuse("no data key for the field's group"))?;
-            let index = ik.ok_or_else(missing_ik)?.blind_index(&h.schema_id, spec.path(), bits, &pt)?;
-            let ct = gcm_seal(dek, &field_aad(h, spec.mode(), pointer, &index)?, &pt)?;
+            let index = ik.ok_or_else(missing_ik)?.blind_index(&h.schema_id, spec.path(), bits, &canonical(value)?)?;
+            let ct = gcm_seal(dek, &field_aad(h, spec.mode(), pointer, &index)?, &plain(value)?)?;
             Ok(format!("{BLIND_PREFIX}{}.{}", b64(&index), b64(&ct)))
         }
     }

@@ -204,6 +204,8 @@ impl Schema {
         for (path, spec) in fields_value {
             fields.push(parse_spec(path, spec)?);
         }
+        // Field order is by path bytes (docs/FORMAT.md §5.1), whatever the JSON order.
+        fields.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
         for a in &fields {
             for b in &fields {
                 if a.path != b.path && b.segments.starts_with(&a.segments) {

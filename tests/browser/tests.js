@@ -120,6 +120,36 @@ const tests = {
     assert(checked >= 4 * 257, `only ${checked} checks`);
   },
 
+  async 'field encryption with non-extractable WebCrypto keys: every mode, groups, tampering'() {
+    const schema = {
+      id: 'browser', version: 1,
+      fields: { name: true, email: { mode: 'deterministic' }, ssn: { mode: 'blindIndex', bits: 12, group: 'billing' }, 'codes[]': { group: 'clinical' } },
+    };
+    const record = { name: 'Ana', email: 'a@b.c', ssn: '123-45-6789', codes: ['J45', { x: [1, null] }], keep: true };
+    const clinician = await phiseal.generateKeyPair();
+    const billing = await phiseal.generateKeyPair();
+    const outsider = await phiseal.generateKeyPair();
+    assert(clinician.privateKey.provider === 'webcrypto' && !clinician.privateKey.extractable, 'custody');
+    const indexKey = await phiseal.generateIndexKey();
+    const sealed = await phiseal.sealRecord(record, {
+      schema, recordId: 'b-1', indexKey, recipients: [clinician.publicKey, { publicKey: billing.publicKey, groups: ['billing'] }],
+    });
+    assert(JSON.stringify(sealed).indexOf('123-45-6789') < 0 && phiseal.verifyAllPhiEncrypted(sealed, schema).length === 0, 'sealed');
+    const all = await phiseal.openRecord(sealed, { schema, privateKey: clinician.privateKey, indexKey });
+    assert(JSON.stringify(all.record) === JSON.stringify(record) && all.locked.length === 0, JSON.stringify(all));
+    const some = await phiseal.openRecord(sealed, { schema, privateKey: billing.privateKey, indexKey });
+    assert(some.record.ssn === '123-45-6789' && some.locked.length === 4, JSON.stringify(some.locked));
+    await rejects(phiseal.openRecord(sealed, { schema, privateKey: outsider.privateKey }), 'NOT_RECIPIENT');
+    const bad = structuredClone(sealed);
+    bad.codes[1] = sealed.codes[0];
+    await rejects(phiseal.openRecord(bad, { schema, privateKey: clinician.privateKey, indexKey }), 'DECRYPT_FAILED');
+    const env = sealed._phiseal;
+    for (const i of [30, env.length - 10]) {
+      const tampered = { ...sealed, _phiseal: env.slice(0, i) + (env[i] === 'A' ? 'B' : 'A') + env.slice(i + 1) };
+      await rejects(phiseal.openRecord(tampered, { schema, privateKey: clinician.privateKey, indexKey }), 'DECRYPT_FAILED');
+    }
+  },
+
   async 'phiseal runs in a module worker'() {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     const reply = await new Promise((resolve, reject) => {
