@@ -25,6 +25,7 @@
 //! ```
 
 mod codec;
+pub(crate) use codec::{b64 as codec_b64, unb64 as codec_unb64};
 pub mod index_key;
 pub mod schema;
 pub mod wrap;
@@ -981,4 +982,27 @@ pub fn kid_string16(id: &[u8; INDEX_KEY_ID_LEN]) -> String {
 #[must_use]
 pub fn kid_string(thumbprint: &[u8; 32]) -> String {
     b64(thumbprint)
+}
+
+/// The string forms of every PHI value of `record` (strings as they are,
+/// other JSON values as compact JSON), for refusing them in audit entries.
+pub(crate) fn phi_strings(record: &Value, schema: &Schema) -> Result<Vec<String>> {
+    let mut record = record.clone();
+    let mut out = Vec::new();
+    for spec in schema.fields() {
+        visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |_, value| {
+            fn collect(v: &Value, out: &mut Vec<String>) {
+                match v {
+                    Value::String(s) => out.push(s.clone()),
+                    Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+                    Value::Object(map) => map.values().for_each(|i| collect(i, out)),
+                    Value::Null | Value::Bool(_) => {}
+                    Value::Number(n) => out.push(n.to_string()),
+                }
+            }
+            collect(value, &mut out);
+            Ok(())
+        })?;
+    }
+    Ok(out)
 }

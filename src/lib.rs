@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod aead;
+pub mod audit;
 pub mod error;
 pub mod field;
 pub mod hpke;

@@ -4,6 +4,7 @@
 //! is the TypeScript layer in `js/`.
 
 pub mod args;
+pub mod audit;
 pub mod error;
 pub mod field;
 pub mod hpke;

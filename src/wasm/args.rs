@@ -40,3 +40,12 @@ pub fn integer(value: &JsValue, max: u32, message: &'static str) -> JsResult<u32
 pub fn boolean(value: &JsValue, message: &'static str) -> JsResult<bool> {
     value.as_bool().ok_or_else(|| invalid(message))
 }
+
+/// A required integer in `0..=2^53-1` (a JavaScript safe integer).
+pub fn safe_u64(value: &JsValue, message: &'static str) -> JsResult<u64> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&n) => Ok(n as u64),
+        _ => Err(invalid(message)),
+    }
+}

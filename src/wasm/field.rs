@@ -44,7 +44,7 @@ fn provider_arg(value: &JsValue) -> JsResult<Provider> {
 
 /// A validated schema.
 #[wasm_bindgen(js_name = Schema)]
-pub struct WasmSchema(Schema);
+pub struct WasmSchema(pub(crate) Schema);
 
 #[wasm_bindgen(js_class = Schema)]
 impl WasmSchema {

@@ -1,0 +1,519 @@
+//! Tamper-evident audit log (docs/FORMAT.md §6): a SHA-384 hash chain of
+//! entries with ECDSA P-384 signed checkpoints, exported as JSON Lines.
+//!
+//! Each entry's hash covers a fixed binary encoding of all its fields and
+//! the previous entry's hash; the chain starts from a genesis hash bound to
+//! the log id. A checkpoint signs (log id, sequence, head hash, time).
+//! [`verify_log`] pinpoints the first bad line for modification, insertion,
+//! deletion, reordering and replay, and reports how many entries follow the
+//! last signed checkpoint (those are not protected against truncation).
+//!
+//! ```
+//! use phiseal::audit::{AuditLog, Entry, verify_log};
+//! use phiseal::sign::SigningKey;
+//! let key = SigningKey::generate()?;
+//! let mut log = AuditLog::new("session-1")?;
+//! log.append(Entry::new("dr-lee", "clinician", "view", 1_700_000_000_000).patient("p-17"))?;
+//! log.checkpoint(&key, 1_700_000_000_500)?;
+//! let report = verify_log(&log.to_jsonl(), &[key.verifying_key()]);
+//! assert!(report.valid);
+//! # Ok::<(), phiseal::Error>(())
+//! ```
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha384};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::field::{Schema, codec_b64 as b64, codec_unb64 as unb64};
+use crate::keys::PublicKey;
+use crate::sign::{self, SigningKey};
+
+/// Hash length (SHA-384).
+pub const HASH_LEN: usize = 48;
+const ENTRY_LABEL: &[u8] = b"phiseal-audit-entry-v1";
+const GENESIS_LABEL: &[u8] = b"phiseal-audit-genesis-v1";
+const CHECKPOINT_LABEL: &[u8] = b"phiseal-audit-checkpoint-v1";
+
+/// Who acted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Actor {
+    /// User id.
+    pub id: String,
+    /// Role (e.g. `clinician`, `billing`, `admin`).
+    pub role: String,
+}
+
+/// Client information.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Client {
+    /// IP address, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Device fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+/// One audit entry. `seq`, `log`, `prev_hash` and `hash` are set by
+/// [`AuditLog::append`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Entry {
+    /// Log (chain) id.
+    #[serde(default)]
+    pub log: String,
+    /// Sequence number, from 1.
+    #[serde(default)]
+    pub seq: u64,
+    /// Time, Unix milliseconds.
+    pub time: u64,
+    /// Who acted.
+    pub actor: Actor,
+    /// The patient concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<String>,
+    /// What happened: view, create, update, delete, export, decrypt,
+    /// capture-attempt, watermark-tamper, break-glass, key-rotate, …
+    pub action: String,
+    /// The resource (e.g. a record id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The field path concerned (never its value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_path: Option<String>,
+    /// `success`, `failure` or `denied`.
+    #[serde(default = "default_outcome")]
+    pub outcome: String,
+    /// Client information.
+    #[serde(default)]
+    pub client: Client,
+    /// Why (required for break-glass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Hash of the previous entry (base64url).
+    #[serde(default)]
+    pub prev_hash: String,
+    /// This entry's hash (base64url).
+    #[serde(default)]
+    pub hash: String,
+}
+
+fn default_outcome() -> String {
+    "success".to_owned()
+}
+
+impl Entry {
+    /// A new entry (outcome `success`).
+    #[must_use]
+    pub fn new(actor_id: &str, role: &str, action: &str, time_ms: u64) -> Self {
+        Self {
+            log: String::new(),
+            seq: 0,
+            time: time_ms,
+            actor: Actor { id: actor_id.to_owned(), role: role.to_owned() },
+            patient_id: None,
+            action: action.to_owned(),
+            resource: None,
+            field_path: None,
+            outcome: default_outcome(),
+            client: Client::default(),
+            reason: None,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    /// Sets the patient id.
+    #[must_use]
+    pub fn patient(mut self, id: &str) -> Self {
+        self.patient_id = Some(id.to_owned());
+        self
+    }
+
+    /// The canonical bytes the hash covers (docs/FORMAT.md §6.1).
+    fn canonical(&self, prev: &[u8; HASH_LEN]) -> Result<Vec<u8>> {
+        fn s16(out: &mut Vec<u8>, s: &str) -> Result<()> {
+            let len =
+                u16::try_from(s.len()).map_err(|_| Error::invalid_argument("audit field longer than 65535 bytes"))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+        fn opt(out: &mut Vec<u8>, s: Option<&String>) -> Result<()> {
+            match s {
+                None => {
+                    out.push(0);
+                    Ok(())
+                }
+                Some(s) => {
+                    out.push(1);
+                    s16(out, s)
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(256);
+        out.push(u8::try_from(ENTRY_LABEL.len()).unwrap_or(0));
+        out.extend_from_slice(ENTRY_LABEL);
+        s16(&mut out, &self.log)?;
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&self.time.to_be_bytes());
+        s16(&mut out, &self.actor.id)?;
+        s16(&mut out, &self.actor.role)?;
+        opt(&mut out, self.patient_id.as_ref())?;
+        s16(&mut out, &self.action)?;
+        opt(&mut out, self.resource.as_ref())?;
+        opt(&mut out, self.field_path.as_ref())?;
+        s16(&mut out, &self.outcome)?;
+        opt(&mut out, self.client.ip.as_ref())?;
+        opt(&mut out, self.client.device.as_ref())?;
+        opt(&mut out, self.reason.as_ref())?;
+        out.extend_from_slice(prev);
+        Ok(out)
+    }
+
+    fn compute_hash(&self, prev: &[u8; HASH_LEN]) -> Result<[u8; HASH_LEN]> {
+        Ok(Sha384::digest(self.canonical(prev)?).into())
+    }
+
+    fn text_fields(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(&self.actor.id),
+            Some(&self.actor.role),
+            self.patient_id.as_ref(),
+            Some(&self.action),
+            self.resource.as_ref(),
+        ]
+        .into_iter()
+        .chain([self.field_path.as_ref(), self.client.ip.as_ref(), self.client.device.as_ref(), self.reason.as_ref()])
+        .flatten()
+        .map(String::as_str)
+    }
+}
+
+/// A signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    /// Log id.
+    pub log: String,
+    /// Sequence number of the last entry covered.
+    pub seq: u64,
+    /// Hash of that entry (base64url).
+    pub head: String,
+    /// Time, Unix milliseconds.
+    pub time: u64,
+    /// RFC 7638 kid of the signing key.
+    pub kid: String,
+    /// ECDSA P-384 / SHA-384 signature, P1363 (base64url).
+    pub sig: String,
+}
+
+impl Checkpoint {
+    fn message(log: &str, seq: u64, head: &[u8; HASH_LEN], time: u64) -> Result<Vec<u8>> {
+        let mut m = Vec::with_capacity(128);
+        m.push(u8::try_from(CHECKPOINT_LABEL.len()).unwrap_or(0));
+        m.extend_from_slice(CHECKPOINT_LABEL);
+        let len = u16::try_from(log.len()).map_err(|_| Error::invalid_argument("log id too long"))?;
+        m.extend_from_slice(&len.to_be_bytes());
+        m.extend_from_slice(log.as_bytes());
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(head);
+        m.extend_from_slice(&time.to_be_bytes());
+        Ok(m)
+    }
+}
+
+/// One line of an exported log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Line {
+    /// An entry.
+    Entry(Entry),
+    /// A checkpoint.
+    Checkpoint(Checkpoint),
+}
+
+/// The genesis "previous hash" of a log: SHA-384(label ‖ log id).
+fn genesis(log: &str) -> [u8; HASH_LEN] {
+    let mut h = Sha384::new();
+    h.update(GENESIS_LABEL);
+    h.update(log.as_bytes());
+    h.finalize().into()
+}
+
+fn hash_from(s: &str) -> Option<[u8; HASH_LEN]> {
+    unb64(s).ok().and_then(|v| <[u8; HASH_LEN]>::try_from(v.as_slice()).ok())
+}
+
+/// An append-only audit log (one chain).
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    id: String,
+    lines: Vec<Line>,
+    head: [u8; HASH_LEN],
+    seq: u64,
+}
+
+impl AuditLog {
+    /// A new, empty log. The id names the chain (one per tab or session).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for an empty id or one over 255 bytes.
+    pub fn new(id: &str) -> Result<Self> {
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::invalid_argument("log id must be 1 to 255 bytes"));
+        }
+        Ok(Self { id: id.to_owned(), lines: Vec::new(), head: genesis(id), seq: 0 })
+    }
+
+    /// Continues a log from its last entry (e.g. after a page reload).
+    ///
+    /// # Errors
+    /// [`ErrorCode::MalformedInput`] for a bad hash.
+    pub fn resume(id: &str, seq: u64, head: &str) -> Result<Self> {
+        let mut log = Self::new(id)?;
+        if seq > 0 {
+            log.head = hash_from(head).ok_or(Error::malformed("bad head hash"))?;
+            log.seq = seq;
+        }
+        Ok(log)
+    }
+
+    /// Appends an entry, setting `log`, `seq`, `prevHash`, `hash`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for an empty action or actor, or an
+    /// oversize field; [`ErrorCode::Misuse`] if the sequence is exhausted.
+    pub fn append(&mut self, mut entry: Entry) -> Result<Entry> {
+        if entry.action.is_empty() || entry.actor.id.is_empty() {
+            return Err(Error::invalid_argument("an audit entry needs an action and an actor id"));
+        }
+        if entry.action == "break-glass" && entry.reason.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::invalid_argument("a break-glass entry needs a reason"));
+        }
+        entry.log.clone_from(&self.id);
+        entry.seq = self.seq.checked_add(1).ok_or(Error::misuse("audit sequence exhausted"))?;
+        entry.prev_hash = b64(&self.head);
+        let hash = entry.compute_hash(&self.head)?;
+        entry.hash = b64(&hash);
+        self.head = hash;
+        self.seq = entry.seq;
+        self.lines.push(Line::Entry(entry.clone()));
+        Ok(entry)
+    }
+
+    /// Appends an entry after refusing it if any of its text fields contains
+    /// a PHI value of `record` (as named by `schema`): audit entries carry
+    /// paths, never values.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] naming the PHI path found; as [`AuditLog::append`].
+    pub fn append_checked(&mut self, entry: Entry, record: &serde_json::Value, schema: &Schema) -> Result<Entry> {
+        let values = crate::field::phi_strings(record, schema)?;
+        for text in entry.text_fields() {
+            if values.iter().any(|v| v.chars().count() >= 4 && text.contains(v.as_str())) {
+                return Err(Error::invalid_argument(
+                    "the audit entry contains a PHI value; log the field path, not the value",
+                ));
+            }
+        }
+        self.append(entry)
+    }
+
+    /// Signs a checkpoint over the current head.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] on an empty log.
+    pub fn checkpoint(&mut self, key: &SigningKey, time_ms: u64) -> Result<Checkpoint> {
+        if self.seq == 0 {
+            return Err(Error::misuse("nothing to checkpoint"));
+        }
+        let sig = key.sign(&Checkpoint::message(&self.id, self.seq, &self.head, time_ms)?)?;
+        let cp = Checkpoint {
+            log: self.id.clone(),
+            seq: self.seq,
+            head: b64(&self.head),
+            time: time_ms,
+            kid: key.verifying_key().kid(),
+            sig: b64(&sig),
+        };
+        self.lines.push(Line::Checkpoint(cp.clone()));
+        Ok(cp)
+    }
+
+    /// The lines so far.
+    #[must_use]
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// Sequence number of the last entry.
+    #[must_use]
+    pub const fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Head hash (base64url).
+    #[must_use]
+    pub fn head(&self) -> String {
+        b64(&self.head)
+    }
+
+    /// Exports as JSON Lines (one entry or checkpoint per line).
+    #[must_use]
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            if let Ok(text) = serde_json::to_string(line) {
+                out.push_str(&text);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// The first problem found by [`verify_log`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// 1-based line number in the JSON Lines input.
+    pub line: usize,
+    /// The entry's sequence number, when known.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The result of [`verify_log`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// No problem found and at least one entry.
+    pub valid: bool,
+    /// Entries verified before the first problem.
+    pub entries: u64,
+    /// Checkpoints verified.
+    pub checkpoints: u64,
+    /// Sequence number covered by the last valid checkpoint (0: none).
+    pub last_checkpoint_seq: u64,
+    /// Entries after the last checkpoint: not protected against truncation.
+    pub unsigned_tail: u64,
+    /// The first problem.
+    pub problem: Option<Problem>,
+}
+
+/// Verifies a JSON Lines log against trusted checkpoint keys.
+#[must_use]
+pub fn verify_log(jsonl: &str, trusted: &[PublicKey]) -> Report {
+    let mut report =
+        Report { valid: false, entries: 0, checkpoints: 0, last_checkpoint_seq: 0, unsigned_tail: 0, problem: None };
+    let mut log_id: Option<String> = None;
+    let mut head = [0u8; HASH_LEN];
+    let mut seq = 0u64;
+    let mut hashes: Vec<[u8; HASH_LEN]> = Vec::new();
+    let fail = |report: &mut Report, line: usize, seq: Option<u64>, reason: &str| {
+        report.problem = Some(Problem { line, seq, reason: reason.to_owned() });
+    };
+    for (i, text) in jsonl.lines().enumerate() {
+        let n = i + 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line: Line = match serde_json::from_str(text) {
+            Ok(l) => l,
+            Err(_) => {
+                fail(&mut report, n, None, "not a valid audit line");
+                return report;
+            }
+        };
+        match line {
+            Line::Entry(e) => {
+                let id = log_id.get_or_insert_with(|| e.log.clone()).clone();
+                if seq == 0 {
+                    head = genesis(&id);
+                }
+                if e.log != id {
+                    fail(&mut report, n, Some(e.seq), "entry from another log (replayed or spliced)");
+                    return report;
+                }
+                if e.seq != seq + 1 {
+                    let why = if e.seq <= seq {
+                        "sequence goes back (reordered or replayed)"
+                    } else {
+                        "sequence gap (entry deleted)"
+                    };
+                    fail(&mut report, n, Some(e.seq), why);
+                    return report;
+                }
+                if hash_from(&e.prev_hash) != Some(head) {
+                    fail(
+                        &mut report,
+                        n,
+                        Some(e.seq),
+                        "previous-hash link broken (entry inserted, deleted or reordered)",
+                    );
+                    return report;
+                }
+                match e.compute_hash(&head) {
+                    Ok(h) if hash_from(&e.hash) == Some(h) => {
+                        head = h;
+                        seq = e.seq;
+                        hashes.push(h);
+                        report.entries += 1;
+                    }
+                    _ => {
+                        fail(&mut report, n, Some(e.seq), "entry hash does not match its content (modified)");
+                        return report;
+                    }
+                }
+            }
+            Line::Checkpoint(c) => {
+                let key = trusted.iter().find(|k| k.kid() == c.kid);
+                let covered = usize::try_from(c.seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| hashes.get(i));
+                let ok = key.is_some_and(|k| {
+                    let head_ok = hash_from(&c.head).is_some_and(|h| covered == Some(&h));
+                    let msg = hash_from(&c.head).and_then(|h| Checkpoint::message(&c.log, c.seq, &h, c.time).ok());
+                    let sig = unb64(&c.sig).ok();
+                    head_ok
+                        && log_id.as_deref() == Some(c.log.as_str())
+                        && matches!((msg, sig), (Some(m), Some(s)) if sign::verify_p1363(k, &m, &s).is_ok())
+                });
+                if !ok {
+                    let reason = if key.is_none() {
+                        "checkpoint signed by an untrusted key"
+                    } else if c.seq > seq {
+                        "checkpoint covers entries that are missing (log truncated)"
+                    } else {
+                        "checkpoint does not verify"
+                    };
+                    fail(&mut report, n, Some(c.seq), reason);
+                    return report;
+                }
+                report.checkpoints += 1;
+                report.last_checkpoint_seq = report.last_checkpoint_seq.max(c.seq);
+            }
+        }
+    }
+    report.unsigned_tail = seq - report.last_checkpoint_seq;
+    if report.entries == 0 {
+        fail(&mut report, 0, None, "empty log");
+        return report;
+    }
+    report.valid = true;
+    report
+}
+
+/// Parses a checkpoint-signing public key from a JWK or SPKI PEM.
+///
+/// # Errors
+/// [`ErrorCode::InvalidKey`] as the key parsers.
+pub fn trusted_key(text: &str) -> Result<PublicKey> {
+    if text.trim_start().starts_with('{') {
+        PublicKey::from_jwk(&crate::keys::Jwk::from_json(text)?)
+    } else {
+        PublicKey::from_spki_pem(text)
+    }
+}
+
+const _: ErrorCode = ErrorCode::InvalidArgument;
