@@ -27,7 +27,9 @@ DEFAULT_VECTORS := \
 	$(VECTORS_DIR)/wycheproof/aes_gcm_test.json \
 	$(VECTORS_DIR)/wycheproof/hkdf_sha384_test.json \
 	$(VECTORS_DIR)/wycheproof/ecdsa_secp384r1_sha384_test.json \
-	$(VECTORS_DIR)/wycheproof/ecdsa_secp384r1_sha384_p1363_test.json
+	$(VECTORS_DIR)/wycheproof/ecdsa_secp384r1_sha384_p1363_test.json \
+	$(VECTORS_DIR)/sframe/test-vectors.json \
+	$(VECTORS_DIR)/sframe/test-vectors-aes256-ctr-hmac-draft.json
 FILES ?=
 
 .PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm build test vectors demo bench clean

@@ -8,6 +8,11 @@
 //!   cross-checked file): key derivation, KEM, key schedule, every
 //!   encryption in order and every export; entries whose KEM is not P-384
 //!   run the key schedule from the given shared secret.
+//! * SFrame RFC 9605 `test-vectors.json` (object with `header`,
+//!   `aes_ctr_hmac`, `sframe`): header encode/decode, the AES-CTR + HMAC
+//!   AEAD, and key/salt derivation, nonce, AAD and whole frames; the draft
+//!   file of suites 6-8 (`sframe_aes_256_ctr_hmac`) is recognised and its
+//!   entries skipped (not RFC 9605 suites).
 //! * Wycheproof (`testvectors_v1`): `EcdhTest`, `EcdhEcpointTest`,
 //!   `EcdhWebcryptoTest`, `AeadTest`, `HkdfTest`, `EcdsaVerify`,
 //!   `EcdsaP1363Verify`, honouring `valid` / `invalid` / `acceptable`.
@@ -97,6 +102,10 @@ pub fn run_file(text: &str) -> Report {
     };
     if value.is_array() {
         return run_hpke(text);
+    }
+    // SFrame (RFC 9605 Appendix C JSON, and the draft AES-256-CTR-HMAC file).
+    if is_sframe(&value) {
+        return run_sframe(text);
     }
     let groups = value.get("testGroups").and_then(Value::as_array);
     let kind = groups.and_then(|g| g.first()).and_then(|g| g.get("type")).and_then(Value::as_str);
@@ -371,6 +380,210 @@ pub fn check_p384_kem(v: &HpkeVector) -> Result<KemKeys, String> {
         return Err("shared_secret differs".into());
     }
     Ok(KemKeys { r, e, s })
+}
+
+// ---------------------------------------------------------------------------
+// SFrame, RFC 9605 test-vectors.json format (Appendix C)
+// ---------------------------------------------------------------------------
+
+/// One `header` entry: RFC 9605 §4.3 encoding of (KID, CTR).
+#[derive(Debug, Deserialize)]
+struct SframeHeaderVector {
+    kid: u64,
+    ctr: u64,
+    #[serde(deserialize_with = "de_hex")]
+    encoded: Vec<u8>,
+}
+
+/// One `aes_ctr_hmac` entry: the RFC 9605 §4.5.1 AEAD alone.
+#[derive(Debug, Deserialize)]
+struct SframeCtrHmacVector {
+    cipher_suite: u16,
+    #[serde(deserialize_with = "de_hex")]
+    key: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    enc_key: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    auth_key: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    nonce: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    aad: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    pt: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    ct: Vec<u8>,
+}
+
+/// One `sframe` entry: derivation, nonce, AAD and the whole SFrame ciphertext.
+#[derive(Debug, Deserialize)]
+struct SframeVector {
+    cipher_suite: u16,
+    kid: u64,
+    ctr: u64,
+    #[serde(deserialize_with = "de_hex")]
+    base_key: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    sframe_key_label: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    sframe_salt_label: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    sframe_secret: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    sframe_key: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    sframe_salt: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    metadata: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    nonce: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    aad: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    pt: Vec<u8>,
+    #[serde(deserialize_with = "de_hex")]
+    ct: Vec<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SframeFile {
+    #[serde(default)]
+    header: Vec<SframeHeaderVector>,
+    #[serde(default)]
+    aes_ctr_hmac: Vec<SframeCtrHmacVector>,
+    #[serde(default)]
+    sframe: Vec<SframeVector>,
+    /// Suites 6-8 (AES-256-CTR-HMAC-SHA512), added upstream after RFC 9605.
+    #[serde(default)]
+    sframe_aes_256_ctr_hmac: Vec<SframeVector>,
+}
+
+/// An SFrame vector file: `header` entries with an `encoded` field (a
+/// Wycheproof file's `header` is an array of strings), or the sections only
+/// SFrame files have.
+fn is_sframe(value: &Value) -> bool {
+    let sframe_header = value
+        .get("header")
+        .and_then(Value::as_array)
+        .and_then(|h| h.first())
+        .is_some_and(|first| first.get("encoded").is_some());
+    sframe_header || ["sframe", "aes_ctr_hmac", "sframe_aes_256_ctr_hmac"].iter().any(|k| value.get(k).is_some())
+}
+
+const SFRAME_SUITE_SKIP: &str =
+    "SFrame cipher suite not in RFC 9605 (ids 6-8, AES-256-CTR-HMAC-SHA512, are a later draft)";
+
+/// One case per entry: every value an entry gives is checked.
+fn run_sframe(text: &str) -> Report {
+    let file: SframeFile = match serde_json::from_str(text) {
+        Ok(f) => f,
+        Err(e) => return Report::fail_file(format!("SFrame vectors: {e}")),
+    };
+    let mut report = Report::default();
+    for (i, v) in file.header.iter().enumerate() {
+        let result = sframe_header_case(v);
+        report
+            .check(result.is_ok(), || format!("sframe header {i} (kid {}, ctr {}): {}", v.kid, v.ctr, err_of(result)));
+    }
+    for (i, v) in file.aes_ctr_hmac.iter().enumerate() {
+        match crate::media::sframe::CipherSuite::from_id(v.cipher_suite) {
+            Ok(suite) => {
+                let result = sframe_ctr_hmac_case(suite, v);
+                report.check(result.is_ok(), || {
+                    format!("aes_ctr_hmac {i} (suite {}): {}", v.cipher_suite, err_of(result))
+                });
+            }
+            Err(_) => report.skip(1, SFRAME_SUITE_SKIP),
+        }
+    }
+    for (i, v) in file.sframe.iter().chain(&file.sframe_aes_256_ctr_hmac).enumerate() {
+        match crate::media::sframe::CipherSuite::from_id(v.cipher_suite) {
+            Ok(suite) => {
+                let result = sframe_case(suite, v);
+                report.check(result.is_ok(), || format!("sframe {i} (suite {}): {}", v.cipher_suite, err_of(result)));
+            }
+            Err(_) => report.skip(1, SFRAME_SUITE_SKIP),
+        }
+    }
+    report
+}
+
+fn err_of(result: Result<(), String>) -> String {
+    result.err().unwrap_or_default()
+}
+
+fn expect_eq(what: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
+    if got == want { Ok(()) } else { Err(format!("{what} mismatch")) }
+}
+
+fn sframe_header_case(v: &SframeHeaderVector) -> Result<(), String> {
+    use crate::media::sframe::SframeHeader;
+    let header = SframeHeader::new(v.kid, v.ctr);
+    expect_eq("encoded header", &header.encode(), &v.encoded)?;
+    if header.encoded_len() != v.encoded.len() {
+        return Err("encoded_len mismatch".into());
+    }
+    let decoded = SframeHeader::decode(&v.encoded).map_err(|e| format!("decode: {e}"))?;
+    if decoded != header {
+        return Err(format!("decoded ({}, {})", decoded.kid(), decoded.ctr()));
+    }
+    // Every strict prefix is a truncated header.
+    if (0..v.encoded.len()).any(|n| v.encoded.get(..n).is_some_and(|p| SframeHeader::read(p).is_ok())) {
+        return Err("a truncated header decoded".into());
+    }
+    Ok(())
+}
+
+fn sframe_ctr_hmac_case(suite: crate::media::sframe::CipherSuite, v: &SframeCtrHmacVector) -> Result<(), String> {
+    expect_eq("key = enc_key || auth_key", &v.key, &[v.enc_key.as_slice(), &v.auth_key].concat())?;
+    let nonce: [u8; 12] = v.nonce.as_slice().try_into().map_err(|_| "nonce length".to_owned())?;
+    let mut buf = v.pt.clone();
+    suite.seal_in_place(&v.key, &nonce, &v.aad, &mut buf, 0).map_err(|e| format!("seal: {e}"))?;
+    expect_eq("ct", &buf, &v.ct)?;
+    let mut buf = v.ct.clone();
+    suite.open_in_place(&v.key, &nonce, &v.aad, &mut buf).map_err(|e| format!("open: {e}"))?;
+    expect_eq("pt", &buf, &v.pt)?;
+    let mut tampered = v.ct.clone();
+    if let Some(last) = tampered.last_mut() {
+        *last ^= 1;
+    }
+    if suite.open_in_place(&v.key, &nonce, &v.aad, &mut tampered).is_ok() {
+        return Err("tampered tag accepted".into());
+    }
+    Ok(())
+}
+
+fn sframe_case(suite: crate::media::sframe::CipherSuite, v: &SframeVector) -> Result<(), String> {
+    use crate::media::sframe::{KEY_LABEL, SALT_LABEL, SframeHeader, SframeKey, derive, info_label};
+    expect_eq("sframe_key_label", &info_label(KEY_LABEL, v.kid, suite), &v.sframe_key_label)?;
+    expect_eq("sframe_salt_label", &info_label(SALT_LABEL, v.kid, suite), &v.sframe_salt_label)?;
+    let derived = derive(suite, v.kid, &v.base_key).map_err(|e| format!("derive: {e}"))?;
+    expect_eq("sframe_secret", &derived.secret, &v.sframe_secret)?;
+    expect_eq("sframe_key", &derived.key, &v.sframe_key)?;
+    expect_eq("sframe_salt", derived.salt.as_slice(), &v.sframe_salt)?;
+    let key = SframeKey::new(suite, v.kid, &v.base_key).map_err(|e| format!("key: {e}"))?;
+    expect_eq("SframeKey key", key.key_bytes(), &v.sframe_key)?;
+    expect_eq("nonce", &key.nonce_for(v.ctr), &v.nonce)?;
+    let header = SframeHeader::new(v.kid, v.ctr);
+    expect_eq("aad", &[header.encode().as_slice(), &v.metadata].concat(), &v.aad)?;
+    let ct = key.encrypt_at(v.ctr, &v.metadata, &v.pt).map_err(|e| format!("encrypt: {e}"))?;
+    expect_eq("ct", &ct, &v.ct)?;
+    let (got_header, pt) = key.decrypt(&v.metadata, &v.ct).map_err(|e| format!("decrypt: {e}"))?;
+    if got_header != header {
+        return Err("decrypted header mismatch".into());
+    }
+    expect_eq("pt", &pt, &v.pt)?;
+    let mut tampered = v.ct.clone();
+    if let Some(last) = tampered.last_mut() {
+        *last ^= 1;
+    }
+    if key.decrypt(&v.metadata, &tampered).is_ok() {
+        return Err("tampered frame accepted".into());
+    }
+    if key.decrypt(b"other metadata", &v.ct).is_ok() {
+        return Err("wrong metadata accepted".into());
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ pub mod field;
 pub mod hpke;
 pub mod kdf;
 pub mod keys;
+pub mod media;
 pub mod sign;
 
 #[cfg(feature = "conformance")]

@@ -3,8 +3,10 @@
 
 use std::process::Command;
 
+use phiseal::audit::{AuditLog, Entry};
 use phiseal::field::{self, Recipient, Schema, SealOptions};
 use phiseal::keys::PrivateKey;
+use phiseal::sign::SigningKey;
 use serde_json::json;
 
 const SCHEMA: &str = r#"{"id":"s","version":1,"fields":{"patient.ssn":true,"codes[]":{"mode":"random"}}}"#;
@@ -70,5 +72,34 @@ fn vectors_command_reports_failures_with_exit_1() {
     let (code, out) = run(&["vectors", &bad_path]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("1 failed"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn audit_verify_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("phiseal-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = SigningKey::generate().unwrap();
+    let mut log = AuditLog::new("cli").unwrap();
+    for i in 0..20 {
+        log.append(Entry::new("u", "clinician", "view", 1_700_000_000_000 + i).patient("p")).unwrap();
+    }
+    log.checkpoint(&key, 1_700_000_000_100).unwrap();
+    let text = log.to_jsonl();
+    let log_path = write(&dir, "log.jsonl", &text);
+    let jwk = write(&dir, "key.jwk", &key.verifying_key().to_jwk().to_json());
+    let pem = write(&dir, "key.pem", &key.verifying_key().to_spki_pem());
+    let (code, out) = run(&["audit", "verify", &log_path, "--trust", &jwk]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("20 entries, 1 checkpoints") && out.contains("VALID"), "{out}");
+    assert_eq!(run(&["audit", "verify", &log_path, "--trust", &pem]).0, 0);
+    let tampered = write(&dir, "bad.jsonl", &text.replacen("\"view\"", "\"export\"", 4));
+    let (code, out) = run(&["audit", "verify", &tampered, "--trust", &jwk]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("INVALID at line 1 (seq 1)"), "{out}");
+    let other = write(&dir, "other.pem", &SigningKey::generate().unwrap().verifying_key().to_spki_pem());
+    assert_eq!(run(&["audit", "verify", &log_path, "--trust", &other]).0, 1);
+    assert_eq!(run(&["audit", "verify", &log_path]).0, 2);
+    assert_eq!(run(&["audit", "verify", &log_path, "--trust", "/nonexistent"]).0, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,6 +4,9 @@
 //! phiseal vectors FILE...                 run upstream test-vector files, one line per file
 //! phiseal check-phi SCHEMA.json FILE...   list PHI fields stored in plaintext (records: a JSON
 //!                                         object or array per file, or JSON Lines)
+//! phiseal audit verify LOG.jsonl --trust KEY...
+//!                                         verify an audit log against trusted checkpoint keys
+//!                                         (JWK or SPKI PEM files)
 //! ```
 //!
 //! Exit status: 0 when every case passed (no plaintext PHI), 1 when any case
@@ -13,13 +16,16 @@ use std::process::ExitCode;
 
 use phiseal::conformance::{Report, run_file};
 
-const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...";
+const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
         Some((cmd, files)) if cmd == "vectors" && !files.is_empty() => vectors(files),
         Some((cmd, rest)) if cmd == "check-phi" && rest.len() >= 2 => check_phi(rest),
+        Some((cmd, rest)) if cmd == "audit" && rest.first().is_some_and(|s| s == "verify") => {
+            audit_verify(rest.get(1..).unwrap_or_default())
+        }
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -111,4 +117,62 @@ fn check_phi(args: &[String]) -> ExitCode {
     }
     println!("{records} records checked, {leaks} plaintext PHI fields");
     if leaks == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// `phiseal audit verify LOG --trust KEY...`: exit 0 if the log verifies,
+/// 1 if it does not (the first bad line is printed), 2 on usage errors.
+fn audit_verify(args: &[String]) -> ExitCode {
+    let Some((log_file, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let Some(("--trust", key_files)) = rest.split_first().map(|(a, b)| (a.as_str(), b)) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if key_files.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let mut keys = Vec::new();
+    for f in key_files {
+        match std::fs::read_to_string(f)
+            .map_err(|e| e.to_string())
+            .and_then(|t| phiseal::audit::trusted_key(&t).map_err(|e| e.to_string()))
+        {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                eprintln!("{f}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let text = match std::fs::read_to_string(log_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{log_file}: cannot read: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let r = phiseal::audit::verify_log(&text, &keys);
+    println!(
+        "{log_file}: {} entries, {} checkpoints, last checkpoint at seq {}, {} entries after it (not protected against truncation)",
+        r.entries, r.checkpoints, r.last_checkpoint_seq, r.unsigned_tail
+    );
+    match r.problem {
+        None if r.valid => {
+            println!("VALID");
+            ExitCode::SUCCESS
+        }
+        Some(p) => {
+            println!(
+                "INVALID at line {}{}: {}",
+                p.line,
+                p.seq.map(|s| format!(" (seq {s})")).unwrap_or_default(),
+                p.reason
+            );
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
+    }
 }
