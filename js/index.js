@@ -25,6 +25,8 @@ import {
 
 export { ErrorCode, PhisealError, init };
 export * from './fields.js';
+export * from './audit.js';
+export * from './lifecycle.js';
 
 export { Aead, Kdf };
 /** RFC 9180 KEM id of the one KEM phiseal implements: DHKEM(P-384, HKDF-SHA384). */

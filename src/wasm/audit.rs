@@ -65,9 +65,9 @@ impl WasmAuditLog {
         let head = args::string(&head, "head must be a string")?;
         AuditLog::resume(&id, seq, &head).map(Self).js()
     }
-    /// Appends an entry (JSON text); returns the stored entry (JSON text).
+    /// Appends an entry (JSON text); returns its JSON line.
     pub fn append(&mut self, entry: JsValue) -> JsResult<String> {
-        to_json(&self.0.append(entry_arg(&entry)?).js()?)
+        to_json(&audit::Line::Entry(self.0.append(entry_arg(&entry)?).js()?))
     }
     /// Appends after refusing PHI values of `record` (JSON text) found in the entry.
     #[wasm_bindgen(js_name = appendChecked)]
@@ -75,12 +75,12 @@ impl WasmAuditLog {
         let text = args::string(&record, "record must be JSON text")?;
         let record: serde_json::Value = serde_json::from_str(&text)
             .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "record must be JSON")))?;
-        to_json(&self.0.append_checked(entry_arg(&entry)?, &record, &schema.0).js()?)
+        to_json(&audit::Line::Entry(self.0.append_checked(entry_arg(&entry)?, &record, &schema.0).js()?))
     }
-    /// Signs a checkpoint (JSON text).
+    /// Signs a checkpoint; returns its JSON line.
     pub fn checkpoint(&mut self, key: &WasmSigningKey, time: JsValue) -> JsResult<String> {
         let time = args::safe_u64(&time, "time must be Unix milliseconds")?;
-        to_json(&self.0.checkpoint(&key.0, time).js()?)
+        to_json(&audit::Line::Checkpoint(self.0.checkpoint(&key.0, time).js()?))
     }
     /// JSON Lines export.
     #[wasm_bindgen(js_name = toJsonl)]

@@ -91,6 +91,39 @@ try {
     const log = await demo.textContent('#log');
     if (log.includes('Ana Souza') || !log.includes('[REDACTED]')) throw new Error(`log not redacted: ${log}`);
   });
+  await check('AuditQueue: entries survive a page reload, flush delivers each once, in order', async () => {
+    const page2 = await context.newPage();
+    await page2.goto(`${server.url}/tests/browser/audit.html`);
+    await page2.waitForFunction(() => window.auditReady === true);
+    const name = `queue-${Date.now()}`;
+    await page2.evaluate(async (name) => {
+      const q = await window.phiseal.AuditQueue.open({ name });
+      for (let i = 0; i < 5; i++) await q.append({ actor: { id: 'u', role: 'clinician' }, action: 'view', patientId: `p${i}` });
+    }, name);
+    await page2.reload();
+    await page2.waitForFunction(() => window.auditReady === true);
+    const result = await page2.evaluate(async (name) => {
+      const { phiseal } = window;
+      const q = await phiseal.AuditQueue.open({ name });
+      for (let i = 5; i < 8; i++) await q.append({ actor: { id: 'u', role: 'clinician' }, action: 'decrypt', patientId: `p${i}` });
+      let failed = false;
+      try {
+        await q.flush(async () => { throw new Error('offline'); });
+      } catch {
+        failed = true;
+      }
+      const stillPending = (await q.pending()).length;
+      const delivered = [];
+      const n = await q.flush(async (lines) => { delivered.push(...lines); });
+      const after = (await q.pending()).length;
+      const report = phiseal.verifyLog(delivered.join('\n'), []);
+      return { failed, stillPending, n, after, seqs: delivered.map((l) => JSON.parse(l).seq), report, logId: q.logId };
+    }, name);
+    await page2.close();
+    const ok = result.failed && result.stillPending === 8 && result.n === 8 && result.after === 0
+      && JSON.stringify(result.seqs) === JSON.stringify([1, 2, 3, 4, 5, 6, 7, 8]) && result.report.valid && result.report.entries === 8;
+    if (!ok) throw new Error(JSON.stringify(result));
+  });
   await context.close();
 } catch (e) {
   console.error(e);

@@ -1,0 +1,221 @@
+// Tamper-evident audit log (docs/FORMAT.md §6): hash chain (SHA-384),
+// signed checkpoints (ECDSA P-384), JSON Lines, and a durable IndexedDB queue.
+
+import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { init, options, requireInit, wasm } from './internal.js';
+
+/** ECDSA P-384 checkpoint-signing key: `SigningKey.generate()`, `.publicKey`. */
+export const SigningKey = wasm.SigningKey;
+
+const schemas = new WeakMap();
+function compiledSchema(schema) {
+  let c = schemas.get(schema);
+  if (!c) {
+    c = new wasm.Schema(JSON.stringify(schema));
+    schemas.set(schema, c);
+  }
+  return c;
+}
+
+function entryText(entry, time) {
+  const e = options(entry, 'entry');
+  if (typeof e.action !== 'string' || !e.actor || typeof e.actor.id !== 'string') {
+    throw invalidArgument('an audit entry needs {actor: {id, role}, action}');
+  }
+  return JSON.stringify({
+    time,
+    actor: { id: e.actor.id, role: e.actor.role ?? '' },
+    patientId: e.patientId ?? undefined,
+    action: e.action,
+    resource: e.resource ?? undefined,
+    fieldPath: e.fieldPath ?? undefined,
+    outcome: e.outcome ?? 'success',
+    client: { ip: e.client?.ip ?? undefined, device: e.client?.device ?? undefined },
+    reason: e.reason ?? undefined,
+  });
+}
+
+/** An append-only audit log (one hash chain) kept in memory. */
+export class AuditLog {
+  #log;
+  #key;
+  #every;
+  #clock;
+  #since = 0;
+  #id;
+
+  /**
+   * @param {{logId?: string, signingKey?: SigningKey, checkpointEvery?: number, clock?: () => number,
+   *          resume?: {seq: number, head: string}}} [opts]
+   */
+  constructor(opts) {
+    requireInit();
+    const o = options(opts, 'options');
+    this.#id = o.logId ?? crypto.randomUUID();
+    this.#log = o.resume ? wasm.AuditLog.resume(this.#id, o.resume.seq, o.resume.head) : new wasm.AuditLog(this.#id);
+    this.#key = o.signingKey;
+    this.#every = o.checkpointEvery ?? 100;
+    this.#clock = o.clock ?? Date.now;
+  }
+
+  /** Appends an entry; with `{record, schema}`, refuses PHI values of that record in it. Returns the stored entry. */
+  append(entry, check) {
+    const text = entryText(entry, this.#clock());
+    const line = check
+      ? this.#log.appendChecked(text, JSON.stringify(check.record), compiledSchema(check.schema))
+      : this.#log.append(text);
+    const lines = [line];
+    if (this.#key && ++this.#since >= this.#every) lines.push(this.#checkpointLine());
+    const { type, ...stored } = JSON.parse(line);
+    return { entry: stored, lines };
+  }
+
+  #checkpointLine() {
+    this.#since = 0;
+    return this.#log.checkpoint(this.#key, this.#clock());
+  }
+
+  /** Signs a checkpoint now; returns its JSON line. */
+  checkpoint() {
+    if (!this.#key) throw new PhisealError('this log has no signing key', ErrorCode.MISUSE);
+    return this.#checkpointLine();
+  }
+
+  /** Everything so far as JSON Lines. */
+  toJsonl() {
+    return this.#log.toJsonl();
+  }
+  get logId() {
+    return this.#id;
+  }
+  get seq() {
+    return this.#log.seq;
+  }
+  get head() {
+    return this.#log.head;
+  }
+}
+
+/**
+ * Verifies JSON Lines against trusted checkpoint keys (PublicKeys).
+ * @returns {{valid: boolean, entries: number, checkpoints: number, lastCheckpointSeq: number, unsignedTail: number,
+ *            problem: null | {line: number, seq: number|null, reason: string}}}
+ */
+export function verifyLog(jsonl, trustedKeys) {
+  requireInit();
+  if (typeof jsonl !== 'string') throw invalidArgument('log must be JSON Lines text');
+  if (!Array.isArray(trustedKeys) || trustedKeys.some((k) => !(k instanceof wasm.PublicKey))) {
+    throw invalidArgument('trustedKeys must be an array of PublicKeys');
+  }
+  return JSON.parse(wasm.verifyLog(jsonl, JSON.stringify(trustedKeys.map((k) => k.toJwk()))));
+}
+
+// ---------------------------------------------------------------- durable queue
+
+function request(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+  });
+}
+
+/**
+ * An audit log whose lines are written to IndexedDB before `append`
+ * resolves, so closing the tab or going offline loses nothing; `flush(sink)`
+ * delivers them at least once, in order. One chain per queue name: give each
+ * tab or session its own name (two tabs must not share one chain).
+ */
+export class AuditQueue {
+  #db;
+  #log;
+  #opts;
+
+  /** @param {{name?: string, signingKey?: SigningKey, checkpointEvery?: number, clock?: () => number}} [opts] */
+  static async open(opts) {
+    await init();
+    if (typeof indexedDB === 'undefined') throw new PhisealError('IndexedDB is not available', ErrorCode.UNSUPPORTED);
+    const o = options(opts, 'options');
+    const q = new AuditQueue();
+    q.#opts = o;
+    const open = indexedDB.open(o.name ?? 'phiseal-audit', 1);
+    open.onupgradeneeded = () => {
+      open.result.createObjectStore('state');
+      open.result.createObjectStore('lines', { autoIncrement: true });
+    };
+    q.#db = await request(open);
+    const state = await request(q.#db.transaction('state').objectStore('state').get('chain'));
+    q.#log = new AuditLog({ ...o, logId: state?.logId, resume: state && state.seq > 0 ? state : undefined });
+    return q;
+  }
+
+  async #write(lines) {
+    const tx = this.#db.transaction(['state', 'lines'], 'readwrite');
+    for (const line of lines) tx.objectStore('lines').add(line);
+    tx.objectStore('state').put({ logId: this.#log.logId, seq: this.#log.seq, head: this.#log.head }, 'chain');
+    try {
+      await done(tx);
+    } catch (e) {
+      throw new PhisealError(`the audit entry could not be stored: ${e?.message ?? e}`, ErrorCode.PLATFORM);
+    }
+  }
+
+  /** Appends an entry; resolves once it is durable in IndexedDB. */
+  async append(entry, check) {
+    const before = { seq: this.#log.seq, head: this.#log.head };
+    const { entry: stored, lines } = this.#log.append(entry, check);
+    try {
+      await this.#write(lines);
+    } catch (e) {
+      // Keep memory and storage on the same chain: forget the unstored entry.
+      this.#log = new AuditLog({ ...this.#opts, logId: this.#log.logId, resume: before.seq > 0 ? before : undefined });
+      throw e;
+    }
+    return stored;
+  }
+
+  /** Signs and stores a checkpoint. */
+  async checkpoint() {
+    const line = this.#log.checkpoint();
+    await this.#write([line]);
+    return JSON.parse(line);
+  }
+
+  /** Lines not yet delivered, in order. */
+  async pending() {
+    return request(this.#db.transaction('lines').objectStore('lines').getAll());
+  }
+
+  /**
+   * Delivers pending lines to `sink(lines)` in order and removes them once
+   * the sink resolves (at least once: a failing sink leaves them queued; the
+   * receiver dedupes by log id, sequence and hash).
+   */
+  async flush(sink) {
+    if (typeof sink !== 'function') throw invalidArgument('sink must be a function');
+    const store = this.#db.transaction('lines').objectStore('lines');
+    const [keys, lines] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+    if (lines.length === 0) return 0;
+    await sink(lines);
+    const tx = this.#db.transaction('lines', 'readwrite');
+    for (const k of keys) tx.objectStore('lines').delete(k);
+    await done(tx);
+    return lines.length;
+  }
+
+  get logId() {
+    return this.#log.logId;
+  }
+  get seq() {
+    return this.#log.seq;
+  }
+  close() {
+    this.#db.close();
+  }
+}
