@@ -10,6 +10,7 @@ export declare const ErrorCode: {
   readonly MISUSE: 'MISUSE';
   readonly INVALID_SIGNATURE: 'INVALID_SIGNATURE';
   readonly NOT_RECIPIENT: 'NOT_RECIPIENT';
+  readonly KEY_EXPIRED: 'KEY_EXPIRED';
   readonly RNG_FAILED: 'RNG_FAILED';
   readonly PLATFORM: 'PLATFORM';
   readonly NOT_INITIALIZED: 'NOT_INITIALIZED';
@@ -204,7 +205,7 @@ export interface SealRecordOptions {
 
 export interface OpenRecordOptions {
   schema: Schema;
-  privateKey: PrivateKey | Keyset;
+  privateKey: PrivateKey | Keyset | SessionKey;
   indexKey?: IndexKey | IndexKeyset;
 }
 
@@ -311,3 +312,95 @@ export declare function reencryptRecords(
     provider?: Provider;
   },
 ): Promise<{ reencrypted: number; skipped: number; next: number; total: number; done: boolean }>;
+
+// ---------------------------------------------------------------- audit log and key lifecycle
+
+export interface AuditEntryInput {
+  actor: { id: string; role?: string };
+  action: string;
+  patientId?: string;
+  resource?: string;
+  fieldPath?: string;
+  outcome?: 'success' | 'failure' | 'denied';
+  client?: { ip?: string; device?: string };
+  reason?: string;
+}
+export interface AuditEntry extends Required<Pick<AuditEntryInput, 'actor' | 'action'>> {
+  log: string;
+  seq: number;
+  time: number;
+  outcome: string;
+  prevHash: string;
+  hash: string;
+  patientId?: string;
+  resource?: string;
+  fieldPath?: string;
+  client: { ip?: string; device?: string };
+  reason?: string;
+}
+export interface VerifyReport {
+  valid: boolean;
+  entries: number;
+  checkpoints: number;
+  lastCheckpointSeq: number;
+  unsignedTail: number;
+  problem: null | { line: number; seq: number | null; reason: string };
+}
+/** ECDSA P-384 key that signs checkpoints. */
+export declare class SigningKey {
+  private constructor();
+  static generate(): SigningKey;
+  static fromJwk(jwk: P384Jwk): SigningKey;
+  readonly publicKey: PublicKey;
+  free(): void;
+}
+export interface AuditLogOptions {
+  logId?: string;
+  signingKey?: SigningKey;
+  /** Default 100. */
+  checkpointEvery?: number;
+  /** Unix ms; injectable for tests. */
+  clock?: () => number;
+}
+export declare class AuditLog {
+  constructor(options?: AuditLogOptions & { resume?: { seq: number; head: string } });
+  append(entry: AuditEntryInput, check?: { record: { [key: string]: Json }; schema: Schema }): { entry: AuditEntry; lines: string[] };
+  checkpoint(): string;
+  toJsonl(): string;
+  readonly logId: string;
+  readonly seq: number;
+  readonly head: string;
+}
+export declare function verifyLog(jsonl: string, trustedKeys: PublicKey[]): VerifyReport;
+/** Durable (IndexedDB) audit queue; one chain per name. */
+export declare class AuditQueue {
+  private constructor();
+  static open(options?: AuditLogOptions & { name?: string }): Promise<AuditQueue>;
+  append(entry: AuditEntryInput, check?: { record: { [key: string]: Json }; schema: Schema }): Promise<AuditEntry>;
+  checkpoint(): Promise<object>;
+  pending(): Promise<string[]>;
+  flush(sink: (lines: string[]) => void | Promise<void>): Promise<number>;
+  readonly logId: string;
+  readonly seq: number;
+  close(): void;
+}
+export declare const DEFAULT_TTL_MS: number;
+/** A private key that expires (KEY_EXPIRED); accepted wherever a key opens records. */
+export declare class SessionKey {
+  constructor(privateKey: PrivateKey, options?: { ttlMs?: number; clock?: () => number; purpose?: string });
+  readonly expiresAt: number;
+  readonly expired: boolean;
+  readonly kid: string;
+  readonly privateKey: PrivateKey;
+  renew(ttlMs?: number): this;
+}
+/** Audits durably, then unlocks the emergency key for ttlMs (default 15 minutes). */
+export declare function breakGlass(options: {
+  audit: { append(entry: AuditEntryInput): unknown };
+  actor: { id: string; role?: string };
+  patientId: string;
+  reason: string;
+  emergencyKey: PrivateKey;
+  ttlMs?: number;
+  clock?: () => number;
+}): Promise<SessionKey>;

@@ -88,6 +88,9 @@ try {
     if (!billingView.includes('XJH-99812-01') || billingView.includes('Ana Souza') || !billingView.includes('/patient/name')) {
       throw new Error(`billing view wrong: ${billingView}`);
     }
+    if (!(await demo.textContent('#auditStatus')).startsWith('Verified: 3 entries')) throw new Error(await demo.textContent('#auditStatus'));
+    const auditText = await demo.textContent('#audit');
+    if (auditText.includes('Ana Souza') || auditText.includes('123-45-6789')) throw new Error('PHI in the audit log');
     const log = await demo.textContent('#log');
     if (log.includes('Ana Souza') || !log.includes('[REDACTED]')) throw new Error(`log not redacted: ${log}`);
   });

@@ -2,7 +2,7 @@
 import {
   Aead, ErrorCode, IndexKeyset, Kdf, Keyset, PhisealError, generateIndexKey, generateKeyPair, hpkeOpen, hpkeSeal,
   hpkeSetupSender, importPublicKey, init, openRecord, reencryptRecords, searchTokens, sealRecord, verifyAllPhiEncrypted,
-  type Schema,
+  type Schema, AuditLog, SigningKey, SessionKey, verifyLog,
 } from '../../js/index.js';
 
 export async function usage(): Promise<string[]> {
@@ -24,5 +24,10 @@ export async function usage(): Promise<string[]> {
   } catch (e) {
     if (e instanceof PhisealError && e.code === ErrorCode.DECRYPT_FAILED) return [];
   }
+  const log = new AuditLog({ signingKey: SigningKey.generate(), clock: () => 0 });
+  log.append({ actor: { id: 'u' }, action: 'view' });
+  const report = verifyLog(log.toJsonl(), []);
+  await openRecord(sealed, { schema, privateKey: new SessionKey(privateKey, { ttlMs: 1000 }) });
+  if (!report.valid) return [];
   return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
 }
