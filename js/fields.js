@@ -4,7 +4,7 @@
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { init, options, privateKeyArg, providerArg, requireInit, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
-import { SessionKey } from './lifecycle.js';
+import { GrantedKey, SessionKey } from './lifecycle.js';
 
 export { IndexKeyset, Keyset };
 
@@ -45,7 +45,7 @@ function indexKeyArg(value, sealed) {
 
 /** A PrivateKey, or for a Keyset the enabled key that is a recipient of `sealed`. */
 function openerArg(value, sealed) {
-  if (value instanceof SessionKey) return value.privateKey;
+  if (value instanceof SessionKey || value instanceof GrantedKey) return value.privateKey;
   if (!(value instanceof Keyset)) return privateKeyArg(value, 'privateKey');
   const kids = new Set(inspectRecord(sealed).groups.flatMap((g) => g.recipients));
   const key = value.enabled().find((k) => kids.has(k.kid));

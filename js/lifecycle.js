@@ -69,3 +69,111 @@ export async function breakGlass(opts) {
   await o.audit.append({ actor: o.actor, patientId: o.patientId, action: 'break-glass', reason: o.reason, outcome: 'success' });
   return new SessionKey(o.emergencyKey, { ttlMs: o.ttlMs ?? DEFAULT_TTL_MS, clock: o.clock, purpose: 'break-glass' });
 }
+
+/**
+ * Conditions on access, in the spirit of role-based policies: allowed roles,
+ * same organization, working hours (`[from, to)` hours in the given UTC
+ * offset), and a maximum lifetime. `check(context)` throws `ACCESS_DENIED`
+ * (or `KEY_EXPIRED`) with a clear message when a condition does not hold.
+ */
+export class Grant {
+  constructor(opts) {
+    const o = options(opts, 'grant');
+    this.roles = o.roles ?? null;
+    this.organization = o.organization ?? null;
+    this.hours = o.hours ?? null;
+    this.utcOffsetMinutes = o.utcOffsetMinutes ?? 0;
+    this.clock = o.clock ?? Date.now;
+    this.ttlMs = o.ttlMs ?? DEFAULT_TTL_MS;
+    if (this.roles !== null && (!Array.isArray(this.roles) || this.roles.some((r) => typeof r !== 'string'))) throw invalidArgument('roles must be an array of strings');
+    if (this.hours !== null && !(Array.isArray(this.hours) && this.hours.length === 2 && this.hours.every((h) => Number.isInteger(h) && h >= 0 && h <= 24))) {
+      throw invalidArgument('hours must be [from, to] in 0..24');
+    }
+    if (!Number.isFinite(this.ttlMs) || this.ttlMs <= 0) throw invalidArgument('ttlMs must be a positive number');
+    this.expiresAt = this.clock() + this.ttlMs;
+  }
+
+  /** Throws unless `context` ({role, organization}) satisfies every condition now. */
+  check(context) {
+    const c = options(context, 'context');
+    const now = this.clock();
+    if (now >= this.expiresAt) throw new PhisealError('the grant expired', ErrorCode.KEY_EXPIRED);
+    if (this.roles && !this.roles.includes(c.role)) throw new PhisealError(`role ${c.role} is not granted`, ErrorCode.ACCESS_DENIED);
+    if (this.organization !== null && c.organization !== this.organization) throw new PhisealError('another organization', ErrorCode.ACCESS_DENIED);
+    if (this.hours) {
+      const hour = new Date(now + this.utcOffsetMinutes * 60_000).getUTCHours();
+      const [from, to] = this.hours;
+      const inside = from <= to ? hour >= from && hour < to : hour >= from || hour < to;
+      if (!inside) throw new PhisealError(`outside working hours ${from}-${to}`, ErrorCode.ACCESS_DENIED);
+    }
+  }
+}
+
+/**
+ * A private key usable only while its grant's conditions hold for `context`.
+ * A refusal is written to `audit` (outcome `denied`) before it is thrown.
+ */
+export class GrantedKey {
+  #key;
+  #grant;
+  #context;
+  #audit;
+  constructor(privateKey, grant, context, opts) {
+    this.#key = privateKeyArg(privateKey, 'privateKey');
+    if (!(grant instanceof Grant)) throw invalidArgument('grant must be a Grant');
+    this.#grant = grant;
+    this.#context = options(context, 'context');
+    this.#audit = options(opts, 'options').audit;
+  }
+  get kid() {
+    return this.#key.kid;
+  }
+  /** The key, or throws ACCESS_DENIED / KEY_EXPIRED (and audits the refusal). */
+  get privateKey() {
+    try {
+      this.#grant.check(this.#context);
+    } catch (e) {
+      this.#audit?.append({ actor: { id: this.#context.actorId ?? 'unknown', role: this.#context.role ?? '' }, action: 'decrypt', outcome: 'denied', reason: e.message });
+      throw e;
+    }
+    return this.#key;
+  }
+}
+
+/**
+ * Alert rule over the audit stream, evaluated client-side: an actor touching
+ * `distinctPatients` (default 10) or more distinct patients within
+ * `windowMs` (default 5 minutes) raises `onAlert({actorId, role, patients, since})`.
+ * Thresholds per role via `perRole: {admin: 50}`. Exportable with `toJSON()`.
+ */
+export class AccessAlert {
+  #seen = new Map();
+  constructor(opts) {
+    const o = options(opts, 'options');
+    this.distinctPatients = o.distinctPatients ?? 10;
+    this.windowMs = o.windowMs ?? 5 * 60 * 1000;
+    this.perRole = o.perRole ?? {};
+    this.onAlert = o.onAlert ?? (() => {});
+  }
+
+  /** Feeds one audit entry ({actor, patientId, time}); returns the alert raised, if any. */
+  observe(entry) {
+    if (!entry?.patientId || !entry.actor?.id) return null;
+    const key = entry.actor.id;
+    const since = entry.time - this.windowMs;
+    const events = (this.#seen.get(key) ?? []).filter((e) => e.time > since);
+    events.push({ time: entry.time, patient: entry.patientId });
+    this.#seen.set(key, events);
+    const patients = new Set(events.map((e) => e.patient)).size;
+    const threshold = this.perRole[entry.actor.role] ?? this.distinctPatients;
+    if (patients < threshold) return null;
+    const alert = { actorId: key, role: entry.actor.role, patients, since: events[0].time, at: entry.time };
+    this.#seen.set(key, []);
+    this.onAlert(alert);
+    return alert;
+  }
+
+  toJSON() {
+    return { rule: 'distinct-patients', distinctPatients: this.distinctPatients, windowMs: this.windowMs, perRole: this.perRole };
+  }
+}

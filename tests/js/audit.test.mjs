@@ -71,3 +71,43 @@ test('break-glass: the audit entry is written before anything can be decrypted',
   now += 60_000;
   await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key }), ErrorCode.KEY_EXPIRED);
 });
+
+test('grants: roles, organization, working hours, lifetime; refusals are audited', async () => {
+  const day = Date.UTC(2026, 10, 23);
+  let now = day + 9 * 3600e3; // 09:00 UTC
+  const clock = () => now;
+  const { privateKey, publicKey } = await phiseal.generateKeyPair();
+  const schema = { id: 's', version: 1, fields: { note: true } };
+  const sealed = await phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey] });
+  const log = new phiseal.AuditLog({ logId: 'g', clock });
+  const grant = new phiseal.Grant({ roles: ['consultant'], organization: 'clinic-a', hours: [8, 18], ttlMs: 4 * 3600e3, clock });
+  const key = (ctx) => new phiseal.GrantedKey(privateKey, grant, ctx, { audit: log });
+  const ok = { actorId: 'dr-x', role: 'consultant', organization: 'clinic-a' };
+  assert.equal((await phiseal.openRecord(sealed, { schema, privateKey: key(ok) })).record.note, 'x');
+  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key({ ...ok, role: 'billing' }) }), ErrorCode.ACCESS_DENIED);
+  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key({ ...ok, organization: 'clinic-b' }) }), ErrorCode.ACCESS_DENIED);
+  now = day + 19 * 3600e3; // 19:00, outside hours, still within the 4 h lifetime? no: 10 h later
+  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key(ok) }), ErrorCode.KEY_EXPIRED);
+  const late = new phiseal.Grant({ hours: [8, 18], clock });
+  await rejectsWith(assert, () => late.check({ role: 'x' }), ErrorCode.ACCESS_DENIED);
+  const denied = log.toJsonl().trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(denied.length, 3);
+  assert.ok(denied.every((e) => e.outcome === 'denied' && e.action === 'decrypt'));
+});
+
+test('alert: 10 distinct patients within 5 minutes raises an event, per-role thresholds', () => {
+  const alerts = [];
+  const rule = new phiseal.AccessAlert({ perRole: { admin: 20 }, onAlert: (a) => alerts.push(a) });
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < 9; i++) rule.observe({ actor: { id: 'u1', role: 'clinician' }, patientId: `p${i}`, time: t0 + i * 1000 });
+  rule.observe({ actor: { id: 'u1', role: 'clinician' }, patientId: 'p0', time: t0 + 10_000 });
+  assert.equal(alerts.length, 0, 'repeat patient does not count twice');
+  rule.observe({ actor: { id: 'u1', role: 'clinician' }, patientId: 'p9', time: t0 + 11_000 });
+  assert.equal(alerts.length, 1);
+  assert.deepEqual([alerts[0].actorId, alerts[0].patients], ['u1', 10]);
+  for (let i = 0; i < 10; i++) rule.observe({ actor: { id: 'u2', role: 'clinician' }, patientId: `q${i}`, time: t0 + i * 60_000 });
+  assert.equal(alerts.length, 1, 'spread over more than 5 minutes');
+  for (let i = 0; i < 15; i++) rule.observe({ actor: { id: 'root', role: 'admin' }, patientId: `r${i}`, time: t0 + i });
+  assert.equal(alerts.length, 1, 'admin threshold is 20');
+  assert.deepEqual(rule.toJSON(), { rule: 'distinct-patients', distinctPatients: 10, windowMs: 300000, perRole: { admin: 20 } });
+});
