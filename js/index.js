@@ -27,6 +27,7 @@ export { ErrorCode, PhisealError, init };
 export * from './fields.js';
 export * from './audit.js';
 export * from './lifecycle.js';
+export { KeyStore } from './keystore.js';
 
 export { Aead, Kdf };
 /** RFC 9180 KEM id of the one KEM phiseal implements: DHKEM(P-384, HKDF-SHA384). */

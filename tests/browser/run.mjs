@@ -127,6 +127,48 @@ try {
       && JSON.stringify(result.seqs) === JSON.stringify([1, 2, 3, 4, 5, 6, 7, 8]) && result.report.valid && result.report.entries === 8;
     if (!ok) throw new Error(JSON.stringify(result));
   });
+  await check('KeyStore: wrapped keys survive a reload; passphrase, expiry and rotation report', async () => {
+    const page3 = await context.newPage();
+    await page3.goto(`${server.url}/tests/browser/audit.html`);
+    await page3.waitForFunction(() => window.auditReady === true);
+    const name = `keys-${Date.now()}`;
+    const kids = await page3.evaluate(async (name) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name });
+      const web = await phiseal.generateKeyPair();
+      const soft = await phiseal.generateKeyPair({ provider: 'wasm', extractable: true });
+      const old = await phiseal.generateKeyPair({ provider: 'wasm', extractable: true });
+      await store.put(web.privateKey, { purpose: 'hpke' });
+      await store.put(soft.privateKey, { passphrase: 'correct horse battery staple', expires: Date.now() + 3600e3 });
+      await store.put(old.privateKey, { created: Date.now() - 100 * 86400e3 });
+      const schema = { id: 's', version: 1, fields: { note: true } };
+      const sealed = await phiseal.sealRecord({ note: 'kept' }, { schema, recordId: 'r', recipients: [web.publicKey, soft.publicKey] });
+      localStorage.setItem('sealed', JSON.stringify(sealed));
+      return { web: web.privateKey.kid, soft: soft.privateKey.kid, old: old.privateKey.kid };
+    }, name);
+    await page3.reload();
+    await page3.waitForFunction(() => window.auditReady === true);
+    const out = await page3.evaluate(async ({ name, kids }) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name });
+      const schema = { id: 's', version: 1, fields: { note: true } };
+      const sealed = JSON.parse(localStorage.getItem('sealed'));
+      const web = await store.get(kids.web);
+      const a = (await phiseal.openRecord(sealed, { schema, privateKey: web })).record.note;
+      let wrong = '';
+      try { await store.get(kids.soft, { passphrase: 'wrong passphrase!!' }); } catch (e) { wrong = e.code; }
+      const soft = await store.get(kids.soft, { passphrase: 'correct horse battery staple' });
+      const b = (await phiseal.openRecord(sealed, { schema, privateKey: soft })).record.note;
+      let expired = '';
+      try { await store.get(kids.soft, { passphrase: 'correct horse battery staple', now: Date.now() + 7200e3 }); } catch (e) { expired = e.code; }
+      return { a, b, wrong, expired, extractable: [web.extractable, soft.extractable], due: await store.due(), list: (await store.list()).map((k) => k.protection).sort() };
+    }, { name, kids });
+    await page3.close();
+    const ok = out.a === 'kept' && out.b === 'kept' && out.wrong === 'DECRYPT_FAILED' && out.expired === 'KEY_EXPIRED'
+      && JSON.stringify(out.extractable) === '[false,false]' && JSON.stringify(out.due) === JSON.stringify([kids.old])
+      && JSON.stringify(out.list) === JSON.stringify(['A256GCM', 'passphrase', 'webcrypto-non-extractable']);
+    if (!ok) throw new Error(JSON.stringify(out));
+  });
   await context.close();
 } catch (e) {
   console.error(e);
