@@ -8,6 +8,7 @@ import { chromium } from 'playwright-core';
 import { serve } from '../tests/support/serve.mjs';
 import { runCases } from './cases.js';
 import { runFieldCases } from './fields.js';
+import { runAuditCases } from './audit.js';
 
 const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -34,6 +35,7 @@ try {
   const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
   print(`Chromium ${version}`, await page.evaluate(() => window.runBench()));
   print(`Chromium ${version}: field encryption (records/s)`, await page.evaluate(() => window.runFieldBench()));
+  print(`Chromium ${version}: audit log (per second)`, await page.evaluate(() => window.runAuditBench()));
   await context.close();
 } finally {
   await server.close();
@@ -41,5 +43,6 @@ try {
 }
 print(`Node ${process.version}`, await runCases());
 print(`Node ${process.version}: field encryption (records/s)`, await runFieldCases({ batch: 200 }));
+print(`Node ${process.version}: audit log (per second)`, await runAuditCases());
 await writeFile(new URL('./results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), results }, null, 1) + '\n');
 console.log('\nwritten bench/results.json');

@@ -11,6 +11,7 @@ export declare const ErrorCode: {
   readonly INVALID_SIGNATURE: 'INVALID_SIGNATURE';
   readonly NOT_RECIPIENT: 'NOT_RECIPIENT';
   readonly KEY_EXPIRED: 'KEY_EXPIRED';
+  readonly ACCESS_DENIED: 'ACCESS_DENIED';
   readonly RNG_FAILED: 'RNG_FAILED';
   readonly PLATFORM: 'PLATFORM';
   readonly NOT_INITIALIZED: 'NOT_INITIALIZED';
@@ -205,7 +206,7 @@ export interface SealRecordOptions {
 
 export interface OpenRecordOptions {
   schema: Schema;
-  privateKey: PrivateKey | Keyset | SessionKey;
+  privateKey: PrivateKey | Keyset | SessionKey | GrantedKey;
   indexKey?: IndexKey | IndexKeyset;
 }
 
@@ -404,3 +405,34 @@ export declare function breakGlass(options: {
   ttlMs?: number;
   clock?: () => number;
 }): Promise<SessionKey>;
+/** Access conditions: roles, organization, working hours [from, to) in a UTC offset, lifetime. */
+export declare class Grant {
+  constructor(options?: { roles?: string[]; organization?: string; hours?: [number, number]; utcOffsetMinutes?: number; ttlMs?: number; clock?: () => number });
+  readonly expiresAt: number;
+  /** Throws ACCESS_DENIED or KEY_EXPIRED. */
+  check(context: { role?: string; organization?: string }): void;
+}
+/** A key usable while its grant holds; refusals are audited. Accepted wherever a key opens records. */
+export declare class GrantedKey {
+  constructor(privateKey: PrivateKey, grant: Grant, context: { actorId?: string; role?: string; organization?: string }, options?: { audit?: { append(e: AuditEntryInput): unknown } });
+  readonly kid: string;
+  readonly privateKey: PrivateKey;
+}
+/** Raises onAlert when an actor touches `distinctPatients` patients within `windowMs`. */
+export declare class AccessAlert {
+  constructor(options?: { distinctPatients?: number; windowMs?: number; perRole?: Record<string, number>; onAlert?: (alert: { actorId: string; role: string; patients: number; since: number; at: number }) => void });
+  observe(entry: { actor: { id: string; role?: string }; patientId?: string; time: number }): object | null;
+  toJSON(): object;
+}
+/** Private keys in IndexedDB, stored wrapped, with metadata. */
+export declare class KeyStore {
+  private constructor();
+  static open(options?: { name?: string }): Promise<KeyStore>;
+  put(privateKey: PrivateKey, meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number }): Promise<string>;
+  list(): Promise<{ kid: string; created: number; expires: number | null; purpose: string; epoch: number; protection: string }[]>;
+  get(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider }): Promise<PrivateKey>;
+  due(options?: { maxAgeDays?: number; now?: number }): Promise<string[]>;
+  rotate(kid: string, options?: { expires?: number; passphrase?: string; provider?: Provider }): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
+  delete(kid: string): Promise<void>;
+  close(): void;
+}

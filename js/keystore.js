@@ -147,6 +147,21 @@ export class KeyStore {
     return (await this.list()).filter((k) => k.created <= limit).map((k) => k.kid);
   }
 
+  /**
+   * Rotates key `kid`: a new non-extractable key pair with the same purpose
+   * and `epoch + 1` is generated and stored, and the old one stays readable
+   * (disable or delete it once sealed records are rewrapped to the new key,
+   * e.g. with `addRecipient` / `rekeyRecord` over `rotationReport`).
+   */
+  async rotate(kid, opts) {
+    const o = options(opts, 'options');
+    const r = await request(this.#db.transaction('keys').objectStore('keys').get(kid));
+    if (!r) throw new PhisealError(`no key ${kid} in the store`, ErrorCode.INVALID_ARGUMENT);
+    const { privateKey, publicKey } = await wasm.PrivateKey.generate(o.provider ?? 'auto', false).then((k) => ({ privateKey: k, publicKey: k.publicKey }));
+    await this.put(privateKey, { purpose: r.purpose, epoch: r.epoch + 1, expires: o.expires ?? null, passphrase: o.passphrase });
+    return { privateKey, publicKey };
+  }
+
   async delete(kid) {
     const tx = this.#db.transaction('keys', 'readwrite');
     tx.objectStore('keys').delete(kid);
