@@ -2,20 +2,11 @@
 // signed checkpoints (ECDSA P-384), JSON Lines, and a durable IndexedDB queue.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, options, requireInit, wasm } from './internal.js';
+import { idbDone as done, idbRequest as request, init, options, requireInit, schemaArg, wasm } from './internal.js';
 
 /** ECDSA P-384 checkpoint-signing key: `SigningKey.generate()`, `.publicKey`. */
 export const SigningKey = wasm.SigningKey;
 
-const schemas = new WeakMap();
-function compiledSchema(schema) {
-  let c = schemas.get(schema);
-  if (!c) {
-    c = new wasm.Schema(JSON.stringify(schema));
-    schemas.set(schema, c);
-  }
-  return c;
-}
 
 function entryText(entry, time) {
   const e = options(entry, 'entry');
@@ -62,7 +53,7 @@ export class AuditLog {
   append(entry, check) {
     const text = entryText(entry, this.#clock());
     const line = check
-      ? this.#log.appendChecked(text, JSON.stringify(check.record), compiledSchema(check.schema))
+      ? this.#log.appendChecked(text, JSON.stringify(check.record), schemaArg(check.schema))
       : this.#log.append(text);
     const lines = [line];
     if (this.#key && ++this.#since >= this.#every) lines.push(this.#checkpointLine());
@@ -112,19 +103,6 @@ export function verifyLog(jsonl, trustedKeys) {
 
 // ---------------------------------------------------------------- durable queue
 
-function request(r) {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
-function done(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-  });
-}
 
 /**
  * An audit log whose lines are written to IndexedDB before `append`

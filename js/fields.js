@@ -2,23 +2,12 @@
 // field by field before it leaves the browser, open it with a recipient key.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, options, privateKeyArg, providerArg, requireInit, wasm } from './internal.js';
+import { init, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { GrantedKey, SessionKey } from './lifecycle.js';
 
 export { IndexKeyset, Keyset };
 
-const schemas = new WeakMap();
-
-function schemaArg(schema) {
-  if (schema === null || typeof schema !== 'object') throw invalidArgument('schema must be a schema object {id, version, fields}');
-  let compiled = schemas.get(schema);
-  if (!compiled) {
-    compiled = new wasm.Schema(JSON.stringify(schema));
-    schemas.set(schema, compiled);
-  }
-  return compiled;
-}
 
 function jsonArg(value, name) {
   let text;

@@ -183,54 +183,40 @@ function lengthArg(value) {
   return value;
 }
 
-/** An HPKE sender context: seals messages in order, exports secrets. */
-export class SenderContext {
-  #ctx;
+/** Export, sequence number and release, shared by both context kinds. */
+class Context {
   /** @internal */
   constructor(ctx) {
-    this.#ctx = ctx;
-  }
-  /** Seals the next message. */
-  seal(plaintext, aad) {
-    const pt = bytes(plaintext, 'plaintext');
-    return this.#ctx.seal(bytes(aad, 'aad', { optional: true }) ?? new Uint8Array(0), pt);
+    this.ctx = ctx;
   }
   /** RFC 9180 secret export. */
   export(exporterContext, length) {
-    return this.#ctx.export(bytes(exporterContext, 'exporterContext'), lengthArg(length));
+    return this.ctx.export(bytes(exporterContext, 'exporterContext'), lengthArg(length));
   }
   /** Sequence number of the next message. */
   get seq() {
-    return this.#ctx.seq;
+    return this.ctx.seq;
   }
   /** Releases the context's wasm memory (its secrets are zeroized). */
   free() {
-    this.#ctx.free();
+    this.ctx.free();
+  }
+}
+
+/** An HPKE sender context: seals messages in order, exports secrets. */
+export class SenderContext extends Context {
+  /** Seals the next message. */
+  seal(plaintext, aad) {
+    const pt = bytes(plaintext, 'plaintext');
+    return this.ctx.seal(bytes(aad, 'aad', { optional: true }) ?? new Uint8Array(0), pt);
   }
 }
 
 /** An HPKE recipient context: opens messages in order, exports secrets. */
-export class RecipientContext {
-  #ctx;
-  /** @internal */
-  constructor(ctx) {
-    this.#ctx = ctx;
-  }
+export class RecipientContext extends Context {
   /** Opens the next message; on failure nothing advances. */
   open(ciphertext, aad) {
     const ct = bytes(ciphertext, 'ciphertext');
-    return this.#ctx.open(bytes(aad, 'aad', { optional: true }) ?? new Uint8Array(0), ct);
-  }
-  /** RFC 9180 secret export. */
-  export(exporterContext, length) {
-    return this.#ctx.export(bytes(exporterContext, 'exporterContext'), lengthArg(length));
-  }
-  /** Sequence number of the next message. */
-  get seq() {
-    return this.#ctx.seq;
-  }
-  /** Releases the context's wasm memory (its secrets are zeroized). */
-  free() {
-    this.#ctx.free();
+    return this.ctx.open(bytes(aad, 'aad', { optional: true }) ?? new Uint8Array(0), ct);
   }
 }

@@ -98,3 +98,35 @@ export function extractableArg(value) {
   return value;
 }
 
+
+// ---------------------------------------------------------------- shared by fields, audit, keystore
+
+/** Promise of an IndexedDB request's result. */
+export function idbRequest(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+/** Promise of an IndexedDB transaction's completion. */
+export function idbDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+  });
+}
+
+const schemas = new WeakMap();
+
+/** The wasm Schema for a schema object, compiled once per object. */
+export function schemaArg(schema) {
+  if (schema === null || typeof schema !== 'object') throw invalidArgument('schema must be a schema object {id, version, fields}');
+  let compiled = schemas.get(schema);
+  if (!compiled) {
+    compiled = new wasm.Schema(JSON.stringify(schema));
+    schemas.set(schema, compiled);
+  }
+  return compiled;
+}

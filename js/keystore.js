@@ -5,23 +5,10 @@
 // from a passphrase with PBKDF2-SHA-256 (parameters recorded with the entry).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, options, privateKeyArg, wasm } from './internal.js';
+import { idbDone as done, idbRequest as request, init, options, privateKeyArg, wasm } from './internal.js';
 
 const PBKDF2_ITERATIONS = 600_000;
 
-function request(r) {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
-function done(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new Error('aborted'));
-  });
-}
 
 export class KeyStore {
   #db;

@@ -281,24 +281,15 @@ pub fn plan_seal(
             "this schema has deterministic or blind-index fields: pass the tenant index key",
         ));
     }
-    let mut groups = Vec::new();
+    // Recipients are checked before any key is made or any field sealed.
+    members_by_group(schema, &opts.recipients)?;
     let mut keys = Vec::new();
     for group in schema.groups() {
-        let members: Vec<&Recipient> =
-            opts.recipients.iter().filter(|r| r.groups.as_ref().is_none_or(|g| g.iter().any(|x| x == group))).collect();
-        if members.is_empty() {
-            return Err(Error::invalid_argument("every access group of the schema needs at least one recipient"));
-        }
         let mut dek = Zeroizing::new([0u8; DEK_LEN]);
         random_bytes(&mut dek[..])?;
-        groups.push((group.to_owned(), members.iter().map(|r| r.key.thumbprint()).collect::<Vec<_>>()));
-        keys.push((group.to_owned(), dek, members.iter().map(|r| r.key).collect::<Vec<_>>()));
+        keys.push((group.to_owned(), dek));
     }
-    for r in &opts.recipients {
-        if r.groups.as_ref().is_some_and(|g| g.iter().any(|x| !schema.groups().contains(&x.as_str()))) {
-            return Err(Error::invalid_argument("a recipient names a group the schema does not have"));
-        }
-    }
+    let deks = DataKeys(keys);
     let mut record = record.clone();
     let pointers: Vec<String> = locations(&mut record, schema)?.into_iter().map(|(_, p)| p).collect();
     let header = Header {
@@ -309,29 +300,16 @@ pub fn plan_seal(
         created: opts.created,
         index_key_id: if schema.needs_index_key() { index_key.map(|k| *k.id()) } else { None },
         fields_digest: fields_digest(&pointers)?,
-        groups,
+        groups: Vec::new(),
     };
-    let deks = DataKeys(keys.iter().map(|(g, k, _)| (g.clone(), k.clone())).collect());
     for spec in schema.fields() {
         visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
             *value = Value::String(seal_field(&header, spec, pointer, value, &deks, index_key)?);
             Ok(())
         })?;
     }
-    let header_bytes = header.encode()?;
-    let mut jobs = Vec::new();
-    for (group, dek, members) in &keys {
-        for key in members {
-            jobs.push(WrapJob {
-                recipient: *key,
-                info: dek_info(group)?,
-                aad: header_bytes.clone(),
-                secret: Zeroizing::new(dek.to_vec()),
-            });
-        }
-    }
-    let keys = keys.into_iter().map(|(_, k, _)| k).collect();
-    Ok((SealPlan { record, header: header_bytes, keys }, jobs))
+    let (header_bytes, jobs) = wrap_plan(header, schema, &opts.recipients, &deks.0)?;
+    Ok((SealPlan { record, header: header_bytes, keys: deks.0.into_iter().map(|(_, k)| k).collect() }, jobs))
 }
 
 fn seal_field(
@@ -351,7 +329,8 @@ fn seal_field(
         }
         FieldMode::Deterministic => {
             let (mut cipher, ad) = ik.ok_or_else(missing_ik)?.siv(h.schema_id.as_str(), spec.path())?;
-            let ct = cipher.encrypt([&ad], &canonical(value)?).map_err(|_| Error::invalid_argument("value too long"))?;
+            let ct =
+                cipher.encrypt([&ad], &canonical(value)?).map_err(|_| Error::invalid_argument("value too long"))?;
             Ok(format!("{DETERMINISTIC_PREFIX}{}", b64(&ct)))
         }
         FieldMode::BlindIndex { bits } => {
@@ -789,30 +768,46 @@ fn join_field(mode: FieldMode, index: &[u8], ct: &[u8]) -> String {
     }
 }
 
-/// Fills `header.groups` from `recipients` and plans the wraps of `keys`.
+/// The recipients of each schema group, in `schema.groups()` order.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] if a recipient names a group the schema
+/// does not have, or a group has no recipient.
+fn members_by_group(schema: &Schema, recipients: &[Recipient]) -> Result<Vec<Vec<PublicKey>>> {
+    let groups = schema.groups();
+    if recipients.iter().any(|r| r.groups.as_ref().is_some_and(|g| g.iter().any(|x| !groups.contains(&x.as_str())))) {
+        return Err(Error::invalid_argument("a recipient names a group the schema does not have"));
+    }
+    groups
+        .iter()
+        .map(|group| {
+            let members: Vec<PublicKey> = recipients
+                .iter()
+                .filter(|r| r.groups.as_ref().is_none_or(|g| g.iter().any(|x| x == group)))
+                .map(|r| r.key)
+                .collect();
+            if members.is_empty() {
+                return Err(Error::invalid_argument("every access group of the schema needs at least one recipient"));
+            }
+            Ok(members)
+        })
+        .collect()
+}
+
+/// Fills `header.groups` from `recipients` and plans the wraps of `keys`
+/// (one per schema group, in `schema.groups()` order).
 fn wrap_plan(
     mut header: Header,
     schema: &Schema,
     recipients: &[Recipient],
     keys: &[(String, Zeroizing<[u8; DEK_LEN]>)],
 ) -> Result<(Vec<u8>, Vec<WrapJob>)> {
-    for r in recipients {
-        if r.groups.as_ref().is_some_and(|g| g.iter().any(|x| !schema.groups().contains(&x.as_str()))) {
-            return Err(Error::invalid_argument("a recipient names a group the schema does not have"));
-        }
+    let members_per_group = members_by_group(schema, recipients)?;
+    if keys.len() != members_per_group.len() {
+        return Err(Error::invalid_argument("data keys do not match the schema's groups"));
     }
-    let mut members_per_group = Vec::new();
-    for (group, _) in keys {
-        let members: Vec<PublicKey> = recipients
-            .iter()
-            .filter(|r| r.groups.as_ref().is_none_or(|g| g.iter().any(|x| x == group)))
-            .map(|r| r.key)
-            .collect();
-        if members.is_empty() {
-            return Err(Error::invalid_argument("every access group of the schema needs at least one recipient"));
-        }
+    for ((group, _), members) in keys.iter().zip(&members_per_group) {
         header.groups.push((group.clone(), members.iter().map(PublicKey::thumbprint).collect()));
-        members_per_group.push(members);
     }
     let header_bytes = header.encode()?;
     let mut jobs = Vec::new();

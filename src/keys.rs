@@ -127,6 +127,20 @@ pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|_| Error::new(crate::ErrorCode::RngFailed, "platform random number generator failed"))
 }
 
+/// Rejection sampling of a P-384 scalar from the CSPRNG into `[1, n-1]`,
+/// handed to `make`. The probability that 48 random bytes are not a valid
+/// scalar is about 2^-190, so the bound is never reached with a working RNG.
+pub(crate) fn generate_scalar<T>(make: impl Fn(&[u8]) -> Result<T>) -> Result<T> {
+    for _ in 0..16 {
+        let mut bytes = Zeroizing::new([0u8; SCALAR_LEN]);
+        random_bytes(&mut bytes[..])?;
+        if let Ok(key) = make(&bytes[..]) {
+            return Ok(key);
+        }
+    }
+    Err(Error::new(crate::ErrorCode::RngFailed, "random number generator output rejected repeatedly"))
+}
+
 /// A validated P-384 public key.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey(p384::PublicKey);
@@ -269,16 +283,7 @@ impl PrivateKey {
     /// # Errors
     /// [`ErrorCode::RngFailed`](crate::ErrorCode::RngFailed) if the RNG fails.
     pub fn generate() -> Result<Self> {
-        // The probability that 48 random bytes are >= n is about 2^-190, so
-        // the loop bound is never reached with a working RNG.
-        for _ in 0..16 {
-            let mut bytes = Zeroizing::new([0u8; SCALAR_LEN]);
-            random_bytes(&mut bytes[..])?;
-            if let Ok(key) = Self::from_scalar_bytes(&bytes[..]) {
-                return Ok(key);
-            }
-        }
-        Err(Error::new(crate::ErrorCode::RngFailed, "random number generator output rejected repeatedly"))
+        generate_scalar(Self::from_scalar_bytes)
     }
 
     /// Imports a raw big-endian scalar of exactly 48 bytes.

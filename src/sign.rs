@@ -11,7 +11,7 @@ use p384::ecdsa::signature::{Signer as _, Verifier as _};
 use p384::ecdsa::{DerSignature, Signature};
 
 use crate::error::{Error, Result};
-use crate::keys::{PublicKey, SCALAR_LEN, random_bytes};
+use crate::keys::{PublicKey, SCALAR_LEN, generate_scalar};
 
 /// Length of a P1363 signature (`r || s`).
 pub const SIGNATURE_LEN: usize = 2 * SCALAR_LEN;
@@ -31,14 +31,7 @@ impl SigningKey {
     /// # Errors
     /// [`ErrorCode::RngFailed`](crate::ErrorCode::RngFailed) if the RNG fails.
     pub fn generate() -> Result<Self> {
-        for _ in 0..16 {
-            let mut bytes = zeroize::Zeroizing::new([0u8; SCALAR_LEN]);
-            random_bytes(&mut bytes[..])?;
-            if let Ok(key) = Self::from_scalar_bytes(&bytes[..]) {
-                return Ok(key);
-            }
-        }
-        Err(Error::new(crate::ErrorCode::RngFailed, "random number generator output rejected repeatedly"))
+        generate_scalar(Self::from_scalar_bytes)
     }
 
     /// Imports a raw 48-byte big-endian scalar.
