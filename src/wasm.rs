@@ -9,3 +9,4 @@ pub mod error;
 pub mod field;
 pub mod hpke;
 pub mod keys;
+pub mod media;

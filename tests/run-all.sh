@@ -38,6 +38,9 @@ step() {
     node)
       pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
       fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1) ;;
+    media)
+      pass=$(sed -n 's/^media: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+      fail=$(sed -n 's/^media: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
     browser)
       pass=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
       fail=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
@@ -63,6 +66,7 @@ step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \
   cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "node --test (npm package)" node node --test tests/js/
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
+step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 
 echo
 echo "==> summary"

@@ -1,0 +1,350 @@
+// phiseal media: end-to-end encryption of WebRTC audio and video with SFrame
+// (RFC 9605), so that media servers (SFUs, TURN) forward frames they cannot
+// read.
+//
+//   const keyring = new MediaKeyring();                 // one worker, one local sender
+//   const baseKey = generateBaseKey();
+//   await keyring.setSendKey(mySenderId, 0, baseKey);   // what I send
+//   await keyring.setKey(theirSenderId, 0, theirKey);   // what I may receive
+//   for (const t of pc.getTransceivers()) attachE2EE(t.sender, { keyring });
+//   pc.ontrack = (e) => attachE2EE(e.receiver, { keyring });
+//
+// Base keys are random per sender and travel to each participant wrapped
+// with HPKE to the participant's P-384 public key (wrapBaseKey/unwrapBaseKey),
+// so the signalling server never sees them.
+//
+// Frames are transformed in js/media-worker.js via RTCRtpScriptTransform, or
+// createEncodedStreams() where that is missing (Chromium before it shipped
+// RTCRtpScriptTransform: create the RTCPeerConnection with
+// {encodedInsertableStreams: true}). Codec headers that the RTP packetizer
+// and depacketizer read stay in clear but authenticated (see ClearPrefix).
+//
+// What JavaScript cannot guarantee: the page that holds the keys can read the
+// media; base keys pass through main-thread memory when distributed; SFrame
+// hides content, not sizes or timing of frames.
+
+import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { hpkeOpen, hpkeSeal } from './index.js';
+import { bytes, options } from './internal.js';
+
+/** RFC 9605 §8.1 cipher suite ids. */
+export const SframeSuite = Object.freeze({
+  AES_128_CTR_HMAC_SHA256_80: 1,
+  AES_128_CTR_HMAC_SHA256_64: 2,
+  AES_128_CTR_HMAC_SHA256_32: 3,
+  AES_128_GCM_SHA256_128: 4,
+  AES_256_GCM_SHA512_128: 5,
+});
+
+/**
+ * Clear prefix policies: bytes left unencrypted (but authenticated as SFrame
+ * metadata) at the start of key frames and of other frames.
+ * VP8: RFC 6386 §9.1 frame tag (3 bytes) plus, on key frames, the start code
+ * and dimensions (7 bytes), which the depacketizer reads. Opus: nothing.
+ */
+export const ClearPrefix = Object.freeze({
+  VP8: Object.freeze({ key: 10, delta: 3 }),
+  OPUS: Object.freeze({ key: 0, delta: 0 }),
+  NONE: Object.freeze({ key: 0, delta: 0 }),
+});
+
+/** HPKE info string binding wrapped SFrame base keys to their purpose. */
+export const SFRAME_KEY_INFO = 'phiseal-sframe-key-v1';
+
+const te = new TextEncoder();
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+function suiteArg(value) {
+  const suite = value ?? SframeSuite.AES_128_GCM_SHA256_128;
+  if (!Object.values(SframeSuite).includes(suite)) throw invalidArgument('suite must be one of SframeSuite');
+  return suite;
+}
+
+function idArg(value, name) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_SAFE) throw invalidArgument(`${name} must be a safe integer >= 0`);
+  return value;
+}
+
+function prefixArg(value, kind) {
+  const p = value ?? (kind === 'video' ? 'vp8' : 'opus');
+  if (typeof p === 'string') {
+    const policy = ClearPrefix[p.toUpperCase()];
+    if (policy === undefined) throw invalidArgument('clearPrefix must be "vp8", "opus", "none" or {key, delta}');
+    return { key: policy.key, delta: policy.delta };
+  }
+  if (p !== null && typeof p === 'object') {
+    const ok = (n) => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+    if (!ok(p.key) || !ok(p.delta)) throw invalidArgument('clearPrefix.key and .delta must be integers from 0 to 65535');
+    return { key: p.key, delta: p.delta };
+  }
+  throw invalidArgument('clearPrefix must be "vp8", "opus", "none" or {key, delta}');
+}
+
+/** A fresh random SFrame base key: 32 bytes (64 for AES_256_GCM_SHA512_128). */
+export function generateBaseKey(suite) {
+  const s = suiteArg(suite);
+  return crypto.getRandomValues(new Uint8Array(s === SframeSuite.AES_256_GCM_SHA512_128 ? 64 : 32));
+}
+
+/** Which frame-transform API this browser offers. */
+export function e2eeSupport() {
+  const script = typeof globalThis.RTCRtpScriptTransform === 'function';
+  const streams =
+    typeof globalThis.RTCRtpSender === 'function' && typeof RTCRtpSender.prototype.createEncodedStreams === 'function';
+  return { scriptTransform: script, encodedStreams: streams, supported: script || streams };
+}
+
+/**
+ * The SFrame keys of one participant, held in a dedicated worker: one send
+ * key (the local sender id and epoch) and the receive keys of the others.
+ * Dispatches `counters` events ({detail: counters}) and, after tapFrames(),
+ * `frame` events ({detail: {kind, frameType, clearPrefix, ciphertext, ...}}).
+ */
+export class MediaKeyring extends EventTarget {
+  #worker;
+  #pending = new Map();
+  #nextId = 1;
+  #suite;
+  /** The latest counters posted by the worker (null until the first). */
+  counters = null;
+
+  /**
+   * @param {{suite?: number, workerUrl?: string | URL}} [opts]
+   */
+  constructor(opts) {
+    super();
+    const o = options(opts, 'options');
+    this.#suite = suiteArg(o.suite);
+    this.#worker = new Worker(o.workerUrl ?? new URL('./media-worker.js', import.meta.url), {
+      type: 'module',
+      name: 'phiseal-media',
+    });
+    this.#worker.onmessage = (e) => this.#onMessage(e.data);
+    this.#worker.onerror = (e) => {
+      const err = new PhisealError(`media worker failed: ${e.message ?? 'error'}`, ErrorCode.PLATFORM);
+      for (const { reject } of this.#pending.values()) reject(err);
+      this.#pending.clear();
+      this.dispatchEvent(new CustomEvent('error', { detail: err }));
+    };
+    this.#request('configure', { suite: this.#suite }).catch(() => {});
+  }
+
+  /** The RFC 9605 cipher suite id. */
+  get suite() {
+    return this.#suite;
+  }
+
+  /** @internal The worker that transforms frames. */
+  get worker() {
+    return this.#worker;
+  }
+
+  #onMessage(m) {
+    if (m.type === 'reply') {
+      const p = this.#pending.get(m.id);
+      if (p === undefined) return;
+      this.#pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new PhisealError(m.error.message, m.error.code));
+    } else if (m.type === 'counters') {
+      this.counters = m.counters;
+      this.dispatchEvent(new CustomEvent('counters', { detail: m.counters }));
+    } else if (m.type === 'tap') {
+      this.dispatchEvent(new CustomEvent('frame', { detail: m.frame }));
+    }
+  }
+
+  #request(op, args = {}) {
+    if (this.#worker === null) return Promise.reject(new PhisealError('keyring is closed', ErrorCode.MISUSE));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ op, id, ...args });
+    });
+  }
+
+  /**
+   * Sets the key this participant sends with. A later call with a higher
+   * epoch rekeys the same sender; never reuse a (senderId, epoch, baseKey)
+   * after a reload. Resolves to the epoch.
+   */
+  setSendKey(senderId, epoch, baseKey) {
+    return this.#request('setSendKey', {
+      senderId: idArg(senderId, 'senderId'),
+      epoch: idArg(epoch, 'epoch'),
+      baseKey: bytes(baseKey, 'baseKey').slice(),
+    });
+  }
+
+  /** RFC 9605 §5.1 ratchet of the send key; resolves to the new epoch. Ratchet receivers first. */
+  ratchetSend() {
+    return this.#request('ratchetSend');
+  }
+
+  /** Adds (or moves to a newer epoch) the key of a remote sender. */
+  setKey(senderId, epoch, baseKey) {
+    return this.#request('setKey', {
+      senderId: idArg(senderId, 'senderId'),
+      epoch: idArg(epoch, 'epoch'),
+      baseKey: bytes(baseKey, 'baseKey').slice(),
+    });
+  }
+
+  /** Follows a remote sender's ratchet; resolves to its new epoch. */
+  ratchet(senderId) {
+    return this.#request('ratchet', { senderId: idArg(senderId, 'senderId') });
+  }
+
+  /** Forgets a remote sender (keys zeroized); resolves to whether it was known. */
+  removeKey(senderId) {
+    return this.#request('removeKey', { senderId: idArg(senderId, 'senderId') });
+  }
+
+  /** The current counters, fresh from the worker. */
+  getCounters() {
+    return this.#request('counters');
+  }
+
+  /**
+   * Posts the next `count` encrypted frames (of `kind` only, if given) as
+   * `frame` events, for a wire view. `plaintext: true` also posts each frame
+   * before encryption: for tests only, it copies media out of the worker.
+   */
+  tapFrames({ count = 4, plaintext = false, kind } = {}) {
+    if (!Number.isInteger(count) || count < 0) throw invalidArgument('count must be an integer >= 0');
+    if (kind !== undefined && kind !== 'video' && kind !== 'audio') throw invalidArgument('kind must be "video" or "audio"');
+    return this.#request('tap', { count, plaintext: plaintext === true, kind });
+  }
+
+  /** Stops the worker; every attached transform stops passing frames. */
+  close() {
+    if (this.#worker === null) return;
+    this.#worker.terminate();
+    this.#worker = null;
+    const err = new PhisealError('keyring is closed', ErrorCode.MISUSE);
+    for (const { reject } of this.#pending.values()) reject(err);
+    this.#pending.clear();
+  }
+}
+
+/**
+ * Encrypts what an RTCRtpSender sends, or decrypts what an RTCRtpReceiver
+ * receives, with SFrame.
+ *
+ * @param {RTCRtpSender | RTCRtpReceiver} senderOrReceiver
+ * @param {{keyring?: MediaKeyring, suite?: number, senderId?: number, epoch?: number, baseKey?: Uint8Array,
+ *          kind?: 'video'|'audio', clearPrefix?: 'vp8'|'opus'|'none'|{key: number, delta: number},
+ *          api?: 'auto'|'script-transform'|'encoded-streams'}} opts
+ *   Either a `keyring`, or key material (`senderId`, `epoch`, `baseKey`) for a
+ *   new keyring of its own. `kind` defaults to the track's; `clearPrefix` to
+ *   VP8 for video and none for audio.
+ * @returns {{keyring: MediaKeyring, api: string, role: 'encrypt'|'decrypt', kind: string, ready: Promise<void>}}
+ */
+export function attachE2EE(senderOrReceiver, opts) {
+  const o = options(opts, 'options');
+  let role;
+  if (typeof RTCRtpSender === 'function' && senderOrReceiver instanceof RTCRtpSender) role = 'encrypt';
+  else if (typeof RTCRtpReceiver === 'function' && senderOrReceiver instanceof RTCRtpReceiver) role = 'decrypt';
+  else throw invalidArgument('senderOrReceiver must be an RTCRtpSender or RTCRtpReceiver');
+  const kind = o.kind ?? senderOrReceiver.track?.kind;
+  if (kind !== 'video' && kind !== 'audio') throw invalidArgument('kind must be "video" or "audio"');
+  const clearPrefix = prefixArg(o.clearPrefix, kind);
+
+  const support = e2eeSupport();
+  const api = o.api ?? 'auto';
+  let use;
+  if (api === 'auto') use = support.scriptTransform ? 'script-transform' : 'encoded-streams';
+  else if (api === 'script-transform' || api === 'encoded-streams') use = api;
+  else throw invalidArgument('api must be "auto", "script-transform" or "encoded-streams"');
+  if ((use === 'script-transform' && !support.scriptTransform) || (use === 'encoded-streams' && !support.encodedStreams)) {
+    throw new PhisealError(`this browser has no ${use} API for WebRTC frames`, ErrorCode.UNSUPPORTED);
+  }
+
+  let keyring = o.keyring;
+  let ready = Promise.resolve();
+  if (keyring === undefined) {
+    keyring = new MediaKeyring({ suite: o.suite });
+    if (o.baseKey !== undefined) {
+      const id = o.senderId ?? 0;
+      const epoch = o.epoch ?? 0;
+      ready = role === 'encrypt' ? keyring.setSendKey(id, epoch, o.baseKey) : keyring.setKey(id, epoch, o.baseKey);
+      ready = ready.then(() => undefined);
+    }
+  } else if (!(keyring instanceof MediaKeyring)) {
+    throw invalidArgument('keyring must be a MediaKeyring');
+  }
+
+  const transformOptions = { role, kind, clearPrefix };
+  if (use === 'script-transform') {
+    senderOrReceiver.transform = new RTCRtpScriptTransform(keyring.worker, transformOptions);
+  } else {
+    let streams;
+    try {
+      streams = senderOrReceiver.createEncodedStreams();
+    } catch (e) {
+      throw new PhisealError(
+        `createEncodedStreams failed (create the RTCPeerConnection with {encodedInsertableStreams: true}): ${e.message}`,
+        ErrorCode.UNSUPPORTED,
+      );
+    }
+    const { readable, writable } = streams;
+    keyring.worker.postMessage({ op: 'streams', readable, writable, options: transformOptions }, [readable, writable]);
+  }
+  return { keyring, api: use, role, kind, clearPrefix, ready };
+}
+
+/** HPKE aad of a wrapped base key: suite (2 bytes) || senderId (8) || epoch (8), big-endian. */
+function wrapAad(suite, senderId, epoch) {
+  const aad = new Uint8Array(18);
+  const v = new DataView(aad.buffer);
+  v.setUint16(0, suite);
+  v.setBigUint64(2, BigInt(senderId));
+  v.setBigUint64(10, BigInt(epoch));
+  return aad;
+}
+
+/**
+ * Wraps a sender's base key to each participant's P-384 public key with HPKE
+ * (info "phiseal-sframe-key-v1"; suite, sender id and epoch authenticated as
+ * aad), so a signalling server can deliver keys it cannot read.
+ * @param {Uint8Array} baseKey
+ * @param {PublicKey[]} recipients
+ * @param {{senderId: number, epoch?: number, suite?: number}} meta
+ * @returns {Promise<Array<{v: 1, recipient: string, suite: number, senderId: number, epoch: number, enc: Uint8Array, ciphertext: Uint8Array}>>}
+ */
+export async function wrapBaseKey(baseKey, recipients, meta) {
+  const key = bytes(baseKey, 'baseKey');
+  if (!Array.isArray(recipients)) throw invalidArgument('recipients must be an array of PublicKey');
+  const m = options(meta, 'meta');
+  const suite = suiteArg(m.suite);
+  const senderId = idArg(m.senderId, 'senderId');
+  const epoch = idArg(m.epoch ?? 0, 'epoch');
+  const aad = wrapAad(suite, senderId, epoch);
+  const info = te.encode(SFRAME_KEY_INFO);
+  return Promise.all(
+    recipients.map(async (pk) => {
+      const { enc, ciphertext } = await hpkeSeal(pk, key, { info, aad });
+      return { v: 1, recipient: pk.kid, suite, senderId, epoch, enc, ciphertext };
+    }),
+  );
+}
+
+/**
+ * Opens a key wrapped by wrapBaseKey with the participant's private key.
+ * Resolves to `{senderId, epoch, suite, baseKey}`, ready for
+ * `keyring.setKey(senderId, epoch, baseKey)`.
+ * @throws {PhisealError} DECRYPT_FAILED if it was not wrapped to this key, or
+ *   its suite, sender id or epoch were altered.
+ */
+export async function unwrapBaseKey(privateKey, wrapped) {
+  const w = options(wrapped, 'wrapped');
+  if (w.v !== 1) throw new PhisealError('unsupported wrapped SFrame key version', ErrorCode.UNSUPPORTED);
+  const suite = suiteArg(w.suite);
+  const senderId = idArg(w.senderId, 'senderId');
+  const epoch = idArg(w.epoch, 'epoch');
+  const baseKey = await hpkeOpen(privateKey, w.enc, w.ciphertext, {
+    info: te.encode(SFRAME_KEY_INFO),
+    aad: wrapAad(suite, senderId, epoch),
+  });
+  return { senderId, epoch, suite, baseKey };
+}
