@@ -403,105 +403,149 @@ pub struct Report {
     pub problem: Option<Problem>,
 }
 
+/// Streaming verification: feed lines in order with [`Verifier::push_line`];
+/// it stops at the first problem. Cloning a verifier snapshots the chain
+/// state (used to check very large logs incrementally).
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    trusted: Vec<PublicKey>,
+    report: Report,
+    log_id: Option<String>,
+    head: [u8; HASH_LEN],
+    seq: u64,
+    /// Entry hashes by sequence number (index = seq - 1).
+    hashes: Vec<[u8; HASH_LEN]>,
+    line: usize,
+}
+
+impl Verifier {
+    /// A verifier trusting these checkpoint keys.
+    #[must_use]
+    pub fn new(trusted: &[PublicKey]) -> Self {
+        Self {
+            trusted: trusted.to_vec(),
+            report: Report {
+                valid: false,
+                entries: 0,
+                checkpoints: 0,
+                last_checkpoint_seq: 0,
+                unsigned_tail: 0,
+                problem: None,
+            },
+            log_id: None,
+            head: [0u8; HASH_LEN],
+            seq: 0,
+            hashes: Vec::new(),
+            line: 0,
+        }
+    }
+
+    /// Verifies the next line (blank lines are skipped).
+    ///
+    /// # Errors
+    /// The first [`Problem`]; every later call returns it again.
+    pub fn push_line(&mut self, text: &str) -> core::result::Result<(), Problem> {
+        if let Some(p) = &self.report.problem {
+            return Err(p.clone());
+        }
+        self.line += 1;
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let result = match serde_json::from_str::<Line>(text) {
+            Ok(Line::Entry(e)) => self.entry(&e),
+            Ok(Line::Checkpoint(c)) => self.checkpoint(&c),
+            Err(_) => Err((None, "not a valid audit line")),
+        };
+        result.map_err(|(seq, reason)| {
+            let p = Problem { line: self.line, seq, reason: reason.to_owned() };
+            self.report.problem = Some(p.clone());
+            p
+        })
+    }
+
+    fn entry(&mut self, e: &Entry) -> core::result::Result<(), (Option<u64>, &'static str)> {
+        let id = self.log_id.get_or_insert_with(|| e.log.clone()).clone();
+        if self.seq == 0 {
+            self.head = genesis(&id);
+        }
+        if e.log != id {
+            return Err((Some(e.seq), "entry from another log (replayed or spliced)"));
+        }
+        if e.seq != self.seq + 1 {
+            let why = if e.seq <= self.seq {
+                "sequence goes back (reordered or replayed)"
+            } else {
+                "sequence gap (entry deleted)"
+            };
+            return Err((Some(e.seq), why));
+        }
+        if hash_from(&e.prev_hash) != Some(self.head) {
+            return Err((Some(e.seq), "previous-hash link broken (entry inserted, deleted or reordered)"));
+        }
+        match e.compute_hash(&self.head) {
+            Ok(h) if hash_from(&e.hash) == Some(h) => {
+                self.head = h;
+                self.seq = e.seq;
+                self.hashes.push(h);
+                self.report.entries += 1;
+                Ok(())
+            }
+            _ => Err((Some(e.seq), "entry hash does not match its content (modified)")),
+        }
+    }
+
+    fn checkpoint(&mut self, c: &Checkpoint) -> core::result::Result<(), (Option<u64>, &'static str)> {
+        let key = self.trusted.iter().find(|k| k.kid() == c.kid);
+        let covered = usize::try_from(c.seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| self.hashes.get(i));
+        let ok = key.is_some_and(|k| {
+            let head = hash_from(&c.head);
+            let msg = head.and_then(|h| Checkpoint::message(&c.log, c.seq, &h, c.time).ok());
+            let sig = unb64(&c.sig).ok();
+            head.is_some_and(|h| covered == Some(&h))
+                && self.log_id.as_deref() == Some(c.log.as_str())
+                && matches!((msg, sig), (Some(m), Some(s)) if sign::verify_p1363(k, &m, &s).is_ok())
+        });
+        if !ok {
+            let reason = if key.is_none() {
+                "checkpoint signed by an untrusted key"
+            } else if c.seq > self.seq {
+                "checkpoint covers entries that are missing (log truncated)"
+            } else {
+                "checkpoint does not verify"
+            };
+            return Err((Some(c.seq), reason));
+        }
+        self.report.checkpoints += 1;
+        self.report.last_checkpoint_seq = self.report.last_checkpoint_seq.max(c.seq);
+        Ok(())
+    }
+
+    /// The report for the lines pushed so far.
+    #[must_use]
+    pub fn finish(mut self) -> Report {
+        if self.report.problem.is_none() {
+            self.report.unsigned_tail = self.seq - self.report.last_checkpoint_seq;
+            if self.report.entries == 0 {
+                self.report.problem = Some(Problem { line: 0, seq: None, reason: "empty log".to_owned() });
+            } else {
+                self.report.valid = true;
+            }
+        }
+        self.report
+    }
+}
+
 /// Verifies a JSON Lines log against trusted checkpoint keys.
 #[must_use]
 pub fn verify_log(jsonl: &str, trusted: &[PublicKey]) -> Report {
-    let mut report =
-        Report { valid: false, entries: 0, checkpoints: 0, last_checkpoint_seq: 0, unsigned_tail: 0, problem: None };
-    let mut log_id: Option<String> = None;
-    let mut head = [0u8; HASH_LEN];
-    let mut seq = 0u64;
-    let mut hashes: Vec<[u8; HASH_LEN]> = Vec::new();
-    let fail = |report: &mut Report, line: usize, seq: Option<u64>, reason: &str| {
-        report.problem = Some(Problem { line, seq, reason: reason.to_owned() });
-    };
-    for (i, text) in jsonl.lines().enumerate() {
-        let n = i + 1;
-        if text.trim().is_empty() {
-            continue;
-        }
-        let line: Line = match serde_json::from_str(text) {
-            Ok(l) => l,
-            Err(_) => {
-                fail(&mut report, n, None, "not a valid audit line");
-                return report;
-            }
-        };
-        match line {
-            Line::Entry(e) => {
-                let id = log_id.get_or_insert_with(|| e.log.clone()).clone();
-                if seq == 0 {
-                    head = genesis(&id);
-                }
-                if e.log != id {
-                    fail(&mut report, n, Some(e.seq), "entry from another log (replayed or spliced)");
-                    return report;
-                }
-                if e.seq != seq + 1 {
-                    let why = if e.seq <= seq {
-                        "sequence goes back (reordered or replayed)"
-                    } else {
-                        "sequence gap (entry deleted)"
-                    };
-                    fail(&mut report, n, Some(e.seq), why);
-                    return report;
-                }
-                if hash_from(&e.prev_hash) != Some(head) {
-                    fail(
-                        &mut report,
-                        n,
-                        Some(e.seq),
-                        "previous-hash link broken (entry inserted, deleted or reordered)",
-                    );
-                    return report;
-                }
-                match e.compute_hash(&head) {
-                    Ok(h) if hash_from(&e.hash) == Some(h) => {
-                        head = h;
-                        seq = e.seq;
-                        hashes.push(h);
-                        report.entries += 1;
-                    }
-                    _ => {
-                        fail(&mut report, n, Some(e.seq), "entry hash does not match its content (modified)");
-                        return report;
-                    }
-                }
-            }
-            Line::Checkpoint(c) => {
-                let key = trusted.iter().find(|k| k.kid() == c.kid);
-                let covered = usize::try_from(c.seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| hashes.get(i));
-                let ok = key.is_some_and(|k| {
-                    let head_ok = hash_from(&c.head).is_some_and(|h| covered == Some(&h));
-                    let msg = hash_from(&c.head).and_then(|h| Checkpoint::message(&c.log, c.seq, &h, c.time).ok());
-                    let sig = unb64(&c.sig).ok();
-                    head_ok
-                        && log_id.as_deref() == Some(c.log.as_str())
-                        && matches!((msg, sig), (Some(m), Some(s)) if sign::verify_p1363(k, &m, &s).is_ok())
-                });
-                if !ok {
-                    let reason = if key.is_none() {
-                        "checkpoint signed by an untrusted key"
-                    } else if c.seq > seq {
-                        "checkpoint covers entries that are missing (log truncated)"
-                    } else {
-                        "checkpoint does not verify"
-                    };
-                    fail(&mut report, n, Some(c.seq), reason);
-                    return report;
-                }
-                report.checkpoints += 1;
-                report.last_checkpoint_seq = report.last_checkpoint_seq.max(c.seq);
-            }
+    let mut v = Verifier::new(trusted);
+    for line in jsonl.lines() {
+        if v.push_line(line).is_err() {
+            break;
         }
     }
-    report.unsigned_tail = seq - report.last_checkpoint_seq;
-    if report.entries == 0 {
-        fail(&mut report, 0, None, "empty log");
-        return report;
-    }
-    report.valid = true;
-    report
+    v.finish()
 }
 
 /// Parses a checkpoint-signing public key from a JWK or SPKI PEM.

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use phiseal::ErrorCode;
-use phiseal::audit::{AuditLog, Entry, verify_log};
+use phiseal::audit::{AuditLog, Entry, Verifier, verify_log};
 use phiseal::field::Schema;
 use phiseal::sign::SigningKey;
 use serde_json::json;
@@ -73,6 +73,30 @@ fn one_flipped_byte_in_any_line_is_caught_at_that_line() {
         assert!(!r.valid, "line {} byte {pos} flipped but the log verified", i + 1);
         assert_eq!(r.problem.as_ref().unwrap().line, i + 1, "line {} byte {pos}: {:?}", i + 1, r.problem);
     }
+}
+
+/// Every byte of every line of a 1,000-entry log (with checkpoints), flipped
+/// one at a time, makes verification fail at exactly that line. The chain
+/// state before each line is snapshotted so each flip costs one line.
+#[test]
+fn every_byte_of_a_1000_entry_log_is_protected() {
+    let (text, key) = build(1000, 100);
+    let mut base = Verifier::new(&[key.verifying_key()]);
+    let mut flips = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        for pos in 0..line.len() {
+            let mut bytes = line.as_bytes().to_vec();
+            bytes[pos] ^= 0x01;
+            let Ok(bad) = String::from_utf8(bytes) else { continue };
+            let mut v = base.clone();
+            let problem = v.push_line(&bad).expect_err("a flipped byte verified");
+            assert_eq!(problem.line, i + 1, "line {} byte {pos}: {problem:?}", i + 1);
+            flips += 1;
+        }
+        base.push_line(line).unwrap();
+    }
+    assert!(flips > 250_000, "{flips}");
+    assert!(base.finish().valid);
 }
 
 #[test]
