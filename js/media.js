@@ -348,3 +348,119 @@ export async function unwrapBaseKey(privateKey, wrapped) {
   });
   return { senderId, epoch, suite, baseKey };
 }
+
+// ---------------------------------------------------------------- hardened connection setup
+
+const DTLS_STORE = 'phiseal-dtls';
+const DAY_MS = 86_400_000;
+
+function idb(name) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('certs');
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/**
+ * This device's DTLS certificate: ECDSA P-384 where the browser can make one
+ * (Chromium 156 accepts only P-256 for `generateCertificate` and refuses
+ * P-384 with NotSupportedError; phiseal then uses P-256 and says so in
+ * `namedCurve`), kept in IndexedDB and replaced `rotateBeforeDays` (default
+ * 7) before it expires (lifetime `lifetimeDays`, default 30). Without
+ * IndexedDB a fresh certificate is made per call.
+ * @returns {Promise<{certificate: RTCCertificate, namedCurve: 'P-384'|'P-256'}>}
+ */
+export async function deviceCertificate(opts) {
+  const o = options(opts, 'options');
+  const lifetime = (o.lifetimeDays ?? 30) * DAY_MS;
+  const margin = (o.rotateBeforeDays ?? 7) * DAY_MS;
+  const now = o.now ?? Date.now();
+  const generate = async () => {
+    try {
+      const certificate = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-384', expires: lifetime });
+      return { certificate, namedCurve: 'P-384' };
+    } catch (e) {
+      if (e?.name !== 'NotSupportedError') throw e;
+      const certificate = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256', expires: lifetime });
+      return { certificate, namedCurve: 'P-256' };
+    }
+  };
+  if (typeof indexedDB === 'undefined') return generate();
+  const db = await idb(o.store ?? DTLS_STORE);
+  try {
+    const existing = await new Promise((resolve, reject) => {
+      const r = db.transaction('certs').objectStore('certs').get('device');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    if (existing && existing.certificate.expires - now > margin) return existing;
+    const cert = await generate();
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction('certs', 'readwrite');
+      tx.objectStore('certs').put(cert, 'device');
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+    return cert;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The RTCPeerConnection configuration of a telehealth call: the device's
+ * P-384 DTLS certificate, `bundlePolicy: 'max-bundle'`, `rtcpMuxPolicy:
+ * 'require'`, and relay-only ICE when `relayOnly` (hides participants' IP
+ * addresses from each other; needs a TURN server in `iceServers`).
+ */
+export async function secureConnectionConfig(opts) {
+  const o = options(opts, 'options');
+  if (o.relayOnly && !(Array.isArray(o.iceServers) && o.iceServers.length > 0)) {
+    throw invalidArgument('relayOnly needs a TURN server in iceServers');
+  }
+  return {
+    iceServers: o.iceServers ?? [],
+    iceTransportPolicy: o.relayOnly ? 'relay' : 'all',
+    bundlePolicy: 'max-bundle',
+    rtcpMuxPolicy: 'require',
+    certificates: [(await deviceCertificate(o)).certificate],
+  };
+}
+
+/**
+ * An RTCPeerConnection that never sends media without E2EE: it throws
+ * `UNSUPPORTED` up front where no frame-transform API exists, attaches
+ * SFrame to every track added with `addTrack` before it is returned, and to
+ * every receiver as tracks arrive.
+ * @param {{keyring: MediaKeyring, iceServers?: RTCIceServer[], relayOnly?: boolean, api?: string}} opts
+ */
+export async function createSecurePeerConnection(opts) {
+  const o = options(opts, 'options');
+  if (!(o.keyring instanceof MediaKeyring)) throw invalidArgument('keyring must be a MediaKeyring');
+  const support = e2eeSupport();
+  if (!support.supported) {
+    throw new PhisealError('E2EE cannot be attached in this browser: refusing to send media unencrypted', ErrorCode.UNSUPPORTED);
+  }
+  const config = await secureConnectionConfig(o);
+  const api = o.api ?? (support.scriptTransform ? 'script-transform' : 'encoded-streams');
+  if (api === 'encoded-streams') config.encodedInsertableStreams = true;
+  const pc = new RTCPeerConnection(config);
+  const addTrack = pc.addTrack.bind(pc);
+  pc.addTrack = (track, ...streams) => {
+    const sender = addTrack(track, ...streams);
+    try {
+      attachE2EE(sender, { keyring: o.keyring, kind: track.kind, api });
+    } catch (e) {
+      pc.removeTrack(sender);
+      throw e;
+    }
+    return sender;
+  };
+  pc.addTransceiver = () => {
+    throw new PhisealError('use addTrack on a secure peer connection (every sender gets E2EE)', ErrorCode.MISUSE);
+  };
+  pc.addEventListener('track', (e) => attachE2EE(e.receiver, { keyring: o.keyring, kind: e.track.kind, api }));
+  return pc;
+}

@@ -8,6 +8,8 @@ import {
   MediaKeyring,
   SframeSuite,
   attachE2EE,
+  createSecurePeerConnection,
+  deviceCertificate,
   e2eeSupport,
   generateBaseKey,
   unwrapBaseKey,
@@ -350,6 +352,78 @@ export const tests = {
       s.close();
     }
   },
+};
+
+tests['hardened setup: ECDSA DTLS certificate persisted, rotated and in use, max-bundle, E2EE attached to every track'] = async () => {
+  const first = await deviceCertificate({ store: 'phiseal-dtls-test' });
+  const cert = first.certificate;
+  const again = (await deviceCertificate({ store: 'phiseal-dtls-test' })).certificate;
+  assert(cert.getFingerprints()[0].value === again.getFingerprints()[0].value, 'certificate not persisted');
+  const rotated = (await deviceCertificate({ store: 'phiseal-dtls-test', now: cert.expires - 3600e3 })).certificate;
+  assert(rotated.getFingerprints()[0].value !== cert.getFingerprints()[0].value, 'certificate not rotated before expiry');
+  // P-384 where the browser allows it; Chromium 156 allows only P-256 for DTLS certificates.
+  let p384 = true;
+  try {
+    await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-384' });
+  } catch {
+    p384 = false;
+  }
+  assert(first.namedCurve === (p384 ? 'P-384' : 'P-256'), `curve ${first.namedCurve}, browser P-384 support ${p384}`);
+  const aliceRing = new MediaKeyring();
+  const bobRing = new MediaKeyring();
+  const key = generateBaseKey();
+  await aliceRing.setSendKey(1, 0, key);
+  await bobRing.setKey(1, 0, key);
+  const alice = await createSecurePeerConnection({ keyring: aliceRing, store: 'phiseal-dtls-a' });
+  const bob = await createSecurePeerConnection({ keyring: bobRing, store: 'phiseal-dtls-b' });
+  assert(alice.getConfiguration().bundlePolicy === 'max-bundle', 'bundle policy');
+  let threw = false;
+  try {
+    alice.addTransceiver('video');
+  } catch (e) {
+    threw = e.code === 'MISUSE';
+  }
+  assert(threw, 'addTransceiver must refuse');
+  alice.onicecandidate = (e) => e.candidate && bob.addIceCandidate(e.candidate);
+  bob.onicecandidate = (e) => e.candidate && alice.addIceCandidate(e.candidate);
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+  const sender = alice.addTrack(stream.getVideoTracks()[0], stream);
+  assert(sender.transform, 'no transform attached to the sender');
+  const got = new Promise((r) => (bob.ontrack = (e) => r(e)));
+  await alice.setLocalDescription(await alice.createOffer());
+  await bob.setRemoteDescription(alice.localDescription);
+  await bob.setLocalDescription(await bob.createAnswer());
+  await alice.setRemoteDescription(bob.localDescription);
+  const ev = await got;
+  await sleep(50);
+  assert(ev.receiver.transform, 'no transform attached to the receiver');
+  const stats = await until(async () => {
+    let decoded = 0;
+    let certAlg = '';
+    const s = await bob.getStats();
+    s.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') decoded = r.framesDecoded ?? 0;
+    });
+    const a = await alice.getStats();
+    a.forEach((r) => {
+      if (r.type === 'certificate' && r.base64Certificate) certAlg += r.base64Certificate;
+    });
+    return decoded > 5 && certAlg ? { decoded, certAlg } : null;
+  }, 20000, 'video decoded through the secure connection');
+  // The certificate in use is the device's ECDSA one: its DER carries the curve OID
+  // (secp384r1 06 05 2B 81 04 00 22, or prime256v1 06 08 2A 86 48 CE 3D 03 01 07 where P-384 is refused).
+  const all = [...(await alice.getStats()).values()];
+  const localCertId = all.find((r) => r.type === 'transport')?.localCertificateId;
+  const local = all.find((r) => r.id === localCertId);
+  const der = Uint8Array.from(atob(local.base64Certificate), (c) => c.charCodeAt(0));
+  const oid = p384 ? '06052b81040022' : '06082a8648ce3d030107';
+  assert(toHex(der).includes(oid), `the DTLS certificate in use is not ECDSA ${p384 ? 'P-384' : 'P-256'}`);
+  stream.getTracks().forEach((t) => t.stop());
+  alice.close();
+  bob.close();
+  aliceRing.close();
+  bobRing.close();
+  assert(stats.decoded > 5, 'decoded');
 };
 
 export const support = e2eeSupport;
