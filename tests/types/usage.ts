@@ -4,6 +4,7 @@ import {
   hpkeSetupSender, importPublicKey, init, openRecord, reencryptRecords, searchTokens, sealRecord, verifyAllPhiEncrypted,
   type Schema, AuditLog, SigningKey, SessionKey, verifyLog,
 } from '../../js/index.js';
+import { MediaKeyring, generateBaseKey, wrapBaseKey } from '../../js/media.js';
 
 export async function usage(): Promise<string[]> {
   await init();
@@ -29,5 +30,8 @@ export async function usage(): Promise<string[]> {
   const report = verifyLog(log.toJsonl(), []);
   await openRecord(sealed, { schema, privateKey: new SessionKey(privateKey, { ttlMs: 1000 }) });
   if (!report.valid) return [];
+  const ring = new MediaKeyring();
+  await ring.setSendKey(1, 0, generateBaseKey());
+  await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 1 });
   return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
 }
