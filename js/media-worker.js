@@ -16,6 +16,7 @@
 //   every 250 ms while they change.
 
 import initWasm, * as wasm from '../pkg/phiseal.js';
+import { clearPrefixLength } from './codecs.js';
 import { ErrorCode, PhisealError } from './errors.js';
 
 const ready = initWasm().then(() => wasm.setErrorClass(PhisealError));
@@ -64,9 +65,9 @@ setInterval(postCounters, 250);
 
 const kindCounts = (kind) => (kind === 'video' ? counts.video : counts.audio);
 
-/** Clear prefix length of one frame under a {key, delta} policy. */
-function prefixFor(opts, frame) {
-  return opts.kind === 'video' && frame.type === 'key' ? opts.clearPrefix.key : opts.clearPrefix.delta;
+/** Clear prefix length of one frame under the track's policy. */
+function prefixFor(opts, frame, data) {
+  return clearPrefixLength(opts.clearPrefix, opts.kind, frame.type, data);
 }
 
 function setData(frame, bytes) {
@@ -79,7 +80,7 @@ function encryptFrame(opts, frame, controller) {
     return;
   }
   const plain = new Uint8Array(frame.data);
-  const n = prefixFor(opts, frame);
+  const n = prefixFor(opts, frame, plain);
   let out;
   try {
     out = sender.encrypt(plain, n);
@@ -120,7 +121,8 @@ function decryptFrame(opts, frame, controller) {
     kindCounts(opts.kind).failed++;
     return;
   }
-  const out = receiver.decrypt(new Uint8Array(frame.data), prefixFor(opts, frame));
+  const data = new Uint8Array(frame.data);
+  const out = receiver.decrypt(data, prefixFor(opts, frame, data));
   if (out === undefined) {
     kindCounts(opts.kind).failed++;
     return;

@@ -13,8 +13,11 @@ export type SframeSuite = (typeof SframeSuite)[keyof typeof SframeSuite];
 export interface PrefixPolicy {
   key: number;
   delta: number;
+  codec?: 'h264';
 }
-export declare const ClearPrefix: { readonly VP8: PrefixPolicy; readonly OPUS: PrefixPolicy; readonly NONE: PrefixPolicy };
+export declare const ClearPrefix: { readonly VP8: PrefixPolicy; readonly H264: PrefixPolicy; readonly OPUS: PrefixPolicy; readonly NONE: PrefixPolicy };
+/** Clear bytes of an H.264 Annex B frame: up to the first slice NAL header (+1 byte). */
+export declare function h264ClearPrefix(data: Uint8Array): number;
 export declare const SFRAME_KEY_INFO: 'phiseal-sframe-key-v1';
 
 /** A random base key of the suite's length. */
@@ -46,7 +49,7 @@ export declare function attachE2EE(
     epoch?: number;
     baseKey?: Uint8Array;
     kind?: 'video' | 'audio';
-    clearPrefix?: 'vp8' | 'opus' | 'none' | PrefixPolicy;
+    clearPrefix?: 'vp8' | 'h264' | 'opus' | 'none' | PrefixPolicy;
     api?: 'auto' | 'script-transform' | 'encoded-streams';
   },
 ): { keyring: MediaKeyring; api: string; role: 'encrypt' | 'decrypt'; kind: string; clearPrefix: PrefixPolicy; ready: Promise<void> };

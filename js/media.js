@@ -26,6 +26,7 @@
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { hpkeOpen, hpkeSeal } from './index.js';
 import { bytes, options } from './internal.js';
+export { h264ClearPrefix } from './codecs.js';
 
 /** RFC 9605 §8.1 cipher suite ids. */
 export const SframeSuite = Object.freeze({
@@ -44,6 +45,8 @@ export const SframeSuite = Object.freeze({
  */
 export const ClearPrefix = Object.freeze({
   VP8: Object.freeze({ key: 10, delta: 3 }),
+  /** H.264: parameter sets and the first slice's NAL header in clear (see js/codecs.js). */
+  H264: Object.freeze({ codec: 'h264', key: 0, delta: 0 }),
   OPUS: Object.freeze({ key: 0, delta: 0 }),
   NONE: Object.freeze({ key: 0, delta: 0 }),
 });
@@ -69,8 +72,8 @@ function prefixArg(value, kind) {
   const p = value ?? (kind === 'video' ? 'vp8' : 'opus');
   if (typeof p === 'string') {
     const policy = ClearPrefix[p.toUpperCase()];
-    if (policy === undefined) throw invalidArgument('clearPrefix must be "vp8", "opus", "none" or {key, delta}');
-    return { key: policy.key, delta: policy.delta };
+    if (policy === undefined) throw invalidArgument('clearPrefix must be "vp8", "h264", "opus", "none" or {key, delta}');
+    return { ...policy };
   }
   if (p !== null && typeof p === 'object') {
     const ok = (n) => Number.isInteger(n) && n >= 0 && n <= 0xffff;
