@@ -22,6 +22,7 @@ import { ErrorCode, PhisealError } from './errors.js';
 const ready = initWasm().then(() => wasm.setErrorClass(PhisealError));
 
 let suite = 4;
+let aead = 'auto'; // 'auto': WebCrypto AES-GCM for suites 4 and 5 where crypto.subtle exists; 'wasm': RustCrypto
 let sender = null;
 let receiver = null;
 let tap = null; // {count, plaintext, kind}
@@ -42,6 +43,7 @@ function snapshot() {
   const { decrypted, ...reasons } = failed;
   return {
     suite,
+    aead: webCrypto() ? 'webcrypto' : 'wasm',
     sendEpoch: sender ? sender.epoch : null,
     sendKid: sender ? sender.kid : null,
     encrypted: counts.encrypted,
@@ -74,6 +76,97 @@ function setData(frame, bytes) {
   frame.data = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
 }
 
+// ---- WebCrypto AES-GCM for suites 4 and 5: header, nonce, AAD, counters and
+// the replay window stay in wasm (prepare / begin / complete); only the bulk
+// AES-GCM runs in WebCrypto, producing the same bytes as the wasm path.
+const subtle = globalThis.crypto?.subtle;
+let sendKey = null; // Promise<CryptoKey> of the current send key
+let recvKeys = new Map(); // kid -> Promise<CryptoKey>; replaced whenever keys change
+
+function webCrypto() {
+  return aead === 'auto' && subtle !== undefined && (suite === 4 || suite === 5);
+}
+
+async function importAes(raw) {
+  try {
+    return await subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  } finally {
+    raw.fill(0);
+  }
+}
+
+function keysChanged() {
+  sendKey = null;
+  recvKeys = new Map();
+}
+
+async function encryptFrameWebCrypto(opts, frame, controller) {
+  if (sender === null) {
+    counts.droppedNoSendKey++;
+    return;
+  }
+  const plain = new Uint8Array(frame.data);
+  const n = Math.min(prefixFor(opts, frame, plain), plain.length);
+  let out;
+  try {
+    // prepare and the key are taken together, before any await, so a key
+    // change between frames cannot pair one frame's header with another key.
+    const p = sender.prepare(plain.subarray(0, n));
+    const key = (sendKey ??= importAes(sender.aeadKey()));
+    const ct = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: p.nonce, additionalData: p.aad }, await key, plain.subarray(n)));
+    out = new Uint8Array(n + p.header.length + ct.length);
+    out.set(plain.subarray(0, n));
+    out.set(p.header, n);
+    out.set(ct, n + p.header.length);
+  } catch {
+    counts.encryptErrors++;
+    return;
+  }
+  sent(opts, frame, plain, n, out, controller);
+}
+
+async function decryptFrameWebCrypto(opts, frame, controller) {
+  if (frame.data.byteLength === 0) {
+    counts.droppedEmpty++;
+    return;
+  }
+  if (receiver === null) {
+    kindCounts(opts.kind).failed++;
+    return;
+  }
+  const data = new Uint8Array(frame.data);
+  const n = prefixFor(opts, frame, data);
+  const b = receiver.begin(data, n);
+  if (b === undefined) {
+    kindCounts(opts.kind).failed++;
+    return;
+  }
+  const cache = recvKeys;
+  let key = cache.get(b.kid);
+  if (key === undefined) {
+    key = importAes(receiver.aeadKeyOf(b.id));
+    cache.set(b.kid, key);
+  }
+  let pt;
+  try {
+    pt = new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv: b.nonce, additionalData: b.aad }, await key, data.subarray(b.offset)));
+  } catch {
+    receiver.fail(b.id);
+    kindCounts(opts.kind).failed++;
+    return;
+  }
+  if (!receiver.complete(b.id)) {
+    kindCounts(opts.kind).failed++;
+    return;
+  }
+  const out = new Uint8Array(Math.min(n, data.length) + pt.length);
+  out.set(data.subarray(0, Math.min(n, data.length)));
+  out.set(pt, Math.min(n, data.length));
+  kindCounts(opts.kind).decrypted++;
+  setData(frame, out);
+  controller.enqueue(frame);
+}
+
 function encryptFrame(opts, frame, controller) {
   if (sender === null) {
     counts.droppedNoSendKey++;
@@ -88,6 +181,11 @@ function encryptFrame(opts, frame, controller) {
     counts.encryptErrors++;
     return;
   }
+  sent(opts, frame, plain, n, out, controller);
+}
+
+/** Counts, taps and forwards an encrypted frame. */
+function sent(opts, frame, plain, n, out, controller) {
   counts.encrypted++;
   kindCounts(opts.kind).encrypted++;
   if (tap !== null && tap.count > 0 && (tap.kind === null || tap.kind === opts.kind)) {
@@ -136,7 +234,10 @@ async function pipe(readable, writable, opts, transformer) {
   await ready;
   const set = opts.role === 'encrypt' ? sendTransformers : receiveTransformers;
   if (transformer) set.add(transformer);
-  const step = opts.role === 'encrypt' ? encryptFrame : decryptFrame;
+  const step =
+    opts.role === 'encrypt'
+      ? (o, f, c) => (webCrypto() ? encryptFrameWebCrypto(o, f, c) : encryptFrame(o, f, c))
+      : (o, f, c) => (webCrypto() ? decryptFrameWebCrypto(o, f, c) : decryptFrame(o, f, c));
   try {
     await readable
       .pipeThrough(new TransformStream({ transform: (frame, controller) => step(opts, frame, controller) }))
@@ -158,6 +259,8 @@ function requestKeyFrames() {
 const ops = {
   configure(m) {
     suite = m.suite;
+    if (m.aead === 'wasm' || m.aead === 'auto') aead = m.aead;
+    keysChanged();
     receiver?.free();
     receiver = new wasm.SframeReceiver(suite);
   },
@@ -172,6 +275,7 @@ const ops = {
       }
       sender.rekey(m.epoch, m.baseKey);
     }
+    keysChanged();
     for (const t of sendTransformers) {
       if (typeof t.generateKeyFrame === 'function') t.generateKeyFrame().catch(() => {});
     }
@@ -179,16 +283,20 @@ const ops = {
   },
   ratchetSend() {
     if (sender === null) throw new PhisealError('no send key: call setSendKey first', ErrorCode.MISUSE);
+    keysChanged();
     return sender.ratchet();
   },
   setKey(m) {
+    keysChanged();
     receiver.setKey(m.senderId, m.epoch, m.baseKey);
     requestKeyFrames();
   },
   ratchet(m) {
+    keysChanged();
     return receiver.ratchet(m.senderId);
   },
   removeKey(m) {
+    keysChanged();
     return receiver.removeKey(m.senderId);
   },
   tap(m) {

@@ -26,7 +26,7 @@ export declare function e2eeSupport(): { scriptTransform: boolean; encodedStream
 
 /** One participant's SFrame keys, held in a dedicated worker; dispatches `counters` and `frame` events. */
 export declare class MediaKeyring extends EventTarget {
-  constructor(options?: { suite?: SframeSuite; workerUrl?: string | URL });
+  constructor(options?: { suite?: SframeSuite; workerUrl?: string | URL; aead?: 'auto' | 'wasm' });
   counters: object | null;
   readonly suite: SframeSuite;
   readonly worker: Worker;

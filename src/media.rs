@@ -15,5 +15,6 @@
 //!   epochs with a bounded overlap, a replay window per key.
 
 pub mod sframe;
+pub mod stream;
 
 pub use sframe::{CipherSuite, ReceivedFrame, SframeHeader, SframeKey, SframeReceiver, SframeSender};

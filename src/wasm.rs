@@ -10,3 +10,4 @@ pub mod field;
 pub mod hpke;
 pub mod keys;
 pub mod media;
+pub mod stream;

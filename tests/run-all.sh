@@ -41,6 +41,9 @@ step() {
     media)
       pass=$(sed -n 's/^media: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
       fail=$(sed -n 's/^media: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
+    stream)
+      pass=$(sed -n 's/^stream: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+      fail=$(sed -n 's/^stream: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
     browser)
       pass=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
       fail=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
@@ -67,6 +70,7 @@ step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \
 step "node --test (npm package)" node node --test tests/js/
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
+step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs
 
 echo
 echo "==> summary"

@@ -635,3 +635,44 @@ mod interop {
         }
     }
 }
+
+/// The split API (header, nonce and AAD from Rust, AES-GCM elsewhere, as in
+/// the WebCrypto path) produces and accepts exactly the frames of the
+/// one-piece API.
+#[test]
+fn split_gcm_path_matches_the_one_piece_path() {
+    use phiseal::aead::AesGcm;
+    use phiseal::media::sframe::{SframeReceiver, SframeSender};
+    for (suite, aes) in [(CipherSuite::Aes128GcmSha256_128, AesGcm::Aes128), (CipherSuite::Aes256GcmSha512_128, AesGcm::Aes256)] {
+        let base = [7u8; 32];
+        let mut one = SframeSender::for_member(suite, 3, 1, &base).unwrap();
+        let mut split = SframeSender::for_member(suite, 3, 1, &base).unwrap();
+        let key = split.aead_key().unwrap();
+        let mut receiver = SframeReceiver::new(suite);
+        receiver.set_sender_key(3, 1, &base).unwrap();
+        for i in 0..5u8 {
+            let pt = vec![i; 100 + usize::from(i)];
+            let whole = one.encrypt(b"meta", &pt).unwrap();
+            let p = split.prepare(b"meta").unwrap();
+            let mut frame = p.header.clone();
+            frame.extend_from_slice(&aes.seal(&key, &p.nonce, &p.aad, &pt).unwrap());
+            assert_eq!(frame, whole, "suite {suite:?} frame {i}");
+            let pending = receiver.begin(b"meta", &frame).unwrap();
+            let body = &frame[pending.header_len..];
+            assert_eq!(aes.open(&pending.key, &pending.nonce, &pending.aad, body).unwrap(), pt);
+            receiver.complete(&pending).unwrap();
+            assert!(receiver.begin(b"meta", &frame).is_err(), "replay after complete");
+            assert_eq!(receiver.complete(&pending).unwrap_err().code(), phiseal::ErrorCode::DecryptFailed);
+        }
+        let p = split.prepare(b"meta").unwrap();
+        let mut frame = p.header.clone();
+        frame.extend_from_slice(&aes.seal(&key, &p.nonce, &p.aad, b"x").unwrap());
+        let pending = receiver.begin(b"other meta", &frame).unwrap();
+        assert!(aes.open(&pending.key, &pending.nonce, &pending.aad, &frame[pending.header_len..]).is_err());
+    }
+    let mut ctr = SframeSender::for_member(CipherSuite::Aes128CtrHmacSha256_80, 1, 0, &[1u8; 32]).unwrap();
+    assert_eq!(ctr.prepare(b"").unwrap_err().code(), phiseal::ErrorCode::Unsupported);
+    assert!(ctr.aead_key().is_none());
+    let mut r = SframeReceiver::new(CipherSuite::Aes128CtrHmacSha256_80);
+    assert_eq!(r.begin(b"", &ctr.encrypt(b"", b"x").unwrap()).unwrap_err().code(), phiseal::ErrorCode::Unsupported);
+}

@@ -77,10 +77,10 @@ mod suite;
 pub use header::{Counter, KeyId, MAX_HEADER_LEN, SframeHeader};
 pub use key::{MIN_BASE_KEY_LEN, SframeKey};
 pub use keyring::{
-    EPOCH_BITS, MAX_SENDER_ID, PREVIOUS_EPOCH_OVERLAP, ReceivedFrame, SframeReceiver, kid_for, split_kid,
+    EPOCH_BITS, MAX_SENDER_ID, PREVIOUS_EPOCH_OVERLAP, PendingFrame, ReceivedFrame, SframeReceiver, kid_for, split_kid,
 };
 pub use replay::{REPLAY_WINDOW, ReplayWindow};
-pub use sender::SframeSender;
+pub use sender::{PreparedFrame, SframeSender};
 pub use suite::{CipherSuite, NONCE_LEN};
 
 use crate::error::{Error, ErrorCode};

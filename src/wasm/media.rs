@@ -19,8 +19,20 @@ use super::args;
 use super::error::{IntoJs as _, JsResult};
 use crate::error::{Error, ErrorCode};
 use crate::media::sframe::{
-    CipherSuite, MAX_SENDER_ID, REPLAYED_FRAME, STALE_FRAME, SframeReceiver, SframeSender, UNKNOWN_KID, split_kid,
+    CipherSuite, MAX_SENDER_ID, PendingFrame, REPLAYED_FRAME, STALE_FRAME, SframeReceiver, SframeSender, UNKNOWN_KID,
+    split_kid,
 };
+
+/// Frames begun but not completed, at most (older ones are forgotten).
+const MAX_PENDING: usize = 64;
+
+fn object(entries: &[(&str, JsValue)]) -> JsResult<JsValue> {
+    let obj = Object::new();
+    for (k, v) in entries {
+        Reflect::set(&obj, &JsValue::from_str(k), v)?;
+    }
+    Ok(obj.into())
+}
 
 /// Largest clear prefix accepted (bytes); codec headers are far shorter.
 const MAX_CLEAR_PREFIX: u32 = 0xFFFF;
@@ -69,6 +81,27 @@ impl WasmSframeSender {
         let sealed = self.inner.encrypt(clear, payload).js()?;
         self.encrypted += 1;
         Ok([clear, sealed.as_slice()].concat())
+    }
+
+    /// For the AES-GCM suites, where the AES-GCM runs in WebCrypto: takes the
+    /// next counter for a frame whose clear prefix is `clear` and returns
+    /// `{header, nonce, aad}`; the wire frame is `clear || header ||
+    /// AES-GCM(aeadKey, nonce, aad, rest)`, byte for byte what `encrypt` gives.
+    pub fn prepare(&mut self, clear: JsValue) -> JsResult<JsValue> {
+        let clear = args::bytes(&clear, "clear prefix must be a Uint8Array")?;
+        let p = self.inner.prepare(&clear).js()?;
+        self.encrypted += 1;
+        object(&[
+            ("header", js_sys::Uint8Array::from(p.header.as_slice()).into()),
+            ("nonce", js_sys::Uint8Array::from(&p.nonce[..]).into()),
+            ("aad", js_sys::Uint8Array::from(p.aad.as_slice()).into()),
+        ])
+    }
+
+    /// The raw AES-GCM key for `prepare` (AES-GCM suites), or `undefined`.
+    #[wasm_bindgen(js_name = aeadKey)]
+    pub fn aead_key(&self) -> Option<Vec<u8>> {
+        self.inner.aead_key().map(|k| k.to_vec())
     }
 
     /// Next epoch by the RFC 9605 §5.1 ratchet; returns the new epoch.
@@ -141,6 +174,8 @@ impl Counters {
 pub struct WasmSframeReceiver {
     inner: SframeReceiver,
     counters: Counters,
+    pending: Vec<(u32, PendingFrame)>,
+    next_id: u32,
 }
 
 #[wasm_bindgen(js_class = SframeReceiver)]
@@ -148,7 +183,12 @@ impl WasmSframeReceiver {
     /// An empty keyring for one cipher suite.
     #[wasm_bindgen(constructor)]
     pub fn new(suite: JsValue) -> JsResult<WasmSframeReceiver> {
-        Ok(Self { inner: SframeReceiver::new(suite_arg(&suite)?), counters: Counters::default() })
+        Ok(Self {
+            inner: SframeReceiver::new(suite_arg(&suite)?),
+            counters: Counters::default(),
+            pending: Vec::new(),
+            next_id: 0,
+        })
     }
 
     /// Installs a sender's base key at `epoch` (newer than its current one).
@@ -188,6 +228,71 @@ impl WasmSframeReceiver {
                 Ok(None)
             }
         }
+    }
+
+    /// First half of a decryption whose AES-GCM runs in WebCrypto (AES-GCM
+    /// suites): checks the header, key and replay window of `prefix || frame`
+    /// and returns `{id, kid, offset, nonce, aad}` (the ciphertext starts at
+    /// `offset`), or `undefined` (counted) for a frame to drop.
+    pub fn begin(&mut self, frame: JsValue, clear_prefix: JsValue) -> JsResult<JsValue> {
+        let frame = args::bytes(&frame, "frame must be a Uint8Array")?;
+        let n = split_at(&frame, &clear_prefix)?;
+        let (clear, sealed) = frame.split_at(n);
+        match self.inner.begin(clear, sealed) {
+            Ok(p) => {
+                let id = self.next_id;
+                self.next_id = self.next_id.wrapping_add(1);
+                let out = object(&[
+                    ("id", JsValue::from(id)),
+                    ("kid", JsValue::from(p.kid as f64)),
+                    ("offset", JsValue::from((n + p.header_len) as u32)),
+                    ("nonce", js_sys::Uint8Array::from(&p.nonce[..]).into()),
+                    ("aad", js_sys::Uint8Array::from(p.aad.as_slice()).into()),
+                ])?;
+                if self.pending.len() >= MAX_PENDING {
+                    self.pending.remove(0);
+                }
+                self.pending.push((id, p));
+                Ok(out)
+            }
+            Err(e) => {
+                self.counters.fail(e);
+                Ok(JsValue::UNDEFINED)
+            }
+        }
+    }
+
+    /// The raw AES-GCM key of a begun frame (to import into WebCrypto once per KID).
+    #[wasm_bindgen(js_name = aeadKeyOf)]
+    pub fn aead_key_of(&self, id: JsValue) -> JsResult<Option<Vec<u8>>> {
+        let id = args::integer(&id, u32::MAX, "id must be a frame id from begin")?;
+        Ok(self.pending.iter().find(|(i, _)| *i == id).map(|(_, p)| p.key.to_vec()))
+    }
+
+    /// Second half, after WebCrypto verified the tag: accepts the counter.
+    /// Returns `false` (counted) if the frame must still be dropped (replayed meanwhile).
+    pub fn complete(&mut self, id: JsValue) -> JsResult<bool> {
+        let id = args::integer(&id, u32::MAX, "id must be a frame id from begin")?;
+        let Some(i) = self.pending.iter().position(|(p, _)| *p == id) else { return Ok(false) };
+        let (_, pending) = self.pending.remove(i);
+        match self.inner.complete(&pending) {
+            Ok(()) => {
+                self.counters.decrypted += 1;
+                Ok(true)
+            }
+            Err(e) => {
+                self.counters.fail(e);
+                Ok(false)
+            }
+        }
+    }
+
+    /// A begun frame failed authentication in WebCrypto: forget it, count it.
+    pub fn fail(&mut self, id: JsValue) -> JsResult<()> {
+        let id = args::integer(&id, u32::MAX, "id must be a frame id from begin")?;
+        self.pending.retain(|(p, _)| *p != id);
+        self.counters.fail(Error::DECRYPT_FAILED);
+        Ok(())
     }
 
     /// `{decrypted, unknownKey, replay, auth, malformed}` since creation.

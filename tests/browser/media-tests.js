@@ -64,14 +64,14 @@ function pictureVariance(video) {
  * Two peer connections in this page: pc1 sends fake camera + mic (sender id
  * 1, key `sendKey`), pc2 receives with `recvKeys` ([[senderId, epoch, key]]).
  */
-async function loopback({ api = 'auto', sendKey, recvKeys, suite, tap = 0 }) {
+async function loopback({ api = 'auto', sendKey, recvKeys, suite, tap = 0, sendAead, recvAead }) {
   const config = api === 'encoded-streams' ? { encodedInsertableStreams: true } : {};
   const pc1 = new RTCPeerConnection(config);
   const pc2 = new RTCPeerConnection(config);
   pc1.onicecandidate = (e) => e.candidate && pc2.addIceCandidate(e.candidate).catch(() => {});
   pc2.onicecandidate = (e) => e.candidate && pc1.addIceCandidate(e.candidate).catch(() => {});
-  const sendRing = new MediaKeyring({ suite });
-  const recvRing = new MediaKeyring({ suite });
+  const sendRing = new MediaKeyring({ suite, aead: sendAead });
+  const recvRing = new MediaKeyring({ suite, aead: recvAead });
   const taps = [];
   sendRing.addEventListener('frame', (e) => taps.push(e.detail));
   if (tap > 0) await sendRing.tapFrames({ count: tap, plaintext: true });
@@ -241,7 +241,8 @@ export const tests = {
     const concealed = a.concealedSamples / Math.max(1, a.totalSamplesReceived);
     assert(concealed < 0.5, `audio mostly concealed (${concealed.toFixed(2)}): not decoded`);
     assert(c.failed.total === 0, `failures with matching keys: ${JSON.stringify(c.failed)}`);
-    return `api ${session.api}; framesDecoded ${v.framesDecoded}; luma variance ${pic.variance.toFixed(0)}; audio packets ${a.packetsReceived}, concealed ${(100 * concealed).toFixed(1)}%`;
+    assert(c.aead === 'webcrypto', `AES-GCM suites should run in WebCrypto here, got ${c.aead}`);
+    return `api ${session.api}; aead ${c.aead}; framesDecoded ${v.framesDecoded}; luma variance ${pic.variance.toFixed(0)}; audio packets ${a.packetsReceived}, concealed ${(100 * concealed).toFixed(1)}%`;
   },
 
   async '(b) sender tap: encrypted frames show no plaintext beyond the clear prefix'() {
@@ -352,6 +353,22 @@ export const tests = {
       s.close();
     }
   },
+};
+
+tests['WebCrypto and wasm AES-GCM paths produce the same frames: each side decodes the other'] = async () => {
+  for (const [sendAead, recvAead] of [['auto', 'wasm'], ['wasm', 'auto']]) {
+    const s = await loopback({ sendKey: KEY_A, recvKeys: [[1, 0, KEY_A]], sendAead, recvAead });
+    try {
+      await waitDecoding(s, 20, 20_000);
+      const sent = await s.sendRing.getCounters();
+      const got = await s.recvRing.getCounters();
+      assert(sent.aead === (sendAead === 'auto' ? 'webcrypto' : 'wasm') && got.aead === (recvAead === 'auto' ? 'webcrypto' : 'wasm'), `${sent.aead} -> ${got.aead}`);
+      assert(got.failed.total === 0 && got.video.decrypted > 10, JSON.stringify(got));
+    } finally {
+      s.close();
+    }
+  }
+  return 'webcrypto -> wasm and wasm -> webcrypto both decode';
 };
 
 tests['hardened setup: ECDSA DTLS certificate persisted, rotated and in use, max-bundle, E2EE attached to every track'] = async () => {

@@ -5,6 +5,7 @@ import {
   type Schema, AuditLog, SigningKey, SessionKey, verifyLog,
 } from '../../js/index.js';
 import { MediaKeyring, generateBaseKey, wrapBaseKey } from '../../js/media.js';
+import { decryptStream, encryptStream } from '../../js/stream.js';
 
 export async function usage(): Promise<string[]> {
   await init();
@@ -33,5 +34,7 @@ export async function usage(): Promise<string[]> {
   const ring = new MediaKeyring();
   await ring.setSendKey(1, 0, generateBaseKey());
   await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 1 });
+  const encStream = encryptStream(new Blob([new Uint8Array(3)]), { recipients: [publicKey] });
+  decryptStream(encStream, { privateKey });
   return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
 }

@@ -119,8 +119,16 @@ impl SframeKey {
         self.kid
     }
 
+    /// The raw AES-GCM key of an AES-GCM suite (4 or 5), for running the
+    /// bulk AEAD in a platform implementation (WebCrypto) with the nonce and
+    /// AAD this crate computes; `None` for the CTR+HMAC suites. Handle with care.
+    #[must_use]
+    pub fn aead_key(&self) -> Option<Zeroizing<Vec<u8>>> {
+        self.suite.is_gcm().then(|| Zeroizing::new(self.key.to_vec()))
+    }
+
     /// RFC 9605 §4.4.3: `nonce = sframe_salt XOR CTR` (CTR left-padded to `Nn`).
-    fn nonce(&self, ctr: Counter) -> [u8; NONCE_LEN] {
+    pub(crate) fn nonce(&self, ctr: Counter) -> [u8; NONCE_LEN] {
         let mut nonce = *self.salt;
         for (n, c) in nonce.iter_mut().skip(NONCE_LEN - 8).zip(ctr.to_be_bytes()) {
             *n ^= c;

@@ -222,11 +222,63 @@ impl SframeReceiver {
     pub fn decrypt(&mut self, metadata: &[u8], frame: &[u8]) -> Result<ReceivedFrame> {
         let (header, body) = SframeHeader::read(frame)?;
         let header_bytes = frame.get(..frame.len() - body.len()).ok_or(Error::DECRYPT_FAILED)?;
+        let (sender_id, slot_is_current) = self.check(header)?;
+        let slot = self.slot(sender_id, slot_is_current)?;
+        let plaintext = slot.key.open(header, header_bytes, body, metadata)?;
+        let epoch = self.accept(sender_id, slot_is_current, header.ctr())?;
+        Ok(ReceivedFrame { sender_id, epoch, ctr: header.ctr(), plaintext })
+    }
+
+    /// First half of a decryption whose AES-GCM runs elsewhere (WebCrypto):
+    /// parses the header, finds the key and checks the replay window, and
+    /// returns the nonce, AAD, ciphertext offset and raw key. Nothing moves
+    /// until [`SframeReceiver::complete`] is called after the tag verified.
+    ///
+    /// # Errors
+    /// As [`SframeReceiver::decrypt`]; [`ErrorCode::Unsupported`](crate::ErrorCode::Unsupported)
+    /// for the CTR+HMAC suites.
+    pub fn begin(&mut self, metadata: &[u8], frame: &[u8]) -> Result<PendingFrame> {
+        if !self.suite.is_gcm() {
+            return Err(Error::unsupported("only the AES-GCM SFrame suites can be split"));
+        }
+        let (header, body) = SframeHeader::read(frame)?;
+        let header_len = frame.len() - body.len();
+        if body.len() < self.suite.tag_len() {
+            return Err(Error::DECRYPT_FAILED);
+        }
+        let (sender_id, current) = self.check(header)?;
+        let slot = self.slot(sender_id, current)?;
+        let mut aad = frame.get(..header_len).ok_or(Error::DECRYPT_FAILED)?.to_vec();
+        aad.extend_from_slice(metadata);
+        let key = slot.key.aead_key().ok_or(Error::unsupported("not an AES-GCM suite"))?;
+        Ok(PendingFrame {
+            kid: header.kid(),
+            ctr: header.ctr(),
+            sender_id,
+            epoch: slot.epoch,
+            current,
+            header_len,
+            nonce: slot.key.nonce(header.ctr()),
+            aad,
+            key,
+        })
+    }
+
+    /// Second half: the frame's tag verified, so its counter is accepted.
+    ///
+    /// # Errors
+    /// [`REPLAYED_FRAME`](super::REPLAYED_FRAME) if the same counter was
+    /// completed meanwhile; [`UNKNOWN_KID`](super::UNKNOWN_KID) if the key was removed.
+    pub fn complete(&mut self, pending: &PendingFrame) -> Result<()> {
+        self.accept(pending.sender_id, pending.current, pending.ctr).map(|_| ())
+    }
+
+    /// Finds the slot for a header and checks its replay window.
+    fn check(&mut self, header: SframeHeader) -> Result<(u64, bool)> {
         let (sender_id, epoch_low) = split_kid(header.kid());
         let keys = self.senders.get_mut(&sender_id).ok_or(UNKNOWN_KID)?;
-        let ctr = header.ctr();
-        let in_current = keys.current.matches(epoch_low);
-        let slot = if in_current {
+        let current = keys.current.matches(epoch_low);
+        let slot = if current {
             &mut keys.current
         } else {
             match keys.previous.as_mut() {
@@ -234,16 +286,55 @@ impl SframeReceiver {
                 _ => return Err(UNKNOWN_KID),
             }
         };
-        slot.window.check(ctr)?;
-        let plaintext = slot.key.open(header, header_bytes, body, metadata)?;
+        slot.window.check(header.ctr())?;
+        Ok((sender_id, current))
+    }
+
+    fn slot(&mut self, sender_id: u64, current: bool) -> Result<&mut EpochKey> {
+        let keys = self.senders.get_mut(&sender_id).ok_or(UNKNOWN_KID)?;
+        if current { Ok(&mut keys.current) } else { keys.previous.as_mut().map(|(p, _)| p).ok_or(UNKNOWN_KID) }
+    }
+
+    /// Accepts `ctr` in the slot's window and counts down the previous
+    /// epoch's overlap on current-epoch frames. Returns the slot's epoch.
+    fn accept(&mut self, sender_id: u64, current: bool, ctr: Counter) -> Result<u64> {
+        let slot = self.slot(sender_id, current)?;
         slot.window.accept(ctr)?;
         let epoch = slot.epoch;
-        if in_current && let Some((_, left)) = keys.previous.as_mut() {
+        let keys = self.senders.get_mut(&sender_id).ok_or(UNKNOWN_KID)?;
+        if current && let Some((_, left)) = keys.previous.as_mut() {
             *left = left.saturating_sub(1);
             if *left == 0 {
                 keys.previous = None;
             }
         }
-        Ok(ReceivedFrame { sender_id, epoch, ctr, plaintext })
+        Ok(epoch)
+    }
+}
+
+/// A frame between [`SframeReceiver::begin`] and [`SframeReceiver::complete`].
+pub struct PendingFrame {
+    /// The frame's KID.
+    pub kid: KeyId,
+    /// The frame's counter.
+    pub ctr: Counter,
+    /// The sender, from the KID.
+    pub sender_id: u64,
+    /// The key epoch.
+    pub epoch: u64,
+    current: bool,
+    /// Length of the SFrame header at the start of the frame.
+    pub header_len: usize,
+    /// The AES-GCM nonce.
+    pub nonce: [u8; crate::aead::NONCE_LEN],
+    /// The AES-GCM AAD: `header || metadata`.
+    pub aad: Vec<u8>,
+    /// The raw AES-GCM key.
+    pub key: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for PendingFrame {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PendingFrame").field("kid", &self.kid).field("ctr", &self.ctr).finish_non_exhaustive()
     }
 }

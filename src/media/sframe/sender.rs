@@ -89,6 +89,37 @@ impl SframeSender {
         self.key.encrypt_at(ctr, metadata, plaintext)
     }
 
+    /// For an AES-GCM suite: takes the next counter and returns the frame
+    /// header, nonce and AAD (`header || metadata`), so the AES-GCM itself
+    /// can run in WebCrypto with [`SframeKey::aead_key`](super::SframeKey::aead_key).
+    /// The frame is `header || AES-GCM(key, nonce, aad, plaintext)`, byte for
+    /// byte what [`SframeSender::encrypt`] produces. The counter advances
+    /// even if the caller's encryption fails.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Unsupported`](crate::ErrorCode::Unsupported) for the
+    /// CTR+HMAC suites; [`ErrorCode::Misuse`](crate::ErrorCode::Misuse) once
+    /// the counter is exhausted.
+    pub fn prepare(&mut self, metadata: &[u8]) -> Result<PreparedFrame> {
+        if !self.key.suite().is_gcm() {
+            return Err(Error::unsupported("only the AES-GCM SFrame suites can be split"));
+        }
+        let ctr = self.next_ctr.ok_or(Error::misuse("SFrame counter exhausted: rekey or ratchet the sender"))?;
+        self.next_ctr = ctr.checked_add(1);
+        let header = super::SframeHeader::new(self.key.kid(), ctr);
+        let mut header_bytes = Vec::with_capacity(header.encoded_len());
+        header.encode_into(&mut header_bytes);
+        let mut aad = header_bytes.clone();
+        aad.extend_from_slice(metadata);
+        Ok(PreparedFrame { header: header_bytes, nonce: self.key.nonce(ctr), aad })
+    }
+
+    /// The raw AES-GCM key (AES-GCM suites only); see [`SframeSender::prepare`].
+    #[must_use]
+    pub fn aead_key(&self) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        self.key.aead_key()
+    }
+
     /// The cipher suite.
     #[must_use]
     pub const fn suite(&self) -> CipherSuite {
@@ -160,4 +191,15 @@ impl SframeSender {
     pub fn dangerous_starting_at(suite: CipherSuite, kid: KeyId, base_key: &[u8], next_ctr: Counter) -> Result<Self> {
         Ok(Self { key: SframeKey::new(suite, kid, base_key)?, next_ctr: Some(next_ctr), member: None })
     }
+}
+
+/// What a platform AES-GCM needs to encrypt one frame (see [`SframeSender::prepare`]).
+#[derive(Clone, Debug)]
+pub struct PreparedFrame {
+    /// The encoded SFrame header (KID, CTR).
+    pub header: Vec<u8>,
+    /// The AES-GCM nonce.
+    pub nonce: [u8; crate::aead::NONCE_LEN],
+    /// The AES-GCM AAD: `header || metadata`.
+    pub aad: Vec<u8>,
 }

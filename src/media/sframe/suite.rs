@@ -128,6 +128,13 @@ impl CipherSuite {
         NONCE_LEN
     }
 
+    /// Whether this is an AES-GCM suite (4 or 5), whose AEAD a platform
+    /// AES-GCM implementation can run.
+    #[must_use]
+    pub const fn is_gcm(self) -> bool {
+        matches!(self, Self::Aes128GcmSha256_128 | Self::Aes256GcmSha512_128)
+    }
+
     /// `Nt`: the tag length in bytes (the per-frame overhead besides the header).
     #[must_use]
     pub const fn tag_len(self) -> usize {

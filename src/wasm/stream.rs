@@ -1,0 +1,227 @@
+//! Encrypted-stream bindings (docs/FORMAT.md §8), wrapping
+//! [`crate::media::stream`]. `js/stream.js` drives them from a
+//! `TransformStream`: either `push`/`finish` (AES-GCM in wasm) or
+//! `pushSegments`/`finishSegment` with a non-extractable WebCrypto key from
+//! `webCryptoKey()` (AES-GCM in WebCrypto). Header, nonces, last flags and
+//! framing always come from Rust, so both give the same bytes.
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
+
+use super::args;
+use super::error::{IntoJs as _, JsResult, to_js};
+use super::keys::WasmPrivateKey;
+use crate::browser::provider::{self, Provider};
+use crate::browser::webcrypto;
+use crate::error::{Error, ErrorCode};
+use crate::keys::{Jwk, PublicKey};
+use crate::media::stream::{
+    CONTENT_KEY_LEN, MAX_SEGMENT_SIZE, NONCE_PREFIX_LEN, PlainSegment, SALT_LEN, SealedSegment, StreamDecryptor,
+    StreamEncryptor, StreamHeader,
+};
+
+#[derive(Deserialize)]
+struct RecipientArg {
+    jwk: Jwk,
+}
+
+fn recipients_arg(value: &JsValue) -> JsResult<Vec<PublicKey>> {
+    let text = args::string(value, "recipients must be JSON text")?;
+    let raw: Vec<RecipientArg> = serde_json::from_str(&text)
+        .map_err(|_| to_js(Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk}]")))?;
+    raw.iter().map(|r| PublicKey::from_jwk(&r.jwk).js()).collect()
+}
+
+fn segment_size_arg(value: &JsValue) -> JsResult<usize> {
+    Ok(args::integer(value, MAX_SEGMENT_SIZE as u32, "segmentSize must be an integer from 1024 to 16777216")? as usize)
+}
+
+fn fixed<const N: usize>(value: &JsValue, message: &'static str) -> JsResult<Zeroizing<[u8; N]>> {
+    let v = Zeroizing::new(args::bytes(value, message)?);
+    let mut out = Zeroizing::new([0u8; N]);
+    out.copy_from_slice(
+        v.get(..N).filter(|_| v.len() == N).ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, message)))?,
+    );
+    Ok(out)
+}
+
+/// Imports a segment key into WebCrypto as a non-extractable AES-GCM key;
+/// the JS copy of the bytes is wiped once `importKey` has taken its copy.
+fn import_aes_key(raw: &[u8], usage: &str) -> JsResult<Promise> {
+    let subtle = webcrypto::subtle()
+        .ok_or_else(|| to_js(Error::new(ErrorCode::Unsupported, "WebCrypto (crypto.subtle) is not available here")))?;
+    let platform = |_| to_js(Error::new(ErrorCode::Platform, "WebCrypto operation failed"));
+    let alg = Object::new();
+    Reflect::set(&alg, &"name".into(), &"AES-GCM".into()).map_err(platform)?;
+    let view = Uint8Array::from(raw);
+    let promise = subtle.import_key_with_object("raw", &view, &alg, false, &Array::of1(&usage.into()));
+    view.fill(0, 0, view.length());
+    promise.map_err(platform)
+}
+
+fn plain_job(s: PlainSegment) -> Array {
+    Array::of2(&Uint8Array::from(&s.nonce[..]), &Uint8Array::from(&s.plaintext[..]))
+}
+
+fn sealed_job(s: SealedSegment) -> Array {
+    Array::of2(&Uint8Array::from(&s.nonce[..]), &Uint8Array::from(&s.ciphertext[..]))
+}
+
+/// Encrypts one stream.
+#[wasm_bindgen(js_name = StreamEncryptor)]
+pub struct WasmStreamEncryptor(StreamEncryptor);
+
+#[wasm_bindgen(js_class = StreamEncryptor)]
+impl WasmStreamEncryptor {
+    /// A stream to `recipients` (JSON `[{jwk}]`); HPKE with `provider`.
+    pub fn create(recipients: JsValue, segment_size: JsValue, provider: JsValue) -> JsResult<Promise> {
+        let recipients = recipients_arg(&recipients)?;
+        let provider = Provider::parse(&args::string(&provider, "provider must be a string")?).js()?;
+        let (plan, jobs) = StreamEncryptor::plan(&recipients, segment_size_arg(&segment_size)?).js()?;
+        Ok(future_to_promise(async move {
+            let wrapped = provider::run_wrap_jobs(provider, &jobs).await.js()?;
+            Ok(Self(plan.finish(&wrapped).js()?).into())
+        }))
+    }
+
+    /// **Test only; never for data**: a deterministic stream (see docs/FORMAT.md §8.6).
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = dangerousWithFixedSalt)]
+    pub fn dangerous_with_fixed_salt(
+        recipients: JsValue,
+        segment_size: JsValue,
+        content_key: JsValue,
+        salt: JsValue,
+        nonce_prefix: JsValue,
+        ephemeral_ikm: JsValue,
+    ) -> JsResult<WasmStreamEncryptor> {
+        let ck = fixed::<CONTENT_KEY_LEN>(&content_key, "contentKey must be 32 bytes")?;
+        let salt = fixed::<SALT_LEN>(&salt, "salt must be 32 bytes")?;
+        let prefix = fixed::<NONCE_PREFIX_LEN>(&nonce_prefix, "noncePrefix must be 7 bytes")?;
+        let ikm = Zeroizing::new(args::bytes(&ephemeral_ikm, "ephemeralIkm must be a Uint8Array")?);
+        let (recipients, size) = (recipients_arg(&recipients)?, segment_size_arg(&segment_size)?);
+        StreamEncryptor::dangerous_with_fixed_salt(&recipients, size, &ck, &salt, &prefix, &ikm).map(Self).js()
+    }
+
+    /// The header, once (`undefined` afterwards).
+    #[wasm_bindgen(js_name = takeHeader)]
+    pub fn take_header(&mut self) -> Option<Vec<u8>> {
+        self.0.take_header()
+    }
+
+    /// Encrypts in wasm: header (first time) and completed segments.
+    pub fn push(&mut self, chunk: JsValue) -> JsResult<Vec<u8>> {
+        self.0.push(&args::bytes(&chunk, "chunk must be a Uint8Array")?).js()
+    }
+
+    /// Ends the stream in wasm: header (if not yet out) and final segment.
+    pub fn finish(&mut self) -> JsResult<Vec<u8>> {
+        self.0.finish().js()
+    }
+
+    /// Completed non-final segments as `[nonce, plaintext]` pairs, for WebCrypto.
+    #[wasm_bindgen(js_name = pushSegments)]
+    pub fn push_segments(&mut self, chunk: JsValue) -> JsResult<Array> {
+        let segments = self.0.push_segments(&args::bytes(&chunk, "chunk must be a Uint8Array")?).js()?;
+        Ok(segments.into_iter().map(plain_job).collect())
+    }
+
+    /// The final segment as a `[nonce, plaintext]` pair, for WebCrypto.
+    #[wasm_bindgen(js_name = finishSegment)]
+    pub fn finish_segment(&mut self) -> JsResult<Array> {
+        self.0.finish_segment().map(plain_job).js()
+    }
+
+    /// The AAD of every segment.
+    #[wasm_bindgen(getter)]
+    pub fn aad(&self) -> Vec<u8> {
+        self.0.aad().to_vec()
+    }
+
+    /// Plaintext bytes buffered.
+    #[wasm_bindgen(getter, js_name = bufferedLength)]
+    pub fn buffered_length(&self) -> u32 {
+        u32::try_from(self.0.buffered_len()).unwrap_or(u32::MAX)
+    }
+
+    /// The segment key as a non-extractable WebCrypto AES-GCM key (once).
+    #[wasm_bindgen(js_name = webCryptoKey)]
+    pub fn web_crypto_key(&mut self) -> JsResult<Promise> {
+        import_aes_key(&self.0.export_segment_key().js()?[..], "encrypt")
+    }
+}
+
+/// Decrypts one stream (after its header was opened with `open`).
+#[wasm_bindgen(js_name = StreamDecryptor)]
+pub struct WasmStreamDecryptor(StreamDecryptor);
+
+#[wasm_bindgen(js_class = StreamDecryptor)]
+impl WasmStreamDecryptor {
+    /// The header length at the start of `bytes`, `undefined` if more are needed.
+    #[wasm_bindgen(js_name = headerLength)]
+    pub fn header_length(bytes: JsValue) -> JsResult<Option<u32>> {
+        let n = StreamHeader::length(&args::bytes(&bytes, "bytes must be a Uint8Array")?).js()?;
+        Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    /// Reads a complete header and unwraps the content key with `key`
+    /// (WebCrypto or wasm, wherever the key lives).
+    pub fn open(header: JsValue, key: &WasmPrivateKey) -> JsResult<Promise> {
+        let bytes = args::bytes(&header, "header must be a Uint8Array")?;
+        let (header, n) = StreamHeader::parse(&bytes).js()?.ok_or_else(|| to_js(Error::DECRYPT_FAILED))?;
+        if n != bytes.len() {
+            return Err(to_js(Error::new(ErrorCode::InvalidArgument, "header must be exactly the stream header")));
+        }
+        let job = header.unwrap_job(key.0.public_key()).js()?;
+        let key = key.0.clone();
+        Ok(future_to_promise(async move {
+            let unwrapped = provider::run_unwrap_jobs(&key, core::slice::from_ref(&job)).await;
+            let ck = unwrapped.and_then(|mut keys| keys.pop().ok_or(Error::DECRYPT_FAILED));
+            Ok(Self(StreamDecryptor::from_unwrapped(&header, ck).js()?).into())
+        }))
+    }
+
+    /// Decrypts in wasm: plaintext of every authenticated segment so far.
+    pub fn push(&mut self, chunk: JsValue) -> JsResult<Vec<u8>> {
+        self.0.push(&args::bytes(&chunk, "chunk must be a Uint8Array")?).js()
+    }
+
+    /// Ends the stream in wasm: the final segment's plaintext.
+    pub fn finish(&mut self) -> JsResult<Vec<u8>> {
+        self.0.finish().js()
+    }
+
+    /// Completed non-final segments as `[nonce, ciphertext]` pairs, for WebCrypto.
+    #[wasm_bindgen(js_name = pushSegments)]
+    pub fn push_segments(&mut self, chunk: JsValue) -> JsResult<Array> {
+        let segments = self.0.push_segments(&args::bytes(&chunk, "chunk must be a Uint8Array")?).js()?;
+        Ok(segments.into_iter().map(sealed_job).collect())
+    }
+
+    /// The final segment as a `[nonce, ciphertext]` pair, for WebCrypto.
+    #[wasm_bindgen(js_name = finishSegment)]
+    pub fn finish_segment(&mut self) -> JsResult<Array> {
+        self.0.finish_segment().map(sealed_job).js()
+    }
+
+    /// The AAD of every segment.
+    #[wasm_bindgen(getter)]
+    pub fn aad(&self) -> Vec<u8> {
+        self.0.aad().map(|a| a.to_vec()).unwrap_or_default()
+    }
+
+    /// Ciphertext bytes buffered (at most one segment).
+    #[wasm_bindgen(getter, js_name = bufferedLength)]
+    pub fn buffered_length(&self) -> u32 {
+        u32::try_from(self.0.buffered_len()).unwrap_or(u32::MAX)
+    }
+
+    /// The segment key as a non-extractable WebCrypto AES-GCM key (once).
+    #[wasm_bindgen(js_name = webCryptoKey)]
+    pub fn web_crypto_key(&mut self) -> JsResult<Promise> {
+        import_aes_key(&self.0.export_segment_key().js()?[..], "decrypt")
+    }
+}

@@ -1,0 +1,345 @@
+//! Encrypted streams (docs/FORMAT.md §8): round trips, chunking, truncation,
+//! reordering, splicing, tampering, recipients, counter exhaustion, and
+//! bounded memory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use phiseal::ErrorCode;
+use phiseal::keys::PrivateKey;
+use phiseal::media::stream::{
+    FIXED_HEADER_LEN, MAGIC, STANZA_LEN, StreamDecryptor, StreamEncryptor, StreamHeader, open_segment, seal_segment,
+};
+
+const SEG: usize = 1024;
+const CT_SEG: usize = SEG + 16;
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 + 7) as u8).collect()
+}
+
+fn encrypt(key: &PrivateKey, pt: &[u8], seg: usize) -> Vec<u8> {
+    let mut enc = StreamEncryptor::new(&[*key.public_key()], seg).unwrap();
+    let mut out = enc.push(pt).unwrap();
+    out.extend(enc.finish().unwrap());
+    out
+}
+
+fn decrypt(key: &PrivateKey, ct: &[u8]) -> Result<Vec<u8>, phiseal::Error> {
+    let mut dec = StreamDecryptor::new(key);
+    let mut out = dec.push(ct)?;
+    out.extend(dec.finish()?);
+    Ok(out)
+}
+
+fn code(r: Result<Vec<u8>, phiseal::Error>) -> ErrorCode {
+    r.expect_err("expected an error").code()
+}
+
+fn header_len(ct: &[u8]) -> usize {
+    StreamHeader::length(ct).unwrap().unwrap()
+}
+
+#[test]
+fn round_trip_many_sizes() {
+    let key = PrivateKey::generate().unwrap();
+    for n in [0, 1, SEG - 1, SEG, SEG + 1, 2 * SEG, 2 * SEG + 1, 5 * SEG + 17, 20 * SEG] {
+        let pt = data(n);
+        let ct = encrypt(&key, &pt, SEG);
+        let segments = if n == 0 { 1 } else { n.div_ceil(SEG) };
+        assert_eq!(ct.len(), FIXED_HEADER_LEN + STANZA_LEN + n + 16 * segments, "size {n}");
+        assert_eq!(decrypt(&key, &ct).unwrap(), pt, "size {n}");
+    }
+}
+
+#[test]
+fn arbitrary_chunking_both_sides() {
+    let key = PrivateKey::generate().unwrap();
+    let pt = data(7 * SEG + 333);
+    let mut seed = 0x1234_5678_u32;
+    let mut rnd = |max: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed as usize) % max
+    };
+    for round in 0..20 {
+        let mut enc = StreamEncryptor::new(&[*key.public_key()], SEG).unwrap();
+        let mut ct = Vec::new();
+        let mut rest = &pt[..];
+        while !rest.is_empty() {
+            let n = (rnd(3 * SEG) + 1).min(rest.len());
+            ct.extend(enc.push(&rest[..n]).unwrap());
+            assert!(enc.buffered_len() <= SEG);
+            rest = &rest[n..];
+        }
+        ct.extend(enc.finish().unwrap());
+        let mut dec = StreamDecryptor::new(&key);
+        let mut out = Vec::new();
+        let mut rest = &ct[..];
+        let max = if round % 2 == 0 { 7 } else { 4 * CT_SEG };
+        while !rest.is_empty() {
+            let n = (rnd(max) + 1).min(rest.len());
+            out.extend(dec.push(&rest[..n]).unwrap());
+            assert!(dec.buffered_len() <= CT_SEG);
+            rest = &rest[n..];
+        }
+        out.extend(dec.finish().unwrap());
+        assert_eq!(out, pt);
+    }
+}
+
+#[test]
+fn plaintext_is_released_only_for_complete_segments() {
+    let key = PrivateKey::generate().unwrap();
+    let ct = encrypt(&key, &data(3 * SEG), SEG);
+    let h = header_len(&ct);
+    let mut dec = StreamDecryptor::new(&key);
+    // Exactly one full segment: it might be the last, so nothing yet.
+    assert!(dec.push(&ct[..h + CT_SEG]).unwrap().is_empty());
+    // One more byte proves it is not the last.
+    assert_eq!(dec.push(&ct[h + CT_SEG..h + CT_SEG + 1]).unwrap().len(), SEG);
+}
+
+#[test]
+fn truncation_at_every_boundary_and_mid_segment() {
+    let key = PrivateKey::generate().unwrap();
+    for n in [0, SEG, 3 * SEG, 3 * SEG + 100] {
+        let ct = encrypt(&key, &data(n), SEG);
+        let h = header_len(&ct);
+        let mut cuts: Vec<usize> = (0..ct.len()).step_by(97).collect();
+        cuts.extend((0..=n / SEG + 1).map(|i| h + i * CT_SEG).filter(|&c| c < ct.len()));
+        cuts.extend([0, 1, 5, FIXED_HEADER_LEN, h - 1, h, h + 15, ct.len() - 1]);
+        for cut in cuts {
+            assert_eq!(code(decrypt(&key, &ct[..cut])), ErrorCode::DecryptFailed, "size {n} cut {cut}");
+        }
+    }
+}
+
+#[test]
+fn extension_is_detected() {
+    let key = PrivateKey::generate().unwrap();
+    for n in [0, 10, SEG, 2 * SEG + 5] {
+        let ct = encrypt(&key, &data(n), SEG);
+        for extra in [&[0u8][..], &[0u8; 16], &ct[header_len(&ct)..]] {
+            let mut longer = ct.clone();
+            longer.extend_from_slice(extra);
+            assert_eq!(code(decrypt(&key, &longer)), ErrorCode::DecryptFailed, "size {n}");
+        }
+    }
+}
+
+#[test]
+fn reordering_and_dropping_segments_is_detected() {
+    let key = PrivateKey::generate().unwrap();
+    let ct = encrypt(&key, &data(4 * SEG + 10), SEG);
+    let h = header_len(&ct);
+    let seg = |i: usize| &ct[h + i * CT_SEG..(h + (i + 1) * CT_SEG).min(ct.len())];
+    let build = |order: &[usize]| {
+        let mut v = ct[..h].to_vec();
+        for &i in order {
+            v.extend_from_slice(seg(i));
+        }
+        v
+    };
+    assert_eq!(decrypt(&key, &build(&[0, 1, 2, 3, 4])).unwrap(), data(4 * SEG + 10));
+    for order in
+        [&[1, 0, 2, 3, 4][..], &[0, 2, 1, 3, 4], &[0, 1, 2, 4], &[0, 1, 3, 2, 4], &[0, 0, 1, 2, 3, 4], &[1, 2, 3, 4]]
+    {
+        assert_eq!(code(decrypt(&key, &build(order))), ErrorCode::DecryptFailed, "{order:?}");
+    }
+}
+
+#[test]
+fn segments_from_another_stream_with_the_same_key_are_rejected() {
+    let key = PrivateKey::generate().unwrap();
+    let recipients = [*key.public_key()];
+    let (ck, ikm) = ([7u8; 32], [9u8; 48]);
+    let pt = data(3 * SEG);
+    let make = |salt: [u8; 32], prefix: [u8; 7], ikm: &[u8]| {
+        let mut e = StreamEncryptor::dangerous_with_fixed_salt(&recipients, SEG, &ck, &salt, &prefix, ikm).unwrap();
+        let mut v = e.push(&pt).unwrap();
+        v.extend(e.finish().unwrap());
+        v
+    };
+    let a = make([1; 32], [2; 7], &ikm);
+    assert_eq!(a, make([1; 32], [2; 7], &ikm), "the fixed constructor is deterministic");
+    let h = header_len(&a);
+    // Same content key; differs in salt, in nonce prefix, or only in the header (HPKE ephemeral).
+    for b in [make([3; 32], [2; 7], &ikm), make([1; 32], [4; 7], &ikm), make([1; 32], [2; 7], &[5u8; 48])] {
+        assert_eq!(decrypt(&key, &b).unwrap(), pt);
+        for i in 0..3 {
+            let mut spliced = a.clone();
+            let r = h + i * CT_SEG..h + (i + 1) * CT_SEG;
+            spliced[r.clone()].copy_from_slice(&b[r]);
+            assert_eq!(code(decrypt(&key, &spliced)), ErrorCode::DecryptFailed, "segment {i}");
+        }
+        // b's header in front of a's segments.
+        let mut spliced = b[..h].to_vec();
+        spliced.extend_from_slice(&a[h..]);
+        assert_eq!(code(decrypt(&key, &spliced)), ErrorCode::DecryptFailed);
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_detected() {
+    let key = PrivateKey::generate().unwrap();
+    let ct = encrypt(&key, &data(2 * SEG + 50), SEG);
+    let h = header_len(&ct);
+    let kid = FIXED_HEADER_LEN..FIXED_HEADER_LEN + 32;
+    for i in 0..ct.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut bad = ct.clone();
+            bad[i] ^= bit;
+            let c = code(decrypt(&key, &bad));
+            let expected: &[ErrorCode] = if i < MAGIC.len() + 6 {
+                &[ErrorCode::MalformedInput, ErrorCode::Unsupported]
+            } else if (11..15).contains(&i) {
+                &[ErrorCode::MalformedInput, ErrorCode::DecryptFailed] // segment size out of range, or another one
+            } else if i == FIXED_HEADER_LEN - 1 {
+                &[ErrorCode::MalformedInput, ErrorCode::NotRecipient, ErrorCode::DecryptFailed] // recipient count
+            } else if kid.contains(&i) {
+                &[ErrorCode::NotRecipient]
+            } else {
+                &[ErrorCode::DecryptFailed]
+            };
+            assert!(expected.contains(&c), "byte {i} (header {h}): {c:?}");
+        }
+    }
+}
+
+#[test]
+fn several_recipients_and_wrong_recipient() {
+    let a = PrivateKey::generate().unwrap();
+    let b = PrivateKey::generate().unwrap();
+    let outsider = PrivateKey::generate().unwrap();
+    let mut enc = StreamEncryptor::new(&[*a.public_key(), *b.public_key()], SEG).unwrap();
+    let mut ct = enc.push(b"two readers").unwrap();
+    ct.extend(enc.finish().unwrap());
+    assert_eq!(decrypt(&a, &ct).unwrap(), b"two readers");
+    assert_eq!(decrypt(&b, &ct).unwrap(), b"two readers");
+    assert_eq!(code(decrypt(&outsider, &ct)), ErrorCode::NotRecipient);
+    let header = StreamHeader::parse(&ct).unwrap().unwrap().0;
+    assert_eq!(header.stanzas().len(), 2);
+    assert_eq!(header.unwrap_job(outsider.public_key()).err().map(|e| e.code()), Some(ErrorCode::NotRecipient));
+}
+
+#[test]
+fn argument_checks_and_misuse() {
+    let key = PrivateKey::generate().unwrap();
+    let pk = [*key.public_key()];
+    for bad in [0, 1023, 16 * 1024 * 1024 + 1] {
+        assert_eq!(StreamEncryptor::new(&pk, bad).unwrap_err().code(), ErrorCode::InvalidArgument);
+    }
+    assert_eq!(StreamEncryptor::new(&[], SEG).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(StreamEncryptor::new(&vec![pk[0]; 65], SEG).unwrap_err().code(), ErrorCode::InvalidArgument);
+    let mut enc = StreamEncryptor::new(&pk, SEG).unwrap();
+    enc.finish().unwrap();
+    assert_eq!(enc.push(b"x").unwrap_err().code(), ErrorCode::Misuse);
+    assert_eq!(enc.finish().unwrap_err().code(), ErrorCode::Misuse);
+    // Garbage and other versions.
+    assert_eq!(StreamHeader::parse(b"hello").unwrap_err().code(), ErrorCode::MalformedInput);
+    assert_eq!(StreamHeader::parse(b"phst2").unwrap_err().code(), ErrorCode::Unsupported);
+    assert!(StreamHeader::parse(b"phs").unwrap().is_none());
+    // The decryptor refuses use after an error.
+    let ct = encrypt(&key, &data(3 * SEG), SEG);
+    let mut bad = ct.clone();
+    let h = header_len(&ct);
+    bad[h + 3] ^= 1;
+    let mut dec = StreamDecryptor::new(&key);
+    assert_eq!(dec.push(&bad).unwrap_err().code(), ErrorCode::DecryptFailed);
+    assert_eq!(dec.push(b"more").unwrap_err().code(), ErrorCode::Misuse);
+    // Debug output names no secret.
+    let text = format!("{enc:?} {dec:?}");
+    assert!(text.contains("StreamEncryptor") && !text.contains("key:"), "{text}");
+}
+
+#[test]
+fn counter_exhaustion_is_misuse() {
+    let key = PrivateKey::generate().unwrap();
+    let mut enc = StreamEncryptor::new(&[*key.public_key()], SEG).unwrap();
+    enc.dangerous_skip_to_segment(u32::MAX - 1).unwrap();
+    assert_eq!(enc.dangerous_skip_to_segment(3).unwrap_err().code(), ErrorCode::Misuse);
+    // Index 2^32-2 may be non-final, 2^32-1 only final.
+    enc.push(&data(2 * SEG)).unwrap();
+    assert_eq!(enc.push(&[1]).unwrap_err().code(), ErrorCode::Misuse);
+    let mut enc = StreamEncryptor::new(&[*key.public_key()], SEG).unwrap();
+    enc.dangerous_skip_to_segment(u32::MAX - 1).unwrap();
+    enc.push(&data(2 * SEG)).unwrap();
+    enc.finish().unwrap();
+}
+
+#[test]
+fn segment_jobs_give_the_same_bytes_as_push() {
+    // The external-AES path (as WebCrypto uses it) against the RustCrypto path.
+    let key = PrivateKey::generate().unwrap();
+    let recipients = [*key.public_key()];
+    let pt = data(3 * SEG + 5);
+    let fixed = || StreamEncryptor::dangerous_with_fixed_salt(&recipients, SEG, &[1; 32], &[2; 32], &[3; 7], &[4; 48]);
+    let mut a = fixed().unwrap();
+    let mut wire_a = a.push(&pt).unwrap();
+    wire_a.extend(a.finish().unwrap());
+    let mut b = fixed().unwrap();
+    let seg_key = b.export_segment_key().unwrap();
+    assert_eq!(b.export_segment_key().unwrap_err().code(), ErrorCode::Misuse);
+    let aad = *b.aad();
+    let mut wire_b = b.take_header().unwrap();
+    let mut segs = b.push_segments(&pt).unwrap();
+    segs.push(b.finish_segment().unwrap());
+    for s in &segs {
+        wire_b.extend(seal_segment(&seg_key[..], &s.nonce, &aad, &s.plaintext).unwrap());
+    }
+    assert_eq!(wire_a, wire_b);
+    assert_eq!(
+        segs.iter().map(|s| (s.index, s.last)).collect::<Vec<_>>(),
+        [(0, false), (1, false), (2, false), (3, true)]
+    );
+    // Opening through jobs.
+    let (header, n) = StreamHeader::parse(&wire_b).unwrap().unwrap();
+    let ck = header.unwrap_job(key.public_key()).unwrap().run(&key);
+    let mut dec = StreamDecryptor::from_unwrapped(&header, ck).unwrap();
+    let k = dec.export_segment_key().unwrap();
+    let aad = *dec.aad().unwrap();
+    let mut jobs = dec.push_segments(&wire_b[n..]).unwrap();
+    jobs.push(dec.finish_segment().unwrap());
+    let out: Vec<u8> = jobs.iter().flat_map(|j| open_segment(&k[..], &j.nonce, &aad, &j.ciphertext).unwrap()).collect();
+    assert_eq!(out, pt);
+    assert_eq!(jobs.last().unwrap().nonce[11], 1);
+    assert_eq!(&jobs[1].nonce[7..], &[0, 0, 0, 1, 0]);
+}
+
+#[test]
+fn memory_is_bounded_for_a_256_mib_stream() {
+    const MIB: usize = 1024 * 1024;
+    let seg = 64 * 1024;
+    let key = PrivateKey::generate().unwrap();
+    let mut enc = StreamEncryptor::new(&[*key.public_key()], seg).unwrap();
+    let mut dec = StreamDecryptor::new(&key);
+    let chunk = data(MIB);
+    let (mut pending, mut total_out, mut max_buffered) = (Vec::new(), 0usize, 0usize);
+    let mut feed = |bytes: &[u8], pending: &mut Vec<u8>, dec: &mut StreamDecryptor| {
+        // Re-chunk the ciphertext into exact 1 MiB pieces for the decryptor.
+        pending.extend_from_slice(bytes);
+        while pending.len() >= MIB {
+            let rest = pending.split_off(MIB);
+            let piece = core::mem::replace(pending, rest);
+            let out = dec.push(&piece).unwrap();
+            // Sampled check (a full compare is slow in debug builds).
+            for i in (0..out.len()).step_by(4093) {
+                assert_eq!(out[i], chunk[(total_out + i) % MIB]);
+            }
+            total_out += out.len();
+            max_buffered = max_buffered.max(dec.buffered_len());
+        }
+    };
+    for _ in 0..256 {
+        let ct = enc.push(&chunk).unwrap();
+        assert!(enc.buffered_len() <= seg);
+        feed(&ct, &mut pending, &mut dec);
+    }
+    let last = enc.finish().unwrap();
+    feed(&last, &mut pending, &mut dec);
+    let tail = dec.push(&pending).unwrap();
+    total_out += tail.len();
+    total_out += dec.finish().unwrap().len();
+    assert_eq!(total_out, 256 * MIB);
+    assert!(max_buffered <= 2 * (seg + 16), "buffered {max_buffered}");
+}
