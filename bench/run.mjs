@@ -39,6 +39,7 @@ try {
   print(`Chromium ${version}: field encryption (records/s)`, await page.evaluate(() => window.runFieldBench()));
   print(`Chromium ${version}: audit log (per second)`, await page.evaluate(() => window.runAuditBench()));
   print(`Chromium ${version}: SFrame media (ratio for latency rows: WebCrypto / phiseal)`, await page.evaluate(() => window.runMediaBench()));
+  print(`Chromium ${version}: encrypted streams`, await page.evaluate(() => window.runStreamBench()));
   await context.close();
 } finally {
   await server.close();
