@@ -44,6 +44,9 @@ step() {
     stream)
       pass=$(sed -n 's/^stream: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
       fail=$(sed -n 's/^stream: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
+    check)
+      # A lint/format check: one case, passed when the command succeeds.
+      if [ "$status" -eq 0 ]; then pass=1; fi ;;
     browser)
       pass=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
       fail=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1) ;;
@@ -62,6 +65,9 @@ step() {
 }
 
 
+step "cargo fmt --check" check cargo fmt --all -- --check
+step "clippy -D warnings (native)" check cargo clippy --features cli --all-targets -- -D warnings
+step "clippy -D warnings (wasm32)" check cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 step "cargo test (native)" cargo cargo test --features cli
 step "vectors (native)" vectors make --no-print-directory vectors
 step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown --features conformance --test web

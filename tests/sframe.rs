@@ -643,7 +643,9 @@ mod interop {
 fn split_gcm_path_matches_the_one_piece_path() {
     use phiseal::aead::AesGcm;
     use phiseal::media::sframe::{SframeReceiver, SframeSender};
-    for (suite, aes) in [(CipherSuite::Aes128GcmSha256_128, AesGcm::Aes128), (CipherSuite::Aes256GcmSha512_128, AesGcm::Aes256)] {
+    for (suite, aes) in
+        [(CipherSuite::Aes128GcmSha256_128, AesGcm::Aes128), (CipherSuite::Aes256GcmSha512_128, AesGcm::Aes256)]
+    {
         let base = [7u8; 32];
         let mut one = SframeSender::for_member(suite, 3, 1, &base).unwrap();
         let mut split = SframeSender::for_member(suite, 3, 1, &base).unwrap();

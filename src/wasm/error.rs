@@ -23,10 +23,10 @@ pub fn to_js(e: Error) -> JsValue {
     let message = JsValue::from_str(e.message());
     let code = JsValue::from_str(e.code().as_str());
     let registered = ERROR_CLASS.with(|c| c.borrow().clone());
-    if let Some(cls) = registered {
-        if let Ok(err) = Reflect::construct(&cls, &Array::of2(&message, &code)) {
-            return err;
-        }
+    if let Some(cls) = registered
+        && let Ok(err) = Reflect::construct(&cls, &Array::of2(&message, &code))
+    {
+        return err;
     }
     let err = js_sys::Error::new(e.message());
     err.set_name("PhisealError");

@@ -203,7 +203,7 @@ pub fn inspect_record(sealed: JsValue) -> JsResult<String> {
     let groups: Vec<Value> = h
         .groups
         .iter()
-        .map(|(g, kids)| serde_json::json!({"group": g, "recipients": kids.iter().map(|k| crate::field::kid_string(k)).collect::<Vec<_>>()}))
+        .map(|(g, kids)| serde_json::json!({"group": g, "recipients": kids.iter().map(crate::field::kid_string).collect::<Vec<_>>()}))
         .collect();
     to_json(&serde_json::json!({
         "recordId": h.record_id, "schemaId": h.schema_id, "schemaVersion": h.schema_version,
