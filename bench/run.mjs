@@ -10,7 +10,7 @@ import { runCases } from './cases.js';
 import { runFieldCases } from './fields.js';
 import { runAuditCases } from './audit.js';
 
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { CHROMIUM_ARGS } from '../tests/support/chromium.mjs';
 
 const results = [];
 

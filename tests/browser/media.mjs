@@ -4,57 +4,12 @@
 // against a server on 127.0.0.1 that stops at the end.
 // Prints one line per test and "media: N passed, M failed"; stops everything
 // by itself within 4 minutes.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve } from '../support/serve.mjs';
+import { runSuite, withTimeout } from '../support/chromium.mjs';
 
-const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
-];
 const TEST_TIMEOUT_MS = 45_000;
 
-const server = await serve();
-const userDataDir = await mkdtemp(join(tmpdir(), 'phiseal-chromium-media-'));
-let context = null;
-let passed = 0;
-let failed = 0;
-
-async function cleanup() {
-  await context?.close().catch(() => {});
-  await server.close();
-  await rm(userDataDir, { recursive: true, force: true });
-}
-
-const timer = setTimeout(async () => {
-  console.error('media tests timed out (4 minutes)');
-  console.log(`media: ${passed} passed, ${failed + 1} failed`);
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 5000))]);
-  process.exit(1);
-}, 230_000);
-
-const withTimeout = (p, ms, what) =>
-  Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms))]);
-
-function report(name, ok, detail) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `\n     ${detail}` : ''}`);
-  ok ? passed++ : failed++;
-}
-
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    headless: true,
-    permissions: ['camera', 'microphone'],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && console.error(`page: HTTP ${r.status()} ${r.url()}`));
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(`${server.url}/tests/browser/media.html`);
+await runSuite('media', { timeoutMs: 230_000, permissions: ['camera', 'microphone'] }, async ({ context, page, url, report }) => {
+  await page.goto(`${url}/tests/browser/media.html`);
   await page.waitForFunction(() => window.mediaTestsReady === true, null, { timeout: 20_000 });
   const support = await page.evaluate(() => ({
     scriptTransform: typeof RTCRtpScriptTransform === 'function',
@@ -75,7 +30,7 @@ try {
   const demo = await context.newPage();
   demo.on('pageerror', (e) => console.error('telehealth page error:', e.message));
   try {
-    await demo.goto(`${server.url}/examples/telehealth.html`);
+    await demo.goto(`${url}/examples/telehealth.html`);
     await demo.waitForFunction(() => window.telehealthReady === true, null, { timeout: 20_000 });
     await demo.waitForFunction(
       () => (window.telehealthCounters?.video?.decrypted ?? 0) > 30 && document.querySelectorAll('#wire .frame').length >= 3,
@@ -96,12 +51,4 @@ try {
   } catch (e) {
     report('examples/telehealth.html: E2EE on by default, wire hex and counters shown, remote video decrypted', false, e.message);
   }
-} catch (e) {
-  console.error(e);
-  failed++;
-} finally {
-  clearTimeout(timer);
-  await cleanup();
-}
-console.log(`media: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});

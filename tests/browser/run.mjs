@@ -1,61 +1,25 @@
 // Runs tests/browser/tests.js in headless Chromium (system /usr/bin/chromium
 // through playwright-core) against a server on 127.0.0.1 that stops at the end.
 // Prints one line per test and "browser: N passed, M failed".
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve } from '../support/serve.mjs';
-
-export const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
-];
+import { runSuite } from '../support/chromium.mjs';
 
 const shared = process.env.SHARED ?? new URL('../../../shared', import.meta.url).pathname;
 const all = JSON.parse(await readFile(join(shared, 'vectors/hpke/p384-cross-checked.json'), 'utf8'));
 // phiseal's own suite (entries 16-19: HKDF-SHA384, AES-256-GCM, modes 0-3) and the AES-128 / SHA-512 ones in base mode.
 const vectors = all.filter((v) => (v.kdf_id === 2 && v.aead_id === 2) || (v.mode === 0 && v.aead_id !== 0xffff));
 
-const server = await serve();
-const userDataDir = await mkdtemp(join(tmpdir(), 'phiseal-chromium-'));
-let passed = 0;
-let failed = 0;
-const timer = setTimeout(() => {
-  console.error('browser tests timed out');
-  process.exit(1);
-}, 240_000);
-try {
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(`${server.url}/tests/browser/index.html`);
+await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, report, check }) => {
+  await page.goto(`${url}/tests/browser/index.html`);
   await page.waitForFunction(() => window.testsReady === true);
   const results = await page.evaluate((fixtures) => window.runPhisealTests(fixtures), { vectors });
-  for (const r of results) {
-    console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ok ? '' : `\n     ${r.error}`}`);
-    r.ok ? passed++ : failed++;
-  }
+  for (const r of results) report(r.name, r.ok, r.ok ? '' : r.error);
 
   // The demo page served by `make demo`: generate, seal, open, tamper.
   const demo = await context.newPage();
-  const check = async (name, fn) => {
-    try {
-      await fn();
-      console.log(`ok   ${name}`);
-      passed++;
-    } catch (e) {
-      console.log(`FAIL ${name}\n     ${e.message}`);
-      failed++;
-    }
-  };
   await check('examples/index.html: generate, seal, open, reject a flipped bit', async () => {
-    await demo.goto(`${server.url}/examples/index.html`);
+    await demo.goto(`${url}/examples/index.html`);
     await demo.waitForFunction(() => window.phisealDemoReady === true);
     await demo.click('#gen');
     await demo.waitForFunction(() => document.getElementById('key').textContent.startsWith('kid '));
@@ -70,7 +34,7 @@ try {
     await demo.waitForFunction(() => document.getElementById('opened').textContent.includes('DECRYPT_FAILED'));
   });
   await check('examples/patient-portal.html: the form is sealed before submit; views open by group', async () => {
-    await demo.goto(`${server.url}/examples/patient-portal.html`);
+    await demo.goto(`${url}/examples/patient-portal.html`);
     await demo.waitForFunction(() => window.portalReady === true);
     await demo.click('#submit');
     await demo.waitForFunction(() => document.getElementById('billing').textContent.includes('locked'));
@@ -96,7 +60,7 @@ try {
   });
   await check('AuditQueue: entries survive a page reload, flush delivers each once, in order', async () => {
     const page2 = await context.newPage();
-    await page2.goto(`${server.url}/tests/browser/audit.html`);
+    await page2.goto(`${url}/tests/browser/audit.html`);
     await page2.waitForFunction(() => window.auditReady === true);
     const name = `queue-${Date.now()}`;
     await page2.evaluate(async (name) => {
@@ -129,7 +93,7 @@ try {
   });
   await check('KeyStore: wrapped keys survive a reload; passphrase, expiry and rotation report', async () => {
     const page3 = await context.newPage();
-    await page3.goto(`${server.url}/tests/browser/audit.html`);
+    await page3.goto(`${url}/tests/browser/audit.html`);
     await page3.waitForFunction(() => window.auditReady === true);
     const name = `keys-${Date.now()}`;
     const kids = await page3.evaluate(async (name) => {
@@ -169,14 +133,4 @@ try {
       && JSON.stringify(out.list) === JSON.stringify(['A256GCM', 'passphrase', 'webcrypto-non-extractable']);
     if (!ok) throw new Error(JSON.stringify(out));
   });
-  await context.close();
-} catch (e) {
-  console.error(e);
-  failed++;
-} finally {
-  clearTimeout(timer);
-  await server.close();
-  await rm(userDataDir, { recursive: true, force: true });
-}
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});
