@@ -678,3 +678,35 @@ fn split_gcm_path_matches_the_one_piece_path() {
     let mut r = SframeReceiver::new(CipherSuite::Aes128CtrHmacSha256_80);
     assert_eq!(r.begin(b"", &ctr.encrypt(b"", b"x").unwrap()).unwrap_err().code(), phiseal::ErrorCode::Unsupported);
 }
+
+/// A key change between `begin` and `complete` (the WebCrypto decrypt is
+/// asynchronous) must not record the counter in the new epoch's window.
+#[test]
+fn complete_after_a_key_change_uses_the_frames_own_epoch() {
+    use phiseal::media::sframe::{SframeReceiver, SframeSender};
+    let suite = CipherSuite::Aes128GcmSha256_128;
+    let old = [1u8; 32];
+    let new = [2u8; 32];
+    let mut s0 =
+        SframeSender::dangerous_starting_at(suite, phiseal::media::sframe::kid_for(5, 0).unwrap(), &old, 10_000)
+            .unwrap();
+    let mut receiver = SframeReceiver::new(suite);
+    receiver.set_sender_key(5, 0, &old).unwrap();
+    let late = s0.encrypt(b"", b"in flight").unwrap();
+    let pending = receiver.begin(b"", &late).unwrap();
+    receiver.set_sender_key(5, 1, &new).unwrap();
+    // The frame still completes, in epoch 0's window (now the previous epoch)...
+    receiver.complete(&pending).unwrap();
+    // ...so epoch 1's low counters are not pushed out of its window,
+    let mut s1 = SframeSender::for_member(suite, 5, 1, &new).unwrap();
+    let first = s1.encrypt(b"", b"fresh epoch").unwrap();
+    assert_eq!(receiver.decrypt(b"", &first).unwrap().plaintext, b"fresh epoch");
+    // ...and the in-flight frame cannot be replayed through epoch 0.
+    assert!(receiver.decrypt(b"", &late).is_err());
+    // A frame whose epoch is gone entirely is refused at completion.
+    let mut r2 = SframeReceiver::new(suite);
+    r2.set_sender_key(5, 0, &old).unwrap();
+    let p2 = r2.begin(b"", &late).unwrap();
+    r2.remove_sender(5);
+    assert!(r2.complete(&p2).is_err());
+}

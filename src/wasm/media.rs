@@ -197,19 +197,23 @@ impl WasmSframeReceiver {
         let sender_id = args::safe_u64(&sender_id, "senderId must be a safe integer >= 0")?;
         let epoch = args::safe_u64(&epoch, "epoch must be a safe integer >= 0")?;
         let base_key = zeroize::Zeroizing::new(args::bytes(&base_key, "baseKey must be a Uint8Array")?);
+        self.pending.clear();
         self.inner.set_sender_key(sender_id, epoch, &base_key).js()
     }
 
     /// Follows a sender's RFC 9605 §5.1 ratchet; returns the new epoch.
     pub fn ratchet(&mut self, sender_id: JsValue) -> JsResult<f64> {
         let sender_id = args::safe_u64(&sender_id, "senderId must be a safe integer >= 0")?;
+        self.pending.clear();
         self.inner.ratchet(sender_id).map(|e| e as f64).js()
     }
 
     /// Forgets a sender (keys zeroized); returns whether it was known.
     #[wasm_bindgen(js_name = removeKey)]
     pub fn remove_key(&mut self, sender_id: JsValue) -> JsResult<bool> {
-        Ok(self.inner.remove_sender(args::safe_u64(&sender_id, "senderId must be a safe integer >= 0")?))
+        let sender_id = args::safe_u64(&sender_id, "senderId must be a safe integer >= 0")?;
+        self.pending.clear();
+        Ok(self.inner.remove_sender(sender_id))
     }
 
     /// Decrypts `prefix || SFrame ciphertext` to `prefix || plaintext`, or

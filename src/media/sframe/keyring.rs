@@ -256,7 +256,6 @@ impl SframeReceiver {
             ctr: header.ctr(),
             sender_id,
             epoch: slot.epoch,
-            current,
             header_len,
             nonce: slot.key.nonce(header.ctr()),
             aad,
@@ -270,7 +269,18 @@ impl SframeReceiver {
     /// [`REPLAYED_FRAME`](super::REPLAYED_FRAME) if the same counter was
     /// completed meanwhile; [`UNKNOWN_KID`](super::UNKNOWN_KID) if the key was removed.
     pub fn complete(&mut self, pending: &PendingFrame) -> Result<()> {
-        self.accept(pending.sender_id, pending.current, pending.ctr).map(|_| ())
+        // Keys may have changed since `begin` (a new epoch, a ratchet): the
+        // counter belongs to the window of the epoch the frame was opened
+        // with, wherever that epoch sits now, or nowhere.
+        let keys = self.senders.get(&pending.sender_id).ok_or(UNKNOWN_KID)?;
+        let current = if keys.current.epoch == pending.epoch {
+            true
+        } else if keys.previous.as_ref().is_some_and(|(p, _)| p.epoch == pending.epoch) {
+            false
+        } else {
+            return Err(UNKNOWN_KID);
+        };
+        self.accept(pending.sender_id, current, pending.ctr).map(|_| ())
     }
 
     /// Finds the slot for a header and checks its replay window.
@@ -322,7 +332,6 @@ pub struct PendingFrame {
     pub sender_id: u64,
     /// The key epoch.
     pub epoch: u64,
-    current: bool,
     /// Length of the SFrame header at the start of the frame.
     pub header_len: usize,
     /// The AES-GCM nonce.
