@@ -36,6 +36,7 @@ const CHECKPOINT_LABEL: &[u8] = b"phiseal-audit-checkpoint-v1";
 
 /// Who acted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Actor {
     /// User id.
     pub id: String,
@@ -45,6 +46,7 @@ pub struct Actor {
 
 /// Client information.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Client {
     /// IP address, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -524,15 +526,26 @@ impl Verifier {
         Ok(())
     }
 
-    /// The report for the lines pushed so far.
+    /// The report for the lines pushed so far. With trusted keys, a log
+    /// needs at least one valid checkpoint to be `valid`: the chain itself
+    /// has no key, so without a checkpoint anyone could have rewritten it.
+    /// Entries after the last checkpoint are counted in `unsigned_tail`.
     #[must_use]
     pub fn finish(mut self) -> Report {
         if self.report.problem.is_none() {
             self.report.unsigned_tail = self.seq - self.report.last_checkpoint_seq;
-            if self.report.entries == 0 {
-                self.report.problem = Some(Problem { line: 0, seq: None, reason: "empty log".to_owned() });
+            let problem = if self.report.entries == 0 {
+                Some("empty log")
+            } else if !self.trusted.is_empty() && self.report.checkpoints == 0 {
+                Some("no signed checkpoint: the log is not authenticated")
             } else {
-                self.report.valid = true;
+                None
+            };
+            match problem {
+                Some(reason) => {
+                    self.report.problem = Some(Problem { line: self.line, seq: None, reason: reason.to_owned() });
+                }
+                None => self.report.valid = true,
             }
         }
         self.report

@@ -157,6 +157,14 @@ fn deletion_insertion_reordering_replay_and_truncation_are_caught() {
     assert!(r.valid);
     assert_eq!(r.unsigned_tail, 10);
 
+    // Without any checkpoint a rewritten chain would verify: with trusted
+    // keys, a log needs at least one signed checkpoint.
+    let unsigned: Vec<String> = all.iter().filter(|l| !l.contains("\"checkpoint\"")).cloned().collect();
+    let r = verify_log(&join(&unsigned), &trusted);
+    assert!(!r.valid);
+    assert!(r.problem.unwrap().reason.contains("no signed checkpoint"));
+    assert!(verify_log(&join(&unsigned), &[]).valid, "without keys only the chain is checked");
+
     // A checkpoint signed by someone else is refused.
     let r = verify_log(&text, &[SigningKey::generate().unwrap().verifying_key()]);
     assert!(r.problem.unwrap().reason.contains("untrusted"));

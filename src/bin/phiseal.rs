@@ -156,7 +156,7 @@ fn audit_verify(args: &[String]) -> ExitCode {
     };
     let r = phiseal::audit::verify_log(&text, &keys);
     println!(
-        "{log_file}: {} entries, {} checkpoints, last checkpoint at seq {}, {} entries after it (not protected against truncation)",
+        "{log_file}: {} entries, {} checkpoints, last checkpoint at seq {}, {} entries after it (not authenticated: they could be cut or rewritten)",
         r.entries, r.checkpoints, r.last_checkpoint_seq, r.unsigned_tail
     );
     match r.problem {
