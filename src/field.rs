@@ -209,28 +209,30 @@ fn canonical(value: &Value) -> Result<Zeroizing<Vec<u8>>> {
     plain(&sorted(value))
 }
 
-fn fields_digest(pointers: &[String]) -> Result<[u8; DIGEST_LEN]> {
+/// `fields_digest` (docs/FORMAT.md §5.2) of a sealed record: every sealed
+/// location's pointer, in field order, and for deterministic fields also the
+/// SHA-384 of the field string, so deterministic strings (which carry no
+/// record binding of their own) cannot be swapped between records or elements.
+fn fields_digest(record: &mut Value, schema: &Schema) -> Result<[u8; DIGEST_LEN]> {
     let mut w = Writer::default();
-    w.u32(u32::try_from(pointers.len()).map_err(|_| Error::invalid_argument("too many fields"))?);
-    for p in pointers {
-        w.str16(p.as_bytes())?;
-    }
-    let digest = Sha384::digest(w.as_slice());
-    let mut out = [0u8; DIGEST_LEN];
-    out.copy_from_slice(digest.get(..DIGEST_LEN).unwrap_or_default());
-    Ok(out)
-}
-
-/// Lists the schema locations present in `record` (schema order, then
-/// document order) as JSON Pointers.
-fn locations(record: &mut Value, schema: &Schema) -> Result<Vec<(usize, String)>> {
-    let mut out = Vec::new();
-    for (i, spec) in schema.fields().iter().enumerate() {
-        visit_mut(record, &spec.segments, &mut String::new(), &mut |p, _| {
-            out.push((i, p.to_owned()));
+    let mut count = 0u32;
+    for spec in schema.fields() {
+        visit_mut(record, &spec.segments, &mut String::new(), &mut |pointer, value| {
+            count = count.checked_add(1).ok_or(Error::invalid_argument("too many fields"))?;
+            w.str16(pointer.as_bytes())?;
+            if spec.mode() == FieldMode::Deterministic {
+                // A non-string here is tampering or plaintext: it hashes as
+                // empty and the field then fails to open anyway.
+                w.raw(&Sha384::digest(value.as_str().unwrap_or_default().as_bytes()));
+            }
             Ok(())
         })?;
     }
+    let mut all = Writer::default();
+    all.u32(count).raw(w.as_slice());
+    let digest = Sha384::digest(all.as_slice());
+    let mut out = [0u8; DIGEST_LEN];
+    out.copy_from_slice(digest.get(..DIGEST_LEN).unwrap_or_default());
     Ok(out)
 }
 
@@ -291,15 +293,15 @@ pub fn plan_seal(
     }
     let deks = DataKeys(keys);
     let mut record = record.clone();
-    let pointers: Vec<String> = locations(&mut record, schema)?.into_iter().map(|(_, p)| p).collect();
-    let header = Header {
+    let mut header = Header {
         record_id: opts.record_id.clone(),
         schema_id: schema.id().to_owned(),
         schema_version: schema.version(),
         epoch: opts.epoch,
         created: opts.created,
         index_key_id: if schema.needs_index_key() { index_key.map(|k| *k.id()) } else { None },
-        fields_digest: fields_digest(&pointers)?,
+        // Set once the fields are sealed; field AAD does not include it.
+        fields_digest: [0u8; DIGEST_LEN],
         groups: Vec::new(),
     };
     for spec in schema.fields() {
@@ -308,6 +310,7 @@ pub fn plan_seal(
             Ok(())
         })?;
     }
+    header.fields_digest = fields_digest(&mut record, schema)?;
     let (header_bytes, jobs) = wrap_plan(header, schema, &opts.recipients, &deks.0)?;
     Ok((SealPlan { record, header: header_bytes, keys: deks.0.into_iter().map(|(_, k)| k).collect() }, jobs))
 }
@@ -542,8 +545,7 @@ impl OpenPlan {
         let keys = self.keys(deks)?;
         let Self { mut record, header, .. } = self;
         let deks = DataKeys(keys);
-        let pointers: Vec<String> = locations(&mut record, schema)?.into_iter().map(|(_, p)| p).collect();
-        if fields_digest(&pointers)? != header.fields_digest {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(&fields_digest(&mut record, schema)?[..], &header.fields_digest[..])) {
             return Err(Error::DECRYPT_FAILED);
         }
         let index_key = match (header.index_key_id, index_key) {
