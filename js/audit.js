@@ -144,25 +144,39 @@ export class AuditQueue {
     }
   }
 
-  /** Appends an entry; resolves once it is durable in IndexedDB. */
-  async append(entry, check) {
-    const before = { seq: this.#log.seq, head: this.#log.head };
-    const { entry: stored, lines } = this.#log.append(entry, check);
-    try {
-      await this.#write(lines);
-    } catch (e) {
-      // Keep memory and storage on the same chain: forget the unstored entry.
-      this.#log = new AuditLog({ ...this.#opts, logId: this.#log.logId, resume: before.seq > 0 ? before : undefined });
-      throw e;
-    }
-    return stored;
+  #tail = Promise.resolve();
+
+  /** Runs `step` after every earlier append or checkpoint has settled, so the chain is written in order. */
+  #serial(step) {
+    const run = this.#tail.then(step);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Appends an entry; resolves once it is durable in IndexedDB. Appends are serialized. */
+  append(entry, check) {
+    return this.#serial(async () => {
+      const before = { seq: this.#log.seq, head: this.#log.head };
+      const { entry: stored, lines } = this.#log.append(entry, check);
+      try {
+        await this.#write(lines);
+      } catch (e) {
+        // Nothing later has been written (appends are serialized): forget the
+        // unstored entry so memory and storage stay on the same chain.
+        this.#log = new AuditLog({ ...this.#opts, logId: this.#log.logId, resume: before.seq > 0 ? before : undefined });
+        throw e;
+      }
+      return stored;
+    });
   }
 
   /** Signs and stores a checkpoint. */
-  async checkpoint() {
-    const line = this.#log.checkpoint();
-    await this.#write([line]);
-    return JSON.parse(line);
+  checkpoint() {
+    return this.#serial(async () => {
+      const line = this.#log.checkpoint();
+      await this.#write([line]);
+      return JSON.parse(line);
+    });
   }
 
   /** Lines not yet delivered, in order. */

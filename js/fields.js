@@ -4,7 +4,7 @@
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { init, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
-import { GrantedKey, SessionKey } from './lifecycle.js';
+import { unlockKey } from './lifecycle.js';
 
 export { IndexKeyset, Keyset };
 
@@ -33,8 +33,9 @@ function indexKeyArg(value, sealed) {
 }
 
 /** A PrivateKey, or for a Keyset the enabled key that is a recipient of `sealed`. */
-function openerArg(value, sealed) {
-  if (value instanceof SessionKey || value instanceof GrantedKey) return value.privateKey;
+async function openerArg(value, sealed) {
+  const unlocked = await unlockKey(value);
+  if (unlocked !== value) return privateKeyArg(unlocked, 'privateKey');
   if (!(value instanceof Keyset)) return privateKeyArg(value, 'privateKey');
   const kids = new Set(inspectRecord(sealed).groups.flatMap((g) => g.recipients));
   const key = value.enabled().find((k) => kids.has(k.kid));
@@ -122,7 +123,7 @@ export async function openRecord(sealed, opts) {
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
   await init();
-  const sk = openerArg(o.privateKey, sealed);
+  const sk = await openerArg(o.privateKey, sealed);
   const ik = indexKeyArg(o.indexKey, sealed);
   const schema = schemaArg(o.schema);
   return JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone()));
@@ -166,7 +167,7 @@ async function rewrap(sealed, opts, rekey) {
   const recipients = recipientsArg(o.recipients);
   const provider = providerArg(o.provider);
   await init();
-  const sk = openerArg(o.privateKey, sealed);
+  const sk = await openerArg(o.privateKey, sealed);
   const schema = schemaArg(o.schema);
   const now = secondsArg(o.now, 'now');
   return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider));

@@ -392,12 +392,12 @@ export declare class SessionKey {
   readonly expiresAt: number;
   readonly expired: boolean;
   readonly kid: string;
-  readonly privateKey: PrivateKey;
   renew(ttlMs?: number): this;
 }
 /** Audits durably, then unlocks the emergency key for ttlMs (default 15 minutes). */
 export declare function breakGlass(options: {
-  audit: { append(entry: AuditEntryInput): unknown };
+  /** An AuditQueue, or a sink that declares `durable: true` and resolves append() only once the entry is stored. */
+  audit: AuditQueue | { durable: true; append(entry: AuditEntryInput): Promise<unknown> };
   actor: { id: string; role?: string };
   patientId: string;
   reason: string;
@@ -416,7 +416,6 @@ export declare class Grant {
 export declare class GrantedKey {
   constructor(privateKey: PrivateKey, grant: Grant, context: { actorId?: string; role?: string; organization?: string }, options?: { audit?: { append(e: AuditEntryInput): unknown } });
   readonly kid: string;
-  readonly privateKey: PrivateKey;
 }
 /** Raises onAlert when an actor touches `distinctPatients` patients within `windowMs`. */
 export declare class AccessAlert {

@@ -28,15 +28,29 @@ export class KeyStore {
     return store;
   }
 
-  async #wrappingKey() {
-    const meta = this.#db.transaction('meta').objectStore('meta');
-    const existing = await request(meta.get('wrapping-key'));
-    if (existing) return existing;
-    const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-    const tx = this.#db.transaction('meta', 'readwrite');
-    tx.objectStore('meta').put(key, 'wrapping-key');
-    await done(tx);
-    return key;
+  #wrapping = null;
+
+  /** The store's wrapping key, created once (concurrent callers share one promise; `add` never overwrites). */
+  #wrappingKey() {
+    this.#wrapping ??= (async () => {
+      const meta = this.#db.transaction('meta').objectStore('meta');
+      const existing = await request(meta.get('wrapping-key'));
+      if (existing) return existing;
+      const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+      const tx = this.#db.transaction('meta', 'readwrite');
+      tx.objectStore('meta').add(key, 'wrapping-key');
+      try {
+        await done(tx);
+        return key;
+      } catch {
+        // Another tab created it first: use that one.
+        return request(this.#db.transaction('meta').objectStore('meta').get('wrapping-key'));
+      }
+    })();
+    this.#wrapping.catch(() => {
+      this.#wrapping = null;
+    });
+    return this.#wrapping;
   }
 
   static async #passphraseKey(passphrase, salt, iterations) {
@@ -144,7 +158,10 @@ export class KeyStore {
     const o = options(opts, 'options');
     const r = await request(this.#db.transaction('keys').objectStore('keys').get(kid));
     if (!r) throw new PhisealError(`no key ${kid} in the store`, ErrorCode.INVALID_ARGUMENT);
-    const { privateKey, publicKey } = await wasm.PrivateKey.generate(o.provider ?? 'auto', false).then((k) => ({ privateKey: k, publicKey: k.publicKey }));
+    // A passphrase-protected entry needs the key's bytes once, to wrap them.
+    const extractable = o.passphrase !== undefined;
+    const privateKey = await wasm.PrivateKey.generate(o.provider ?? 'auto', extractable);
+    const publicKey = privateKey.publicKey;
     await this.put(privateKey, { purpose: r.purpose, epoch: r.epoch + 1, expires: o.expires ?? null, passphrase: o.passphrase });
     return { privateKey, publicKey };
   }

@@ -2,7 +2,21 @@
 // access that is audited durably before any data is decrypted.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { AuditQueue } from './audit.js';
 import { options, privateKeyArg } from './internal.js';
+
+/**
+ * The key behind a SessionKey or GrantedKey, checked now (expiry, grant
+ * conditions; a refusal is audited before it is thrown). Module-internal:
+ * used by the functions that open data, never handed to applications.
+ * @internal
+ */
+export async function unlockKey(value) {
+  if (value instanceof SessionKey) return value[UNLOCK]();
+  if (value instanceof GrantedKey) return value[UNLOCK]();
+  return value;
+}
+const UNLOCK = Symbol('phiseal.unlock');
 
 /** Default lifetime of a session key or grant: 15 minutes. */
 export const DEFAULT_TTL_MS = 15 * 60 * 1000;
@@ -38,8 +52,8 @@ export class SessionKey {
   get kid() {
     return this.#key.kid;
   }
-  /** The key itself; throws `KEY_EXPIRED` after expiry. */
-  get privateKey() {
+  /** @internal The key, or `KEY_EXPIRED` after expiry (see unlockKey). */
+  [UNLOCK]() {
     if (this.expired) throw new PhisealError(`${this.purpose} key expired`, ErrorCode.KEY_EXPIRED);
     return this.#key;
   }
@@ -62,7 +76,10 @@ export class SessionKey {
  */
 export async function breakGlass(opts) {
   const o = options(opts, 'options');
-  if (!o.audit || typeof o.audit.append !== 'function') throw invalidArgument('breakGlass needs an audit log or queue');
+  // The entry must be durable before anything is unlocked: an AuditQueue
+  // (IndexedDB), or a sink that says so and resolves only once stored.
+  const durable = o.audit && typeof o.audit.append === 'function' && (o.audit instanceof AuditQueue || o.audit.durable === true);
+  if (!durable) throw invalidArgument('breakGlass needs a durable audit sink: an AuditQueue, or {durable: true, append}');
   if (typeof o.reason !== 'string' || o.reason.trim().length < 8) throw invalidArgument('break-glass needs a reason (at least 8 characters)');
   if (typeof o.patientId !== 'string' || !o.patientId) throw invalidArgument('break-glass needs a patientId');
   privateKeyArg(o.emergencyKey, 'emergencyKey');
@@ -91,6 +108,9 @@ export class Grant {
     }
     if (!Number.isFinite(this.ttlMs) || this.ttlMs <= 0) throw invalidArgument('ttlMs must be a positive number');
     this.expiresAt = this.clock() + this.ttlMs;
+    if (this.roles) Object.freeze(this.roles);
+    if (this.hours) Object.freeze(this.hours);
+    Object.freeze(this);
   }
 
   /** Throws unless `context` ({role, organization}) satisfies every condition now. */
@@ -122,18 +142,19 @@ export class GrantedKey {
     this.#key = privateKeyArg(privateKey, 'privateKey');
     if (!(grant instanceof Grant)) throw invalidArgument('grant must be a Grant');
     this.#grant = grant;
-    this.#context = options(context, 'context');
+    // A copy: later changes to the caller's object do not change the decision.
+    this.#context = Object.freeze({ ...options(context, 'context') });
     this.#audit = options(opts, 'options').audit;
   }
   get kid() {
     return this.#key.kid;
   }
-  /** The key, or throws ACCESS_DENIED / KEY_EXPIRED (and audits the refusal). */
-  get privateKey() {
+  /** @internal The key, or ACCESS_DENIED / KEY_EXPIRED after the refusal is audited (see unlockKey). */
+  async [UNLOCK]() {
     try {
       this.#grant.check(this.#context);
     } catch (e) {
-      this.#audit?.append({ actor: { id: this.#context.actorId ?? 'unknown', role: this.#context.role ?? '' }, action: 'decrypt', outcome: 'denied', reason: e.message });
+      await this.#audit?.append({ actor: { id: this.#context.actorId ?? 'unknown', role: this.#context.role ?? '' }, action: 'decrypt', outcome: 'denied', reason: e.message });
       throw e;
     }
     return this.#key;
