@@ -89,13 +89,17 @@ impl WebCryptoKey {
     /// [`ErrorCode::Unsupported`] without WebCrypto; [`ErrorCode::InvalidKey`] if WebCrypto refuses it.
     pub async fn import(key: &PrivateKey, extractable: bool) -> Result<Self> {
         let subtle = require_subtle()?;
-        let jwk = jwk_to_js(&key.to_jwk())?;
-        let imported = await_promise(
-            subtle.import_key_with_object("jwk", &jwk, &ecdh_algorithm()?, extractable, &usages(true)),
+        // PKCS#8 bytes (wiped below), not a JWK: a JWK's `d` would be a JS
+        // string, which can never be wiped.
+        let der = key.to_pkcs8_der();
+        let bytes = Uint8Array::from(der.as_slice());
+        let result = await_promise(
+            subtle.import_key_with_object("pkcs8", &bytes, &ecdh_algorithm()?, extractable, &usages(true)),
             Error::new(ErrorCode::InvalidKey, "WebCrypto refused the private key"),
         )
-        .await?;
-        Ok(Self { key: imported.unchecked_into(), public: *key.public_key() })
+        .await;
+        bytes.fill(0, 0, bytes.length());
+        Ok(Self { key: result?.unchecked_into(), public: *key.public_key() })
     }
 
     /// Exports the private key back into a RustCrypto key.
@@ -185,7 +189,3 @@ async fn import_public(subtle: &SubtleCrypto, peer: &PublicKey) -> Result<Crypto
     Ok(key)
 }
 
-fn jwk_to_js(jwk: &Jwk) -> Result<Object> {
-    let value = serde_wasm_bindgen::to_value(jwk).map_err(|_| PLATFORM)?;
-    value.dyn_into().map_err(|_| PLATFORM)
-}
