@@ -545,7 +545,10 @@ impl OpenPlan {
         let keys = self.keys(deks)?;
         let Self { mut record, header, .. } = self;
         let deks = DataKeys(keys);
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(&fields_digest(&mut record, schema)?[..], &header.fields_digest[..])) {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            &fields_digest(&mut record, schema)?[..],
+            &header.fields_digest[..],
+        )) {
             return Err(Error::DECRYPT_FAILED);
         }
         let index_key = match (header.index_key_id, index_key) {

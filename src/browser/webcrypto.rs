@@ -188,4 +188,3 @@ async fn import_public(subtle: &SubtleCrypto, peer: &PublicKey) -> Result<Crypto
     });
     Ok(key)
 }
-
