@@ -174,7 +174,7 @@ async function rewrap(sealed, opts, rekey) {
 }
 
 /** The recipients of `sealed` as {publicKey, groups}, resolved through `directory` (PublicKeys). */
-function currentRecipients(sealed, directory) {
+function currentRecipients(sealed, directory, except) {
   if (!Array.isArray(directory)) throw invalidArgument('directory must be an array of PublicKeys');
   const header = inspectRecord(sealed);
   const byKid = new Map(directory.map((k) => [k instanceof wasm.PublicKey ? k.kid : undefined, k]));
@@ -182,6 +182,7 @@ function currentRecipients(sealed, directory) {
   for (const { group, recipients } of header.groups) {
     for (const kid of recipients) groupsByKid.set(kid, [...(groupsByKid.get(kid) ?? []), group]);
   }
+  groupsByKid.delete(except);
   return [...groupsByKid].map(([kid, groups]) => {
     const publicKey = byKid.get(kid);
     if (!publicKey) throw invalidArgument(`recipient ${kid} is not in the directory`);
@@ -210,7 +211,8 @@ export async function removeRecipient(sealed, opts) {
   await init();
   const kid = o.recipient instanceof wasm.PublicKey ? o.recipient.kid : o.recipient;
   if (typeof kid !== 'string') throw invalidArgument('recipient must be a PublicKey or a kid');
-  const recipients = currentRecipients(sealed, o.directory).filter((r) => r.publicKey.kid !== kid);
+  // The removed recipient need not be in the directory.
+  const recipients = currentRecipients(sealed, o.directory, kid);
   return rekeyRecord(sealed, { ...o, recipients });
 }
 

@@ -98,7 +98,7 @@ test('add and remove recipients; removal re-keys', async () => {
   assert.equal(added.patient.name, sealed.patient.name, 'rewrap leaves fields alone');
   assert.equal((await phiseal.openRecord(added, { schema: SCHEMA, privateKey: outsider.privateKey, indexKey })).record.notes.text, 'albuterol prn');
   const removed = await phiseal.removeRecipient(added, {
-    schema: SCHEMA, privateKey: clinician.privateKey, directory: [...directory, outsider.publicKey], recipient: outsider.publicKey,
+    schema: SCHEMA, privateKey: clinician.privateKey, directory, recipient: outsider.publicKey.kid,
   });
   assert.notEqual(removed.patient.name, sealed.patient.name, 're-key re-encrypts');
   assert.equal(removed.patient.email, sealed.patient.email, 'deterministic fields stay');
