@@ -18,7 +18,7 @@
 //! let record = serde_json::json!({"ssn": "123-45-6789", "visit": 3});
 //! let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*clinician.public_key())], 1_700_000_000);
 //! let sealed = field::seal_record(&record, &schema, &opts, None)?;
-//! assert!(sealed["ssn"].as_str().unwrap().starts_with("phs1."));
+//! assert!(sealed["ssn"].as_str().is_some_and(|s| s.starts_with("phs1.")));
 //! let opened = field::open_record(&sealed, &schema, &clinician, None)?;
 //! assert_eq!(opened.record, record);
 //! # Ok::<(), phiseal::Error>(())
