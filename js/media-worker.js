@@ -126,14 +126,7 @@ async function encryptFrameWebCrypto(opts, frame, controller) {
 }
 
 async function decryptFrameWebCrypto(opts, frame, controller) {
-  if (frame.data.byteLength === 0) {
-    counts.droppedEmpty++;
-    return;
-  }
-  if (receiver === null) {
-    kindCounts(opts.kind).failed++;
-    return;
-  }
+  if (!receivable(opts, frame)) return;
   const data = new Uint8Array(frame.data);
   const n = prefixFor(opts, frame, data);
   const b = receiver.begin(data, n);
@@ -208,17 +201,23 @@ function sent(opts, frame, plain, n, out, controller) {
   controller.enqueue(frame);
 }
 
-function decryptFrame(opts, frame, controller) {
+/** Whether a received frame can be decrypted at all; counts it when not. */
+function receivable(opts, frame) {
   if (frame.data.byteLength === 0) {
     // Chromium delivers an empty audio frame at the start of a stream: it
     // carries nothing (no media, nothing SFrame could authenticate).
     counts.droppedEmpty++;
-    return;
+    return false;
   }
   if (receiver === null) {
     kindCounts(opts.kind).failed++;
-    return;
+    return false;
   }
+  return true;
+}
+
+function decryptFrame(opts, frame, controller) {
+  if (!receivable(opts, frame)) return;
   const data = new Uint8Array(frame.data);
   const out = receiver.decrypt(data, prefixFor(opts, frame, data));
   if (out === undefined) {

@@ -127,13 +127,19 @@ function encryptTransform(makeEncryptor, webcrypto) {
  * @returns {ReadableStream<Uint8Array>} the encrypted stream (errors with a PhisealError)
  */
 export function encryptStream(readable, opts) {
+  const { input, size, provider, webcrypto, recipients } = encryptArgs(readable, opts);
+  return input.pipeThrough(encryptTransform(() => wasm.StreamEncryptor.create(recipients, size, provider), webcrypto));
+}
+
+/** The checked arguments shared by the encrypting entry points. */
+function encryptArgs(readable, opts) {
   const o = options(opts, 'options');
   const input = readableArg(readable);
   const size = segmentSizeArg(o.segmentSize);
   const provider = providerArg(o.provider);
   const webcrypto = useWebCrypto(provider);
   const recipients = recipientsArg(o.recipients);
-  return input.pipeThrough(encryptTransform(() => wasm.StreamEncryptor.create(recipients, size, provider), webcrypto));
+  return { o, input, size, provider, webcrypto, recipients };
 }
 
 /**
@@ -143,12 +149,7 @@ export function encryptStream(readable, opts) {
  * @internal
  */
 export function dangerousEncryptStreamWithFixedSalt(readable, opts) {
-  const o = options(opts, 'options');
-  const input = readableArg(readable);
-  const size = segmentSizeArg(o.segmentSize);
-  const provider = providerArg(o.provider);
-  const webcrypto = useWebCrypto(provider);
-  const recipients = recipientsArg(o.recipients);
+  const { o, input, size, webcrypto, recipients } = encryptArgs(readable, opts);
   const make = async () =>
     wasm.StreamEncryptor.dangerousWithFixedSalt(recipients, size, o.contentKey, o.salt, o.noncePrefix, o.ephemeralIkm);
   return input.pipeThrough(encryptTransform(make, webcrypto));
