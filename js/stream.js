@@ -143,19 +143,6 @@ function encryptArgs(readable, opts) {
 }
 
 /**
- * **Test only; never use for data.** Like encryptStream, but with a fixed
- * content key, salt, nonce prefix and HPKE ephemeral seed, so the output is
- * byte-for-byte reproducible. Reusing these values reuses AES-GCM nonces.
- * @internal
- */
-export function dangerousEncryptStreamWithFixedSalt(readable, opts) {
-  const { o, input, size, webcrypto, recipients } = encryptArgs(readable, opts);
-  const make = async () =>
-    wasm.StreamEncryptor.dangerousWithFixedSalt(recipients, size, o.contentKey, o.salt, o.noncePrefix, o.ephemeralIkm);
-  return input.pipeThrough(encryptTransform(make, webcrypto));
-}
-
-/**
  * Decrypts a phiseal stream with a recipient's private key. Plaintext comes
  * out segment by segment as each authenticates; the stream errors with
  * DECRYPT_FAILED on tampering or truncation (at the end), NOT_RECIPIENT if

@@ -58,9 +58,9 @@ step() {
 
 
 step "cargo fmt --check" check cargo fmt --all -- --check
-step "clippy -D warnings (native)" check cargo clippy --features cli --all-targets -- -D warnings
+step "clippy -D warnings (native)" check cargo clippy --features cli,hazmat --all-targets -- -D warnings
 step "clippy -D warnings (wasm32)" check cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
-step "cargo test (native)" cargo cargo test --features cli
+step "cargo test (native)" cargo cargo test --features cli,hazmat
 step "vectors (native)" total make --no-print-directory vectors
 step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \

@@ -1,6 +1,8 @@
 //! Encrypted streams (docs/FORMAT.md §8): round trips, chunking, truncation,
 //! reordering, splicing, tampering, recipients, counter exhaustion, and
 //! bounded memory.
+// Some tests use the test-only `dangerous_*` constructors (feature `hazmat`).
+#![cfg_attr(not(feature = "hazmat"), allow(unused))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use phiseal::ErrorCode;
@@ -148,6 +150,7 @@ fn reordering_and_dropping_segments_is_detected() {
     }
 }
 
+#[cfg(feature = "hazmat")]
 #[test]
 fn segments_from_another_stream_with_the_same_key_are_rejected() {
     let key = PrivateKey::generate().unwrap();
@@ -252,6 +255,7 @@ fn argument_checks_and_misuse() {
     assert!(text.contains("StreamEncryptor") && !text.contains("key:"), "{text}");
 }
 
+#[cfg(feature = "hazmat")]
 #[test]
 fn counter_exhaustion_is_misuse() {
     let key = PrivateKey::generate().unwrap();
@@ -267,6 +271,7 @@ fn counter_exhaustion_is_misuse() {
     enc.finish().unwrap();
 }
 
+#[cfg(feature = "hazmat")]
 #[test]
 fn segment_jobs_give_the_same_bytes_as_push() {
     // The external-AES path (as WebCrypto uses it) against the RustCrypto path.

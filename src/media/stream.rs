@@ -56,7 +56,7 @@ use zeroize::Zeroizing;
 use crate::aead::{AesGcm, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{UnwrapJob, WrapJob, Wrapped};
-use crate::hpke::{self, ENC_LEN, Suite};
+use crate::hpke::{ENC_LEN, Suite};
 use crate::kdf::Kdf;
 use crate::keys::{PrivateKey, PublicKey, random_bytes};
 
@@ -487,7 +487,7 @@ impl StreamEncryptor {
     ///
     /// # Errors
     /// As [`StreamEncryptor::plan`]; `ephemeral_ikm` must have 48 bytes or more.
-    #[doc(hidden)]
+    #[cfg(feature = "hazmat")]
     pub fn dangerous_with_fixed_salt(
         recipients: &[PublicKey],
         segment_size: usize,
@@ -501,9 +501,9 @@ impl StreamEncryptor {
         for (i, job) in jobs.iter().enumerate() {
             let mut ikm = Zeroizing::new(ephemeral_ikm.to_vec());
             ikm.push(u8::try_from(i).map_err(|_| Error::invalid_argument("too many recipients"))?);
-            let sk_e = hpke::derive_key_pair(&ikm)?;
+            let sk_e = crate::hpke::derive_key_pair(&ikm)?;
             let (enc, mut ctx) =
-                hpke::setup_sender_with_ephemeral(Suite::PHISEAL, &job.recipient, &job.info, None, None, &sk_e)?;
+                crate::hpke::setup_sender_with_ephemeral(Suite::PHISEAL, &job.recipient, &job.info, None, None, &sk_e)?;
             wrapped.push(Wrapped { enc, ct: ctx.seal(&job.aad, &job.secret)? });
         }
         plan.finish(&wrapped)
@@ -600,7 +600,7 @@ impl StreamEncryptor {
     ///
     /// # Errors
     /// [`ErrorCode::Misuse`] if `index` is behind the counter.
-    #[doc(hidden)]
+    #[cfg(feature = "hazmat")]
     pub fn dangerous_skip_to_segment(&mut self, index: u32) -> Result<()> {
         if index < self.next {
             return Err(Error::misuse("the segment counter only moves forward"));

@@ -9,7 +9,6 @@ use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::Zeroizing;
 
 use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
@@ -19,8 +18,7 @@ use crate::browser::webcrypto;
 use crate::error::{Error, ErrorCode};
 use crate::keys::{Jwk, PublicKey};
 use crate::media::stream::{
-    CONTENT_KEY_LEN, MAX_SEGMENT_SIZE, NONCE_PREFIX_LEN, PlainSegment, SALT_LEN, SealedSegment, StreamDecryptor,
-    StreamEncryptor, StreamHeader,
+    MAX_SEGMENT_SIZE, PlainSegment, SealedSegment, StreamDecryptor, StreamEncryptor, StreamHeader,
 };
 
 #[derive(Deserialize)]
@@ -37,15 +35,6 @@ fn recipients_arg(value: &JsValue) -> JsResult<Vec<PublicKey>> {
 
 fn segment_size_arg(value: &JsValue) -> JsResult<usize> {
     Ok(args::integer(value, MAX_SEGMENT_SIZE as u32, "segmentSize must be an integer from 1024 to 16777216")? as usize)
-}
-
-fn fixed<const N: usize>(value: &JsValue, message: &'static str) -> JsResult<Zeroizing<[u8; N]>> {
-    let v = Zeroizing::new(args::bytes(value, message)?);
-    let mut out = Zeroizing::new([0u8; N]);
-    out.copy_from_slice(
-        v.get(..N).filter(|_| v.len() == N).ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, message)))?,
-    );
-    Ok(out)
 }
 
 /// Imports a segment key into WebCrypto as a non-extractable AES-GCM key;
@@ -85,25 +74,6 @@ impl WasmStreamEncryptor {
             let wrapped = provider::run_wrap_jobs(provider, &jobs).await.js()?;
             Ok(Self(plan.finish(&wrapped).js()?).into())
         }))
-    }
-
-    /// **Test only; never for data**: a deterministic stream (see docs/FORMAT.md §8.6).
-    #[doc(hidden)]
-    #[wasm_bindgen(js_name = dangerousWithFixedSalt)]
-    pub fn dangerous_with_fixed_salt(
-        recipients: JsValue,
-        segment_size: JsValue,
-        content_key: JsValue,
-        salt: JsValue,
-        nonce_prefix: JsValue,
-        ephemeral_ikm: JsValue,
-    ) -> JsResult<WasmStreamEncryptor> {
-        let ck = fixed::<CONTENT_KEY_LEN>(&content_key, "contentKey must be 32 bytes")?;
-        let salt = fixed::<SALT_LEN>(&salt, "salt must be 32 bytes")?;
-        let prefix = fixed::<NONCE_PREFIX_LEN>(&nonce_prefix, "noncePrefix must be 7 bytes")?;
-        let ikm = Zeroizing::new(args::bytes(&ephemeral_ikm, "ephemeralIkm must be a Uint8Array")?);
-        let (recipients, size) = (recipients_arg(&recipients)?, segment_size_arg(&segment_size)?);
-        StreamEncryptor::dangerous_with_fixed_salt(&recipients, size, &ck, &salt, &prefix, &ikm).map(Self).js()
     }
 
     /// The header, once (`undefined` afterwards).

@@ -65,25 +65,6 @@ test('round trips over many sizes on both paths, across paths', async () => {
   }
 });
 
-test('both paths write byte-identical streams for a fixed key and salt', async () => {
-  const { a, b } = await keys;
-  const pt = data(4 * SEG + 99);
-  const fixed = {
-    recipients: [a.publicKey, b.publicKey],
-    segmentSize: SEG,
-    contentKey: new Uint8Array(32).fill(1),
-    salt: new Uint8Array(32).fill(2),
-    noncePrefix: new Uint8Array(7).fill(3),
-    ephemeralIkm: new Uint8Array(48).fill(4),
-  };
-  const viaWasm = await readAll(stream.dangerousEncryptStreamWithFixedSalt(source(pt, [500]), { ...fixed, provider: 'wasm' }));
-  const viaWebCrypto = await readAll(stream.dangerousEncryptStreamWithFixedSalt(source(pt, [3000, 1]), { ...fixed, provider: 'webcrypto' }));
-  assert.deepEqual(viaWebCrypto, viaWasm);
-  for (const provider of PATHS) {
-    assert.deepEqual(await decrypt(viaWasm, { privateKey: b.privateKey, provider }), pt);
-  }
-});
-
 test('blob helpers', async () => {
   const { a } = await keys;
   const pt = data(70_000);

@@ -187,7 +187,7 @@ impl SframeSender {
     ///
     /// # Errors
     /// As [`SframeKey::new`].
-    #[doc(hidden)]
+    #[cfg(feature = "hazmat")]
     pub fn dangerous_starting_at(suite: CipherSuite, kid: KeyId, base_key: &[u8], next_ctr: Counter) -> Result<Self> {
         Ok(Self { key: SframeKey::new(suite, kid, base_key)?, next_ctr: Some(next_ctr), member: None })
     }
