@@ -60,6 +60,7 @@ step() {
 step "cargo fmt --check" check cargo fmt --all -- --check
 step "clippy -D warnings (native)" check cargo clippy --features cli,hazmat --all-targets -- -D warnings
 step "clippy -D warnings (wasm32)" check cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+step "dependency checks" deps node tests/deps-check.mjs
 step "cargo test (native)" cargo cargo test --features cli,hazmat
 step "vectors (native)" total make --no-print-directory vectors
 step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown --features conformance --test web

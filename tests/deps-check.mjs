@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// Offline dependency checks (issue #11), in the spirit of `cargo deny`:
+//   - every crate in Cargo.lock (all targets, dev and build deps included)
+//     has a license expression satisfiable from ALLOWED_LICENSES;
+//   - every crate comes from the registry (no git or path sources except
+//     phiseal itself);
+//   - no crate is present in two versions unless listed in DUPLICATES_ALLOWED
+//     with a reason;
+//   - every direct runtime dependency of phiseal has a rationale section in
+//     docs/DEPENDENCIES.md;
+//   - the npm devDependencies of package-lock.json have allowed licenses and
+//     registry sources.
+// Reads `cargo metadata --locked --offline` (fails if Cargo.lock is stale)
+// and package-lock.json. Ends with "deps: N passed, M failed".
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const ALLOWED_LICENSES = new Set([
+  'MIT',
+  'Apache-2.0',
+  'Apache-2.0 WITH LLVM-exception',
+  'BSD-1-Clause',
+  'BSD-2-Clause',
+  'BSD-3-Clause',
+  '0BSD',
+  'ISC',
+  'Zlib',
+  'Unicode-3.0',
+  'Unicode-DFS-2016',
+  'CC0-1.0',
+  'Unlicense',
+  'BSL-1.0',
+]);
+
+// name -> why two versions are acceptable.
+const DUPLICATES_ALLOWED = new Map([
+  [
+    'syn',
+    'proc-macro only (compile time, nothing linked): serde_derive and wasm-bindgen-test macros moved to syn 3, ' +
+      'other derive macros (zeroize_derive, wasm-bindgen-macro) are still on syn 2',
+  ],
+]);
+
+let passed = 0;
+let failed = 0;
+function check(ok, what) {
+  if (ok) {
+    passed += 1;
+  } else {
+    failed += 1;
+    console.log(`FAIL ${what}`);
+  }
+}
+
+// A small SPDX expression evaluator: OR / AND / WITH, parentheses and the
+// legacy "A/B" (= A OR B) spelling found in older crates.
+function licenseOk(expr) {
+  if (!expr) return false;
+  const tokens = expr.replace(/\//g, ' OR ').match(/\(|\)|[^\s()]+/g) ?? [];
+  let i = 0;
+  function primary() {
+    const t = tokens[i++];
+    if (t === '(') {
+      const v = orExpr();
+      i += 1; // ')'
+      return v;
+    }
+    if (tokens[i] === 'WITH') {
+      const exception = tokens[i + 1];
+      i += 2;
+      return ALLOWED_LICENSES.has(`${t} WITH ${exception}`) || ALLOWED_LICENSES.has(t);
+    }
+    return ALLOWED_LICENSES.has(t);
+  }
+  function andExpr() {
+    let v = primary();
+    while (tokens[i] === 'AND') {
+      i += 1;
+      v = primary() && v;
+    }
+    return v;
+  }
+  function orExpr() {
+    let v = andExpr();
+    while (tokens[i] === 'OR') {
+      i += 1;
+      v = andExpr() || v;
+    }
+    return v;
+  }
+  const v = orExpr();
+  return v && i === tokens.length;
+}
+
+// ---------------------------------------------------------------- Rust
+let meta;
+try {
+  const out = execFileSync('cargo', ['metadata', '--format-version', '1', '--locked', '--offline'], {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  meta = JSON.parse(out.toString());
+  check(true, 'cargo metadata --locked --offline');
+} catch (e) {
+  check(false, `cargo metadata --locked --offline (Cargo.lock missing or stale?): ${e.stderr ?? e.message}`);
+}
+
+if (meta) {
+  const versions = new Map();
+  for (const p of meta.packages) {
+    const id = `${p.name} ${p.version}`;
+    const local = p.source === null && p.manifest_path.startsWith(root) && p.name === 'phiseal';
+    check(local || (p.source ?? '').startsWith('registry+'), `${id}: source ${p.source ?? 'path'} is not the registry`);
+    check(licenseOk(p.license), `${id}: license "${p.license ?? p.license_file ?? 'none'}" is not allowed`);
+    versions.set(p.name, [...(versions.get(p.name) ?? []), p.version]);
+  }
+  for (const [name, vs] of versions) {
+    check(vs.length === 1 || DUPLICATES_ALLOWED.has(name), `${name}: duplicate versions ${vs.join(', ')}`);
+  }
+  for (const [name] of DUPLICATES_ALLOWED) {
+    // A stale allowance would hide the next real duplicate of that crate.
+    check((versions.get(name) ?? []).length > 1, `${name}: listed in DUPLICATES_ALLOWED but no longer duplicated`);
+  }
+
+  const docPath = join(root, 'docs', 'DEPENDENCIES.md');
+  const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
+  const phiseal = meta.packages.find((p) => p.name === 'phiseal' && p.source === null);
+  const runtime = new Set((phiseal?.dependencies ?? []).filter((d) => d.kind === null).map((d) => d.name));
+  for (const name of runtime) {
+    check(new RegExp(`^#+ .*\`${name}\``, 'm').test(doc), `${name}: no rationale section in docs/DEPENDENCIES.md`);
+  }
+}
+
+// ---------------------------------------------------------------- npm
+const lockPath = join(root, 'package-lock.json');
+if (existsSync(lockPath)) {
+  const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
+  for (const [path, p] of Object.entries(lock.packages ?? {})) {
+    if (path === '') continue;
+    const id = `${path.replace(/^.*node_modules\//, '')} ${p.version ?? ''}`.trim();
+    let license = p.license;
+    if (!license) {
+      const pkgJson = join(root, path, 'package.json');
+      if (existsSync(pkgJson)) license = JSON.parse(readFileSync(pkgJson, 'utf8')).license;
+    }
+    check(licenseOk(typeof license === 'string' ? license : license?.type), `npm ${id}: license "${license}" is not allowed`);
+    const resolved = p.resolved ?? '';
+    check(!p.link && !/^(git|file:|github:)/.test(resolved), `npm ${id}: not from the registry (${resolved || 'link'})`);
+  }
+} else {
+  check(false, 'package-lock.json is missing');
+}
+
+console.log(`deps: ${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;
