@@ -1,0 +1,707 @@
+// phiseal/watermark: dynamic, tamper-resistant watermarks that show who was
+// looking at PHI and when, over video, canvases and any PHI container.
+//
+//   import { Watermark } from 'phiseal/watermark';
+//   const mark = Watermark.attach(video, {
+//     text: ['dr.lee@clinic.example', 'Dr. Ana Lee', 'Northside Clinic'],   // + the time, to the second
+//     forensic: { id: sessionNumber },          // optional invisible 32-bit id (decodeForensicMark)
+//     onTamper: (e) => audit.append({ action: 'watermark-tamper', detail: e }),
+//   });
+//   ...
+//   mark.detach();
+//
+// What it does, and what a page cannot do: docs/SECURITY.md §Watermarks.
+//
+// Design: the mark is drawn on canvases inside a closed shadow root of a
+// host element that sits in the top layer (a manual popover: above every
+// z-index, above fullscreen elements once re-raised, and untouched by the
+// opacity, transform, clip-path, filter or visibility of its ancestors),
+// whose only style is one inline declaration block with `all: initial
+// !important` (so no stylesheet reaches it). The canvases are redrawn only
+// when the text changes (once a second for the clock) or the pattern moves
+// (every `moveEverySeconds`); following the target costs a few style writes
+// inside the shadow root while it moves, nothing otherwise.
+//
+// Tamper resistance: a MutationObserver on the host, its ancestors and the
+// target's parent restores synchronously (in the microtask after the
+// change); a periodic check (every 40 ms) covers what mutations do not
+// show (closed popover, hidden ancestors, elements over the target, top-layer
+// elements opened above the mark, a replaced target). Every tamper is
+// reported; repeated tampering hides the target (failurePolicy 'hide').
+//
+// This file imports no wasm: `phiseal/watermark` is small and synchronous.
+
+import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { drawForensic, drawText, markLines, markOptions, slotOf, slotOffset } from './watermark-render.js';
+
+export { decodeForensicMark, forensicBitErrors, forensicCells, forensicId, forensicTile, FORENSIC_CELL, FORENSIC_STRENGTH } from './watermark-forensic.js';
+export { formatTime } from './watermark-render.js';
+export { watermarkTrack, watermarkTrackSupport } from './watermark-track.js';
+
+// Platform functions captured when the module loads, so that a script that
+// replaces them later cannot blind the checks (one that runs before phiseal
+// can: load phiseal first).
+const hasDom = typeof Element === 'function' && typeof document === 'object';
+const N = hasDom
+  ? {
+      apply: Reflect.apply,
+      now: performance.now.bind(performance),
+      setTimeout: globalThis.setTimeout.bind(globalThis),
+      clearTimeout: globalThis.clearTimeout.bind(globalThis),
+      raf: globalThis.requestAnimationFrame.bind(globalThis),
+      caf: globalThis.cancelAnimationFrame.bind(globalThis),
+      getComputedStyle: globalThis.getComputedStyle.bind(globalThis),
+      attachShadow: Element.prototype.attachShadow,
+      setAttribute: Element.prototype.setAttribute,
+      removeAttribute: Element.prototype.removeAttribute,
+      getAttribute: Element.prototype.getAttribute,
+      rect: Element.prototype.getBoundingClientRect,
+      append: Element.prototype.append,
+      remove: Element.prototype.remove,
+      matches: Element.prototype.matches,
+      checkVisibility: Element.prototype.checkVisibility,
+      showPopover: HTMLElement.prototype.showPopover,
+      hidePopover: HTMLElement.prototype.hidePopover,
+      elementFromPoint: Document.prototype.elementFromPoint,
+      contains: Node.prototype.contains,
+      MutationObserver: globalThis.MutationObserver,
+      ResizeObserver: globalThis.ResizeObserver,
+      fillText: CanvasRenderingContext2D.prototype.fillText,
+      drawImage: CanvasRenderingContext2D.prototype.drawImage,
+    }
+  : null;
+const call = (fn, self, ...args) => N.apply(fn, self, args);
+
+const MAX_Z = '2147483647';
+const HOST_STYLE = [
+  ['all', 'initial'],
+  ['position', 'fixed'],
+  ['inset', '0px'],
+  ['display', 'block'],
+  ['visibility', 'visible'],
+  ['opacity', '1'],
+  ['pointer-events', 'none'],
+  ['z-index', MAX_Z],
+  ['overflow', 'hidden'],
+  ['contain', 'strict'],
+]
+  .map(([k, v]) => `${k}: ${v} !important`)
+  .join('; ');
+/** Computed values the host must have; anything else is reported. */
+const EXPECTED = { display: 'block', visibility: 'visible', opacity: '1', transform: 'none', clipPath: 'none', filter: 'none', position: 'fixed' };
+const TOP_LAYER = ':modal, :fullscreen, :popover-open';
+const SAMPLE = [0.2, 0.5, 0.8];
+
+const token = Symbol('phiseal.watermark');
+
+/**
+ * A watermark attached to one target. Create with Watermark.attach().
+ */
+export class Watermark {
+  #target;
+  #opts;
+  #cfg;
+  #host;
+  #clip;
+  #fCanvas;
+  #tCanvas;
+  #block;
+  #mo;
+  #ro;
+  #timer = 0;
+  #raf = 0;
+  #stable = 0;
+  #clipRect = '';
+  #size = '';
+  #drawnKey = '';
+  #drawnForensic = '';
+  #layout = null;
+  #layers = new Set();
+  #covers = new WeakSet();
+  #tampers = [];
+  #blocked = false;
+  #targetStyle = null;
+  #lastTamper = 0;
+  #targetMissing = false;
+  #clippers = [];
+  #off = [];
+  #detached = false;
+  #popover;
+  #checking = false;
+
+  /**
+   * Draws a tiled, rotated, semi-transparent mark over `target` and keeps it
+   * there (see the file header).
+   * @param {Element | string} target a video, a canvas or any PHI container, or a CSS selector
+   * @param {object} options see js/watermark.d.ts (WatermarkOptions)
+   * @returns {Watermark}
+   * @throws {PhisealError} INVALID_ARGUMENT for bad options or target; UNSUPPORTED outside a browser
+   */
+  static attach(target, options) {
+    return new Watermark(token, target, options);
+  }
+
+  /** @internal use Watermark.attach */
+  constructor(t, target, options) {
+    if (t !== token) throw new PhisealError('use Watermark.attach(target, options)', ErrorCode.MISUSE);
+    if (!hasDom) throw new PhisealError('watermarks need a browser DOM', ErrorCode.UNSUPPORTED);
+    const o = options ?? {};
+    this.#opts = markOptions(o);
+    this.#cfg = watchOptions(o, {});
+    const el = typeof target === 'string' ? document.querySelector(target) : target;
+    if (!(el instanceof Element)) throw invalidArgument('target must be an element or a selector that matches one');
+    if (typeof target === 'string' && this.#cfg.selector === undefined) this.#cfg.selector = target;
+    this.#target = el;
+    this.#popover = typeof N.showPopover === 'function';
+    this.#build();
+    this.#place();
+    this.#redraw(true);
+    this.#observe();
+    this.#listen();
+    this.#schedule();
+  }
+
+  /** The protected element (changes when a re-rendered target is re-found). */
+  get target() {
+    return this.#target;
+  }
+
+  /** The host element of the overlay (in the light DOM; its contents are in a closed shadow root). */
+  get host() {
+    return this.#host;
+  }
+
+  /** 'top-layer' (a manual popover) or 'fixed' (browsers without the Popover API). */
+  get mode() {
+    return this.#popover ? 'top-layer' : 'fixed';
+  }
+
+  /** Whether the target is hidden after repeated tampering. */
+  get blocked() {
+    return this.#blocked;
+  }
+
+  /** The text lines drawn now. */
+  get lines() {
+    return this.#layout ? [...this.#layout.lines] : [];
+  }
+
+  /**
+   * Where the tiles are now (for tests and demos): tile size, tile centres in
+   * viewport CSS px, the lines, the schedule's offset and the drawn viewport size.
+   */
+  get layout() {
+    const l = this.#layout;
+    return l ? { tile: [...l.tile], centers: l.centers.map((c) => [...c]), lines: [...l.lines], offset: [...l.offset], viewport: [...l.viewport] } : null;
+  }
+
+  /** Changes options (any of attach's) and redraws. */
+  update(options) {
+    this.#alive();
+    if (options !== undefined) {
+      this.#opts = markOptions(options, this.#opts);
+      this.#cfg = watchOptions(options, this.#cfg);
+    }
+    this.#drawnForensic = '';
+    this.#redraw(true);
+    this.#schedule();
+  }
+
+  /** Removes the mark and stops watching; the target is shown again if it was hidden. */
+  detach() {
+    if (this.#detached) return;
+    this.#detached = true;
+    N.clearTimeout(this.#timer);
+    if (this.#raf) N.caf(this.#raf);
+    this.#mo.disconnect();
+    this.#ro?.disconnect();
+    for (const off of this.#off) off();
+    this.#unblock(false);
+    call(N.remove, this.#host);
+  }
+
+  #alive() {
+    if (this.#detached) throw new PhisealError('this watermark was detached', ErrorCode.MISUSE);
+  }
+
+  // ---------------------------------------------------------------- building
+
+  #build() {
+    const host = document.createElement('div');
+    call(N.setAttribute, host, 'style', HOST_STYLE);
+    if (this.#popover) call(N.setAttribute, host, 'popover', 'manual');
+    const root = call(N.attachShadow, host, { mode: 'closed' });
+    const clip = document.createElement('div');
+    clip.style.cssText = 'position:absolute;overflow:hidden;left:0;top:0;width:0;height:0;pointer-events:none';
+    const canvas = () => {
+      const c = document.createElement('canvas');
+      c.style.cssText = 'position:absolute;left:0;top:0;pointer-events:none';
+      return c;
+    };
+    this.#fCanvas = canvas();
+    this.#tCanvas = canvas();
+    this.#block = document.createElement('div');
+    this.#block.style.cssText =
+      'position:absolute;inset:0;display:none;background:#1b1b1b;color:#eee;font:600 16px sans-serif;align-items:center;justify-content:center;text-align:center';
+    this.#block.textContent = 'Hidden: the watermark over this content was tampered with';
+    clip.append(this.#fCanvas, this.#tCanvas, this.#block);
+    root.append(clip);
+    this.#clip = clip;
+    this.#host = host;
+    this.#insertHost();
+  }
+
+  #container() {
+    const c = this.#cfg.container;
+    if (c?.isConnected && !this.#hiddenBranch(c)) return c;
+    if (document.body?.isConnected && !this.#hiddenBranch(document.body)) return document.body;
+    return document.documentElement;
+  }
+
+  #hiddenBranch(el) {
+    return typeof N.checkVisibility === 'function' && el !== document.documentElement && !call(N.checkVisibility, el);
+  }
+
+  #insertHost() {
+    const host = this.#host;
+    let parent = this.#container();
+    // Fallback without the top layer: inside a fullscreen element that can hold children.
+    const fs = document.fullscreenElement;
+    if (!this.#popover && fs && !(fs instanceof HTMLMediaElement) && !(fs instanceof HTMLCanvasElement) && !(fs instanceof HTMLImageElement)) parent = fs;
+    call(N.append, parent, host);
+    this.#raise();
+  }
+
+  /** Shows the popover again, which puts it on top of the top layer. */
+  #raise() {
+    if (!this.#popover) return;
+    const host = this.#host;
+    try {
+      if (call(N.matches, host, ':popover-open')) call(N.hidePopover, host);
+      call(N.showPopover, host);
+    } catch {
+      // Not connected or popover attribute gone: the next check restores both.
+    }
+    this.#layers = new Set([...document.querySelectorAll(TOP_LAYER)].filter((e) => e !== host));
+  }
+
+  // ---------------------------------------------------------------- drawing
+
+  /** Positions the clip box over the visible part of the target; true when it moved. */
+  #place() {
+    const vw = window.innerWidth;
+    const vh = window.innerHeight;
+    const dpr = window.devicePixelRatio || 1;
+    const size = `${vw}x${vh}@${dpr}`;
+    if (size !== this.#size) {
+      this.#size = size;
+      for (const c of [this.#fCanvas, this.#tCanvas]) {
+        c.width = Math.max(1, Math.round(vw * dpr));
+        c.height = Math.max(1, Math.round(vh * dpr));
+        c.style.width = `${vw}px`;
+        c.style.height = `${vh}px`;
+      }
+      this.#drawnKey = '';
+      this.#drawnForensic = '';
+      this.#redraw(false);
+    }
+    let l = 0;
+    let t = 0;
+    let r = 0;
+    let b = 0;
+    const fs = document.fullscreenElement;
+    const shown = !fs || fs === this.#target || call(N.contains, fs, this.#target);
+    if (this.#target.isConnected && !this.#targetMissing && shown) {
+      const rect = call(N.rect, this.#target);
+      l = Math.max(0, rect.left);
+      t = Math.max(0, rect.top);
+      r = Math.min(vw, rect.right);
+      b = Math.min(vh, rect.bottom);
+      for (const c of this.#clippers) {
+        const cr = call(N.rect, c);
+        l = Math.max(l, cr.left);
+        t = Math.max(t, cr.top);
+        r = Math.min(r, cr.right);
+        b = Math.min(b, cr.bottom);
+      }
+    }
+    const w = Math.max(0, r - l);
+    const h = Math.max(0, b - t);
+    const key = `${l},${t},${w},${h}`;
+    if (key === this.#clipRect) return false;
+    this.#clipRect = key;
+    const s = this.#clip.style;
+    s.left = `${l}px`;
+    s.top = `${t}px`;
+    s.width = `${w}px`;
+    s.height = `${h}px`;
+    this.#fCanvas.style.left = this.#tCanvas.style.left = `${-l}px`;
+    this.#fCanvas.style.top = this.#tCanvas.style.top = `${-t}px`;
+    return true;
+  }
+
+  /** Redraws the text canvas when its lines or position changed (or `force`). */
+  #redraw(force) {
+    const o = this.#opts;
+    const now = Date.now();
+    const date = new Date(now);
+    const lines = markLines(o, date);
+    const slot = slotOf(o, now);
+    const key = `${lines.join('\n')}|${slot}|${this.#size}`;
+    if (!force && key === this.#drawnKey) return;
+    this.#drawnKey = key;
+    const c = this.#tCanvas;
+    const dpr = window.devicePixelRatio || 1;
+    const ctx = c.getContext('2d');
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, c.width, c.height);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const offset = slotOffset(slot);
+    this.#layout = { ...drawText(ctx, c.width / dpr, c.height / dpr, o, lines, offset), offset, viewport: [c.width / dpr, c.height / dpr] };
+    const fkey = o.forensic ? `${o.forensic.id}/${o.forensic.cellSize}/${o.forensic.strength}|${this.#size}` : `none|${this.#size}`;
+    if (fkey !== this.#drawnForensic) {
+      this.#drawnForensic = fkey;
+      const f = this.#fCanvas;
+      const fctx = f.getContext('2d');
+      fctx.setTransform(1, 0, 0, 1, 0, 0);
+      fctx.clearRect(0, 0, f.width, f.height);
+      // Device pixels: one cell is cellSize pixels of a screenshot.
+      if (o.forensic) drawForensic(fctx, f.width, f.height, o.forensic);
+    }
+  }
+
+  // ---------------------------------------------------------------- watching
+
+  #observe() {
+    const mo = this.#mo ?? new N.MutationObserver(() => this.#check(false));
+    this.#mo = mo;
+    mo.disconnect();
+    mo.observe(this.#host, { attributes: true });
+    for (let n = this.#host.parentNode; n; n = n.parentNode) {
+      mo.observe(n, n.nodeType === Node.ELEMENT_NODE ? { childList: true, attributes: true, attributeFilter: ['style', 'class', 'hidden'] } : { childList: true });
+    }
+    const parent = this.#target.parentNode;
+    if (parent) mo.observe(parent, { childList: true });
+    this.#ro ??= typeof N.ResizeObserver === 'function' ? new N.ResizeObserver(() => this.#kick()) : null;
+    this.#ro?.disconnect();
+    this.#ro?.observe(this.#target);
+    // Scroll containers that clip the target.
+    this.#clippers = [];
+    for (let e = this.#target.parentElement; e && e !== document.body && e !== document.documentElement; e = e.parentElement) {
+      const cs = N.getComputedStyle(e);
+      if (cs.overflowX !== 'visible' || cs.overflowY !== 'visible') this.#clippers.push(e);
+    }
+  }
+
+  #listen() {
+    const on = (t, type, fn, opts) => {
+      t.addEventListener(type, fn, opts);
+      this.#off.push(() => t.removeEventListener(type, fn, opts));
+    };
+    const kick = () => this.#kick();
+    on(window, 'scroll', kick, { capture: true, passive: true });
+    on(window, 'resize', kick, { passive: true });
+    on(document, 'fullscreenchange', () => {
+      if (!this.#popover) {
+        call(N.append, this.#container(), this.#host);
+        this.#insertHost();
+        this.#observe();
+        this.#mo.takeRecords();
+      }
+      this.#raise();
+      this.#emit('info', 'fullscreen', true, { fullscreen: document.fullscreenElement !== null });
+      this.#kick();
+    });
+    // A closed popover (hidePopover()) is re-opened at once.
+    on(this.#host, 'toggle', (e) => {
+      if (e.newState === 'closed' && !this.#detached) this.#check(false);
+    });
+  }
+
+  /** Follows the target every frame while it moves (scroll, resize, animation). */
+  #kick() {
+    this.#stable = 0;
+    if (this.#raf || this.#detached) return;
+    const frame = () => {
+      this.#raf = 0;
+      if (this.#detached) return;
+      if (this.#place()) this.#stable = 0;
+      else this.#stable++;
+      if (this.#stable < 10) this.#raf = N.raf(frame);
+    };
+    this.#raf = N.raf(frame);
+  }
+
+  #schedule() {
+    N.clearTimeout(this.#timer);
+    if (this.#detached) return;
+    this.#timer = N.setTimeout(() => {
+      this.#check(true);
+      this.#schedule();
+    }, this.#cfg.checkIntervalMs);
+  }
+
+  #emit(type, action, restored, detail) {
+    const event = { type, action, restored, time: Date.now() };
+    if (detail !== undefined) event.detail = detail;
+    for (const fn of [this.#cfg.onEvent, type === 'tamper' ? this.#cfg.onTamper : undefined]) {
+      if (typeof fn === 'function') {
+        try {
+          fn(event);
+        } catch (e) {
+          N.setTimeout(() => {
+            throw e;
+          });
+        }
+      }
+    }
+    if (type === 'tamper') this.#noteTamper(restored);
+  }
+
+  #noteTamper(restored) {
+    const now = N.now();
+    this.#lastTamper = now;
+    this.#tampers.push(now);
+    if (!restored) this.#tampers.push(now); // a failed restore counts twice
+    while (this.#tampers.length && now - this.#tampers[0] > this.#cfg.failureWindowMs) this.#tampers.shift();
+    if (!this.#blocked && this.#tampers.length >= this.#cfg.maxRestoreFailures && this.#cfg.failurePolicy === 'hide') this.#blockTarget();
+  }
+
+  #blockTarget() {
+    this.#blocked = true;
+    this.#block.style.display = 'flex';
+    const s = this.#target.style;
+    this.#targetStyle = { target: this.#target, value: s.getPropertyValue('visibility'), priority: s.getPropertyPriority('visibility') };
+    s.setProperty('visibility', 'hidden', 'important');
+    this.#mo.takeRecords();
+    this.#emit('tamper', 'hide-target', false, { reason: 'repeated tampering', count: this.#tampers.length });
+  }
+
+  #unblock(report) {
+    if (!this.#blocked) return;
+    this.#blocked = false;
+    this.#block.style.display = 'none';
+    const saved = this.#targetStyle;
+    if (saved) {
+      if (saved.value) saved.target.style.setProperty('visibility', saved.value, saved.priority);
+      else saved.target.style.removeProperty('visibility');
+    }
+    this.#targetStyle = null;
+    this.#tampers = [];
+    if (report) this.#emit('info', 'show-target', true);
+  }
+
+  /** Finds the target again after it was removed (a framework re-rendered it). */
+  #refind() {
+    const old = this.#target;
+    const cfg = this.#cfg;
+    let found = null;
+    if (typeof cfg.findTarget === 'function') found = cfg.findTarget();
+    else if (cfg.selector) found = document.querySelector(cfg.selector);
+    else if (old.id) found = document.getElementById(old.id);
+    if (!found && !cfg.selector && old.className && typeof old.className === 'string') {
+      found = document.querySelector(`${old.localName}.${[...old.classList].map((c) => CSS.escape(c)).join('.')}`);
+    }
+    return found instanceof Element && found.isConnected && found !== this.#host ? found : null;
+  }
+
+  /**
+   * The checks. `full` (periodic): also the ones that need layout (covering
+   * elements, top-layer order, rectangles). Restores what it finds and
+   * reports each finding.
+   */
+  #check(full) {
+    if (this.#detached || this.#checking) return;
+    this.#checking = true;
+    try {
+      this.#checkTarget();
+      this.#checkHost();
+      if (full) {
+        this.#checkTopLayer();
+        this.#checkCover();
+        this.#checkComputed();
+        if (this.#place()) this.#kick();
+        this.#redraw(false);
+        if (this.#blocked && N.now() - this.#lastTamper > this.#cfg.recoverAfterMs) this.#unblock(true);
+        if (this.#blocked && this.#target.style.getPropertyValue('visibility') !== 'hidden') {
+          this.#target.style.setProperty('visibility', 'hidden', 'important');
+        }
+      }
+    } finally {
+      this.#mo.takeRecords();
+      this.#checking = false;
+    }
+  }
+
+  #checkTarget() {
+    if (this.#target.isConnected) {
+      this.#targetMissing = false;
+      return;
+    }
+    const found = this.#refind();
+    if (found) {
+      const wasMissing = this.#targetMissing;
+      if (this.#blocked && this.#targetStyle) {
+        this.#targetStyle.target = found;
+        found.style.setProperty('visibility', 'hidden', 'important');
+      }
+      this.#target = found;
+      this.#targetMissing = false;
+      this.#observe();
+      this.#place();
+      this.#emit('tamper', 'target-replaced', true, { late: wasMissing });
+    } else if (!this.#targetMissing) {
+      this.#targetMissing = true;
+      this.#place();
+      this.#emit('info', 'target-removed', false);
+    }
+  }
+
+  #checkHost() {
+    const host = this.#host;
+    // Attributes: only ours, exactly.
+    const changed = [];
+    for (const a of [...host.attributes]) {
+      if (a.name === 'style' || a.name === 'popover') continue;
+      changed.push(a.name);
+      call(N.removeAttribute, host, a.name);
+    }
+    const style = call(N.getAttribute, host, 'style');
+    if (style !== HOST_STYLE) {
+      changed.push(...styleDiff(host.style));
+      call(N.setAttribute, host, 'style', HOST_STYLE);
+    }
+    if (this.#popover && call(N.getAttribute, host, 'popover') !== 'manual') {
+      changed.push('popover');
+      call(N.setAttribute, host, 'popover', 'manual');
+    }
+    // Place: connected, in a shown branch.
+    let moved = null;
+    if (!host.isConnected) moved = host.parentNode ? 'parent-removed' : 'remove';
+    else if (this.#hiddenBranch(host)) moved = 'hidden-ancestor';
+    if (moved) {
+      call(N.remove, host);
+      this.#insertHost();
+      this.#observe();
+    }
+    let reopened = false;
+    if (this.#popover && host.isConnected && !call(N.matches, host, ':popover-open')) {
+      this.#raise();
+      reopened = true;
+    }
+    if (!moved && changed.length === 0 && !reopened) return;
+    const ok = this.#healthy();
+    if (moved) this.#emit('tamper', moved, ok);
+    if (changed.length) this.#emit('tamper', 'style', ok, { properties: [...new Set(changed)] });
+    if (reopened && !moved && !changed.includes('popover')) this.#emit('tamper', 'popover-closed', ok);
+  }
+
+  /** Whether the host is where it must be and shown. */
+  #healthy() {
+    const host = this.#host;
+    return (
+      host.isConnected &&
+      call(N.getAttribute, host, 'style') === HOST_STYLE &&
+      !this.#hiddenBranch(host) &&
+      (!this.#popover || call(N.matches, host, ':popover-open'))
+    );
+  }
+
+  /** A top-layer element (modal dialog, popover, fullscreen) opened after the mark: raise the mark above it. */
+  #checkTopLayer() {
+    if (!this.#popover) return;
+    const host = this.#host;
+    const fresh = [...document.querySelectorAll(TOP_LAYER)].filter((e) => e !== host && !this.#layers.has(e));
+    if (fresh.length === 0) return;
+    this.#raise();
+    const rect = this.#clipBox();
+    for (const e of fresh) {
+      if (e.matches(':fullscreen') && (e === this.#target || call(N.contains, e, this.#target))) continue; // reported by fullscreenchange
+      const r = call(N.rect, e);
+      if (rect && r.right > rect.l && r.left < rect.r && r.bottom > rect.t && r.top < rect.b) {
+        this.#emit('tamper', 'cover', this.#healthy(), { element: e.localName, topLayer: true });
+      }
+    }
+  }
+
+  #clipBox() {
+    const [l, t, w, h] = this.#clipRect.split(',').map(Number);
+    return w > 0 && h > 0 ? { l, t, r: l + w, b: t + h } : null;
+  }
+
+  /** An element laid over most of the target (sampled at 9 points). */
+  #checkCover() {
+    const box = this.#clipBox();
+    if (!box || this.#targetMissing) return;
+    const target = this.#target;
+    const counts = new Map();
+    for (const fy of SAMPLE) {
+      for (const fx of SAMPLE) {
+        const e = call(N.elementFromPoint, document, box.l + (box.r - box.l) * fx, box.t + (box.b - box.t) * fy);
+        if (!e || e === target || e === this.#host || call(N.contains, target, e) || call(N.contains, e, target)) continue;
+        counts.set(e, (counts.get(e) ?? 0) + 1);
+      }
+    }
+    for (const [e, n] of counts) {
+      if (n < 5 || this.#covers.has(e)) continue;
+      this.#covers.add(e);
+      // The top layer stays above any element in the page; without it, the host moves last with the highest z-index.
+      if (!this.#popover) {
+        call(N.append, this.#host.parentNode ?? this.#container(), this.#host);
+        this.#observe();
+      }
+      this.#emit('tamper', 'cover', this.#popover && this.#healthy(), { element: e.localName, points: n });
+    }
+  }
+
+  /** Computed style: what inline `all: initial !important` cannot prevent is reported (not restorable here). */
+  #checkComputed() {
+    const cs = N.getComputedStyle(this.#host);
+    const bad = Object.entries(EXPECTED)
+      .filter(([k, v]) => cs[k] !== v)
+      .map(([k]) => k);
+    if (cs.zIndex !== MAX_Z) bad.push('zIndex');
+    if (bad.length) this.#emit('tamper', 'computed-style', false, { properties: bad });
+  }
+}
+
+function styleDiff(style) {
+  const ref = document.createElement('div').style;
+  ref.cssText = HOST_STYLE;
+  const out = [];
+  const names = new Set([...style, ...ref]);
+  for (const p of names) {
+    if (style.getPropertyValue(p) !== ref.getPropertyValue(p) || style.getPropertyPriority(p) !== ref.getPropertyPriority(p)) out.push(p);
+  }
+  return out.length ? out : ['style'];
+}
+
+function watchOptions(o, prev) {
+  const pick = (k) => (o[k] !== undefined ? o[k] : prev[k]);
+  const cfg = {
+    onEvent: pick('onEvent'),
+    onTamper: pick('onTamper'),
+    failurePolicy: pick('failurePolicy') ?? 'hide',
+    maxRestoreFailures: pick('maxRestoreFailures') ?? 5,
+    failureWindowMs: pick('failureWindowMs') ?? 2000,
+    recoverAfterMs: pick('recoverAfterMs') ?? 5000,
+    checkIntervalMs: pick('checkIntervalMs') ?? 40,
+    container: pick('container'),
+    selector: pick('selector'),
+    findTarget: pick('findTarget'),
+  };
+  for (const k of ['onEvent', 'onTamper', 'findTarget']) {
+    if (cfg[k] !== undefined && typeof cfg[k] !== 'function') throw invalidArgument(`${k} must be a function`);
+  }
+  if (cfg.failurePolicy !== 'hide' && cfg.failurePolicy !== 'keep') throw invalidArgument('failurePolicy must be "hide" or "keep"');
+  if (!Number.isInteger(cfg.maxRestoreFailures) || cfg.maxRestoreFailures < 1) throw invalidArgument('maxRestoreFailures must be an integer >= 1');
+  for (const k of ['failureWindowMs', 'recoverAfterMs']) {
+    if (typeof cfg[k] !== 'number' || !(cfg[k] >= 0)) throw invalidArgument(`${k} must be a number >= 0`);
+  }
+  if (typeof cfg.checkIntervalMs !== 'number' || !(cfg.checkIntervalMs >= 10 && cfg.checkIntervalMs <= 1000)) {
+    throw invalidArgument('checkIntervalMs must be a number from 10 to 1000');
+  }
+  if (cfg.container !== undefined && !(cfg.container instanceof Element)) throw invalidArgument('container must be an element');
+  if (cfg.selector !== undefined && typeof cfg.selector !== 'string') throw invalidArgument('selector must be a CSS selector string');
+  return cfg;
+}
