@@ -19,9 +19,13 @@ export const CHROMIUM_ARGS = [
 export const withTimeout = (p, ms, what) =>
   Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms))]);
 
-/** Starts the server and a Chromium context for `body`; prints the results and exits. */
-export async function runSuite(name, { timeoutMs, permissions = [] }, body) {
-  const server = await serve();
+/**
+ * Starts the server and a Chromium context for `body`; prints the results and exits.
+ * `startServer` (optional) replaces the static server: an async function resolving to {url, close}.
+ * `extraArgs` (optional): more Chromium flags for this suite only.
+ */
+export async function runSuite(name, { timeoutMs, permissions = [], startServer = serve, extraArgs = [] }, body) {
+  const server = await startServer();
   const userDataDir = await mkdtemp(join(tmpdir(), `phiseal-chromium-${name}-`));
   let context = null;
   let passed = 0;
@@ -53,7 +57,7 @@ export async function runSuite(name, { timeoutMs, permissions = [] }, body) {
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...extraArgs],
       headless: true,
       permissions,
     });

@@ -4,6 +4,9 @@
 //
 //   node tests/support/serve.mjs --demo [--port N] [--timeout S]
 //   import { serve } from './serve.mjs'  (tests: random port, close() when done)
+//
+// `handle(req, res)` (optional) sees each request first and resolves to true
+// when it answered it (the example apps mount their APIs this way).
 
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -23,10 +26,11 @@ const TYPES = {
   '.ts': 'text/plain',
 };
 
-/** Starts a server on 127.0.0.1; resolves to {url, close}. */
-export function serve({ port = 0, root = ROOT } = {}) {
+/** Starts a server on 127.0.0.1; resolves to {url, close, server}. */
+export function serve({ port = 0, root = ROOT, handle } = {}) {
   const server = createServer(async (req, res) => {
     try {
+      if (handle && (await handle(req, res))) return;
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       let file = normalize(join(root, path));
       if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) {

@@ -1,0 +1,236 @@
+// The patient portal's server: a key directory (public keys only), sealed
+// intake records and audit lines, stored in SQLite. It never holds a private
+// key or a plaintext PHI field: records arrive sealed by the patient's browser,
+// and a record in which a schema field is still plaintext is refused.
+//
+// SQLite: Node's built-in `node:sqlite` where the installed Node has it
+// (22.5 and later), otherwise `sql.js` (SQLite compiled to WebAssembly, a
+// plain npm package: no native build, unlike better-sqlite3, whose install
+// compiles SQLite with node-gyp for over a minute on a 2-core machine and
+// needs Node's headers). With sql.js the database lives in memory and is
+// written to the file after every change.
+//
+//   import { portalApi } from './patient-portal/server.mjs'
+//   const api = await portalApi({ file: 'portal.sqlite' });  // api.handle(req, res) -> true if answered
+
+import { createHash, createPublicKey } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { init, inspectRecord, verifyAllPhiEncrypted } from '../../js/index.js';
+import { SCHEMA, STAFF } from './schema.js';
+
+const MAX_BODY = 1 << 20; // 1 MiB: an intake record is a few KiB
+
+const TABLES = `
+  CREATE TABLE IF NOT EXISTS directory (
+    kid TEXT PRIMARY KEY, actor TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
+    purpose TEXT NOT NULL, jwk TEXT NOT NULL, registered INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY, received INTEGER NOT NULL, sealed TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS audit (
+    log TEXT NOT NULL, type TEXT NOT NULL, seq INTEGER NOT NULL, digest TEXT NOT NULL, line TEXT NOT NULL,
+    received INTEGER NOT NULL, UNIQUE (log, type, seq, digest));
+`;
+
+/** Opens `file` with node:sqlite when present, else sql.js; the same small interface either way. */
+export async function openDatabase(file) {
+  await mkdir(dirname(file), { recursive: true });
+  let sqlite = null;
+  try {
+    sqlite = await import('node:sqlite');
+  } catch {
+    // Node before 22.5: no built-in SQLite.
+  }
+  if (sqlite) {
+    const db = new sqlite.DatabaseSync(file);
+    db.exec(TABLES);
+    return {
+      engine: 'node:sqlite',
+      run: (sql, params = []) => db.prepare(sql).run(...params),
+      all: (sql, params = []) => db.prepare(sql).all(...params),
+      save: async () => {},
+      close: () => db.close(),
+    };
+  }
+  const { default: initSqlJs } = await import('sql.js');
+  const SQL = await initSqlJs();
+  let existing = null;
+  try {
+    existing = await readFile(file);
+  } catch {
+    // a new database
+  }
+  const db = new SQL.Database(existing ?? undefined);
+  db.exec(TABLES);
+  let saving = Promise.resolve();
+  const store = {
+    engine: 'sql.js',
+    run: (sql, params = []) => db.run(sql, params),
+    all: (sql, params = []) => {
+      const stmt = db.prepare(sql);
+      try {
+        stmt.bind(params);
+        const rows = [];
+        while (stmt.step()) rows.push(stmt.getAsObject());
+        return rows;
+      } finally {
+        stmt.free();
+      }
+    },
+    /** Writes the database file (atomically: a temporary file, then rename). */
+    save: () => {
+      saving = saving.then(async () => {
+        await writeFile(`${file}.tmp`, db.export());
+        await rename(`${file}.tmp`, file);
+      });
+      return saving;
+    },
+    close: () => db.close(),
+  };
+  await store.save();
+  return store;
+}
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function readJson(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpError(413, 'body too large');
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body is not JSON');
+  }
+}
+
+const b64url = (buf) => buf.toString('base64url');
+
+/** RFC 7638 thumbprint of a P-384 public JWK (what phiseal calls kid). */
+function thumbprint(jwk) {
+  return b64url(createHash('sha256').update(`{"crv":"P-384","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`).digest());
+}
+
+/** A public P-384 JWK, checked: a private key (`d`) is refused, never stored. */
+function publicJwk(value) {
+  if (value === null || typeof value !== 'object') throw new HttpError(400, 'jwk must be an object');
+  if ('d' in value) throw new HttpError(400, 'that is a private key: the server accepts public keys only');
+  if (value.kty !== 'EC' || value.crv !== 'P-384' || typeof value.x !== 'string' || typeof value.y !== 'string') {
+    throw new HttpError(400, 'jwk must be a P-384 public key');
+  }
+  try {
+    createPublicKey({ key: { kty: 'EC', crv: 'P-384', x: value.x, y: value.y }, format: 'jwk' });
+  } catch {
+    throw new HttpError(400, 'jwk is not a valid P-384 point');
+  }
+  return { kty: 'EC', crv: 'P-384', x: value.x, y: value.y };
+}
+
+const KNOWN_ACTORS = new Map(Object.values(STAFF).map((s) => [s.actor, s]));
+
+/**
+ * The portal API on `file` (a SQLite database). `handle(req, res)` answers
+ * requests under /api/portal/ and resolves to true for those.
+ */
+export async function portalApi({ file }) {
+  await init();
+  const db = await openDatabase(file);
+
+  const routes = {
+    'GET /api/portal/info': () => ({ engine: db.engine, file, schema: SCHEMA, staff: STAFF }),
+
+    // Key directory: the public keys of the care team, made in their browsers.
+    'GET /api/portal/directory': () =>
+      db.all('SELECT kid, actor, role, name, purpose, jwk, registered FROM directory ORDER BY registered').map((r) => ({ ...r, jwk: JSON.parse(r.jwk) })),
+    'POST /api/portal/directory': async (req) => {
+      const body = await readJson(req);
+      const staff = KNOWN_ACTORS.get(body.actor);
+      if (!staff) throw new HttpError(400, `unknown actor ${body.actor}`);
+      if (body.purpose !== 'hpke' && body.purpose !== 'audit-signer') throw new HttpError(400, 'purpose must be hpke or audit-signer');
+      const jwk = publicJwk(body.jwk);
+      const kid = thumbprint(jwk);
+      db.run('INSERT OR REPLACE INTO directory (kid, actor, role, name, purpose, jwk, registered) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        kid, staff.actor, staff.role, staff.name, body.purpose, JSON.stringify(jwk), Date.now(),
+      ]);
+      await db.save();
+      return { kid };
+    },
+
+    // Sealed intake records.
+    'POST /api/portal/records': async (req) => {
+      const sealed = await readJson(req);
+      let header;
+      try {
+        header = inspectRecord(sealed);
+      } catch (e) {
+        throw new HttpError(400, e.message);
+      }
+      if (header.schemaId !== SCHEMA.id) throw new HttpError(400, `schema ${header.schemaId} is not ${SCHEMA.id}`);
+      const plaintext = verifyAllPhiEncrypted(sealed, SCHEMA);
+      if (plaintext.length > 0) throw new HttpError(422, `refused: PHI in plaintext at ${plaintext.join(', ')}`);
+      if (!/^[A-Za-z0-9_-]{8,64}$/.test(header.recordId)) throw new HttpError(400, 'recordId must be 8 to 64 url-safe characters');
+      if (db.all('SELECT id FROM records WHERE id = ?', [header.recordId]).length) throw new HttpError(409, 'a record with this id exists');
+      db.run('INSERT INTO records (id, received, sealed) VALUES (?, ?, ?)', [header.recordId, Date.now(), JSON.stringify(sealed)]);
+      await db.save();
+      return { id: header.recordId };
+    },
+    'GET /api/portal/records': () =>
+      db.all('SELECT id, received, sealed FROM records ORDER BY received').map((r) => ({ ...r, sealed: JSON.parse(r.sealed) })),
+
+    // Audit lines, delivered at least once by each browser's AuditQueue; deduplicated here.
+    'POST /api/portal/audit': async (req) => {
+      const body = await readJson(req);
+      if (!Array.isArray(body.lines) || body.lines.some((l) => typeof l !== 'string')) throw new HttpError(400, 'lines must be strings');
+      let added = 0;
+      for (const line of body.lines) {
+        let parsed;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          throw new HttpError(400, 'an audit line is not JSON');
+        }
+        if (typeof parsed.log !== 'string' || !Number.isSafeInteger(parsed.seq)) throw new HttpError(400, 'an audit line has no log or seq');
+        const digest = b64url(createHash('sha256').update(line).digest());
+        const before = db.all('SELECT count(*) AS n FROM audit')[0].n;
+        db.run('INSERT OR IGNORE INTO audit (log, type, seq, digest, line, received) VALUES (?, ?, ?, ?, ?, ?)', [
+          parsed.log, String(parsed.type), parsed.seq, digest, line, Date.now(),
+        ]);
+        added += db.all('SELECT count(*) AS n FROM audit')[0].n - before;
+      }
+      await db.save();
+      return { received: body.lines.length, added };
+    },
+    'GET /api/portal/audit': () => {
+      const logs = {};
+      for (const r of db.all('SELECT log, line FROM audit ORDER BY rowid')) (logs[r.log] ??= []).push(r.line);
+      return Object.fromEntries(Object.entries(logs).map(([log, lines]) => [log, `${lines.join('\n')}\n`]));
+    },
+  };
+
+  async function handle(req, res) {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (!path.startsWith('/api/portal/')) return false;
+    const route = routes[`${req.method} ${path}`];
+    try {
+      if (!route) throw new HttpError(404, 'no such API');
+      const body = JSON.stringify(await route(req));
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      if (status === 500) console.error('portal API:', e);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message }));
+    }
+    return true;
+  }
+
+  return { handle, engine: db.engine, file, close: () => db.close() };
+}

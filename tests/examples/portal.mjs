@@ -1,0 +1,156 @@
+// End-to-end test of examples/patient-portal: the care team's keys are made
+// in the browser, the patient submits the intake form, the server's SQLite
+// file is searched for every PHI value, then the clinician, billing and audit
+// pages are checked. Called by run.mjs.
+import { readFile } from 'node:fs/promises';
+import initSqlJs from 'sql.js';
+import { init, verifyAllPhiEncrypted } from '../../js/index.js';
+import { SCHEMA } from '../../examples/patient-portal/schema.js';
+import { assert, screenshot } from './support.mjs';
+
+/** What the test patient types: distinctive strings, so a match can only be a leak. */
+const PHI = {
+  name: 'Zelda Quintanilla-Okonkwo',
+  dob: '1979-11-02',
+  ssn: '987-65-4329',
+  dx1code: 'Q21.1',
+  dx1desc: 'Atrial septal defect, ostium secundum',
+  dx2code: 'G43.909',
+  dx2desc: 'Migraine, unspecified, not intractable',
+  notes: 'Palpitations after caffeine; sister had SVT ablation in 2019.',
+  payer: 'Cormorant Mutual Health HMO',
+  member: 'CMH-4410958-22',
+};
+const CLINICAL = ['name', 'dob', 'dx1code', 'dx1desc', 'dx2code', 'dx2desc', 'notes'];
+const BILLING = ['ssn', 'payer', 'member'];
+
+/** The forms in which a PHI string could sit in a file: UTF-8, UTF-16, and base64/base64url at each alignment. */
+function leakForms(value) {
+  const forms = [Buffer.from(value, 'utf8'), Buffer.from(value, 'utf16le')];
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = Buffer.concat([Buffer.alloc(shift), Buffer.from(value, 'utf8')]);
+    // Skip the characters that depend on the unknown neighbouring bytes.
+    const skip = shift === 0 ? 0 : shift + 1;
+    for (const enc of ['base64', 'base64url']) {
+      const b = padded.toString(enc).replace(/=+$/, '');
+      forms.push(Buffer.from(b.slice(skip, b.length - 2), 'utf8'));
+    }
+  }
+  return forms;
+}
+
+async function waitView(page, path, url) {
+  await page.goto(`${url}/examples/patient-portal/${path}`);
+  await page.waitForFunction(() => window.portalView !== undefined, null, { timeout: 30_000 });
+  const view = await page.evaluate(() => window.portalView);
+  if (view.error) throw new Error(`${path}: ${view.error}`);
+  return view;
+}
+
+export async function portalTests({ context, url, check, server }) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('portal page error:', e.message));
+  const shots = [];
+
+  await check('portal: clinician and billing keys made in the browser, only public keys registered', async () => {
+    const c = await waitView(page, 'clinician.html', url);
+    const b = await waitView(page, 'billing.html', url);
+    assert(c.records === 0 && b.records === 0, 'the fresh server should hold no records');
+    const directory = await (await fetch(`${url}/api/portal/directory`)).json();
+    const hpke = directory.filter((e) => e.purpose === 'hpke').map((e) => e.role).sort();
+    assert(JSON.stringify(hpke) === '["billing","clinician"]', `directory roles: ${hpke}`);
+    assert(directory.every((e) => !('d' in e.jwk)), 'a private key reached the server');
+    const refused = await fetch(`${url}/api/portal/directory`, {
+      method: 'POST',
+      body: JSON.stringify({ actor: 'dr-lee', purpose: 'hpke', jwk: { ...directory[0].jwk, d: 'AAAA' } }),
+    });
+    assert(refused.status === 400, `a private JWK was not refused (${refused.status})`);
+    return `${directory.length} public keys (2 HPKE, 2 audit signers)`;
+  });
+
+  await check('portal: the intake form is sealed in the browser and stored', async () => {
+    await page.goto(`${url}/examples/patient-portal/intake.html`);
+    await page.waitForFunction(() => window.portalReady === true && !document.getElementById('submit').disabled, null, { timeout: 20_000 });
+    for (const [field, value] of Object.entries(PHI)) await page.fill(`#${field}`, value);
+    await page.click('#submit');
+    await page.waitForFunction(() => window.portalSubmitted !== undefined || document.getElementById('result').className === 'err', null, { timeout: 20_000 });
+    const id = await page.evaluate(() => window.portalSubmitted);
+    assert(id, `submit failed: ${await page.textContent('#result')}`);
+    const form = await page.evaluate(() => [...document.querySelectorAll('#intake input, #intake textarea')].map((e) => e.value).join(''));
+    assert(form === '', 'the form still holds the plaintext after submit');
+    shots.push(await screenshot(page, 'portal-1-intake-sent'));
+    return id;
+  });
+
+  await check('portal: the server database (SQLite file) holds no plaintext PHI', async () => {
+    const bytes = await readFile(server.dbFile);
+    const found = [];
+    for (const [field, value] of Object.entries(PHI)) {
+      if (leakForms(value).some((form) => bytes.includes(form))) found.push(field);
+    }
+    assert(found.length === 0, `PHI found in ${server.dbFile}: ${found.join(', ')}`);
+    // The file is a real SQLite database holding the record, sealed, with the non-PHI field in clear.
+    const SQL = await initSqlJs();
+    const db = new SQL.Database(bytes);
+    const rows = db.exec('SELECT sealed FROM records')[0]?.values ?? [];
+    db.close();
+    assert(rows.length === 1, `expected 1 stored record, found ${rows.length}`);
+    const sealed = JSON.parse(rows[0][0]);
+    await init();
+    assert(verifyAllPhiEncrypted(sealed, SCHEMA).length === 0, 'a schema field is plaintext in the stored record');
+    assert(sealed.visitType !== undefined && typeof sealed._phiseal === 'string', 'the stored record is not a sealed intake record');
+    assert(!bytes.includes(Buffer.from('"d":')), 'a JWK with a private part is in the database');
+    // The server refuses a record with a PHI field left in plaintext.
+    const leaky = { ...sealed, patient: { ...sealed.patient, name: 'Plain Text Name' } };
+    const res = await fetch(`${url}/api/portal/records`, { method: 'POST', body: JSON.stringify(leaky) });
+    assert(res.status === 422, `the server accepted a record with a plaintext name (${res.status})`);
+    return `${bytes.length} bytes searched for ${Object.keys(PHI).length} values in ${leakForms('x').length} encodings each (${server.portal.engine})`;
+  });
+
+  await check('portal: the clinician opens the whole record with her key, watermarked, guard on', async () => {
+    const view = await waitView(page, 'clinician.html', url);
+    assert(view.opened === 1, `opened ${view.opened} of ${view.records}`);
+    const text = await page.textContent('#phi');
+    const missing = [...CLINICAL, ...BILLING].filter((f) => !text.includes(PHI[f]));
+    assert(missing.length === 0, `the clinician does not see ${missing.join(', ')}`);
+    const protection = await page.evaluate(() => window.portalProtection);
+    shots.push(await screenshot(page, 'portal-2-clinician'));
+    assert(protection.guard && protection.watermark, `protection: ${JSON.stringify(protection)}`);
+    return 'all 10 PHI values shown';
+  });
+
+  await check('portal: billing sees only its group (SSN, insurance); clinical fields stay sealed', async () => {
+    const view = await waitView(page, 'billing.html', url);
+    assert(view.opened === 1, `opened ${view.opened} of ${view.records}`);
+    const text = await page.textContent('#phi');
+    const missing = BILLING.filter((f) => !text.includes(PHI[f]));
+    const leaked = CLINICAL.filter((f) => text.includes(PHI[f]));
+    assert(missing.length === 0, `billing does not see ${missing.join(', ')}`);
+    assert(leaked.length === 0, `billing sees clinical fields: ${leaked.join(', ')}`);
+    const locked = await page.locator('#phi .locked').count();
+    assert(locked === 7, `expected 7 sealed fields shown as locked, found ${locked}`);
+    shots.push(await screenshot(page, 'portal-3-billing'));
+    return `${locked} fields sealed for billing`;
+  });
+
+  await check('portal: the audit page verifies every chain; an edited entry is detected', async () => {
+    await page.goto(`${url}/examples/patient-portal/audit.html`);
+    await page.waitForFunction(() => window.portalAudit !== undefined, null, { timeout: 20_000 });
+    const audit = await page.evaluate(() => window.portalAudit);
+    const overall = await page.textContent('#overall');
+    assert(overall.startsWith('Audit chain verified'), overall);
+    assert(audit.logs === 4 && audit.valid === 4, `logs ${audit.logs}, valid ${audit.valid}`);
+    const entries = await page.textContent('#logs');
+    assert((entries.match(/view-record intake-[0-9a-f-]+ success/g) ?? []).length === 2, 'expected one view-record entry each for clinician and billing');
+    const leaked = Object.values(PHI).filter((v) => entries.includes(v));
+    assert(leaked.length === 0, `PHI in the audit log: ${leaked}`);
+    await page.click('#tamper');
+    const tamper = await page.textContent('#tamperResult');
+    assert(tamper.startsWith('detected'), tamper);
+    shots.push(await screenshot(page, 'portal-4-audit'));
+    return `${audit.logs} logs, ${audit.entries} entries; ${tamper}`;
+  });
+
+  await page.close();
+  return shots;
+}

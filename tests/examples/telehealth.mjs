@@ -1,0 +1,166 @@
+// End-to-end test of examples/telehealth: two pages (clinician, patient) with
+// Chromium's fake camera join one room through the signaling server, agree
+// keys, and call. Checks: the remote video decodes on both sides, the SFrame
+// counters grow, frames on the wire are ciphertext, a receiver without the
+// key decodes nothing, and the watermark is visible over the remote video.
+// Called by run.mjs.
+import { assert, decodePng, differingShare, screenshot, until } from './support.mjs';
+
+/** The remote <video>'s box on screen, as a screenshot clip. */
+async function remoteClip(page) {
+  const box = await page.locator('#remote').boundingBox();
+  return { x: Math.ceil(box.x) + 1, y: Math.ceil(box.y) + 1, width: Math.floor(box.width) - 2, height: Math.floor(box.height) - 2 };
+}
+
+/**
+ * Luma mean and variance of the remote video as the screen shows it (a
+ * screenshot: the capture guard rightly blocks reading its pixels from the page).
+ */
+async function remotePicture(page) {
+  const img = decodePng(await page.screenshot({ clip: await remoteClip(page) }));
+  let sum = 0;
+  let sq = 0;
+  const n = img.width * img.height;
+  for (let i = 0; i < img.data.length; i += 4) {
+    const y = 0.299 * img.data[i] + 0.587 * img.data[i + 1] + 0.114 * img.data[i + 2];
+    sum += y;
+    sq += y * y;
+  }
+  const info = await page.evaluate(() => ({ frames: window.visit.remoteFrames, width: document.getElementById('remote').videoWidth }));
+  return { mean: sum / n, variance: sq / n - (sum / n) ** 2, ...info };
+}
+
+const counters = (page) => page.evaluate(() => window.visit.keyring.getCounters());
+
+export async function telehealthTests({ context, url, check }) {
+  const room = `e2e-${Date.now().toString(36)}`;
+  const open = async (role, name) => {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`telehealth ${role} page error:`, e.message));
+    await page.goto(`${url}/examples/telehealth/visit.html?${new URLSearchParams({ room, role, name })}`);
+    return page;
+  };
+  const clinician = await open('clinician', 'Dr. Maya Lee');
+  const patient = await open('patient', 'Ana Souza');
+  const both = [clinician, patient];
+  const shots = [];
+
+  await check('telehealth: both pages connect through the signaling server and agree keys (same verification code)', async () => {
+    for (const p of both) {
+      await p.waitForFunction(() => (window.visit.phase === 'connected' && window.visit.keyFromPeer) || window.visit.error, null, { timeout: 30_000 });
+    }
+    const [a, b] = await Promise.all(both.map((p) => p.evaluate(() => ({ code: window.visit.code, error: window.visit.error, peer: window.visit.peer }))));
+    assert(!a.error && !b.error, `errors: ${a.error ?? ''} ${b.error ?? ''}`);
+    assert(a.code && a.code === b.code, `verification codes differ: ${a.code} / ${b.code}`);
+    assert(a.peer.role === 'patient' && b.peer.role === 'clinician', 'each page should see the other role');
+    return `code ${a.code}`;
+  });
+
+  await check('telehealth: a third participant is refused by the signaling server', async () => {
+    const third = await open('patient', 'Mallory');
+    try {
+      await third.waitForFunction(() => window.visit.phase === 'error', null, { timeout: 15_000 });
+      return await third.textContent('#status');
+    } finally {
+      await third.close();
+    }
+  });
+
+  await check('telehealth: the remote video decodes on both sides (frames counted, picture not black)', async () => {
+    const out = [];
+    for (const p of both) {
+      await p.bringToFront(); // a background page renders (and counts) few frames
+      await p.waitForFunction(() => window.visit.remoteFrames > 30 && window.visit.counters?.video.decrypted > 30, null, { timeout: 30_000 });
+      const pic = await remotePicture(p);
+      assert(pic.width > 0, 'no decoded video size');
+      assert(pic.mean > 20 && pic.variance > 50, `picture looks blank: mean ${pic.mean.toFixed(1)}, variance ${pic.variance.toFixed(1)}`);
+      out.push(`${pic.frames} frames, luma ${pic.mean.toFixed(0)}±${Math.sqrt(pic.variance).toFixed(0)}`);
+    }
+    return out.join('; ');
+  });
+
+  await check('telehealth: SFrame counters grow and the wire panel shows encrypted frames', async () => {
+    const before = await counters(clinician);
+    await until(async () => (await counters(clinician)).encrypted > before.encrypted + 20, 10_000, 'more encrypted frames');
+    const after = await counters(clinician);
+    const peer = await counters(patient);
+    assert(after.failed.auth === 0, `authentication failures: ${after.failed.auth}`);
+    assert(peer.video.decrypted > 30 && peer.audio.decrypted > 30, `patient decrypted video ${peer.video.decrypted}, audio ${peer.audio.decrypted}`);
+    await clinician.waitForFunction(() => document.querySelectorAll('#wire .frame').length >= 2, null, { timeout: 10_000 });
+    const wire = await clinician.textContent('#wire');
+    assert(/([0-9a-f]{2} ){8}/.test(wire), 'no hex bytes in the wire panel');
+    return `clinician encrypted ${before.encrypted} -> ${after.encrypted}; patient decrypted ${peer.decrypted}`;
+  });
+
+  await check('telehealth: frames on the wire are ciphertext (compared with the frame before encryption)', async () => {
+    const frames = await clinician.evaluate(async () => {
+      const got = [];
+      const ring = window.visit.keyring;
+      const done = new Promise((resolve) => {
+        const on = (e) => {
+          if (e.detail.plaintext) got.push(e.detail);
+          if (got.length >= 4) {
+            ring.removeEventListener('frame', on);
+            resolve();
+          }
+        };
+        ring.addEventListener('frame', on);
+      });
+      await ring.tapFrames({ count: 4, plaintext: true, kind: 'video' });
+      await done;
+      return got.map((f) => ({ clear: f.clearPrefix, ct: [...f.ciphertext], pt: [...f.plaintext] }));
+    });
+    for (const f of frames) {
+      const body = f.pt.slice(f.clear);
+      assert(f.ct.length > f.pt.length, 'no SFrame header and tag added');
+      // No 8-byte run of the encrypted part of the frame appears in what is sent.
+      const sent = Buffer.from(f.ct.slice(f.clear));
+      for (let i = 0; i + 8 <= body.length; i += 8) {
+        assert(!sent.includes(Buffer.from(body.slice(i, i + 8))), `plaintext bytes at ${f.clear + i} are on the wire`);
+      }
+    }
+    return `${frames.length} video frames, ${frames.map((f) => f.ct.length).join('/')} bytes`;
+  });
+
+  await check('telehealth: without the key the receiver decodes nothing; a new HPKE-wrapped key restores the picture', async () => {
+    await patient.click('#forget');
+    await patient.waitForFunction(() => window.visit.phase === 'no-key', null, { timeout: 5_000 });
+    const a = await counters(patient);
+    await until(async () => (await counters(patient)).failed.unknownKey > a.failed.unknownKey + 20, 10_000, 'frames dropped for lack of a key');
+    const b = await counters(patient);
+    assert(b.decrypted - a.decrypted <= 2, `decrypted ${b.decrypted - a.decrypted} frames without the key`);
+    await patient.click('#rekey');
+    await patient.waitForFunction(() => window.visit.keyFromPeer === true, null, { timeout: 10_000 });
+    await until(async () => (await counters(patient)).video.decrypted > b.video.decrypted + 10, 15_000, 'decryption after the new key');
+    const c = await counters(clinician);
+    return `dropped ${b.failed.unknownKey - a.failed.unknownKey} frames without the key; clinician now sends at epoch ${c.sendEpoch}`;
+  });
+
+  await check('telehealth: capture guard on and the viewer\'s watermark visible over the remote video', async () => {
+    const protection = await patient.evaluate(() => window.visit.protection);
+    for (const [p, name] of [[clinician, 'telehealth-clinician'], [patient, 'telehealth-patient']]) shots.push(await screenshot(p, name));
+    // Freeze the remote picture and compare the screen over the video with
+    // the mark and after the app detaches it (Watermark#detach, public API):
+    // the watermark is the difference.
+    await patient.evaluate(() => document.getElementById('remote').pause());
+    await patient.waitForTimeout(300);
+    const clip = await remoteClip(patient);
+    const marked = decodePng(await patient.screenshot({ clip }));
+    const detached = await patient.evaluate(() => {
+      const mark = window.visit.protection.mark;
+      if (!mark) return false;
+      mark.detach();
+      return true;
+    });
+    await patient.waitForTimeout(300);
+    const bare = decodePng(await patient.screenshot({ clip }));
+    const share = detached ? differingShare(marked, bare, 24) : 0;
+    const detail = `${(share * 100).toFixed(2)}% of the video's pixels changed by the mark`;
+    assert(protection.guard && protection.watermark, `protection: ${JSON.stringify(protection)} (${detail})`);
+    assert(share > 0.01, `watermark not visible: ${detail}`);
+    return detail;
+  });
+
+  for (const p of both) await p.close();
+  return shots;
+}
