@@ -153,4 +153,230 @@ await runSuite('watermark', { timeoutMs: 170_000, permissions: ['camera'] }, asy
     if (!fs.events.includes('fullscreen')) throw new Error(`no fullscreen event: ${fs.events}`);
     return `click reached the target; no reflow; ${results.map((r) => `${r.label}: ${r.inside} mark px inside, ${r.below} below`).join('; ')}; fullscreen ${fs.rect.w}x${fs.rect.h}: ${fs.changed} mark px over the video (re-raised above it), none elsewhere, the other target's mark hidden`;
   });
+
+  await check(`tamper: each action undone within ${RESTORE_LIMIT_MS} ms (page clock) and reported`, async () => {
+    const r = await page.evaluate(async () => {
+      // The host's parent is an app-chosen layer element here, so that removing and hiding it can be tested.
+      mark.detach();
+      const layer = document.getElementById('layer');
+      window.mark = wm.Watermark.attach('#cam', { text: ['viewer u-7781'], opacity: 0.6, moveEverySeconds: 0, failurePolicy: 'keep', container: layer, onEvent: log });
+      await h.frames(2);
+      const out = [];
+      const run = async (label, action, fn) => {
+        await h.sleep(60);
+        const res = await h.timedTamper(mark, events, action, fn);
+        out.push({ label, ...res, event: undefined });
+      };
+      const host = () => mark.host;
+      await run('remove the host', 'remove', () => host().remove());
+      await run('display: none', 'style', () => { host().style.display = 'none'; });
+      await run('visibility: hidden !important', 'style', () => host().style.setProperty('visibility', 'hidden', 'important'));
+      await run('opacity: 0', 'style', () => { host().style.opacity = '0'; });
+      await run('transform: scale(0)', 'style', () => { host().style.transform = 'scale(0)'; });
+      await run('clip-path: inset(100%)', 'style', () => { host().style.clipPath = 'inset(100%)'; });
+      await run('z-index: -1', 'style', () => { host().style.zIndex = '-1'; });
+      await run('moved off-screen (left: -10000px)', 'style', () => { host().style.cssText += ';position:absolute !important;left:-10000px !important'; });
+      await run('hidden attribute', 'style', () => { host().hidden = true; });
+      await run('hidePopover()', 'popover-closed', () => host().hidePopover());
+      await run('popover attribute removed', 'style', () => host().removeAttribute('popover'));
+      await run("host's parent hidden (display: none)", 'hidden-ancestor', () => { host().parentElement.style.display = 'none'; });
+      // The host left the hidden layer for the body; put it back in a fresh layer to remove that layer.
+      const layer2 = document.createElement('div');
+      document.body.append(layer2);
+      mark.update({ container: layer2 });
+      layer2.append(mark.host); // a move: restored into the container at once
+      await h.sleep(60);
+      await run("host's parent removed", 'parent-removed', () => layer2.remove());
+      const cover = document.createElement('div');
+      cover.style.cssText = 'position:fixed;left:0;top:0;width:100vw;height:100vh;background:#c00;z-index:2147483647';
+      await run('covered by an element (z-index max)', 'cover', () => document.body.append(cover));
+      const dlg = document.createElement('dialog');
+      dlg.style.cssText = 'width:100vw;height:100vh;max-width:none;max-height:none;margin:0;padding:0;border:0;background:#0a0';
+      document.body.append(dlg);
+      await run('covered by a modal dialog (top layer)', 'cover', () => dlg.showModal());
+      window.coverElements = [cover, dlg];
+      return out;
+    });
+    const coverShot = await shot();
+    const covered = await page.evaluate(async (s) => {
+      const img = await h.pixels(s);
+      const r = h.rectOf(document.getElementById('cam'));
+      // The dialog is solid green: anything else over the video is the mark, drawn above it.
+      const green = { data: new Uint8ClampedArray(img.data.length), width: img.width };
+      for (let i = 0; i < green.data.length; i += 4) green.data.set([0, 0xaa, 0, 255], i);
+      const n = h.diffCount(img, green, r, 20);
+      const [cover, dlg] = window.coverElements;
+      dlg.close(); dlg.remove(); cover.remove();
+      return n;
+    }, coverShot);
+    const remount = await page.evaluate(async () => {
+      await h.sleep(60);
+      const old = document.getElementById('cam');
+      const fresh = document.createElement('video');
+      fresh.id = 'cam';
+      fresh.muted = true;
+      fresh.autoplay = true;
+      fresh.srcObject = old.srcObject;
+      const res = await h.timedTamper(mark, events, 'target-replaced', () => old.replaceWith(fresh));
+      return { label: 'target re-rendered (video element replaced)', ...res, event: undefined, follows: mark.target === fresh };
+    });
+    const sheet = await page.evaluate(async () => {
+      const st = document.createElement('style');
+      st.textContent = 'div[popover], body > div, div { display: none !important; opacity: 0 !important; visibility: hidden !important; transform: scale(0) !important; }';
+      const host = mark.host;
+      document.body.append(host); // make it match "body > div" too
+      await h.sleep(60);
+      document.head.append(st);
+      await h.frames(2);
+      const s = h.hostState(mark);
+      st.remove();
+      return s;
+    });
+    const all = [...r, remount];
+    const lines = all.map((x) => `${x.label}: ${x.ms === null ? 'NOT REPORTED' : `${x.ms.toFixed(1)} ms`}${x.restored ? '' : ' (not restored)'}${x.healthy ? '' : ' (unhealthy after)'}${x.got ? ` got ${x.got}` : ''}`);
+    const bad = all.filter((x) => x.ms === null || x.ms > RESTORE_LIMIT_MS + SLACK_MS || !x.restored || !x.healthy);
+    if (!remount.follows) bad.push({ label: 'the mark did not follow the new target' });
+    if (covered < 2000) bad.push({ label: `mark not visible over the modal dialog (${covered} px)` });
+    if (!(sheet.display === 'block' && sheet.opacity === '1' && sheet.visibility === 'visible' && sheet.transform === 'none' && sheet.visible)) bad.push({ label: `a stylesheet reached the host: ${JSON.stringify(sheet)}` });
+    const max = Math.max(...all.map((x) => x.ms ?? Infinity));
+    console.log(`     measured restore+report latency, max ${max.toFixed(1)} ms:\n       ${lines.join('\n       ')}`);
+    if (bad.length) throw new Error(bad.map((b) => b.label).join('; '));
+    return `${all.length} actions, max ${max.toFixed(1)} ms (limit ${RESTORE_LIMIT_MS} ms); mark drawn over a modal dialog (${covered} px); !important stylesheet rules do not reach the host`;
+  });
+
+  await check('tamper: repeated tampering hides the target (failurePolicy "hide"), "keep" keeps it shown', async () => {
+    const r = await page.evaluate(async () => {
+      const flat = document.getElementById('flat');
+      const runAttack = async (policy) => {
+        const ev = [];
+        const m = wm.Watermark.attach(flat, { text: 'x', failurePolicy: policy, maxRestoreFailures: 5, recoverAfterMs: 400, onEvent: (e) => ev.push(e) });
+        await h.frames(2);
+        const attack = setInterval(() => m.host.remove(), 10);
+        await h.sleep(300);
+        const during = { blocked: m.blocked, visibility: getComputedStyle(flat).visibility };
+        clearInterval(attack);
+        await h.sleep(700);
+        const after = { blocked: m.blocked, visibility: getComputedStyle(flat).visibility };
+        m.detach();
+        return { policy, during, after, removes: ev.filter((e) => e.action === 'remove').length, hide: ev.some((e) => e.action === 'hide-target'), shown: ev.some((e) => e.action === 'show-target') };
+      };
+      return [await runAttack('hide'), await runAttack('keep')];
+    });
+    const [hide, keep] = r;
+    if (!hide.hide || !hide.during.blocked || hide.during.visibility !== 'hidden') throw new Error(`hide policy: ${JSON.stringify(hide)}`);
+    if (hide.after.blocked || hide.after.visibility !== 'visible' || !hide.shown) throw new Error(`not shown again after the attack stopped: ${JSON.stringify(hide)}`);
+    if (keep.hide || keep.during.visibility !== 'visible') throw new Error(`keep policy hid the target: ${JSON.stringify(keep)}`);
+    return `hide: target hidden during the attack (${hide.removes} removals reported), shown again 400 ms after it; keep: ${keep.removes} removals reported, target stayed visible`;
+  });
+
+  await check('burned-in track (MediaStreamTrackProcessor): same size and frame rate, the mark in frames drawn to a canvas and in a recording, forensic id decoded', async () => {
+    const r = await page.evaluate(async (ID) => {
+      // A flat grey source, so every changed pixel is the mark; and the fake camera for frame rate and size.
+      const src = document.createElement('canvas');
+      src.width = 640; src.height = 360;
+      const sctx = src.getContext('2d');
+      const paint = () => { sctx.fillStyle = '#777'; sctx.fillRect(0, 0, 640, 360); sctx.fillStyle = '#787878'; sctx.fillRect(Math.random() * 4, 0, 1, 1); };
+      paint();
+      const srcStream = src.captureStream(30);
+      const painter = setInterval(paint, 33);
+      const results = {};
+      for (const method of ['processor', 'canvas']) {
+        const out = wm.watermarkTrack(srcStream.getVideoTracks()[0], { text: ['viewer u-7781', 'Dr. Ana Lee'], opacity: 0.7, method, forensic: { id: ID, strength: 0.03 } });
+        const v = document.createElement('video');
+        v.muted = true; v.srcObject = new MediaStream([out]); await v.play();
+        while (v.videoWidth === 0) await h.sleep(20);
+        await h.sleep(500);
+        const c = new OffscreenCanvas(v.videoWidth, v.videoHeight);
+        const ctx = c.getContext('2d', { willReadFrequently: true });
+        ctx.drawImage(v, 0, 0);
+        const img = ctx.getImageData(0, 0, c.width, c.height);
+        const grey = { data: new Uint8ClampedArray(img.data.length), width: img.width };
+        for (let i = 0; i < grey.data.length; i += 4) grey.data.set([0x77, 0x77, 0x77, 255], i);
+        const marked = h.diffCount(img, grey, { x: 0, y: 0, w: img.width, h: img.height }, 20);
+        const decoded = wm.decodeForensicMark(img);
+        let recorded = null;
+        if (method === 'processor') {
+          const rec = new MediaRecorder(new MediaStream([out]), { mimeType: 'video/webm;codecs=vp8', videoBitsPerSecond: 4e6 });
+          const chunks = [];
+          rec.ondataavailable = (e) => chunks.push(e.data);
+          rec.start();
+          await h.sleep(1500);
+          await new Promise((res) => { rec.onstop = res; rec.stop(); });
+          const pv = document.createElement('video');
+          pv.muted = true; pv.src = URL.createObjectURL(new Blob(chunks, { type: 'video/webm' }));
+          await pv.play(); await h.sleep(400); pv.pause();
+          const rc = new OffscreenCanvas(pv.videoWidth, pv.videoHeight);
+          const rctx = rc.getContext('2d', { willReadFrequently: true });
+          rctx.drawImage(pv, 0, 0);
+          const rimg = rctx.getImageData(0, 0, rc.width, rc.height);
+          recorded = { size: [pv.videoWidth, pv.videoHeight], marked: h.diffCount(rimg, grey, { x: 0, y: 0, w: rimg.width, h: rimg.height }, 20), decoded: wm.decodeForensicMark(rimg)?.id ?? null };
+        }
+        const stats = out.watermarkStats();
+        out.stop();
+        results[method] = { size: [v.videoWidth, v.videoHeight], marked, total: img.width * img.height, decoded: decoded?.id ?? null, stats: { frames: stats.frames, avgMs: stats.avgMs, maxMs: stats.maxMs }, recorded };
+      }
+      clearInterval(painter);
+      // Frame rate and size against the fake camera.
+      const camTrack = window.camStream.getVideoTracks()[0];
+      const count = async (track) => {
+        const v = document.createElement('video'); v.muted = true; v.srcObject = new MediaStream([track]); await v.play();
+        let n = 0; const t0 = performance.now();
+        const cb = () => { n++; if (performance.now() - t0 < 2000) v.requestVideoFrameCallback(cb); };
+        v.requestVideoFrameCallback(cb);
+        await h.sleep(2100);
+        return { fps: n / 2, size: [v.videoWidth, v.videoHeight] };
+      };
+      const marked = wm.watermarkTrack(camTrack, { text: 'viewer u-7781' });
+      const [a, b] = await Promise.all([count(camTrack), count(marked)]);
+      const settings = camTrack.getSettings();
+      const st = marked.watermarkStats();
+      marked.stop();
+      return { results, cam: { fps: a.fps, size: a.size, settingsFps: settings.frameRate }, out: { fps: b.fps, size: b.size }, camStats: { frames: st.frames, avgMs: st.avgMs } };
+    }, ID);
+    const p = r.results.processor;
+    const c = r.results.canvas;
+    const problems = [];
+    for (const [name, x] of Object.entries(r.results)) {
+      if (x.size.join() !== '640,360') problems.push(`${name}: size ${x.size}`);
+      if (x.marked < x.total * 0.02) problems.push(`${name}: only ${x.marked} mark pixels`);
+      if (x.decoded !== ID) problems.push(`${name}: forensic id ${x.decoded}`);
+    }
+    if (!p.recorded || p.recorded.marked < 2000) problems.push(`recording: ${JSON.stringify(p.recorded)}`);
+    if (r.out.size.join() !== r.cam.size.join()) problems.push(`camera size ${r.cam.size} → ${r.out.size}`);
+    if (r.out.fps < r.cam.fps * 0.8) problems.push(`frame rate ${r.cam.fps} → ${r.out.fps}`);
+    if (problems.length) throw new Error(`${problems.join('; ')} ${JSON.stringify(r)}`);
+    return `processor: ${p.marked}/${p.total} px marked, id decoded, ${p.stats.avgMs.toFixed(2)} ms/frame at 640x360; recording (VP8 webm ${p.recorded.size.join('x')}): ${p.recorded.marked} px marked, forensic id ${p.recorded.decoded === ID ? 'decoded' : 'not decoded'}; canvas fallback: ${c.marked} px marked, id decoded, ${c.stats.avgMs.toFixed(2)} ms/frame; fake camera ${r.cam.size.join('x')} ${r.cam.fps} fps → ${r.out.size.join('x')} ${r.out.fps} fps (${r.camStats.avgMs.toFixed(2)} ms/frame)`;
+  });
+
+  await check('forensic mark: the id is decoded from a screenshot, a JPEG q70 of it, and scaled copies; not from an unmarked one', async () => {
+    const before = await page.evaluate(async () => { mark.detach(); document.getElementById('cam').pause(); await h.frames(2); return null; });
+    void before;
+    const unmarked = await shot();
+    await page.evaluate((ID) => {
+      window.fmarks = [
+        wm.Watermark.attach('#cam', { text: 'viewer u-7781', opacity: 0.35, forensic: { id: ID }, failurePolicy: 'keep' }),
+        wm.Watermark.attach('#phi', { text: 'viewer u-7781', opacity: 0.2, forensic: { id: ID }, failurePolicy: 'keep' }),
+      ];
+      return h.frames(3);
+    }, ID);
+    const marked = await shot();
+    const r = await page.evaluate(async ({ marked, unmarked, ID }) => {
+      const img = await h.pixels(marked);
+      const clean = await h.pixels(unmarked);
+      const out = [];
+      for (const [label, t] of [['screenshot (PNG)', {}], ['JPEG q70', { jpeg: 0.7 }], ['scaled 0.5x + JPEG q70', { scale: 0.5, jpeg: 0.7 }], ['scaled 0.75x', { scale: 0.75 }], ['scaled 1.5x + JPEG q70', { scale: 1.5, jpeg: 0.7 }]]) {
+        const x = await h.transform(img, t);
+        const t0 = performance.now();
+        const d = wm.decodeForensicMark(x);
+        out.push({ label, id: d?.id ?? null, confidence: d?.confidence, scale: d?.scale, ms: performance.now() - t0, bitErrors: wm.forensicBitErrors(x, ID) });
+      }
+      const none = [wm.decodeForensicMark(clean), wm.decodeForensicMark(await h.transform(clean, { jpeg: 0.7 }))];
+      for (const m of fmarks) m.detach();
+      return { out, none: none.map((d) => d?.id ?? null) };
+    }, { marked, unmarked, ID });
+    const bad = r.out.filter((x) => x.id !== ID);
+    const table = r.out.map((x) => `${x.label}: ${x.id === ID ? 'ok' : 'FAILED'} (bit errors ${x.bitErrors}/48, confidence ${x.confidence}, scale ${x.scale?.toFixed(3)}, ${x.ms.toFixed(0)} ms)`).join('; ');
+    if (bad.length || r.none.some((x) => x !== null)) throw new Error(`${table}; unmarked: ${r.none}`);
+    return `${table}; unmarked screenshot and its JPEG: no id`;
+  });
 });
