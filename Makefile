@@ -1,6 +1,6 @@
 # phiseal: build, test, demo. Every target installs what it needs, idempotently.
 #   make test     install missing tools, build, run every test; prints "N passed, M failed"
-#   make demo     build and serve examples/ on 127.0.0.1 (prints the URL)
+#   make demo     build and serve the example apps on 127.0.0.1 (prints the URLs)
 #   make vectors  run the upstream test vectors (FILES="a.json b.json" for others)
 #   make build    the npm package's wasm in pkg/
 
@@ -85,7 +85,7 @@ vectors:
 
 # ---------------------------------------------------------------- demo
 demo: build
-	node tests/support/serve.mjs --demo
+	node examples/server.mjs
 
 bench: build tool-chromium
 	node bench/run.mjs
