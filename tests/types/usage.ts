@@ -6,6 +6,7 @@ import {
 } from '../../js/index.js';
 import { MediaKeyring, generateBaseKey, wrapBaseKey } from '../../js/media.js';
 import { decryptStream, encryptStream } from '../../js/stream.js';
+import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
 
 export async function usage(): Promise<string[]> {
   await init();
@@ -36,5 +37,11 @@ export async function usage(): Promise<string[]> {
   await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 1 });
   const encStream = encryptStream(new Blob([new Uint8Array(3)]), { recipients: [publicKey] });
   decryptStream(encStream, { privateKey });
+  const events: WatermarkEvent[] = [];
+  const mark = Watermark.attach('#video', { text: (now) => ['u-1', now.toISOString()], forensic: { id: 7 }, onTamper: (e) => events.push(e), failurePolicy: 'hide' });
+  mark.update({ opacity: 0.2 });
+  const marked = watermarkTrack(new MediaStreamTrack(), { text: 'u-1', method: 'auto' });
+  const found = decodeForensicMark(new ImageData(1, 1));
+  if (found && found.id === 7 && marked.watermarkStats().frames > 0) mark.detach();
   return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
 }
