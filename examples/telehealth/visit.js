@@ -210,8 +210,9 @@ async function main() {
   pc.onicecandidate = (e) => e.candidate && send({ type: 'ice', candidate: e.candidate.toJSON() });
 
   // The wire panel: one encrypted frame every 700 ms, as the worker hands it to the packetizer.
+  // (state.wirePaused lets a test take the tap for itself.)
   let tick = 0;
-  setInterval(() => keyring.tapFrames({ count: 1, kind: tick++ % 3 ? 'video' : 'audio' }).catch(() => {}), 700);
+  setInterval(() => state.wirePaused || keyring.tapFrames({ count: 1, kind: tick++ % 3 ? 'video' : 'audio' }).catch(() => {}), 700);
 
   $('forget').onclick = async () => {
     await keyring.removeKey(state.peer.senderId);

@@ -96,7 +96,10 @@ export async function telehealthTests({ context, url, check }) {
     const frames = await clinician.evaluate(async () => {
       const got = [];
       const ring = window.visit.keyring;
-      const done = new Promise((resolve) => {
+      window.visit.wirePaused = true; // the page's own wire panel would take over the tap
+      await new Promise((r) => setTimeout(r, 800));
+      const done = new Promise((resolve, reject) => {
+        setTimeout(() => reject(new Error(`only ${got.length} tapped frames in 10 s`)), 10_000);
         const on = (e) => {
           if (e.detail.plaintext) got.push(e.detail);
           if (got.length >= 4) {
@@ -107,7 +110,11 @@ export async function telehealthTests({ context, url, check }) {
         ring.addEventListener('frame', on);
       });
       await ring.tapFrames({ count: 4, plaintext: true, kind: 'video' });
-      await done;
+      try {
+        await done;
+      } finally {
+        window.visit.wirePaused = false;
+      }
       return got.map((f) => ({ clear: f.clearPrefix, ct: [...f.ciphertext], pt: [...f.plaintext] }));
     });
     for (const f of frames) {
