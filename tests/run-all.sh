@@ -70,6 +70,7 @@ step "node --test (npm package)" node node --test tests/js/
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs
+step "capture guard (Chromium)" guard node tests/browser/guard.mjs
 step "watermarks (Chromium)" watermark node tests/browser/watermark.mjs
 step "examples (Chromium)" examples node tests/examples/run.mjs
 
