@@ -65,9 +65,9 @@ export async function staffKey(role) {
 }
 
 /**
- * An audit queue for this page session: its own hash chain (one chain per
- * tab), checkpoints signed by a key made for this session whose public key
- * is registered as an audit signer. `record(entry, check)` appends durably
+ * An audit queue for this tab: its own hash chain, checkpoints signed by a
+ * key made for this page load whose public key is registered as an audit
+ * signer. `record(entry, check)` appends durably
  * (IndexedDB) before it resolves; `publish()` signs a checkpoint and sends the
  * pending lines to the server.
  */
@@ -76,8 +76,11 @@ export async function staffAudit(role) {
   await phiseal.init();
   const signingKey = phiseal.SigningKey.generate();
   await api('directory', { actor: staff.actor, purpose: 'audit-signer', jwk: signingKey.publicKey.toJwk() });
-  const session = `${staff.actor}-${Date.now()}-${crypto.randomUUID().slice(0, 8)}`;
-  const queue = await phiseal.AuditQueue.open({ name: `phiseal-portal-audit-${session}`, signingKey, checkpointEvery: 20 });
+  // One chain per tab (two tabs must not share one): its name lives in sessionStorage, so a reload continues it.
+  const slot = `phiseal-portal-audit-${staff.actor}`;
+  let name = sessionStorage.getItem(slot);
+  if (!name) sessionStorage.setItem(slot, (name = `${slot}-${Date.now()}-${crypto.randomUUID().slice(0, 8)}`));
+  const queue = await phiseal.AuditQueue.open({ name, signingKey, checkpointEvery: 20 });
   const actor = { id: staff.actor, role: staff.role };
   const device = navigator.userAgent.includes('Headless') ? 'headless test browser' : 'portal web app';
   return {

@@ -139,7 +139,8 @@ export async function portalTests({ context, url, check, server }) {
     const audit = await page.evaluate(() => window.portalAudit);
     const overall = await page.textContent('#overall');
     assert(overall.startsWith('Audit chain verified'), overall);
-    assert(audit.logs === 4 && audit.valid === 4, `logs ${audit.logs}, valid ${audit.valid}`);
+    // One chain per staff member in this tab (each continued across reloads).
+    assert(audit.logs === 2 && audit.valid === 2, `logs ${audit.logs}, valid ${audit.valid}`);
     const entries = await page.textContent('#logs');
     assert((entries.match(/view-record intake-[0-9a-f-]+ success/g) ?? []).length === 2, 'expected one view-record entry each for clinician and billing');
     const leaked = Object.values(PHI).filter((v) => entries.includes(v));
