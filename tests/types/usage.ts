@@ -7,9 +7,16 @@ import {
 import { MediaKeyring, generateBaseKey, wrapBaseKey } from '../../js/media.js';
 import { decryptStream, encryptStream } from '../../js/stream.js';
 import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
+import { CaptureGuard, type CaptureAttempt } from '../../js/guard.js';
 
 export async function usage(): Promise<string[]> {
   await init();
+  const attempts: CaptureAttempt[] = [];
+  const guard = CaptureGuard.install({ mode: 'block', onAttempt: (a) => attempts.push(a), allow: (r) => r.api === 'MediaRecorder' && r.detail === undefined, privacy: { copy: 'audit' } });
+  const video: HTMLVideoElement = guard.protect(document.createElement('video'));
+  guard.protect(new MediaStream().getVideoTracks()[0]);
+  const stop = guard.onAttempt((a) => a.blocked && a.stack?.length);
+  if (guard.isProtected(video) && guard.events().length > attempts.length && guard.active && guard.mode === 'audit') stop();
   const { privateKey, publicKey } = await generateKeyPair({ extractable: false, provider: 'auto' });
   const pk = importPublicKey(publicKey.toJwk());
   const { enc, ciphertext } = await hpkeSeal(pk, new Uint8Array([1]), { info: new Uint8Array(), kdf: Kdf.HKDF_SHA384, aead: Aead.AES_256_GCM });
