@@ -104,6 +104,8 @@ export declare class Watermark {
   readonly layout: WatermarkLayout | null;
   /** Changes any option and redraws. */
   update(options?: Partial<WatermarkOptions>): void;
+  /** Runs every check now (they also run on mutations and periodically). */
+  checkNow(): void;
   /** Removes the mark and stops watching. */
   detach(): void;
 }
@@ -113,7 +115,9 @@ export interface WatermarkTrackStats {
   frames: number;
   totalMs: number;
   avgMs: number;
+  p50Ms: number;
   maxMs: number;
+  format?: string;
   width: number;
   height: number;
   redraws: number;

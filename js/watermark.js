@@ -90,7 +90,8 @@ const HOST_STYLE = [
 /** Computed values the host must have; anything else is reported. */
 const EXPECTED = { display: 'block', visibility: 'visible', opacity: '1', transform: 'none', clipPath: 'none', filter: 'none', position: 'fixed' };
 const TOP_LAYER = ':modal, :fullscreen, :popover-open';
-const SAMPLE = [0.2, 0.5, 0.8];
+// Five points (centre and four around it) where covering elements are looked for.
+const SAMPLE = [[0.5, 0.5], [0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]];
 
 const token = Symbol('phiseal.watermark');
 
@@ -205,6 +206,12 @@ export class Watermark {
     this.#drawnForensic = '';
     this.#redraw(true);
     this.#schedule();
+  }
+
+  /** Runs every check now (they also run on mutations and every checkIntervalMs), e.g. after the app moved things. */
+  checkNow() {
+    this.#alive();
+    this.#check(true);
   }
 
   /** Removes the mark and stops watching; the target is shown again if it was hidden. */
@@ -629,21 +636,19 @@ export class Watermark {
     return w > 0 && h > 0 ? { l, t, r: l + w, b: t + h } : null;
   }
 
-  /** An element laid over most of the target (sampled at 9 points). */
+  /** An element laid over most of the target (at 3 of 5 sampled points). */
   #checkCover() {
     const box = this.#clipBox();
     if (!box || this.#targetMissing) return;
     const target = this.#target;
     const counts = new Map();
-    for (const fy of SAMPLE) {
-      for (const fx of SAMPLE) {
-        const e = call(N.elementFromPoint, document, box.l + (box.r - box.l) * fx, box.t + (box.b - box.t) * fy);
-        if (!e || e === target || e === this.#host || call(N.contains, target, e) || call(N.contains, e, target)) continue;
-        counts.set(e, (counts.get(e) ?? 0) + 1);
-      }
+    for (const [fx, fy] of SAMPLE) {
+      const e = call(N.elementFromPoint, document, box.l + (box.r - box.l) * fx, box.t + (box.b - box.t) * fy);
+      if (!e || e === target || e === this.#host || call(N.contains, target, e) || call(N.contains, e, target)) continue;
+      counts.set(e, (counts.get(e) ?? 0) + 1);
     }
     for (const [e, n] of counts) {
-      if (n < 5 || this.#covers.has(e)) continue;
+      if (n < 3 || this.#covers.has(e)) continue;
       this.#covers.add(e);
       // The top layer stays above any element in the page; without it, the host moves last with the highest z-index.
       if (!this.#popover) {
