@@ -32,7 +32,7 @@ DEFAULT_VECTORS := \
 	$(VECTORS_DIR)/sframe/test-vectors-aes256-ctr-hmac-draft.json
 FILES ?=
 
-.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm build test vectors demo bench clean
+.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm build size test vectors demo bench clean
 
 all: build
 
@@ -68,12 +68,26 @@ tool-npm: node_modules/.installed
 # ---------------------------------------------------------------- build
 # Release wasm -> wasm-bindgen (ES module, works in browsers, workers and
 # Node) -> wasm-opt -Oz from npm binaryen (never Debian's binaryen 108).
+# Two builds: pkg/ has every capability; pkg/fields/ only keys, HPKE and
+# field encryption (cargo --no-default-features), for apps that need no more.
+WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
+
+# wasm_variant OUT_DIR TARGET_DIR CARGO_FEATURE_ARGS
+define wasm_variant
+	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --lib --release --target $(WASM_TARGET) --target-dir $(2) $(3)
+	wasm-bindgen --target web --out-dir $(1) $(2)/$(WASM_TARGET)/release/phiseal.wasm
+	wasm-opt $(WASM_OPT_FLAGS) $(1)/phiseal_bg.wasm -o $(1)/phiseal_bg.wasm
+	@printf '%s: %s bytes, %s gzipped\n' $(1)/phiseal_bg.wasm "$$(stat -c %s $(1)/phiseal_bg.wasm)" "$$(gzip -9c $(1)/phiseal_bg.wasm | wc -c)"
+endef
+
 build: tool-rust tool-wasm-bindgen tool-npm
-	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --lib --release --target $(WASM_TARGET)
-	wasm-bindgen --target web --out-dir pkg target/$(WASM_TARGET)/release/phiseal.wasm
-	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-	  pkg/phiseal_bg.wasm -o pkg/phiseal_bg.wasm
-	@printf 'pkg/phiseal_bg.wasm: %s bytes, %s gzipped\n' "$$(stat -c %s pkg/phiseal_bg.wasm)" "$$(gzip -9c pkg/phiseal_bg.wasm | wc -c)"
+	$(call wasm_variant,pkg,target,)
+	$(call wasm_variant,pkg/fields,target/lean,--no-default-features)
+
+# Sizes of every .wasm and JS entry (raw, gzip, brotli), checked against the
+# budget in bench/size-budget.json; `make test` runs it.
+size: build
+	node bench/size.mjs
 
 # ---------------------------------------------------------------- tests
 test: tools build

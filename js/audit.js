@@ -2,10 +2,23 @@
 // signed checkpoints (ECDSA P-384), JSON Lines, and a durable IndexedDB queue.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { idbDone as done, idbRequest as request, init, options, requireInit, schemaArg, wasm } from './internal.js';
+import {
+  idbDone as done,
+  idbRequest as request,
+  init,
+  isA,
+  options,
+  requireCapability,
+  schemaArg,
+  wasm,
+  whenReady,
+} from './internal.js';
 
-/** ECDSA P-384 checkpoint-signing key: `SigningKey.generate()`, `.publicKey`. */
-export const SigningKey = wasm.SigningKey;
+/** ECDSA P-384 checkpoint-signing key: `SigningKey.generate()`, `.publicKey` (set once init() has run). */
+export let SigningKey = null;
+whenReady((w) => {
+  SigningKey = w.SigningKey ?? null;
+});
 
 
 function entryText(entry, time) {
@@ -40,7 +53,7 @@ export class AuditLog {
    *          resume?: {seq: number, head: string}}} [opts]
    */
   constructor(opts) {
-    requireInit();
+    requireCapability('audit');
     const o = options(opts, 'options');
     this.#id = o.logId ?? crypto.randomUUID();
     this.#log = o.resume ? wasm.AuditLog.resume(this.#id, o.resume.seq, o.resume.head) : new wasm.AuditLog(this.#id);
@@ -93,9 +106,9 @@ export class AuditLog {
  *            problem: null | {line: number, seq: number|null, reason: string}}}
  */
 export function verifyLog(jsonl, trustedKeys) {
-  requireInit();
+  requireCapability('audit');
   if (typeof jsonl !== 'string') throw invalidArgument('log must be JSON Lines text');
-  if (!Array.isArray(trustedKeys) || trustedKeys.some((k) => !(k instanceof wasm.PublicKey))) {
+  if (!Array.isArray(trustedKeys) || trustedKeys.some((k) => !isA(k, 'PublicKey'))) {
     throw invalidArgument('trustedKeys must be an array of PublicKeys');
   }
   return JSON.parse(wasm.verifyLog(jsonl, JSON.stringify(trustedKeys.map((k) => k.toJwk()))));
@@ -118,6 +131,7 @@ export class AuditQueue {
   /** @param {{name?: string, signingKey?: SigningKey, checkpointEvery?: number, clock?: () => number}} [opts] */
   static async open(opts) {
     await init();
+    requireCapability('audit');
     if (typeof indexedDB === 'undefined') throw new PhisealError('IndexedDB is not available', ErrorCode.UNSUPPORTED);
     const o = options(opts, 'options');
     const q = new AuditQueue();

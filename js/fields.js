@@ -2,7 +2,7 @@
 // field by field before it leaves the browser, open it with a recipient key.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
+import { init, isA, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
 
@@ -23,7 +23,7 @@ function jsonArg(value, name) {
 /** An IndexKey, or for an IndexKeyset the key a sealed record names (or the primary, to seal). */
 function indexKeyArg(value, sealed) {
   if (value === undefined || value === null) return undefined;
-  if (value instanceof wasm.IndexKey) return value;
+  if (isA(value, 'IndexKey')) return value;
   if (value instanceof IndexKeyset) {
     if (sealed === undefined) return value.primary;
     const id = inspectRecord(sealed).indexKeyId;
@@ -48,9 +48,9 @@ function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
   return JSON.stringify(
     recipients.map((r) => {
-      const key = r instanceof wasm.PublicKey ? r : r?.publicKey;
-      if (!(key instanceof wasm.PublicKey)) throw invalidArgument('each recipient must be a PublicKey or {publicKey, groups}');
-      const groups = r instanceof wasm.PublicKey ? undefined : r.groups;
+      const key = isA(r, 'PublicKey') ? r : r?.publicKey;
+      if (!isA(key, 'PublicKey')) throw invalidArgument('each recipient must be a PublicKey or {publicKey, groups}');
+      const groups = isA(r, 'PublicKey') ? undefined : r.groups;
       if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))) {
         throw invalidArgument('recipient groups must be an array of strings');
       }
@@ -177,7 +177,7 @@ async function rewrap(sealed, opts, rekey) {
 function currentRecipients(sealed, directory, except) {
   if (!Array.isArray(directory)) throw invalidArgument('directory must be an array of PublicKeys');
   const header = inspectRecord(sealed);
-  const byKid = new Map(directory.map((k) => [k instanceof wasm.PublicKey ? k.kid : undefined, k]));
+  const byKid = new Map(directory.map((k) => [isA(k, 'PublicKey') ? k.kid : undefined, k]));
   const groupsByKid = new Map();
   for (const { group, recipients } of header.groups) {
     for (const kid of recipients) groupsByKid.set(kid, [...(groupsByKid.get(kid) ?? []), group]);
@@ -198,7 +198,7 @@ export async function addRecipient(sealed, opts) {
   const o = options(opts, 'options');
   await init();
   const recipients = currentRecipients(sealed, o.directory);
-  recipients.push(o.recipient instanceof wasm.PublicKey ? { publicKey: o.recipient } : o.recipient);
+  recipients.push(isA(o.recipient, 'PublicKey') ? { publicKey: o.recipient } : o.recipient);
   return rewrapRecord(sealed, { ...o, recipients });
 }
 
@@ -209,7 +209,7 @@ export async function addRecipient(sealed, opts) {
 export async function removeRecipient(sealed, opts) {
   const o = options(opts, 'options');
   await init();
-  const kid = o.recipient instanceof wasm.PublicKey ? o.recipient.kid : o.recipient;
+  const kid = isA(o.recipient, 'PublicKey') ? o.recipient.kid : o.recipient;
   if (typeof kid !== 'string') throw invalidArgument('recipient must be a PublicKey or a kid');
   // The removed recipient need not be in the directory.
   const recipients = currentRecipients(sealed, o.directory, kid);

@@ -1,10 +1,16 @@
 // Internal helpers shared by the phiseal modules: wasm initialisation and
 // argument checks. Not part of the public API.
 
-import wasmInit, * as wasm from '../pkg/phiseal.js';
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 
-export { wasm };
+/**
+ * The wasm module's exports once init() has loaded it (null before). Two
+ * builds exist: pkg/ with every capability and pkg/fields/ with keys, HPKE
+ * and field encryption only. Every entry point other than 'phiseal/fields'
+ * asks for the full build when it is imported (useFullBuild), so the lean
+ * one is loaded only by apps that import nothing else.
+ */
+export let wasm = null;
 
 /** RFC 9180 KDF ids accepted by the HPKE functions. */
 export const Kdf = Object.freeze({ HKDF_SHA256: 0x0001, HKDF_SHA384: 0x0002, HKDF_SHA512: 0x0003 });
@@ -13,6 +19,35 @@ export const Aead = Object.freeze({ AES_128_GCM: 0x0001, AES_256_GCM: 0x0002, EX
 
 let ready = null;
 let initialized = false;
+let full = false;
+let loaded = null; // 'full' | 'fields'
+
+/** Called at import time by every entry point that needs more than field encryption. */
+export function useFullBuild() {
+  full = true;
+}
+
+/** True when `value` is an instance of the wasm class `name` (false before init). */
+export function isA(value, name) {
+  return wasm !== null && wasm[name] !== undefined && value instanceof wasm[name];
+}
+
+/**
+ * Throws UNSUPPORTED when the loaded wasm build lacks a capability (an app
+ * that imported only 'phiseal/fields' and then another entry dynamically,
+ * after init).
+ * @param {'audit' | 'media'} capability
+ */
+export function requireCapability(capability) {
+  requireInit();
+  const probe = capability === 'audit' ? 'AuditLog' : 'SframeSender';
+  if (wasm[probe] === undefined) {
+    throw new PhisealError(
+      `the loaded phiseal build has no ${capability} support: import the entry point that needs it (e.g. 'phiseal' or 'phiseal/${capability}') before init() runs`,
+      ErrorCode.UNSUPPORTED,
+    );
+  }
+}
 
 const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
 
@@ -24,20 +59,40 @@ const isNode = typeof process !== 'undefined' && process.versions != null && pro
 export function init(moduleOrPath) {
   if (ready === null) {
     ready = (async () => {
+      const build = full ? 'full' : 'fields';
+      // Two literal import() calls, so bundlers see (and split) both builds.
+      const glue = build === 'full' ? await import('../pkg/phiseal.js') : await import('../pkg/fields/phiseal.js');
       let input = moduleOrPath;
       if (input === undefined && isNode) {
         const { readFile } = await import('node:fs/promises');
-        input = await readFile(new URL('../pkg/phiseal_bg.wasm', import.meta.url));
+        const file = build === 'full' ? '../pkg/phiseal_bg.wasm' : '../pkg/fields/phiseal_bg.wasm';
+        input = await readFile(new URL(file, import.meta.url));
       }
-      await wasmInit(input === undefined ? undefined : { module_or_path: input });
-      wasm.setErrorClass(PhisealError);
+      await glue.default(input === undefined ? undefined : { module_or_path: input });
+      glue.setErrorClass(PhisealError);
+      wasm = glue;
+      loaded = build;
       initialized = true;
+      for (const f of onReady.splice(0)) f(glue);
     })();
     ready.catch(() => {
       ready = null;
     });
   }
   return ready;
+}
+
+/** Which build init() loaded: 'full', 'fields', or null before init. */
+export function loadedBuild() {
+  return loaded;
+}
+
+const onReady = [];
+
+/** Runs `f(wasm)` once the module is loaded (now, if it is). */
+export function whenReady(f) {
+  if (wasm !== null) f(wasm);
+  else onReady.push(f);
 }
 
 export function requireInit() {
@@ -63,12 +118,12 @@ export function options(value, name) {
 }
 
 export function publicKeyArg(value, name) {
-  if (value instanceof wasm.PublicKey) return value;
+  if (isA(value, 'PublicKey')) return value;
   throw invalidArgument(`${name} must be a phiseal PublicKey (see importPublicKey)`);
 }
 
 export function privateKeyArg(value, name) {
-  if (value instanceof wasm.PrivateKey) return value;
+  if (isA(value, 'PrivateKey')) return value;
   throw invalidArgument(`${name} must be a phiseal PrivateKey (see generateKeyPair, importPrivateKey)`);
 }
 
@@ -123,6 +178,7 @@ const schemas = new WeakMap();
 /** The wasm Schema for a schema object, compiled once per object. */
 export function schemaArg(schema) {
   if (schema === null || typeof schema !== 'object') throw invalidArgument('schema must be a schema object {id, version, fields}');
+  requireInit();
   let compiled = schemas.get(schema);
   if (!compiled) {
     compiled = new wasm.Schema(JSON.stringify(schema));

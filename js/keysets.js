@@ -3,7 +3,7 @@
 // in its header), so opening keeps working across a rotation.
 
 import { invalidArgument } from './errors.js';
-import { wasm } from './internal.js';
+import { isA, wasm } from './internal.js';
 
 const STATUSES = ['primary', 'enabled', 'disabled'];
 
@@ -90,7 +90,7 @@ export class Keyset extends BaseKeyset {
     super(
       (k) => k.kid,
       (k) => {
-        if (!(k instanceof wasm.PrivateKey)) throw invalidArgument('a Keyset holds PrivateKeys');
+        if (!isA(k, 'PrivateKey')) throw invalidArgument('a Keyset holds PrivateKeys');
       },
     );
     for (const k of keys) this.add(k);
@@ -107,7 +107,7 @@ export class IndexKeyset extends BaseKeyset {
     super(
       (k) => k.id,
       (k) => {
-        if (!(k instanceof wasm.IndexKey)) throw invalidArgument('an IndexKeyset holds IndexKeys');
+        if (!isA(k, 'IndexKey')) throw invalidArgument('an IndexKeyset holds IndexKeys');
       },
     );
     for (const k of keys) this.add(k);

@@ -25,7 +25,9 @@
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { hpkeOpen, hpkeSeal } from './index.js';
-import { bytes, options } from './internal.js';
+import { bytes, options, useFullBuild } from './internal.js';
+
+useFullBuild();
 export { h264ClearPrefix } from './codecs.js';
 
 /** RFC 9605 §8.1 cipher suite ids. */

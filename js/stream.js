@@ -20,7 +20,9 @@
 // errors (truncation is reported at the end, as DECRYPT_FAILED).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, options, privateKeyArg, providerArg, wasm } from './internal.js';
+import { init, isA, options, privateKeyArg, providerArg, useFullBuild, wasm } from './internal.js';
+
+useFullBuild();
 
 /** Segment sizes (plaintext bytes per segment). */
 export const StreamSegmentSize = Object.freeze({ DEFAULT: 65536, MIN: 1024, MAX: 16777216 });
@@ -31,8 +33,8 @@ function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array of PublicKeys');
   return JSON.stringify(
     recipients.map((r) => {
-      const key = r instanceof wasm.PublicKey ? r : r?.publicKey;
-      if (!(key instanceof wasm.PublicKey)) throw invalidArgument('each recipient must be a PublicKey');
+      const key = isA(r, 'PublicKey') ? r : r?.publicKey;
+      if (!isA(key, 'PublicKey')) throw invalidArgument('each recipient must be a PublicKey');
       return { jwk: key.toJwk() };
     }),
   );

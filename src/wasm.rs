@@ -9,10 +9,13 @@
 #![allow(clippy::missing_errors_doc)]
 
 pub mod args;
+#[cfg(feature = "audit")]
 pub mod audit;
 pub mod error;
 pub mod field;
 pub mod hpke;
 pub mod keys;
+#[cfg(feature = "media")]
 pub mod media;
+#[cfg(feature = "media")]
 pub mod stream;

@@ -60,6 +60,8 @@ step() {
 step "cargo fmt --check" check cargo fmt --all -- --check
 step "clippy -D warnings (native)" check cargo clippy --features cli,hazmat --all-targets -- -D warnings
 step "clippy -D warnings (wasm32)" check cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+step "clippy -D warnings (wasm32, fields build)" check \
+  cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 step "dependency checks" deps node tests/deps-check.mjs
 step "cargo test (native)" cargo cargo test --features cli,hazmat
 step "vectors (native)" total make --no-print-directory vectors
@@ -67,6 +69,7 @@ step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown
 step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \
   cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "node --test (npm package)" node node --test tests/js/
+step "size budget (gzip)" size node bench/size.mjs
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs

@@ -1,0 +1,39 @@
+// 'phiseal/fields' alone loads the lean wasm build (pkg/fields/): field
+// encryption works, the audit log says UNSUPPORTED, and what it seals the
+// full build opens (same format). This file must not import the full entry
+// before init() (node --test runs each file in its own process).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import * as lean from '../../js/fields-entry.js';
+import { loadedBuild } from '../../js/internal.js';
+
+await lean.init();
+
+const SCHEMA = { id: 's', version: 1, fields: { 'patient.name': true, 'patient.ssn': { mode: 'blindIndex' } } };
+const RECORD = { patient: { name: 'Ana Souza', ssn: '123-45-6789' }, visit: 7 };
+
+test('the fields entry loads the lean build, which is smaller than the full one', async () => {
+  assert.equal(loadedBuild(), 'fields');
+  const size = async (p) => gzipSync(await readFile(new URL(p, import.meta.url)), { level: 9 }).length;
+  const [leanGz, fullGz] = [await size('../../pkg/fields/phiseal_bg.wasm'), await size('../../pkg/phiseal_bg.wasm')];
+  assert.ok(leanGz < fullGz, `lean ${leanGz} B gzipped, full ${fullGz} B`);
+  assert.ok((await stat(new URL('../../pkg/fields/phiseal_bg.wasm', import.meta.url))).size > 0);
+});
+
+test('field encryption works on the lean build', async () => {
+  const { privateKey, publicKey } = await lean.generateKeyPair();
+  const indexKey = await lean.generateIndexKey();
+  const sealed = await lean.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', recipients: [publicKey], indexKey });
+  assert.notEqual(sealed.patient.name, RECORD.patient.name);
+  assert.deepEqual(lean.verifyAllPhiEncrypted(sealed, SCHEMA), []);
+  const opened = await lean.openRecord(sealed, { schema: SCHEMA, privateKey, indexKey });
+  assert.deepEqual(opened.record, RECORD);
+});
+
+test('the audit log is not in the lean build: UNSUPPORTED, not a TypeError', async () => {
+  for (const f of [() => new lean.AuditLog(), () => lean.verifyLog('', [])]) {
+    assert.throws(f, (e) => e instanceof lean.PhisealError && e.code === lean.ErrorCode.UNSUPPORTED);
+  }
+});
