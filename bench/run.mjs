@@ -40,6 +40,7 @@ try {
   print(`Chromium ${version}: audit log (per second)`, await page.evaluate(() => window.runAuditBench()));
   print(`Chromium ${version}: SFrame media (ratio for latency rows: WebCrypto / phiseal)`, await page.evaluate(() => window.runMediaBench()));
   print(`Chromium ${version}: encrypted streams`, await page.evaluate(() => window.runStreamBench()));
+  print(`Chromium ${version}: capture guard (with guard / without)`, await page.evaluate(() => window.runGuardBench()));
   await page.setViewportSize({ width: 1920, height: 1080 }); // watermarks are measured at 1080p
   print(`Chromium ${version}: watermarks (ms, lower is better)`, await page.evaluate(() => window.runWatermarkBench()));
   await context.close();
