@@ -260,14 +260,23 @@ function brand(x, getter) {
   }
 }
 
+// Prototype -> [kind, brand getter], registered for each patched realm: the
+// common platform objects are classified without a throwing brand check (a
+// spoofed prototype fails the getter and takes the full path).
+const protoKinds = new NativeWeakMap();
+
 function kindOf(x) {
   let k = wmGet(kinds, x);
   if (k !== undefined) return k;
-  if (brand(x, B.node)) {
+  const entry = wmGet(protoKinds, getPrototypeOf(x));
+  if (entry !== undefined && brand(x, entry[1])) {
+    k = entry[0];
+  } else if (brand(x, B.node)) {
     if (brand(x, B.media)) k = 'media';
     else if (brand(x, B.canvas)) k = 'canvas';
     else if (brand(x, B.image) || brand(x, B.svgImage)) k = 'image';
     else if (brand(x, B.element)) k = 'element';
+    else if (brand(x, B.host)) k = 'shadow';
     else k = 'node';
   } else if (brand(x, B.offscreen)) k = 'offscreen';
   else if (brand(x, B.track)) k = 'track';
@@ -321,9 +330,9 @@ function parentOf(node) {
   } catch {
     return null;
   }
-  if (p !== null) return p;
+  if (p !== null || kindOf(node) !== 'shadow') return p;
   try {
-    return B.host ? apply(B.host, node, []) : null; // a shadow root's host
+    return apply(B.host, node, []); // a shadow root's host
   } catch {
     return null;
   }
@@ -549,6 +558,18 @@ function patchRealm(win) {
   const R = realmOf(win);
   const W = (name) => (typeof win[name] === 'function' ? win[name] : null);
   const P = (name) => W(name)?.prototype ?? null;
+  const known = [
+    ['HTMLVideoElement', 'media', B.media], ['HTMLAudioElement', 'media', B.media], ['HTMLCanvasElement', 'canvas', B.canvas],
+    ['HTMLImageElement', 'image', B.image], ['OffscreenCanvas', 'offscreen', B.offscreen], ['MediaStreamTrack', 'track', B.track],
+    ['CanvasCaptureMediaStreamTrack', 'track', B.track], ['MediaStream', 'stream', B.stream],
+    ['ImageBitmap', 'other', has('ImageBitmap') ? getterOf(ImageBitmap.prototype, 'width') : null],
+    ['VideoFrame', 'other', has('VideoFrame') ? getterOf(VideoFrame.prototype, 'codedWidth') : null],
+    ['ImageData', 'other', has('ImageData') ? getterOf(ImageData.prototype, 'width') : null],
+  ];
+  for (let i = 0; i < known.length; i++) {
+    const proto = P(known[i][0]);
+    if (proto && known[i][2]) wmSet(protoKinds, proto, [known[i][1], known[i][2]]);
+  }
 
   // method(proto, name, impl): impl(self, args, native, hook) replaces the call.
   function method(proto, name, impl) {
@@ -1085,19 +1106,11 @@ const WATCHED = [
 ];
 
 function detectTampering() {
-  // A fresh realm's toString tells the truth even if ours was replaced.
-  let toStr = fnToString;
-  let frame = null;
-  try {
-    const root = apply(B.docElement, document, []);
-    if (root) {
-      frame = document.createElement('iframe');
-      frame.style.display = 'none';
-      root.appendChild(frame);
-      const ts = frame.contentWindow.Function.prototype.toString;
-      toStr = (fn) => apply(ts, fn, []);
-    }
-  } catch {}
+  // Best effort: a replaced API shows its own source. (A fresh iframe's
+  // toString would also see through a replaced toString, but creating a
+  // realm costs ~20 ms of page load; a script that ran first owns the page
+  // anyway, see docs/SECURITY.md.)
+  const toStr = fnToString;
   const found = [];
   const check = (label, fn) => {
     if (typeof fn !== 'function') return;
@@ -1123,9 +1136,6 @@ function detectTampering() {
   }
   check('createImageBitmap', G.createImageBitmap);
   check('window.open', G.open);
-  try {
-    frame?.remove();
-  } catch {}
   for (let i = 0; i < found.length; i++) {
     record({ api: 'preinstall-tamper', target: found[i], blocked: false, time: dateNow(), stack: undefined });
   }
