@@ -50,7 +50,14 @@ async function main() {
   const phi = $('phi');
   const protection = await protect(phi, {
     text: [me.staff.name, `${me.staff.actor} · ${me.staff.role}`],
-    onAttempt: (e) => audit?.record({ action: 'capture-attempt', reason: String(e?.type ?? e?.kind ?? 'capture attempt'), outcome: 'denied' }).catch(() => {}),
+    // Every capture attempt the guard sees (screen capture, recording, pixel readback, copy) is audited and sent.
+    onAttempt: (e) => {
+      $('protection').textContent = `${describe(protection)} · capture attempts: ${protection.attempts}`;
+      audit
+        ?.record({ action: 'capture-attempt', reason: String(e.api), outcome: e.blocked ? 'denied' : 'success' })
+        .then(() => audit.publish())
+        .catch(() => {});
+    },
   });
   $('protection').textContent = describe(protection);
   window.portalProtection = protection;

@@ -107,7 +107,7 @@ export async function portalTests({ context, url, check, server }) {
     return `${bytes.length} bytes searched for ${Object.keys(PHI).length} values in ${leakForms('x').length} encodings each (${server.portal.engine})`;
   });
 
-  await check('portal: the clinician opens the whole record with her key, watermarked, guard on', async () => {
+  await check('portal: the clinician opens the whole record with her key, watermarked; the guard refuses a screen capture', async () => {
     const view = await waitView(page, 'clinician.html', url);
     assert(view.opened === 1, `opened ${view.opened} of ${view.records}`);
     const text = await page.textContent('#phi');
@@ -116,7 +116,14 @@ export async function portalTests({ context, url, check, server }) {
     const protection = await page.evaluate(() => window.portalProtection);
     shots.push(await screenshot(page, 'portal-2-clinician'));
     assert(protection.guard && protection.watermark, `protection: ${JSON.stringify(protection)}`);
-    return 'all 10 PHI values shown';
+    // A script in the page tries to capture the screen: the guard refuses, the app audits it (checked on the audit page).
+    const capture = await page.evaluate(() =>
+      navigator.mediaDevices.getDisplayMedia({ video: true }).then((s) => (s.getTracks().forEach((t) => t.stop()), 'allowed'), (e) => `refused: ${e.name}`),
+    );
+    assert(capture.startsWith('refused'), `screen capture of the PHI view was ${capture}`);
+    await page.waitForFunction(() => document.getElementById('protection').textContent.includes('capture attempts: 1'), null, { timeout: 5_000 });
+    await page.waitForTimeout(500); // the audit entry is written and sent
+    return `all 10 PHI values shown; screen capture ${capture}`;
   });
 
   await check('portal: billing sees only its group (SSN, insurance); clinical fields stay sealed', async () => {
@@ -133,7 +140,7 @@ export async function portalTests({ context, url, check, server }) {
     return `${locked} fields sealed for billing`;
   });
 
-  await check('portal: the audit page verifies every chain; an edited entry is detected', async () => {
+  await check('portal: the audit page verifies every chain (views and the blocked capture are in it); an edited entry is detected', async () => {
     await page.goto(`${url}/examples/patient-portal/audit.html`);
     await page.waitForFunction(() => window.portalAudit !== undefined, null, { timeout: 20_000 });
     const audit = await page.evaluate(() => window.portalAudit);
@@ -143,6 +150,7 @@ export async function portalTests({ context, url, check, server }) {
     assert(audit.logs === 2 && audit.valid === 2, `logs ${audit.logs}, valid ${audit.valid}`);
     const entries = await page.textContent('#logs');
     assert((entries.match(/view-record intake-[0-9a-f-]+ success/g) ?? []).length === 2, 'expected one view-record entry each for clinician and billing');
+    assert(/dr-lee \(clinician\) capture-attempt\s+denied \([\w.]*getDisplayMedia\)/.test(entries), `the blocked screen capture is not in the audit log: ${entries.match(/.*capture.*/g)}`);
     const leaked = Object.values(PHI).filter((v) => entries.includes(v));
     assert(leaked.length === 0, `PHI in the audit log: ${leaked}`);
     await page.click('#tamper');
