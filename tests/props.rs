@@ -1,0 +1,813 @@
+//! Property tests (issue #11): seal/open round trips for random records,
+//! schemas and recipient sets; every single-bit flip and every truncation of
+//! a sealed record, SFrame frame, stream, HPKE message and audit log is
+//! rejected; random bytes and strings into every parser give a typed error,
+//! never a panic.
+//!
+//! Case counts are kept small so the file runs in well under a minute in the
+//! dev profile; the exhaustive flips run over deterministic positions, the
+//! random inputs come from proptest (a failure prints a minimal case).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use base64ct::{Base64UrlUnpadded, Encoding as _};
+use phiseal::audit::{self, AuditLog, Entry, Verifier, verify_log};
+use phiseal::field::{self, IndexKey, Recipient, Schema, SealOptions};
+use phiseal::hpke::{self, Suite};
+use phiseal::keys::{Jwk, PrivateKey, PublicKey};
+use phiseal::media::sframe::{CipherSuite, SframeHeader, SframeKey, SframeReceiver, SframeSender};
+use phiseal::media::stream::{StreamDecryptor, StreamEncryptor, StreamHeader, open_segment};
+use phiseal::sign::{self, SigningKey};
+use phiseal::{Error, ErrorCode};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use serde_json::{Value, json};
+
+const CREATED: u64 = 1_700_000_000;
+
+fn config(cases: u32) -> Config {
+    Config { cases, failure_persistence: None, ..Config::default() }
+}
+
+/// Runs `f`, failing the test (not aborting it) if it panics.
+#[track_caller]
+fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(_) => panic!("{what} panicked"),
+    }
+}
+
+/// A typed error: a known code and a non-empty static message.
+#[track_caller]
+fn typed(e: &Error) {
+    assert!(!e.code().as_str().is_empty());
+    assert!(!e.message().is_empty());
+    assert!(e.to_string().starts_with(e.code().as_str()));
+}
+
+/// The call must fail, with a typed error, without panicking.
+#[track_caller]
+fn rejected<T>(what: &str, f: impl FnOnce() -> phiseal::Result<T>) -> ErrorCode {
+    match no_panic(what, f) {
+        Ok(_) => panic!("{what}: accepted"),
+        Err(e) => {
+            typed(&e);
+            e.code()
+        }
+    }
+}
+
+/// The call may succeed or fail, but an error is typed and nothing panics.
+#[track_caller]
+fn total<T>(what: &str, f: impl FnOnce() -> phiseal::Result<T>) {
+    if let Err(e) = no_panic(what, f) {
+        typed(&e);
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+fn unb64(s: &str) -> Vec<u8> {
+    Base64UrlUnpadded::decode_vec(s).unwrap()
+}
+
+/// Bit positions to flip in `len` bytes: every bit of the first and last
+/// `edge` bytes (headers, tags, MACs: everything when `len <= 2 * edge`),
+/// and one bit of every byte in between (the bit index cycling through 0..8),
+/// which keeps the tests that need an ECDH per attempt fast.
+fn bit_positions(len: usize, edge: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for byte in 0..len {
+        if byte < edge || byte + edge >= len {
+            out.extend(byte * 8..byte * 8 + 8);
+        } else {
+            out.push(byte * 8 + byte % 8);
+        }
+    }
+    out
+}
+
+fn flip(bytes: &[u8], bit: usize) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    v[bit / 8] ^= 1 << (bit % 8);
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Sealed records: random records, schemas and recipients
+// ---------------------------------------------------------------------------
+
+/// Candidate PHI paths; a schema takes a random subset (no path inside another).
+const PATHS: [&str; 7] = ["a", "b", "n.x", "n.y", "list[].v", "list[].w", "m[][]"];
+const GROUPS: [&str; 3] = ["default", "clinical", "billing"];
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1.0e15f64..1.0e15).prop_map(Value::from),
+        "(?s).{0,24}".prop_map(Value::from),
+        prop::collection::vec(any::<u8>(), 0..6).prop_map(|v| json!(v)),
+        ("[a-z]{1,4}", any::<i32>(), "(?s).{0,6}").prop_map(|(k, n, s)| json!({ k: n, "s": s })),
+    ]
+}
+
+fn maybe_leaf() -> impl Strategy<Value = Option<Value>> {
+    prop::option::weighted(0.8, leaf())
+}
+
+fn record() -> impl Strategy<Value = Value> {
+    (
+        (maybe_leaf(), maybe_leaf(), maybe_leaf(), maybe_leaf()),
+        prop::collection::vec((maybe_leaf(), maybe_leaf()), 0..4),
+        prop::collection::vec(prop::collection::vec(leaf(), 0..3), 0..3),
+        leaf(),
+    )
+        .prop_map(|((a, b, x, y), list, m, other)| {
+            let mut rec = serde_json::Map::new();
+            let put = |map: &mut serde_json::Map<String, Value>, k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    map.insert(k.to_owned(), v);
+                }
+            };
+            put(&mut rec, "a", a);
+            put(&mut rec, "b", b);
+            let mut n = serde_json::Map::new();
+            put(&mut n, "x", x);
+            put(&mut n, "y", y);
+            rec.insert("n".into(), Value::Object(n));
+            let items = list
+                .into_iter()
+                .map(|(v, w)| {
+                    let mut o = serde_json::Map::new();
+                    put(&mut o, "v", v);
+                    put(&mut o, "w", w);
+                    o.insert("keep".into(), json!("not phi"));
+                    Value::Object(o)
+                })
+                .collect();
+            rec.insert("list".into(), Value::Array(items));
+            rec.insert("m".into(), json!(m));
+            rec.insert("other".into(), other);
+            Value::Object(rec)
+        })
+}
+
+/// (path, mode spec, group) for a random non-empty subset of [`PATHS`].
+fn schema_json() -> impl Strategy<Value = Value> {
+    let spec = (0..4u8, 1..=128u8, 0..GROUPS.len()).prop_map(|(mode, bits, g)| match mode {
+        0 => json!({ "group": GROUPS[g] }),
+        1 => json!({ "mode": "deterministic", "group": GROUPS[g] }),
+        2 => json!({ "mode": "blindIndex", "bits": bits, "group": GROUPS[g] }),
+        _ => json!({ "mode": "blindIndex", "group": GROUPS[g] }),
+    });
+    (prop::collection::vec(prop::option::of(spec), PATHS.len()), 0..PATHS.len(), 0..4u32).prop_map(
+        |(specs, forced, version)| {
+            let mut fields = serde_json::Map::new();
+            for (i, (path, spec)) in PATHS.iter().zip(specs).enumerate() {
+                match spec {
+                    Some(s) => {
+                        fields.insert((*path).to_owned(), s);
+                    }
+                    None if i == forced => {
+                        fields.insert((*path).to_owned(), json!(true));
+                    }
+                    None => {}
+                }
+            }
+            json!({ "id": "prop-schema", "version": version, "fields": fields })
+        },
+    )
+}
+
+/// Per recipient: `None` for every group, else a subset of [`GROUPS`] (bit mask).
+fn recipients() -> impl Strategy<Value = Vec<Option<u8>>> {
+    prop::collection::vec(prop::option::weighted(0.5, 0..8u8), 0..3)
+}
+
+/// Puts the original value back at every locked pointer.
+fn unlock(opened: &field::Opened, original: &Value) -> Value {
+    let mut rec = opened.record.clone();
+    for l in &opened.locked {
+        *rec.pointer_mut(&l.pointer).unwrap() = original.pointer(&l.pointer).unwrap().clone();
+    }
+    rec
+}
+
+#[test]
+fn random_records_schemas_and_recipients_round_trip() {
+    let keys: Vec<PrivateKey> = (0..3).map(|_| PrivateKey::generate().unwrap()).collect();
+    let ik = IndexKey::generate().unwrap();
+    proptest!(config(24), |(rec in record(), schema in schema_json(), extra in recipients())| {
+        let schema = Schema::from_value(&schema).unwrap();
+        let schema_groups = schema.groups();
+        // Recipient 0 reads every group; the others random subsets (possibly
+        // groups the schema does not use, which are ignored or refused).
+        let mut list = vec![Recipient::all_groups(*keys[0].public_key())];
+        for (i, mask) in extra.iter().enumerate() {
+            let groups = mask.map(|m| {
+                GROUPS.iter().enumerate().filter(|(g, _)| m >> g & 1 == 1).map(|(_, g)| (*g).to_owned()).collect::<Vec<_>>()
+            });
+            list.push(Recipient { key: *keys[i + 1].public_key(), groups });
+        }
+        let opts = SealOptions::new("rec-prop", list.clone(), CREATED);
+        let sealed = match field::seal_record(&rec, &schema, &opts, Some(&ik)) {
+            Ok(s) => s,
+            Err(e) => {
+                // Only a recipient naming a group the schema lacks (or none) is refused.
+                typed(&e);
+                prop_assert_eq!(e.code(), ErrorCode::InvalidArgument, "{:?}", e);
+                prop_assert!(list.iter().any(|r| r.groups.as_ref().is_some_and(|g| {
+                    g.iter().any(|x| !schema_groups.contains(&x.as_str()))
+                })), "{:?}", e);
+                return Ok(());
+            }
+        };
+        // No PHI left in the clear.
+        prop_assert_eq!(field::verify_all_phi_encrypted(&sealed, &schema).unwrap(), Vec::<String>::new());
+        // The full recipient gets the record back exactly.
+        let opened = field::open_record(&sealed, &schema, &keys[0], Some(&ik)).unwrap();
+        prop_assert!(opened.locked.is_empty(), "{:?}", opened.locked);
+        prop_assert_eq!(&opened.record, &rec);
+        // Without the index key, deterministic fields stay locked; the rest opens.
+        if let Ok(partial) = field::open_record(&sealed, &schema, &keys[0], None) {
+            prop_assert!(partial.locked.iter().all(|l| l.reason == "indexKey"));
+            prop_assert_eq!(unlock(&partial, &rec), rec.clone());
+        }
+        // Partial recipients read exactly their groups, the rest is locked.
+        for (i, r) in list.iter().enumerate().skip(1) {
+            let opened = field::open_record(&sealed, &schema, &keys[i], Some(&ik));
+            if r.groups.as_ref().is_some_and(Vec::is_empty) {
+                prop_assert_eq!(opened.unwrap_err().code(), ErrorCode::NotRecipient);
+                continue;
+            }
+            let opened = opened.unwrap();
+            for l in &opened.locked {
+                prop_assert!(r.groups.as_ref().is_some_and(|g| !g.contains(&l.reason)), "{:?} {:?}", l, r.groups);
+            }
+            prop_assert_eq!(unlock(&opened, &rec), rec.clone());
+        }
+    });
+}
+
+/// A record with every mode, sealed to one recipient.
+struct Sealed {
+    schema: Schema,
+    key: PrivateKey,
+    ik: IndexKey,
+    sealed: Value,
+    deks: Vec<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+fn sealed_fixture() -> Sealed {
+    let schema = Schema::from_json(
+        r#"{"id":"intake","version":2,"fields":{
+            "ssn":{"mode":"blindIndex","bits":16,"group":"clinical"},
+            "name":{"mode":"deterministic","group":"clinical"},
+            "notes":{"group":"clinical"},
+            "card":{"mode":"random","group":"billing"}}}"#,
+    )
+    .unwrap();
+    let key = PrivateKey::generate().unwrap();
+    let ik = IndexKey::generate().unwrap();
+    let rec = json!({"ssn":"123-45-6789","name":"Ada","notes":{"bp":[120,80]},"card":"4111111111111111","visit":3});
+    let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*key.public_key())], CREATED);
+    let sealed = field::seal_record(&rec, &schema, &opts, Some(&ik)).unwrap();
+    let (_, jobs) = field::plan_open(&sealed, &schema, key.public_key()).unwrap();
+    let deks = jobs.iter().map(|j| j.run(&key).unwrap()).collect();
+    Sealed { schema, key, ik, sealed, deks }
+}
+
+impl Sealed {
+    /// Opens the record with `member` replaced: the envelope with a full
+    /// `open_record` (HPKE unwraps included), a field with the data keys
+    /// unwrapped once from the genuine envelope (the same opener code, minus
+    /// the ECDH per attempt).
+    fn open_with(&self, member: &str, text: String) -> phiseal::Result<field::Opened> {
+        let mut v = self.sealed.clone();
+        v[member] = Value::String(text);
+        if member == field::ENVELOPE_MEMBER {
+            return field::open_record(&v, &self.schema, &self.key, Some(&self.ik));
+        }
+        let (plan, _) = field::plan_open(&v, &self.schema, self.key.public_key())?;
+        plan.finish(&self.schema, &self.deks, Some(&self.ik))
+    }
+}
+
+/// The sealed string's prefix and decoded body (a blind index string keeps
+/// its `index.` part in the prefix).
+fn split_sealed(s: &str) -> (String, Vec<u8>) {
+    let cut = s.rfind('.').unwrap() + 1;
+    (s[..cut].to_owned(), unb64(&s[cut..]))
+}
+
+#[test]
+fn every_bit_flip_and_truncation_of_a_sealed_record_is_rejected() {
+    let fx = sealed_fixture();
+    assert!(field::open_record(&fx.sealed, &fx.schema, &fx.key, Some(&fx.ik)).is_ok());
+    for member in ["_phiseal", "ssn", "name", "notes", "card"] {
+        let text = fx.sealed[member].as_str().unwrap().to_owned();
+        let (prefix, body) = split_sealed(&text);
+        // The envelope: every bit of its header and MACs, one bit per byte of
+        // the wrapped keys between. Each field: every bit.
+        let edge = if member == field::ENVELOPE_MEMBER { 40 } else { body.len() };
+        for bit in bit_positions(body.len(), edge) {
+            let bad = format!("{prefix}{}", b64(&flip(&body, bit)));
+            rejected(&format!("{member} bit {bit}"), || fx.open_with(member, bad));
+        }
+        // Every truncation of the decoded bytes, and of the text itself.
+        for len in 0..body.len() {
+            let bad = format!("{prefix}{}", b64(&body[..len]));
+            rejected(&format!("{member} cut to {len} bytes"), || fx.open_with(member, bad));
+        }
+        for len in 0..text.len() {
+            rejected(&format!("{member} cut to {len} chars"), || fx.open_with(member, text[..len].to_owned()));
+        }
+    }
+    // The blind index part of a blind-index field is authenticated too.
+    let ssn = fx.sealed["ssn"].as_str().unwrap().to_owned();
+    let (index, rest) = ssn.strip_prefix("phb1.").unwrap().split_once('.').unwrap();
+    let index = unb64(index);
+    for bit in 0..index.len() * 8 {
+        let bad = format!("phb1.{}.{rest}", b64(&flip(&index, bit)));
+        rejected(&format!("blind index bit {bit}"), || fx.open_with("ssn", bad));
+    }
+}
+
+#[test]
+fn every_bit_flip_and_truncation_of_a_sealed_index_key_is_rejected() {
+    let me = PrivateKey::generate().unwrap();
+    let ik = IndexKey::generate().unwrap();
+    let recipients = [*me.public_key()];
+    let wrapped = ik.plan_seal(&recipients).unwrap().iter().map(|j| j.run().unwrap()).collect::<Vec<_>>();
+    let sealed = ik.finish_seal(&recipients, &wrapped).unwrap();
+    let open = |s: &str| {
+        let (plan, job) = IndexKey::plan_open(s, me.public_key())?;
+        plan.finish(&job.run(&me)?)
+    };
+    assert_eq!(open(&sealed).unwrap().id(), ik.id());
+    let body = unb64(sealed.strip_prefix("phk1.").unwrap());
+    for bit in bit_positions(body.len(), 56) {
+        let bad = format!("phk1.{}", b64(&flip(&body, bit)));
+        rejected(&format!("index key bit {bit}"), || open(&bad));
+    }
+    for len in 0..sealed.len() {
+        rejected(&format!("index key cut to {len}"), || open(&sealed[..len]));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HPKE
+// ---------------------------------------------------------------------------
+
+#[test]
+fn every_bit_flip_and_truncation_of_an_hpke_message_is_rejected() {
+    let key = PrivateKey::generate().unwrap();
+    let (info, aad, pt) =
+        (b"prop info".as_slice(), b"prop aad".as_slice(), b"forty-two bytes of patient data, or so....");
+    let (enc, ct) = hpke::seal(Suite::PHISEAL, key.public_key(), info, aad, pt, None, None).unwrap();
+    let open = |enc: &[u8], ct: &[u8], info: &[u8], aad: &[u8]| {
+        hpke::open(Suite::PHISEAL, enc, &key, info, aad, ct, None, None)
+    };
+    assert_eq!(open(&enc, &ct, info, aad).unwrap(), pt);
+    for bit in 0..enc.len() * 8 {
+        rejected(&format!("enc bit {bit}"), || open(&flip(&enc, bit), &ct, info, aad));
+    }
+    for bit in 0..ct.len() * 8 {
+        rejected(&format!("ct bit {bit}"), || open(&enc, &flip(&ct, bit), info, aad));
+    }
+    for bit in 0..aad.len() * 8 {
+        rejected(&format!("aad bit {bit}"), || open(&enc, &ct, info, &flip(aad, bit)));
+        rejected(&format!("info bit {bit}"), || open(&enc, &ct, &flip(info, bit), aad));
+    }
+    for len in 0..enc.len() {
+        rejected(&format!("enc cut to {len}"), || open(&enc[..len], &ct, info, aad));
+    }
+    for len in 0..ct.len() {
+        rejected(&format!("ct cut to {len}"), || open(&enc, &ct[..len], info, aad));
+    }
+}
+
+#[test]
+fn hpke_round_trips_random_messages() {
+    let key = PrivateKey::generate().unwrap();
+    proptest!(config(16), |(info in prop::collection::vec(any::<u8>(), 0..64),
+                            aad in prop::collection::vec(any::<u8>(), 0..64),
+                            pt in prop::collection::vec(any::<u8>(), 0..512))| {
+        let (enc, ct) = hpke::seal(Suite::PHISEAL, key.public_key(), &info, &aad, &pt, None, None).unwrap();
+        prop_assert_eq!(ct.len(), pt.len() + 16);
+        prop_assert_eq!(hpke::open(Suite::PHISEAL, &enc, &key, &info, &aad, &ct, None, None).unwrap(), pt);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// SFrame
+// ---------------------------------------------------------------------------
+
+const SFRAME_BASE_KEY: &[u8; 16] = b"prop sframe key!";
+
+#[test]
+fn every_bit_flip_and_truncation_of_an_sframe_frame_is_rejected() {
+    let meta = b"rtp header";
+    let pt = b"an encoded video frame, a few dozen bytes long......";
+    for suite in CipherSuite::ALL {
+        let mut sender = SframeSender::for_member(suite, 7, 3, SFRAME_BASE_KEY).unwrap();
+        // A few frames first, so the header carries a multi-byte counter.
+        for _ in 0..300 {
+            sender.encrypt(meta, pt).unwrap();
+        }
+        let frame = sender.encrypt(meta, pt).unwrap();
+        let mut receiver = SframeReceiver::new(suite);
+        receiver.set_sender_key(7, 3, SFRAME_BASE_KEY).unwrap();
+        // Rejected frames do not move the replay window: the genuine frame
+        // still opens after all the forgeries.
+        for bit in 0..frame.len() * 8 {
+            rejected(&format!("{suite} frame bit {bit}"), || receiver.decrypt(meta, &flip(&frame, bit)));
+        }
+        for bit in 0..meta.len() * 8 {
+            rejected(&format!("{suite} metadata bit {bit}"), || receiver.decrypt(&flip(meta, bit), &frame));
+        }
+        for len in 0..frame.len() {
+            rejected(&format!("{suite} frame cut to {len}"), || receiver.decrypt(meta, &frame[..len]));
+        }
+        let key = SframeKey::new(suite, sender.kid(), SFRAME_BASE_KEY).unwrap();
+        for bit in 0..frame.len() * 8 {
+            rejected(&format!("{suite} key bit {bit}"), || key.decrypt(meta, &flip(&frame, bit)));
+        }
+        assert_eq!(receiver.decrypt(meta, &frame).unwrap().plaintext, pt);
+        // ...once.
+        rejected("replay", || receiver.decrypt(meta, &frame));
+    }
+}
+
+#[test]
+fn sframe_round_trips_random_frames() {
+    proptest!(config(32), |(suite in 0..CipherSuite::ALL.len(), sender_id in 0..1u64 << 40, epoch in any::<u8>(),
+                            meta in prop::collection::vec(any::<u8>(), 0..32),
+                            frames in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 1..6))| {
+        let suite = CipherSuite::ALL[suite];
+        let mut sender = SframeSender::for_member(suite, sender_id, u64::from(epoch), SFRAME_BASE_KEY).unwrap();
+        let mut receiver = SframeReceiver::new(suite);
+        receiver.set_sender_key(sender_id, u64::from(epoch), SFRAME_BASE_KEY).unwrap();
+        for pt in &frames {
+            let frame = sender.encrypt(&meta, pt).unwrap();
+            let got = receiver.decrypt(&meta, &frame).unwrap();
+            prop_assert_eq!((got.sender_id, got.epoch), (sender_id, u64::from(epoch)));
+            prop_assert_eq!(&got.plaintext, pt);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Streams
+// ---------------------------------------------------------------------------
+
+const SEG: usize = 1024;
+
+fn stream_encrypt(recipients: &[PublicKey], pt: &[u8]) -> Vec<u8> {
+    let mut enc = StreamEncryptor::new(recipients, SEG).unwrap();
+    let mut out = enc.push(pt).unwrap();
+    out.extend(enc.finish().unwrap());
+    out
+}
+
+fn stream_decrypt(mut dec: StreamDecryptor, ct: &[u8]) -> phiseal::Result<Vec<u8>> {
+    let mut out = dec.push(ct)?;
+    out.extend(dec.finish()?);
+    Ok(out)
+}
+
+#[test]
+fn every_bit_flip_and_truncation_of_a_stream_is_rejected() {
+    let key = PrivateKey::generate().unwrap();
+    let pt: Vec<u8> = (0..3 * SEG + 500).map(|i| (i * 7 + 1) as u8).collect();
+    let ct = stream_encrypt(&[*key.public_key()], &pt);
+    let (header, hlen) = StreamHeader::parse(&ct).unwrap().unwrap();
+    let content_key = header.unwrap_job(key.public_key()).unwrap().run(&key);
+    // A decryptor past the header without another HPKE unwrap.
+    let body_decryptor = || StreamDecryptor::from_unwrapped(&header, content_key.clone()).unwrap();
+    assert_eq!(stream_decrypt(StreamDecryptor::new(&key), &ct).unwrap(), pt);
+    // Header: every bit of the fixed part and of the wrapped key's tag, one
+    // bit per byte between, with the full decryptor (it unwraps the key itself).
+    for bit in bit_positions(hlen, 64) {
+        rejected(&format!("stream header bit {bit}"), || stream_decrypt(StreamDecryptor::new(&key), &flip(&ct, bit)));
+    }
+    // Segments: every bit of the first 600 bytes and of the last 600 (the
+    // last full segment's tag and the whole final segment), one bit per byte
+    // between.
+    for bit in bit_positions(ct.len() - hlen, 600) {
+        let bad = flip(&ct, hlen * 8 + bit);
+        rejected(&format!("stream body bit {bit}"), || stream_decrypt(body_decryptor(), &bad[hlen..]));
+    }
+    // Every truncation: inside the header, at and inside every segment,
+    // including the final segment's tag.
+    for len in 0..ct.len() {
+        if len < hlen {
+            rejected(&format!("stream cut to {len}"), || stream_decrypt(StreamDecryptor::new(&key), &ct[..len]));
+        } else {
+            rejected(&format!("stream cut to {len}"), || stream_decrypt(body_decryptor(), &ct[hlen..len]));
+        }
+    }
+    // Appending anything is rejected too.
+    for extra in [&[0u8][..], &[0; 16], &ct[hlen..hlen + SEG + 16]] {
+        let mut long = ct.clone();
+        long.extend_from_slice(extra);
+        rejected("stream extended", || stream_decrypt(body_decryptor(), &long[hlen..]));
+    }
+}
+
+#[test]
+fn streams_round_trip_random_sizes_chunkings_and_recipients() {
+    let keys: Vec<PrivateKey> = (0..3).map(|_| PrivateKey::generate().unwrap()).collect();
+    proptest!(config(12), |(len in 0..4 * SEG, n in 1..=3usize, chunk in 1..2 * SEG, reader in 0..3usize)| {
+        let pt: Vec<u8> = (0..len).map(|i| (i ^ (i >> 8)) as u8).collect();
+        let recipients: Vec<PublicKey> = keys[..n].iter().map(|k| *k.public_key()).collect();
+        let mut enc = StreamEncryptor::new(&recipients, SEG).unwrap();
+        let mut ct = Vec::new();
+        for piece in pt.chunks(chunk) {
+            ct.extend(enc.push(piece).unwrap());
+        }
+        ct.extend(enc.finish().unwrap());
+        let mut dec = StreamDecryptor::new(&keys[reader]);
+        let result = (|| {
+            let mut out = Vec::new();
+            for piece in ct.chunks(chunk) {
+                out.extend(dec.push(piece)?);
+            }
+            out.extend(dec.finish()?);
+            Ok::<_, Error>(out)
+        })();
+        if reader < n {
+            prop_assert_eq!(result.unwrap(), pt);
+        } else {
+            prop_assert_eq!(result.unwrap_err().code(), ErrorCode::NotRecipient);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Audit log
+// ---------------------------------------------------------------------------
+
+fn audit_log(n: u64, every: u64) -> (Vec<String>, SigningKey) {
+    let key = SigningKey::generate().unwrap();
+    let mut log = AuditLog::new("prop-log").unwrap();
+    for i in 1..=n {
+        let mut e = Entry::new(&format!("user-{}", i % 3), "clinician", "view", 1_700_000_000_000 + i);
+        e.patient_id = Some(format!("p-{i}"));
+        log.append(e).unwrap();
+        if i % every == 0 {
+            log.checkpoint(&key, 1_700_000_000_000 + i).unwrap();
+        }
+    }
+    (log.to_jsonl().lines().map(str::to_owned).collect(), key)
+}
+
+#[test]
+fn any_changed_character_in_an_audit_log_is_caught_at_its_line() {
+    let (lines, key) = audit_log(12, 4);
+    let trusted = [key.verifying_key()];
+    assert!(verify_log(&(lines.join("\n") + "\n"), &trusted).valid);
+    proptest!(config(256), |(line in 0..lines.len(), at in any::<prop::sample::Index>(), c in any::<char>())| {
+        let original = &lines[line];
+        let chars: Vec<char> = original.chars().collect();
+        let at = at.index(chars.len());
+        prop_assume!(chars[at] != c && c != '\n' && c != '\r');
+        let mut changed = chars.clone();
+        changed[at] = c;
+        let mut all = lines.clone();
+        all[line] = changed.into_iter().collect();
+        let report = no_panic("verify_log", || verify_log(&(all.join("\n") + "\n"), &trusted));
+        prop_assert!(!report.valid, "line {} char {} -> {:?} verified", line + 1, at, c);
+        prop_assert_eq!(report.problem.unwrap().line, line + 1);
+    });
+}
+
+#[test]
+fn every_truncation_of_an_audit_log_is_rejected_or_reported_as_unsigned() {
+    let (lines, key) = audit_log(12, 4);
+    let trusted = [key.verifying_key()];
+    let text = lines.join("\n") + "\n";
+    for len in 0..text.len() {
+        let cut = &text[..len];
+        let report = no_panic("verify_log", || verify_log(cut, &trusted));
+        let whole_lines = cut.is_empty() || cut.ends_with('\n') || text[len..].starts_with('\n');
+        if !whole_lines {
+            // A partial last line is never accepted as a line; the entries before it still count.
+            assert!(
+                !report.valid,
+                "cut at {len} of {} verified: {:?}",
+                text.len(),
+                &cut[cut.len().saturating_sub(80)..]
+            );
+            continue;
+        }
+        // Cut between lines: valid only if the last checkpoint is intact, and
+        // then everything after it is reported as the unsigned tail (the
+        // documented limit of a hash chain with periodic checkpoints).
+        if report.valid {
+            assert_eq!(report.entries, report.last_checkpoint_seq + report.unsigned_tail);
+            assert!(report.checkpoints > 0);
+        }
+    }
+}
+
+#[test]
+fn audit_verifier_survives_random_lines() {
+    let (lines, key) = audit_log(3, 3);
+    let trusted = [key.verifying_key()];
+    proptest!(config(256), |(garbage in "(?s).{0,200}", json in any_json(), prefix in 0..=3usize)| {
+        for text in [garbage, json.to_string()] {
+            let mut v = Verifier::new(&trusted);
+            for l in &lines[..prefix] {
+                v.push_line(l).unwrap();
+            }
+            let r = no_panic("push_line", || v.push_line(&text));
+            if let Err(p) = r {
+                prop_assert!(!p.reason.is_empty());
+            }
+            let _ = no_panic("finish", || v.finish());
+            total("trusted_key", || audit::trusted_key(&text));
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Garbage into every parser
+// ---------------------------------------------------------------------------
+
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        "(?s).{0,16}".prop_map(Value::from),
+        prop::sample::select(vec![
+            "phe1.",
+            "phs1.",
+            "phd1.",
+            "phb1.AAA.",
+            "phk1.",
+            "EC",
+            "P-384",
+            "_phiseal",
+            "entry",
+            "checkpoint",
+            "random",
+            "deterministic",
+            "blindIndex",
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        "[a-z_]{1,6}",
+                        prop::sample::select(vec![
+                            "id", "version", "fields", "mode", "bits", "group", "kty", "crv", "x", "y", "d", "type",
+                            "seq", "log", "hash", "prevHash", "_phiseal",
+                        ])
+                        .prop_map(str::to_owned)
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 0..max)
+}
+
+/// Bytes that start like the real thing, so parsers get past their first check.
+fn prefixed(prefixes: &'static [&'static [u8]], max: usize) -> impl Strategy<Value = Vec<u8>> {
+    (prop::sample::select(prefixes), bytes(max)).prop_map(|(p, rest)| [p, &rest[..]].concat())
+}
+
+#[test]
+fn random_bytes_into_key_parsers_give_typed_errors() {
+    const DER_PREFIXES: &[&[u8]] =
+        &[b"", b"\x30", b"\x30\x76\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01", b"\x30\x81"];
+    proptest!(config(512), |(raw in bytes(200), der in prefixed(DER_PREFIXES, 200), text in "(?s).{0,300}",
+                             b64a in "[A-Za-z0-9_-]{0,70}", b64b in "[A-Za-z0-9_-]{0,70}", b64c in "[A-Za-z0-9_-]{0,70}",
+                             sec1 in prefixed(&[b"\x04", b"\x02", b"\x03", b"\x00"], 100))| {
+        total("PublicKey::from_sec1", || PublicKey::from_sec1(&raw));
+        total("PublicKey::from_sec1", || PublicKey::from_sec1(&sec1));
+        total("PublicKey::from_spki_der", || PublicKey::from_spki_der(&der));
+        total("PrivateKey::from_pkcs8_der", || PrivateKey::from_pkcs8_der(&der));
+        total("PrivateKey::from_scalar_bytes", || PrivateKey::from_scalar_bytes(&raw));
+        total("SigningKey::from_scalar_bytes", || SigningKey::from_scalar_bytes(&raw));
+        total("PublicKey::from_spki_pem", || PublicKey::from_spki_pem(&text));
+        total("PrivateKey::from_pkcs8_pem", || PrivateKey::from_pkcs8_pem(&text));
+        let armored = [
+            format!("-----BEGIN PUBLIC KEY-----\n{b64a}{b64b}\n-----END PUBLIC KEY-----\n"),
+            format!("-----BEGIN PRIVATE KEY-----\n{b64a}{b64b}{b64c}\n-----END PRIVATE KEY-----\n"),
+        ];
+        total("PublicKey::from_spki_pem", || PublicKey::from_spki_pem(&armored[0]));
+        total("PrivateKey::from_pkcs8_pem", || PrivateKey::from_pkcs8_pem(&armored[1]));
+        for json in [
+            text.clone(),
+            json!({"kty":"EC","crv":"P-384","x":b64a,"y":b64b}).to_string(),
+            json!({"kty":"EC","crv":"P-384","x":b64a,"y":b64b,"d":b64c}).to_string(),
+        ] {
+            total("Jwk::from_json", || Jwk::from_json(&json));
+            if let Ok(jwk) = Jwk::from_json(&json) {
+                total("PublicKey::from_jwk", || PublicKey::from_jwk(&jwk));
+                total("PrivateKey::from_jwk", || PrivateKey::from_jwk(&jwk));
+            }
+            total("trusted_key", || audit::trusted_key(&json));
+        }
+        total("hpke::parse_enc", || hpke::parse_enc(&raw));
+        total("hpke::parse_enc", || hpke::parse_enc(&sec1));
+    });
+}
+
+#[test]
+fn random_bytes_into_openers_give_typed_errors() {
+    let key = PrivateKey::generate().unwrap();
+    let (enc, _) = hpke::seal(Suite::PHISEAL, key.public_key(), b"", b"", b"x", None, None).unwrap();
+    let signer = SigningKey::generate().unwrap();
+    let verifier = signer.verifying_key();
+    let sframe_key = SframeKey::new(CipherSuite::Aes128GcmSha256_128, 5, SFRAME_BASE_KEY).unwrap();
+    const STREAM: &[&[u8]] =
+        &[b"phst1", b"phst1\x00\x11\x00\x02\x00\x02", b"phst1\x00\x11\x00\x02\x00\x02\x00\x00\x04\x00", b"phst"];
+    proptest!(config(256), |(a in bytes(300), b in bytes(64), stream in prefixed(STREAM, 600), cut in 0..700usize,
+                             text in "(?s).{0,120}")| {
+        // HPKE: random ciphertexts under a valid enc, and random encs.
+        rejected("hpke::open", || hpke::open(Suite::PHISEAL, &enc, &key, &b, b"", &a, None, None));
+        total("hpke::open", || hpke::open(Suite::PHISEAL, &a, &key, b"", b"", &b, None, None));
+        total("hpke::setup_recipient", || hpke::setup_recipient(Suite::PHISEAL, &b, &key, &a, None, None));
+        // Signatures.
+        total("verify_p1363", || sign::verify_p1363(&verifier, &b, &a));
+        total("verify_der", || sign::verify_der(&verifier, &b, &a));
+        // SFrame headers and frames.
+        total("SframeHeader::decode", || SframeHeader::decode(&a));
+        total("SframeHeader::read", || SframeHeader::read(&a).map(|(h, _)| h));
+        rejected("SframeKey::decrypt", || sframe_key.decrypt(&b, &a));
+        for suite in CipherSuite::ALL {
+            let mut receiver = SframeReceiver::new(suite);
+            receiver.set_sender_key(0, 0, SFRAME_BASE_KEY).unwrap();
+            rejected("SframeReceiver::decrypt", || receiver.decrypt(&b, &a));
+            total("SframeReceiver::begin", || receiver.begin(&b, &a).map(|_| ()));
+        }
+        // Streams: header parsing, whole-stream decryption, chunked pushes.
+        total("StreamHeader::parse", || StreamHeader::parse(&stream).map(|h| h.map(|(_, n)| n)));
+        total("StreamHeader::length", || StreamHeader::length(&stream));
+        rejected("StreamDecryptor", || stream_decrypt(StreamDecryptor::new(&key), &stream));
+        let mut dec = StreamDecryptor::new(&key);
+        let (x, y) = stream.split_at(cut.min(stream.len()));
+        total("StreamDecryptor::push", || dec.push(x));
+        total("StreamDecryptor::push", || dec.push(y));
+        total("StreamDecryptor::push_segments", || dec.push_segments(&a));
+        total("StreamDecryptor::finish", || dec.finish());
+        total("StreamDecryptor::finish_segment", || dec.finish_segment());
+        if let Ok(nonce) = <[u8; 12]>::try_from(&a[..a.len().min(12)]) {
+            rejected("open_segment", || open_segment(&b, &nonce, b"", &a));
+        }
+        // Sealed index keys.
+        let me = *key.public_key();
+        total("IndexKey::plan_open", || IndexKey::plan_open(&text, &me).map(|_| ()));
+        total("IndexKey::plan_open", || IndexKey::plan_open(&format!("phk1.{}", b64(&a)), &me).map(|_| ()));
+    });
+}
+
+#[test]
+fn random_json_into_schemas_and_record_openers_gives_typed_errors() {
+    let fx = sealed_fixture();
+    let members: Vec<String> = fx.sealed.as_object().unwrap().keys().cloned().collect();
+    proptest!(config(256), |(v in any_json(), text in "(?s).{0,200}", member in 0..8usize, garbage in bytes(200),
+                             prefix in prop::sample::select(vec!["phe1.", "phs1.", "phd1.", "phb1.", "phb1.AAAA.", ""]))| {
+        total("Schema::from_value", || Schema::from_value(&v));
+        total("Schema::from_json", || Schema::from_json(&text));
+        total("Schema::from_json", || Schema::from_json(&v.to_string()));
+        total("inspect", || field::inspect(&v));
+        total("needs_rotation", || field::needs_rotation(&v, 30, CREATED));
+        total("verify_all_phi_encrypted", || field::verify_all_phi_encrypted(&v, &fx.schema));
+        let _ = no_panic("redact", || field::redact(&v, &fx.schema));
+        // Opening random JSON, and the real record with one member replaced.
+        rejected("open_record", || field::open_record(&v, &fx.schema, &fx.key, Some(&fx.ik)));
+        let mut bad = fx.sealed.clone();
+        let name = members.get(member).cloned().unwrap_or_else(|| "extra".to_owned());
+        bad[name.as_str()] = if member % 2 == 0 { v.clone() } else { Value::String(format!("{prefix}{}", b64(&garbage))) };
+        if bad != fx.sealed {
+            total("open_record", || field::open_record(&bad, &fx.schema, &fx.key, Some(&fx.ik)));
+        }
+        total("search_token", || field::search_token(&fx.schema, "ssn", &v, &fx.ik));
+        // Sealing random JSON as a record.
+        let opts = SealOptions::new("r", vec![Recipient::all_groups(*fx.key.public_key())], CREATED);
+        total("seal_record", || field::seal_record(&v, &fx.schema, &opts, Some(&fx.ik)));
+    });
+}
