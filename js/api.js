@@ -13,6 +13,7 @@ import {
   bytes,
   extractableArg,
   init,
+  loadedBuild,
   options,
   privateKeyArg,
   providerArg,
@@ -27,6 +28,25 @@ import {
 } from './internal.js';
 
 export { ErrorCode, PhisealError, init };
+
+/** What the loaded wasm build and this runtime offer (see index.d.ts). Call init() first. */
+export function capabilities() {
+  requireInit();
+  const g = globalThis;
+  let frameTransform = null;
+  if (typeof g.RTCRtpScriptTransform === 'function') frameTransform = 'scriptTransform';
+  else if (typeof g.RTCRtpSender === 'function' && typeof g.RTCRtpSender.prototype.createEncodedStreams === 'function') {
+    frameTransform = 'encodedStreams';
+  }
+  return {
+    build: loadedBuild(),
+    fields: true,
+    audit: wasm.AuditLog !== undefined,
+    media: wasm.SframeSender !== undefined,
+    webCrypto: typeof g.crypto?.subtle?.deriveBits === 'function',
+    frameTransform,
+  };
+}
 export * from './fields.js';
 export * from './audit.js';
 export * from './lifecycle.js';

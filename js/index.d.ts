@@ -133,6 +133,19 @@ export declare class RecipientContext {
 
 /** Loads the wasm module (automatic for the async functions). */
 export declare function init(moduleOrPath?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/** What the loaded wasm build and this runtime offer. Call init() first. */
+export declare function capabilities(): {
+  /** 'full' (pkg/) or 'fields' (pkg/fields/, loaded when only 'phiseal/fields' was imported). */
+  build: 'full' | 'fields';
+  fields: true;
+  audit: boolean;
+  /** SFrame and encrypted streams in wasm (the media worker always loads the full build). */
+  media: boolean;
+  /** WebCrypto ECDH P-384 and AES-GCM, used for non-extractable keys and bulk AES. */
+  webCrypto: boolean;
+  /** RTCRtpScriptTransform or createEncodedStreams (media E2EE on WebRTC). */
+  frameTransform: 'scriptTransform' | 'encodedStreams' | null;
+};
 export declare function generateKeyPair(options?: KeyOptions): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
 /** A JWK object, a PKCS#8 PEM string or PKCS#8 DER bytes. */
 export declare function importPrivateKey(key: P384Jwk | string | Uint8Array, options?: KeyOptions): Promise<PrivateKey>;

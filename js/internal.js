@@ -64,7 +64,9 @@ export function init(moduleOrPath) {
       const glue = build === 'full' ? await import('../pkg/phiseal.js') : await import('../pkg/fields/phiseal.js');
       let input = moduleOrPath;
       if (input === undefined && isNode) {
-        const { readFile } = await import('node:fs/promises');
+        // getBuiltinModule (Node >= 20.16), not import('node:fs'): bundlers
+        // for browsers must not see a Node built-in in this file.
+        const { readFile } = process.getBuiltinModule('node:fs/promises');
         const file = build === 'full' ? '../pkg/phiseal_bg.wasm' : '../pkg/fields/phiseal_bg.wasm';
         input = await readFile(new URL(file, import.meta.url));
       }

@@ -122,10 +122,12 @@ export class MediaKeyring extends EventTarget {
     super();
     const o = options(opts, 'options');
     this.#suite = suiteArg(o.suite);
-    this.#worker = new Worker(o.workerUrl ?? new URL('./media-worker.js', import.meta.url), {
-      type: 'module',
-      name: 'phiseal-media',
-    });
+    // The literal `new Worker(new URL('./media-worker.js', import.meta.url))`
+    // is the pattern Vite and webpack recognise and bundle as a worker.
+    this.#worker =
+      o.workerUrl === undefined
+        ? new Worker(new URL('./media-worker.js', import.meta.url), { type: 'module', name: 'phiseal-media' })
+        : new Worker(o.workerUrl, { type: 'module', name: 'phiseal-media' });
     this.#worker.onmessage = (e) => this.#onMessage(e.data);
     this.#worker.onerror = (e) => {
       const err = new PhisealError(`media worker failed: ${e.message ?? 'error'}`, ErrorCode.PLATFORM);

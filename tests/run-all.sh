@@ -70,6 +70,7 @@ step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \
   cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "node --test (npm package)" node node --test tests/js/
 step "size budget (gzip)" size node bench/size.mjs
+step "npm package: tarball, Vite, webpack (Chromium)" package node tests/package/run.mjs
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs

@@ -37,3 +37,11 @@ test('the audit log is not in the lean build: UNSUPPORTED, not a TypeError', asy
     assert.throws(f, (e) => e instanceof lean.PhisealError && e.code === lean.ErrorCode.UNSUPPORTED);
   }
 });
+
+test('capabilities() reports the lean build', () => {
+  const c = lean.capabilities();
+  assert.equal(c.build, 'fields');
+  assert.equal(c.audit, false);
+  assert.equal(c.media, false);
+  assert.equal(c.webCrypto, true);
+});

@@ -1,0 +1,43 @@
+// The smoke app a frontend developer would write: every capability through
+// its public entry point, nothing else. Bundled by Vite and webpack, or loaded
+// as plain ES modules with an import map (tests/package/run.mjs).
+import { AuditLog, capabilities, generateKeyPair, init, openRecord, sealRecord, verifyLog } from 'phiseal';
+import { MediaKeyring, e2eeSupport, generateBaseKey } from 'phiseal/media';
+import { decryptBlob, encryptBlob } from 'phiseal/stream';
+import { CaptureGuard } from 'phiseal/guard';
+import { Watermark } from 'phiseal/watermark';
+
+const SCHEMA = { id: 'intake', version: 1, fields: { 'patient.name': true, 'patient.ssn': true } };
+const RECORD = { patient: { name: 'Ana Souza', ssn: '123-45-6789' }, visit: 7 };
+
+window.smoke = async () => {
+  const out = {};
+  await init();
+  const { privateKey, publicKey } = await generateKeyPair();
+  const sealed = await sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', recipients: [publicKey] });
+  const opened = await openRecord(sealed, { schema: SCHEMA, privateKey });
+  out.fields = !JSON.stringify(sealed).includes('Ana Souza') && JSON.stringify(opened.record) === JSON.stringify(RECORD);
+  const log = new AuditLog();
+  log.append({ actor: { id: 'dr-1', role: 'clinician' }, action: 'view', resource: 'r1' });
+  out.audit = verifyLog(log.toJsonl(), []).valid;
+  const ring = new MediaKeyring();
+  await ring.setSendKey(1, 0, generateBaseKey());
+  out.mediaWorker = (await ring.getCounters()) !== null;
+  ring.close();
+  out.frameTransform = e2eeSupport().supported;
+  const data = new Uint8Array(100_000).map((_, i) => i * 7);
+  const blob = await encryptBlob(new Blob([data]), { recipients: [publicKey] });
+  const back = new Uint8Array(await (await decryptBlob(blob, { privateKey })).arrayBuffer());
+  out.stream = back.length === data.length && back.every((b, i) => b === data[i]);
+  out.guard = typeof CaptureGuard.install === 'function';
+  const div = document.createElement('div');
+  div.textContent = 'PHI';
+  document.body.append(div);
+  const mark = Watermark.attach(div, { text: 'dr-1' });
+  out.watermark = typeof mark.detach === 'function';
+  mark.detach();
+  out.capabilities = capabilities();
+  out.wasmFiles = performance.getEntriesByType('resource').filter((e) => /\.wasm($|\?)/.test(e.name)).length;
+  return out;
+};
+window.appReady = true;
