@@ -457,11 +457,29 @@ export async function createSecurePeerConnection(opts) {
   const api = o.api ?? (support.scriptTransform ? 'script-transform' : 'encoded-streams');
   if (api === 'encoded-streams') config.encodedInsertableStreams = true;
   const pc = new RTCPeerConnection(config);
+  // Both ends of every transceiver get their transform as soon as the
+  // transceiver exists: made by addTrack, right there; made by a remote
+  // offer, in its 'track' event, before any local track is added to it.
+  // (Chromium 156 ignores a transform set later: a receiver's set in 'track'
+  // on a transceiver made by addTrack, or a sender's set in addTrack on a
+  // transceiver made by the remote offer. Both two-way orders are tested.)
+  const attached = new WeakSet();
+  const attach = (senderOrReceiver, kind) => {
+    if (attached.has(senderOrReceiver)) return;
+    attachE2EE(senderOrReceiver, { keyring: o.keyring, kind, api });
+    attached.add(senderOrReceiver);
+  };
+  const attachTransceiver = (t, kind) => {
+    attach(t.sender, kind);
+    attach(t.receiver, kind);
+  };
   const addTrack = pc.addTrack.bind(pc);
   pc.addTrack = (track, ...streams) => {
     const sender = addTrack(track, ...streams);
     try {
-      attachE2EE(sender, { keyring: o.keyring, kind: track.kind, api });
+      const transceiver = pc.getTransceivers().find((t) => t.sender === sender);
+      if (transceiver) attachTransceiver(transceiver, track.kind);
+      else attach(sender, track.kind);
     } catch (e) {
       pc.removeTrack(sender);
       throw e;
@@ -471,6 +489,6 @@ export async function createSecurePeerConnection(opts) {
   pc.addTransceiver = () => {
     throw new PhisealError('use addTrack on a secure peer connection (every sender gets E2EE)', ErrorCode.MISUSE);
   };
-  pc.addEventListener('track', (e) => attachE2EE(e.receiver, { keyring: o.keyring, kind: e.track.kind, api }));
+  pc.addEventListener('track', (e) => attachTransceiver(e.transceiver, e.track.kind));
   return pc;
 }

@@ -389,8 +389,11 @@ tests['hardened setup: ECDSA DTLS certificate persisted, rotated and in use, max
   const aliceRing = new MediaKeyring();
   const bobRing = new MediaKeyring();
   const key = generateBaseKey();
+  const bobKey = generateBaseKey();
   await aliceRing.setSendKey(1, 0, key);
   await bobRing.setKey(1, 0, key);
+  await bobRing.setSendKey(2, 0, bobKey);
+  await aliceRing.setKey(2, 0, bobKey);
   const alice = await createSecurePeerConnection({ keyring: aliceRing, store: 'phiseal-dtls-a' });
   const bob = await createSecurePeerConnection({ keyring: bobRing, store: 'phiseal-dtls-b' });
   assert(alice.getConfiguration().bundlePolicy === 'max-bundle', 'bundle policy');
@@ -409,6 +412,9 @@ tests['hardened setup: ECDSA DTLS certificate persisted, rotated and in use, max
   const got = new Promise((r) => (bob.ontrack = (e) => r(e)));
   await alice.setLocalDescription(await alice.createOffer());
   await bob.setRemoteDescription(alice.localDescription);
+  // Two-way: Bob answers with his own camera on the same transceiver.
+  const bobStream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+  bob.addTrack(bobStream.getVideoTracks()[0], bobStream);
   await bob.setLocalDescription(await bob.createAnswer());
   await alice.setRemoteDescription(bob.localDescription);
   const ev = await got;
@@ -427,6 +433,18 @@ tests['hardened setup: ECDSA DTLS certificate persisted, rotated and in use, max
     });
     return decoded > 5 && certAlg ? { decoded, certAlg } : null;
   }, 20000, 'video decoded through the secure connection');
+  // Decoded is not enough: both sides must have decrypted frames (a receiver
+  // without its transform would pass ciphertext to the decoder).
+  let last = null;
+  const rings = await until(async () => {
+    const [a, b] = [await aliceRing.getCounters(), await bobRing.getCounters()];
+    last = { a, b };
+    return a.video.decrypted > 5 && b.video.decrypted > 5 ? { a, b } : null;
+  }, 20000, 'frames decrypted on both sides of the two-way call').catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(last)}`);
+  });
+  assert(rings.a.video.failed === 0 && rings.b.video.failed === 0, `decrypt failures ${JSON.stringify(rings)}`);
+  bobStream.getTracks().forEach((t) => t.stop());
   // The certificate in use is the device's ECDSA one: its DER carries the curve OID
   // (secp384r1 06 05 2B 81 04 00 22, or prime256v1 06 08 2A 86 48 CE 3D 03 01 07 where P-384 is refused).
   const all = [...(await alice.getStats()).values()];
