@@ -48,10 +48,20 @@ impl AesGcm {
 
     /// Encrypts `plaintext`, returning `ciphertext || tag`.
     ///
+    /// Only with the `conformance` or `hazmat` features (vector runners and
+    /// tests): the nonce is a caller parameter here, so a caller could reuse
+    /// one. phiseal's formats derive or draw every nonce themselves.
+    ///
     /// # Errors
     /// [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument) for
     /// a key or nonce of the wrong length, or a message longer than GCM allows.
+    #[cfg(any(feature = "conformance", feature = "hazmat"))]
     pub fn seal(self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.seal_raw(key, nonce, aad, plaintext)
+    }
+
+    /// [`AesGcm::seal`] for phiseal's own formats (crate-private).
+    pub(crate) fn seal_raw(self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         let nonce = nonce_of(nonce)?;
         let payload = Payload { msg: plaintext, aad };
         let out = match self {

@@ -22,6 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha384};
+use subtle::ConstantTimeEq as _;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{Schema, codec_b64 as b64, codec_unb64 as unb64};
@@ -244,6 +245,12 @@ fn genesis(log: &str) -> [u8; HASH_LEN] {
     h.update(GENESIS_LABEL);
     h.update(log.as_bytes());
     h.finalize().into()
+}
+
+/// Whether `text` is the base64url of `expected`, compared in constant time
+/// (chain links and checkpoint heads are hashes: never compared with `==`).
+fn hash_is(text: &str, expected: &[u8; HASH_LEN]) -> bool {
+    hash_from(text).is_some_and(|h| bool::from(h[..].ct_eq(&expected[..])))
 }
 
 fn hash_from(s: &str) -> Option<[u8; HASH_LEN]> {
@@ -485,11 +492,11 @@ impl Verifier {
             };
             return Err((Some(e.seq), why));
         }
-        if hash_from(&e.prev_hash) != Some(self.head) {
+        if !hash_is(&e.prev_hash, &self.head) {
             return Err((Some(e.seq), "previous-hash link broken (entry inserted, deleted or reordered)"));
         }
         match e.compute_hash(&self.head) {
-            Ok(h) if hash_from(&e.hash) == Some(h) => {
+            Ok(h) if hash_is(&e.hash, &h) => {
                 self.head = h;
                 self.seq = e.seq;
                 self.hashes.push(h);
@@ -507,7 +514,7 @@ impl Verifier {
             let head = hash_from(&c.head);
             let msg = head.and_then(|h| Checkpoint::message(&c.log, c.seq, &h, c.time).ok());
             let sig = unb64(&c.sig).ok();
-            head.is_some_and(|h| covered == Some(&h))
+            covered.is_some_and(|h| hash_is(&c.head, h))
                 && self.log_id.as_deref() == Some(c.log.as_str())
                 && matches!((msg, sig), (Some(m), Some(s)) if sign::verify_p1363(k, &m, &s).is_ok())
         });

@@ -349,7 +349,7 @@ fn gcm_seal(key: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
     let mut nonce = [0u8; NONCE_LEN];
     random_bytes(&mut nonce)?;
     let mut out = nonce.to_vec();
-    out.extend_from_slice(&AesGcm::Aes256.seal(key, &nonce, aad, pt)?);
+    out.extend_from_slice(&AesGcm::Aes256.seal_raw(key, &nonce, aad, pt)?);
     Ok(out)
 }
 

@@ -412,7 +412,7 @@ impl SenderContext {
     pub fn seal(&mut self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         let cipher = self.0.cipher()?;
         self.0.check_seq()?;
-        let ct = cipher.seal(&self.0.key, &self.0.nonce(), aad, plaintext)?;
+        let ct = cipher.seal_raw(&self.0.key, &self.0.nonce(), aad, plaintext)?;
         self.0.seq += 1;
         Ok(ct)
     }

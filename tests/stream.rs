@@ -8,7 +8,7 @@
 use phiseal::ErrorCode;
 use phiseal::keys::PrivateKey;
 use phiseal::media::stream::{
-    FIXED_HEADER_LEN, MAGIC, STANZA_LEN, StreamDecryptor, StreamEncryptor, StreamHeader, open_segment, seal_segment,
+    FIXED_HEADER_LEN, MAGIC, STANZA_LEN, StreamDecryptor, StreamEncryptor, StreamHeader, open_segment,
 };
 
 const SEG: usize = 1024;
@@ -274,6 +274,7 @@ fn counter_exhaustion_is_misuse() {
 #[cfg(feature = "hazmat")]
 #[test]
 fn segment_jobs_give_the_same_bytes_as_push() {
+    use phiseal::media::stream::seal_segment;
     // The external-AES path (as WebCrypto uses it) against the RustCrypto path.
     let key = PrivateKey::generate().unwrap();
     let recipients = [*key.public_key()];

@@ -18,8 +18,8 @@
 //!
 //! # Where AES-GCM runs
 //! The format, key schedule, nonces, last flags and all framing checks live
-//! here. The per-segment AES-256-GCM is either [`seal_segment`] /
-//! [`open_segment`] (RustCrypto, used by [`StreamEncryptor::push`] and
+//! here. The per-segment AES-256-GCM is either RustCrypto's (used by
+//! [`StreamEncryptor::push`] and [`open_segment`] by
 //! [`StreamDecryptor::push`]), or, through the segment-job interface
 //! ([`StreamEncryptor::push_segments`], [`StreamDecryptor::push_segments`]),
 //! any other AES-GCM such as WebCrypto with a non-extractable key: both give
@@ -284,12 +284,20 @@ impl SegmentKeys {
     }
 }
 
-/// AES-256-GCM of one segment with RustCrypto: `ct ‖ tag`.
+/// AES-256-GCM of one segment with RustCrypto: `ct ‖ tag`. Test-only
+/// (feature `hazmat`): the nonce is a parameter, so a caller could reuse
+/// one; applications seal through [`StreamEncryptor`], whose nonces are
+/// never a parameter.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a key of the wrong length.
+#[cfg(feature = "hazmat")]
 pub fn seal_segment(key: &[u8], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-    AesGcm::Aes256.seal(key, nonce, aad, plaintext)
+    seal_one(key, nonce, aad, plaintext)
+}
+
+fn seal_one(key: &[u8], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    AesGcm::Aes256.seal_raw(key, nonce, aad, plaintext)
 }
 
 /// Opens one segment with RustCrypto; nothing is returned unless the tag verifies.
@@ -577,7 +585,7 @@ impl StreamEncryptor {
         let mut out = self.header.take().unwrap_or_default();
         let (key, aad) = (self.keys.key.clone(), self.keys.aad);
         self.frame(data, &mut |_, nonce, pt| {
-            out.extend_from_slice(&seal_segment(&key[..], &nonce, &aad, pt)?);
+            out.extend_from_slice(&seal_one(&key[..], &nonce, &aad, pt)?);
             Ok(())
         })?;
         Ok(out)
@@ -591,7 +599,7 @@ impl StreamEncryptor {
     pub fn finish(&mut self) -> Result<Vec<u8>> {
         let mut out = self.header.take().unwrap_or_default();
         let seg = self.finish_segment()?;
-        out.extend_from_slice(&seal_segment(&self.keys.key[..], &seg.nonce, &self.keys.aad, &seg.plaintext)?);
+        out.extend_from_slice(&seal_one(&self.keys.key[..], &seg.nonce, &self.keys.aad, &seg.plaintext)?);
         Ok(out)
     }
 
