@@ -33,6 +33,7 @@ DEFAULT_VECTORS := \
 FILES ?=
 
 .PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm build size test vectors demo bench clean
+.PHONY: fuzz
 
 all: build
 
@@ -96,6 +97,34 @@ test: tools build
 vectors:
 	@test -d $(VECTORS_DIR) || { echo "missing $(VECTORS_DIR) (../shared beside the checkout)"; exit 2; }
 	cargo run --quiet --release --features cli -- vectors $(if $(strip $(FILES)),$(FILES),$(DEFAULT_VECTORS))
+
+# ---------------------------------------------------------------- fuzz
+# cargo-fuzz targets for every parser and opener (fuzz/fuzz_targets/*.rs),
+# not part of `make test`. Each target runs FUZZ_SECONDS from the committed
+# seeds in fuzz/corpus/<target>/ (regenerate them with
+# `cd fuzz && cargo run --release --bin seeds`); what the fuzzer adds goes to
+# fuzz/target/corpus/<target>/ and a crash or leak to fuzz/artifacts/<target>/,
+# and fails the run. cargo-fuzz passes nightly-only flags to rustc: with only
+# the stable toolchain installed, RUSTC_BOOTSTRAP=1 makes stable rustc accept them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := key_import hpke_open field_open sframe_open stream_open audit_verify schema_parse
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked || cargo install cargo-fuzz
+	RUSTC_BOOTSTRAP=1 cargo fuzz build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/target/corpus/$$t; \
+	  echo "==> fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t fuzz/target/corpus/$$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    > fuzz/target/$$t.log 2>&1 || true; \
+	  grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done [0-9]+ runs|stat::(number_of_executed_units|peak_rss_mb)|==[0-9]+==|SUMMARY|thread )' \
+	    fuzz/target/$$t.log || true; \
+	  if ! grep -q '^Done [0-9]* runs' fuzz/target/$$t.log; then \
+	    tail -40 fuzz/target/$$t.log; echo "fuzz $$t: FINDING (fuzz/target/$$t.log, fuzz/artifacts/$$t/)"; exit 1; \
+	  fi; \
+	done
+	@echo "fuzz: $(words $(FUZZ_TARGETS)) targets, $(FUZZ_SECONDS)s each, no findings"
 
 # ---------------------------------------------------------------- demo
 demo: build

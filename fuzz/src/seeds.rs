@@ -1,0 +1,97 @@
+//! Writes the seed corpora under fuzz/corpus/<target>/ (run from fuzz/:
+//! `cargo run --release --bin seeds`). Small on purpose: the fuzzer grows
+//! its own corpus from them.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+
+use phiseal::audit::{AuditLog, Entry};
+use phiseal::field::{self, IndexKey, Recipient, SealOptions};
+use phiseal::hpke::{self, Suite};
+use phiseal::keys::PrivateKey;
+use phiseal::media::sframe::{CipherSuite, SframeSender};
+use phiseal::media::stream::StreamEncryptor;
+use phiseal_fuzz::{HPKE_INFO, SCHEMA, SFRAME_BASE_KEY, hpke_key, index_key, schema, signing_key};
+use serde_json::json;
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn main() {
+    let key = hpke_key();
+    let me = [*key.public_key()];
+
+    // key_import: selector byte then the encoding (see fuzz_targets/key_import.rs).
+    let other = PrivateKey::from_scalar_bytes(&[0x5a; 48]).unwrap();
+    let pk = other.public_key();
+    write("key_import", "sec1", &[&[0u8][..], &pk.to_sec1(false)].concat());
+    write("key_import", "sec1c", &[&[0u8][..], &pk.to_sec1(true)].concat());
+    write("key_import", "spki_der", &[&[1u8][..], &pk.to_spki_der()].concat());
+    write("key_import", "pkcs8_der", &[&[2u8][..], &other.to_pkcs8_der()].concat());
+    write("key_import", "spki_pem", &[&[3u8][..], pk.to_spki_pem().as_bytes()].concat());
+    write("key_import", "pkcs8_pem", &[&[4u8][..], other.to_pkcs8_pem().as_bytes()].concat());
+    write("key_import", "jwk_public", &[&[5u8][..], pk.to_jwk().to_json().as_bytes()].concat());
+    write("key_import", "jwk_private", &[&[6u8][..], other.to_jwk().to_json().as_bytes()].concat());
+    write("key_import", "scalar", &[&[7u8][..], &[0x5a; 48]].concat());
+
+    // hpke_open: enc || ciphertext, info HPKE_INFO, AAD empty.
+    for (i, pt) in [&b""[..], b"x", b"patient 42: hypertension"].iter().enumerate() {
+        let (enc, ct) = hpke::seal(Suite::PHISEAL, key.public_key(), HPKE_INFO, b"", pt, None, None).unwrap();
+        write("hpke_open", &format!("msg{i}"), &[enc, ct].concat());
+    }
+
+    // field_open: sealed records (JSON text) and a sealed index key.
+    let _ = SCHEMA;
+    let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*key.public_key())], 1_700_000_000);
+    let records = [
+        json!({"ssn":"123-45-6789","name":"Ada","notes":{"bp":[120,80]},"dx":[{"code":"I10"},{"code":"E11"}],"card":"4111","v":1}),
+        json!({"name":"Bob","v":2}),
+    ];
+    for (i, r) in records.iter().enumerate() {
+        let sealed = field::seal_record(r, schema(), &opts, Some(index_key())).unwrap();
+        write("field_open", &format!("record{i}"), sealed.to_string().as_bytes());
+    }
+    let ik = IndexKey::generate().unwrap();
+    let wrapped = ik.plan_seal(&me).unwrap().iter().map(|j| j.run().unwrap()).collect::<Vec<_>>();
+    write("field_open", "index_key", ik.finish_seal(&me, &wrapped).unwrap().as_bytes());
+
+    // sframe_open: suite byte, metadata length byte, metadata, frame.
+    for (i, suite) in CipherSuite::ALL.into_iter().enumerate() {
+        let mut sender = SframeSender::for_member(suite, 1, 0, &SFRAME_BASE_KEY).unwrap();
+        let frame = sender.encrypt(b"meta", b"a video frame").unwrap();
+        write("sframe_open", &format!("suite{i}"), &[&[i as u8, 4][..], b"meta", &frame].concat());
+        let mut sender = SframeSender::new(suite, 7, &SFRAME_BASE_KEY).unwrap();
+        let frame = sender.encrypt(b"", b"audio").unwrap();
+        write("sframe_open", &format!("kid7_suite{i}"), &[&[i as u8 | 0x80, 0][..], &frame].concat());
+    }
+
+    // stream_open: two chunk-size bytes, then the stream.
+    for (i, len) in [0usize, 700, 2100].into_iter().enumerate() {
+        let mut enc = StreamEncryptor::new(&me, 1024).unwrap();
+        let pt: Vec<u8> = (0..len).map(|n| n as u8).collect();
+        let mut wire = enc.push(&pt).unwrap();
+        wire.extend(enc.finish().unwrap());
+        write("stream_open", &format!("stream{i}"), &[&[1u8, 0][..], &wire].concat());
+    }
+
+    // audit_verify: a JSON Lines log with checkpoints by the trusted key.
+    let mut log = AuditLog::new("fuzz-log").unwrap();
+    for i in 1..=4u64 {
+        let mut e = Entry::new("u1", "clinician", "view", 1_700_000_000_000 + i);
+        e.patient_id = Some(format!("p{i}"));
+        log.append(e).unwrap();
+        if i % 2 == 0 {
+            log.checkpoint(signing_key(), 1_700_000_000_000 + i).unwrap();
+        }
+    }
+    write("audit_verify", "log", log.to_jsonl().as_bytes());
+    write("audit_verify", "trusted_key", signing_key().verifying_key().to_jwk().to_json().as_bytes());
+
+    // schema_parse: schemas.
+    write("schema_parse", "schema", SCHEMA.as_bytes());
+    write("schema_parse", "short", br#"{"id":"a","version":0,"fields":{"x[][]":true,"y.z":"deterministic"}}"#);
+}
