@@ -32,13 +32,13 @@ DEFAULT_VECTORS := \
 	$(VECTORS_DIR)/sframe/test-vectors-aes256-ctr-hmac-draft.json
 FILES ?=
 
-.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm build size test vectors demo bench clean
+.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm build size test vectors demo bench clean
 .PHONY: fuzz
 
 all: build
 
 # ---------------------------------------------------------------- tools
-tools: tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-npm
+tools: tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm
 
 tool-rust:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -57,6 +57,18 @@ tool-chromium:
 	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
+
+# Firefox (Debian's firefox-esr + geckodriver, a crate) and WebKit (Debian's
+# WebKitGTK driver; its MiniBrowser needs Xvfb) for the multi-engine tests.
+GECKODRIVER_VERSION := 0.37.1
+tool-engines:
+	@if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] || [ ! -x /usr/bin/xvfb-run ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y firefox-esr webkit2gtk-driver xvfb xauth; \
+	fi
+	@if [ "$$(geckodriver --version 2>/dev/null | head -1)" != "geckodriver $(GECKODRIVER_VERSION)" ]; then \
+	  cargo install geckodriver --version $(GECKODRIVER_VERSION) --locked || cargo install geckodriver --version $(GECKODRIVER_VERSION); \
 	fi
 
 # npm devDependencies from the committed lockfile; reinstalled when the lockfile changes.

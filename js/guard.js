@@ -457,8 +457,12 @@ function protect(x) {
 }
 
 // ---------------------------------------------------------------- hooking machinery
+// V8 prints `function f() { [native code] }`; SpiderMonkey and JavaScriptCore
+// put `[native code]` on its own indented line.
+const NATIVE_SOURCE = /^function [^(]*\([^)]*\) \{\s*\[native code\]\s*\}$/;
+const reTest = uncurry(RegExp.prototype.test);
 function isNativeSource(s) {
-  return typeof s === 'string' && strStartsWith(s, 'function ') && strEndsWith(s, '{ [native code] }');
+  return typeof s === 'string' && strStartsWith(s, 'function ') && reTest(NATIVE_SOURCE, s);
 }
 
 function finishHook(hook, native, nameOverride) {

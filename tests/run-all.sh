@@ -68,9 +68,12 @@ step "vectors (native)" total make --no-print-directory vectors
 step "wasm-bindgen-test (Node)" cargo cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "wasm-bindgen-test (Chromium)" cargo env WASM_BINDGEN_USE_BROWSER=1 \
   cargo test --target wasm32-unknown-unknown --features conformance --test web
+step "wasm-bindgen-test (Firefox)" cargo env -u CHROMEDRIVER GECKODRIVER="${GECKODRIVER:-$HOME/.cargo/bin/geckodriver}" \
+  WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "node --test (npm package)" node node --test tests/js/
 step "size budget (gzip)" size node bench/size.mjs
 step "npm package: tarball, Vite, webpack (Chromium)" package node tests/package/run.mjs
+step "Firefox and WebKit capability matrix" engines node tests/engines/run.mjs
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs
