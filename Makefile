@@ -32,7 +32,7 @@ DEFAULT_VECTORS := \
 	$(VECTORS_DIR)/sframe/test-vectors-aes256-ctr-hmac-draft.json
 FILES ?=
 
-.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm build size test vectors demo bench clean
+.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm build size docs test vectors demo bench clean
 .PHONY: fuzz
 
 all: build
@@ -137,6 +137,15 @@ fuzz:
 	  fi; \
 	done
 	@echo "fuzz: $(words $(FUZZ_TARGETS)) targets, $(FUZZ_SECONDS)s each, no findings"
+
+# ---------------------------------------------------------------- docs
+# API reference: TypeDoc from the TypeScript declarations (docs/api/) and
+# rustdoc for the crate (target/doc/phiseal/); warnings are errors.
+docs: tool-npm
+	typedoc --out docs/api --name phiseal --readme none --disableSources --treatWarningsAsErrors \
+	  --entryPoints js/index.d.ts js/fields-entry.d.ts js/media.d.ts js/stream.d.ts js/guard.d.ts js/watermark.d.ts
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
+	@echo "API reference: docs/api/index.html and target/doc/phiseal/index.html"
 
 # ---------------------------------------------------------------- demo
 demo: build

@@ -5,7 +5,7 @@
 //! Messages name what was wrong with the *input shape* only; they never
 //! contain key bytes, plaintext, shared secrets or which internal check of an
 //! authenticated decryption failed (every such failure is the one opaque
-//! [`Error::DecryptFailed`]).
+//! [`ErrorCode::DecryptFailed`]).
 
 use core::fmt;
 

@@ -72,6 +72,7 @@ step "wasm-bindgen-test (Firefox)" cargo env -u CHROMEDRIVER GECKODRIVER="${GECK
   WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --features conformance --test web
 step "node --test (npm package)" node node --test tests/js/
 step "size budget (gzip)" size node bench/size.mjs
+step "API reference (TypeDoc, rustdoc)" check make --no-print-directory docs
 step "npm package: tarball, Vite, webpack (Chromium)" package node tests/package/run.mjs
 step "Firefox and WebKit capability matrix" engines node tests/engines/run.mjs
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
