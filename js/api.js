@@ -29,6 +29,23 @@ import {
 
 export { ErrorCode, PhisealError, init };
 
+/**
+ * Generates up to `count` (default 16, at most 256) single-use HPKE
+ * ephemeral keys ahead of time, as non-extractable WebCrypto keys, so that
+ * the next seals (hpkeSeal, sealRecord, wrapBaseKey, encryptStream) cost one
+ * ECDH instead of a key generation plus an ECDH. Each key is used once and
+ * never leaves wasm's pool; the pool also refills itself in the background
+ * after each WebCrypto seal. Call it in idle time (e.g. requestIdleCallback)
+ * before a burst. Resolves to the number of keys ready (0 without WebCrypto).
+ * @param {number} [count]
+ * @returns {Promise<number>}
+ */
+export async function prepareEphemeralKeys(count = 16) {
+  if (!Number.isInteger(count) || count < 0 || count > 256) throw invalidArgument('count must be an integer from 0 to 256');
+  await init();
+  return wasm.prepareEphemeralKeys(count);
+}
+
 /** What the loaded wasm build and this runtime offer (see index.d.ts). Call init() first. */
 export function capabilities() {
   requireInit();

@@ -133,6 +133,12 @@ export declare class RecipientContext {
 
 /** Loads the wasm module (automatic for the async functions). */
 export declare function init(moduleOrPath?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/**
+ * Generates up to `count` (default 16, at most 256) single-use HPKE ephemeral
+ * keys ahead of time (non-extractable WebCrypto keys, each used once), so the
+ * next seals cost one ECDH. Resolves to the number ready (0 without WebCrypto).
+ */
+export declare function prepareEphemeralKeys(count?: number): Promise<number>;
 /** What the loaded wasm build and this runtime offer. Call init() first. */
 export declare function capabilities(): {
   /** 'full' (pkg/) or 'fields' (pkg/fields/, loaded when only 'phiseal/fields' was imported). */

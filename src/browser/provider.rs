@@ -146,8 +146,87 @@ pub async fn setup_sender(
     psk: Option<Psk<'_>>,
     sk_s: Option<&KeyHandle>,
 ) -> Result<(Vec<u8>, SenderContext)> {
-    let ephemeral = KeyHandle::generate(provider, false).await?;
+    let ephemeral = if provider.use_webcrypto()? {
+        // A pre-generated single-use key if one is ready (then a seal costs
+        // one ECDH), else a fresh one; either way the pool refills itself.
+        let taken = ephemeral_pool::take();
+        ephemeral_pool::refill(EPHEMERAL_POOL_SIZE);
+        match taken {
+            Some(key) => KeyHandle::WebCrypto(key),
+            None => KeyHandle::generate(provider, false).await?,
+        }
+    } else {
+        KeyHandle::generate(provider, false).await?
+    };
     setup_sender_with_ephemeral(&ephemeral, suite, pk_r, info, psk, sk_s).await
+}
+
+/// How many ephemeral keys the pool keeps ready once HPKE senders are used.
+pub const EPHEMERAL_POOL_SIZE: usize = 16;
+/// The most keys [`prepare_ephemeral_keys`] will hold.
+pub const EPHEMERAL_POOL_MAX: usize = 256;
+
+/// Generates up to `count` single-use HPKE ephemeral keys ahead of time
+/// (non-extractable WebCrypto keys; none without WebCrypto), so that later
+/// seals cost one ECDH instead of a key generation plus an ECDH. Call it in
+/// idle time before a burst of sealing; [`setup_sender`] also refills the
+/// pool in the background after each use. Resolves to the number ready.
+///
+/// # Errors
+/// Platform failures of WebCrypto key generation.
+pub async fn prepare_ephemeral_keys(count: usize) -> Result<usize> {
+    if webcrypto::subtle().is_none() {
+        return Ok(0);
+    }
+    let target = count.min(EPHEMERAL_POOL_MAX);
+    while ephemeral_pool::len() < target {
+        ephemeral_pool::put(WebCryptoKey::generate(false).await?);
+    }
+    Ok(ephemeral_pool::len())
+}
+
+/// Single-use ephemeral key pairs for HPKE senders, generated ahead of time
+/// in WebCrypto: non-extractable (no script can read them), held only here,
+/// and each one taken out exactly once (`take` removes it), so an ephemeral
+/// key is never reused. Per wasm instance (each worker has its own).
+mod ephemeral_pool {
+    use core::cell::{Cell, RefCell};
+
+    use super::WebCryptoKey;
+
+    thread_local! {
+        static POOL: RefCell<Vec<WebCryptoKey>> = const { RefCell::new(Vec::new()) };
+        static REFILLING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn take() -> Option<WebCryptoKey> {
+        POOL.with(|p| p.borrow_mut().pop())
+    }
+
+    pub(super) fn put(key: WebCryptoKey) {
+        POOL.with(|p| p.borrow_mut().push(key));
+    }
+
+    pub(super) fn len() -> usize {
+        POOL.with(|p| p.borrow().len())
+    }
+
+    /// Starts one background task (if none runs) that tops the pool up to `target`.
+    pub(super) fn refill(target: usize) {
+        if REFILLING.with(Cell::get) || len() >= target {
+            return;
+        }
+        REFILLING.with(|r| r.set(true));
+        wasm_bindgen_futures::spawn_local(async move {
+            while len() < target {
+                match WebCryptoKey::generate(false).await {
+                    Ok(key) => put(key),
+                    Err(_) => break, // a seal will generate inline and report the error
+                }
+            }
+            REFILLING.with(|r| r.set(false));
+        });
+    }
 }
 
 /// HPKE sender setup with a given ephemeral key (deterministic; used to run

@@ -214,3 +214,16 @@ impl WasmRecipientContext {
         self.0.seq() as f64
     }
 }
+
+/// Generates up to `count` single-use HPKE ephemeral keys ahead of time
+/// (WebCrypto, non-extractable) so later seals cost one ECDH. Resolves to
+/// the number ready (0 without WebCrypto).
+#[wasm_bindgen(js_name = prepareEphemeralKeys)]
+pub fn prepare_ephemeral_keys(count: JsValue) -> JsResult<Promise> {
+    let count =
+        args::integer(&count, provider::EPHEMERAL_POOL_MAX as u32, "count must be an integer from 0 to 256")? as usize;
+    Ok(future_to_promise(async move {
+        let ready = provider::prepare_ephemeral_keys(count).await.js()?;
+        Ok(JsValue::from(ready as u32))
+    }))
+}

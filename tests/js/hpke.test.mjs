@@ -101,3 +101,20 @@ test('contexts: ordered messages, failed open does not advance, export agrees', 
   const r2 = await phiseal.hpkeSetupRecipient(privateKey, exportOnly.enc, { aead: Aead.EXPORT_ONLY });
   assert.deepEqual(r2.export(bytes('e'), 32), exportOnly.context.export(bytes('e'), 32));
 });
+
+test('prepareEphemeralKeys: seals with prepared keys open, and no ephemeral key is ever used twice', async () => {
+  const { privateKey, publicKey } = await phiseal.generateKeyPair();
+  assert.equal(await phiseal.prepareEphemeralKeys(24), 24);
+  const seen = new Set();
+  for (let i = 0; i < 40; i++) {
+    const pt = new Uint8Array([i]);
+    const { enc, ciphertext } = await phiseal.hpkeSeal(publicKey, pt);
+    const hex = Buffer.from(enc).toString('hex');
+    assert.ok(!seen.has(hex), `ephemeral key reused at seal ${i}`);
+    seen.add(hex);
+    assert.deepEqual(await phiseal.hpkeOpen(privateKey, enc, ciphertext), pt);
+  }
+  for (const bad of [-1, 257, 1.5, '3', null]) {
+    await rejectsWith(assert, () => phiseal.prepareEphemeralKeys(bad), phiseal.ErrorCode.INVALID_ARGUMENT);
+  }
+});
