@@ -9,6 +9,8 @@ import { serve } from '../tests/support/serve.mjs';
 import { runCases } from './cases.js';
 import { runFieldCases } from './fields.js';
 import { runAuditCases } from './audit.js';
+import { runPrimitiveCases } from './primitives.js';
+import { execFileSync } from 'node:child_process';
 
 import { CHROMIUM_ARGS } from '../tests/support/chromium.mjs';
 
@@ -36,6 +38,7 @@ try {
   await page.waitForFunction(() => window.benchReady === true);
   const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
   print(`Chromium ${version}`, await page.evaluate(() => window.runBench()));
+  print(`Chromium ${version}: primitives (MB/s or ops/s)`, await page.evaluate(() => window.runPrimitiveBench()));
   print(`Chromium ${version}: field encryption (records/s)`, await page.evaluate(() => window.runFieldBench()));
   print(`Chromium ${version}: audit log (per second)`, await page.evaluate(() => window.runAuditBench()));
   print(`Chromium ${version}: SFrame media (ratio for latency rows: WebCrypto / phiseal)`, await page.evaluate(() => window.runMediaBench()));
@@ -49,7 +52,10 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 print(`Node ${process.version}`, await runCases());
+print(`Node ${process.version}: primitives (MB/s or ops/s)`, await runPrimitiveCases());
 print(`Node ${process.version}: field encryption (records/s)`, await runFieldCases({ batch: 200 }));
 print(`Node ${process.version}: audit log (per second)`, await runAuditCases());
+console.log('\nsizes (bench/size.mjs)');
+console.log(execFileSync(process.execPath, [new URL('./size.mjs', import.meta.url).pathname], { encoding: 'utf8' }));
 await writeFile(new URL('./results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), results }, null, 1) + '\n');
 console.log('\nwritten bench/results.json');
