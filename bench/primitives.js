@@ -9,19 +9,11 @@ import { gcm } from '@noble/ciphers/aes.js';
 import { p384 } from '@noble/curves/nist.js';
 import * as phiseal from '../js/index.js';
 import { wasm } from '../js/internal.js';
+import { opsPerSecond } from './cases.js';
 
 const SUITE_AES256 = 5;
 
-async function perSecond(fn, ms = 1000) {
-  for (let i = 0; i < 3; i++) await fn();
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) {
-    await fn();
-    n++;
-  }
-  return (n * 1000) / (performance.now() - start);
-}
+const perSecond = (fn, ms = 1000) => opsPerSecond(fn, ms);
 
 export async function runPrimitiveCases() {
   await phiseal.init();
