@@ -1,4 +1,5 @@
-// The capability matrix in the other browser engines: Firefox (Debian's
+// The capability matrix of the npm package (the `npm pack` tarball,
+// installed into a fresh app) in the other browser engines: Firefox (Debian's
 // firefox-esr through geckodriver) and WebKit (Debian's WebKitGTK through
 // WebKitWebDriver), driven with plain W3C WebDriver over HTTP (playwright-core
 // cannot drive these builds). Loads tests/engines/smoke.html, prints one line
@@ -7,10 +8,11 @@
 // else in make test. An engine whose driver is not installed fails the run.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { importMap, installInto, pack } from '../support/package.mjs';
 import { serve } from '../support/serve.mjs';
 
 const GECKODRIVER = process.env.GECKODRIVER ?? join(homedir(), '.cargo/bin/geckodriver');
@@ -100,8 +102,13 @@ const engines = [
   },
 ];
 
-const server = await serve();
+// The page runs against the npm pack tarball installed into a fresh app.
 const work = await mkdtemp(join(tmpdir(), 'phiseal-engines-'));
+const app = join(work, 'app');
+await installInto(app, pack(work).tarball);
+const smoke = await readFile(new URL('./smoke.html', import.meta.url), 'utf8');
+await writeFile(join(app, 'smoke.html'), smoke.replace('IMPORT_MAP', importMap('/node_modules/phiseal/')));
+const server = await serve({ root: app });
 let passed = 0;
 let failed = 0;
 const timer = setTimeout(() => {
@@ -116,7 +123,7 @@ try {
       continue;
     }
     try {
-      const { version, results } = await runEngine(e.name, e.driver, e.capabilities, `${server.url}/tests/engines/smoke.html`);
+      const { version, results } = await runEngine(e.name, e.driver, e.capabilities, `${server.url}/smoke.html`);
       console.log(`${e.name}: ${version}`);
       for (const [cap, r] of Object.entries(results)) {
         const ok = !r.startsWith('FAIL');

@@ -6,45 +6,24 @@
 // must seal and open records, keep an audit log, start the media worker, run
 // encrypted streams and load the guard and watermark; an app importing only
 // 'phiseal/fields' must load the lean wasm build alone.
-import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSuite } from '../support/chromium.mjs';
+import { ROOT, importMap, installInto, pack, pkgJson } from '../support/package.mjs';
 import { serve } from '../support/serve.mjs';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
-const pkgJson = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 
 const html = (title, body) => `<!doctype html><meta charset="utf-8"><title>${title}</title>${body}`;
 
-/** `npm pack` into `dir`; returns the tarball path and its file list. */
-function pack(dir) {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
-  const [info] = JSON.parse(out);
-  return { tarball: join(dir, info.filename), files: info.files.map((f) => f.path), size: info.size };
-}
-
 /** A fresh app with the tarball installed (offline) and the two smoke entries. */
 async function makeApp(dir, tarball) {
+  await installInto(dir, tarball);
   await mkdir(join(dir, 'src'), { recursive: true });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'smoke-app', private: true, type: 'module' }));
-  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', tarball], { cwd: dir, stdio: 'pipe' });
   await copyFile(join(HERE, 'app-main.js'), join(dir, 'src/main.js'));
   await copyFile(join(HERE, 'app-fields.js'), join(dir, 'src/fields.js'));
-}
-
-/** An import map for every subpath export (what the README tells plain-ESM users to write). */
-function importMap(prefix) {
-  const imports = {};
-  for (const [key, target] of Object.entries(pkgJson.exports)) {
-    const file = typeof target === 'string' ? target : target.default;
-    if (!file.endsWith('.js')) continue;
-    imports[key === '.' ? 'phiseal' : `phiseal/${key.slice(2)}`] = `${prefix}${file.slice(2)}`;
-  }
-  return JSON.stringify({ imports });
 }
 
 async function vite(dir) {
