@@ -32,7 +32,7 @@ export function watermarkTrackSupport() {
  * The mark as one transparent layer of the frame's size, redrawn only when
  * its text (the clock), position (the shift schedule) or size changes.
  */
-class MarkLayer {
+export class MarkLayer {
   constructor(opts) {
     this.opts = opts;
     this.key = '';
@@ -266,7 +266,7 @@ export function watermarkTrack(track, options) {
   throw new PhisealError('burning a watermark into a track needs MediaStreamTrackProcessor or canvas.captureStream with requestVideoFrameCallback', ErrorCode.UNSUPPORTED);
 }
 
-function statsKeeper(onStats, layer, method) {
+export function statsKeeper(onStats, layer, method) {
   const s = { method, frames: 0, totalMs: 0, maxMs: 0, width: 0, height: 0, redraws: 0 };
   const recent = [];
   const p50 = () => (recent.length ? [...recent].sort((a, b) => a - b)[recent.length >> 1] : 0);
@@ -295,17 +295,20 @@ function statsKeeper(onStats, layer, method) {
   };
 }
 
-function viaProcessor(track, opts, onStats) {
-  const processor = new MediaStreamTrackProcessor({ track });
-  const generator = typeof VideoTrackGenerator === 'function' ? new VideoTrackGenerator() : new MediaStreamTrackGenerator({ kind: 'video' });
-  const out = generator.track ?? generator;
-  const layer = new MarkLayer(opts);
-  const keeper = statsKeeper(onStats, layer, 'processor');
+/**
+ * The per-frame transform of the processor path: each VideoFrame in, the
+ * same frame with the mark blended into its pixels out (or drawn on an
+ * OffscreenCanvas for pixel formats not handled). Runs in the watermark
+ * worker, or on the main thread where no worker can be started.
+ * @param {MarkLayer} layer
+ * @param {{frame: (ms: number, w: number, h: number, format?: string) => void}} keeper
+ */
+export function markTransform(layer, keeper) {
   let canvas = null;
   let ctx = null;
   const scratch = {};
   let pixelPath = true;
-  const transform = new TransformStream({
+  return new TransformStream({
     async transform(frame, controller) {
       const t0 = performance.now();
       const w = frame.displayWidth;
@@ -334,19 +337,96 @@ function viaProcessor(track, opts, onStats) {
       controller.enqueue(marked);
     },
   });
-  const writable = generator.writable;
-  processor.readable
-    .pipeThrough(transform)
-    .pipeTo(writable)
-    .catch(() => {
-      // The output track was stopped, or the input ended.
-    });
+}
+
+/** The drawing options without the text function (which cannot cross to a worker). */
+function workerOptions(opts) {
+  const { text, ...rest } = opts;
+  return { ...rest, showTime: false, text: [] };
+}
+
+function viaProcessor(track, opts, onStats) {
+  const processor = new MediaStreamTrackProcessor({ track });
+  const generator = typeof VideoTrackGenerator === 'function' ? new VideoTrackGenerator() : new MediaStreamTrackGenerator({ kind: 'video' });
+  const out = generator.track ?? generator;
+  const layer = new MarkLayer(opts);
+  const keeper = statsKeeper(onStats, layer, 'processor');
   const stop = out.stop.bind(out);
+  const onMainThread = () => {
+    processor.readable
+      .pipeThrough(markTransform(layer, keeper))
+      .pipeTo(generator.writable)
+      .catch(() => {
+        // The output track was stopped, or the input ended.
+      });
+    out.watermarkStats = keeper.stats;
+  };
+  // In a worker, so the per-frame work (about 16 ms for a 1080p frame here)
+  // stays off the main thread. The streams move there only once the worker
+  // says it is running (frames wait in the processor meanwhile); if it
+  // cannot start, the main thread does the work. The text (possibly a
+  // function of time) is evaluated here and posted when it changes.
+  let worker = null;
+  try {
+    worker = new Worker(new URL('./watermark-worker.js', import.meta.url), { type: 'module', name: 'phiseal-watermark' });
+  } catch {
+    worker = null;
+  }
+  if (worker === null) {
+    onMainThread();
+    out.stop = () => {
+      stop();
+      processor.readable.cancel().catch(() => {});
+    };
+    return out;
+  }
+  const lines = () => markLines(opts, new Date());
+  let sent = lines();
+  let state = 'starting'; // 'worker' | 'main' | 'stopped'
+  let last = null;
+  const timer = setInterval(() => {
+    const now = lines();
+    if (state === 'worker' && now.join('\n') !== sent.join('\n')) {
+      sent = now;
+      worker.postMessage({ op: 'lines', lines: now });
+    }
+  }, 200);
+  worker.onmessage = (e) => {
+    const m = e.data;
+    if (m?.op === 'ready' && state === 'starting') {
+      state = 'worker';
+      sent = lines();
+      worker.postMessage(
+        { op: 'start', readable: processor.readable, writable: generator.writable, opts: workerOptions(opts), lines: sent },
+        [processor.readable, generator.writable],
+      );
+    } else if (m?.op === 'stats') {
+      last = m.stats;
+      if (onStats && m.second) {
+        try {
+          onStats(last);
+        } catch {
+          // a failing callback must not stop the video
+        }
+      }
+    }
+  };
+  worker.onerror = () => {
+    if (state !== 'starting') return;
+    state = 'main';
+    clearInterval(timer);
+    worker.terminate();
+    onMainThread();
+  };
+  out.watermarkStats = () => (state === 'worker' && last ? last : keeper.stats());
   out.stop = () => {
     stop();
-    processor.readable.cancel().catch(() => {});
+    clearInterval(timer);
+    if (state === 'worker') worker.postMessage({ op: 'stop' });
+    else processor.readable.cancel().catch(() => {});
+    if (state === 'starting') worker.terminate();
+    state = 'stopped';
   };
-  out.watermarkStats = keeper.stats;
   return out;
 }
 

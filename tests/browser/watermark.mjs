@@ -313,7 +313,7 @@ await runSuite('watermark', { timeoutMs: 170_000, permissions: ['camera'] }, asy
         }
         const stats = out.watermarkStats();
         out.stop();
-        results[method] = { size: [v.videoWidth, v.videoHeight], marked, total: img.width * img.height, decoded: decoded?.id ?? null, stats: { frames: stats.frames, avgMs: stats.avgMs, maxMs: stats.maxMs }, recorded };
+        results[method] = { size: [v.videoWidth, v.videoHeight], marked, total: img.width * img.height, decoded: decoded?.id ?? null, stats: { method: stats.method, frames: stats.frames, avgMs: stats.avgMs, maxMs: stats.maxMs }, recorded };
       }
       clearInterval(painter);
       // Frame rate and size against the fake camera.
@@ -342,10 +342,11 @@ await runSuite('watermark', { timeoutMs: 170_000, permissions: ['camera'] }, asy
       if (x.decoded !== ID) problems.push(`${name}: forensic id ${x.decoded}`);
     }
     if (!p.recorded || p.recorded.marked < 2000) problems.push(`recording: ${JSON.stringify(p.recorded)}`);
+    if (p.stats.method !== 'processor-worker' || !(p.stats.frames > 0)) problems.push(`processor path not in its worker: ${JSON.stringify(p.stats)}`);
     if (r.out.size.join() !== r.cam.size.join()) problems.push(`camera size ${r.cam.size} → ${r.out.size}`);
     if (r.out.fps < r.cam.fps * 0.8) problems.push(`frame rate ${r.cam.fps} → ${r.out.fps}`);
     if (problems.length) throw new Error(`${problems.join('; ')} ${JSON.stringify(r)}`);
-    return `processor: ${p.marked}/${p.total} px marked, id decoded, ${p.stats.avgMs.toFixed(2)} ms/frame at 640x360; recording (VP8 webm ${p.recorded.size.join('x')}): ${p.recorded.marked} px marked, forensic id ${p.recorded.decoded === ID ? 'decoded' : 'not decoded'}; canvas fallback: ${c.marked} px marked, id decoded, ${c.stats.avgMs.toFixed(2)} ms/frame; fake camera ${r.cam.size.join('x')} ${r.cam.fps} fps → ${r.out.size.join('x')} ${r.out.fps} fps (${r.camStats.avgMs.toFixed(2)} ms/frame)`;
+    return `processor (in a worker): ${p.marked}/${p.total} px marked, id decoded, ${p.stats.avgMs.toFixed(2)} ms/frame at 640x360; recording (VP8 webm ${p.recorded.size.join('x')}): ${p.recorded.marked} px marked, forensic id ${p.recorded.decoded === ID ? 'decoded' : 'not decoded'}; canvas fallback: ${c.marked} px marked, id decoded, ${c.stats.avgMs.toFixed(2)} ms/frame; fake camera ${r.cam.size.join('x')} ${r.cam.fps} fps → ${r.out.size.join('x')} ${r.out.fps} fps (${r.camStats.avgMs.toFixed(2)} ms/frame)`;
   });
 
   await check('forensic mark: the id is decoded from a screenshot, a JPEG q70 of it, and scaled copies; not from an unmarked one', async () => {

@@ -5,7 +5,7 @@ import { AuditLog, capabilities, generateKeyPair, init, openRecord, sealRecord, 
 import { MediaKeyring, e2eeSupport, generateBaseKey } from 'phiseal/media';
 import { decryptBlob, encryptBlob } from 'phiseal/stream';
 import { CaptureGuard } from 'phiseal/guard';
-import { Watermark } from 'phiseal/watermark';
+import { Watermark, watermarkTrack } from 'phiseal/watermark';
 
 const SCHEMA = { id: 'intake', version: 1, fields: { 'patient.name': true, 'patient.ssn': true } };
 const RECORD = { patient: { name: 'Ana Souza', ssn: '123-45-6789' }, visit: 7 };
@@ -36,6 +36,24 @@ window.smoke = async () => {
   const mark = Watermark.attach(div, { text: 'dr-1' });
   out.watermark = typeof mark.detach === 'function';
   mark.detach();
+  // A burned-in mark: the frames are marked in the watermark worker.
+  const canvas = document.createElement('canvas');
+  canvas.width = 320;
+  canvas.height = 180;
+  const cx = canvas.getContext('2d');
+  cx.fillRect(0, 0, 320, 180);
+  const tick = setInterval(() => cx.fillRect(Math.random() * 10, 0, 1, 1), 50);
+  const marked = watermarkTrack(canvas.captureStream(10).getVideoTracks()[0], { text: 'dr-1' });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = new MediaStream([marked]);
+  await video.play();
+  for (let i = 0; i < 50 && !(marked.watermarkStats().frames > 0 && marked.watermarkStats().method === 'processor-worker'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  out.burnInWorker = marked.watermarkStats().method === 'processor-worker' && marked.watermarkStats().frames > 0;
+  clearInterval(tick);
+  marked.stop();
   out.capabilities = capabilities();
   out.wasmFiles = performance.getEntriesByType('resource').filter((e) => /\.wasm($|\?)/.test(e.name)).length;
   return out;

@@ -76,7 +76,7 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
     let packed;
     await check('npm pack: the tarball has every entry, both wasm builds and the worker, and no tests or sources', async () => {
       packed = pack(work);
-      const need = ['package.json', 'js/index.js', 'js/index.d.ts', 'js/fields-entry.js', 'js/media-worker.js', 'js/guard.js', 'js/watermark.js',
+      const need = ['package.json', 'js/index.js', 'js/index.d.ts', 'js/fields-entry.js', 'js/media-worker.js', 'js/guard.js', 'js/watermark.js', 'js/watermark-worker.js',
         'pkg/phiseal_bg.wasm', 'pkg/fields/phiseal_bg.wasm', 'README.md'];
       for (const [, t] of Object.entries(pkgJson.exports)) for (const f of typeof t === 'string' ? [t] : Object.values(t)) need.push(f.slice(2));
       const missing = [...new Set(need)].filter((f) => !packed.files.includes(f));
@@ -128,9 +128,9 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
             await page.close();
           }
         };
-        await check(`${name}: fields, audit, media worker, streams, guard and watermark work`, async () => {
+        await check(`${name}: fields, audit, media worker, streams, guard, watermark and its worker work`, async () => {
           const r = await run(mainPage);
-          const bad = ['fields', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark'].filter((k) => r[k] !== true);
+          const bad = ['fields', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
           if (bad.length || r.capabilities.build !== 'full') throw new Error(`failed: ${bad.join(', ')} ${JSON.stringify(r.capabilities)}`);
           return `build ${r.capabilities.build}, frame transform ${r.capabilities.frameTransform}`;
         });
