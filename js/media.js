@@ -490,5 +490,22 @@ export async function createSecurePeerConnection(opts) {
     throw new PhisealError('use addTrack on a secure peer connection (every sender gets E2EE)', ErrorCode.MISUSE);
   };
   pc.addEventListener('track', (e) => attachTransceiver(e.transceiver, e.track.kind));
+  // A remote offer can also create transceivers without a 'track' event (a
+  // recvonly or inactive m-line): attach those as soon as the description is
+  // applied, before any local track can be added to them.
+  const attachAll = () => {
+    for (const t of pc.getTransceivers()) {
+      const kind = t.receiver.track?.kind;
+      if (kind === 'video' || kind === 'audio') attachTransceiver(t, kind);
+    }
+  };
+  for (const method of ['setRemoteDescription', 'setLocalDescription']) {
+    const original = pc[method].bind(pc);
+    pc[method] = async (...args) => {
+      const result = await original(...args);
+      attachAll();
+      return result;
+    };
+  }
   return pc;
 }

@@ -461,4 +461,36 @@ tests['hardened setup: ECDSA DTLS certificate persisted, rotated and in use, max
   assert(stats.decoded > 5, 'decoded');
 };
 
+tests['secure connection answering a recvonly offer: the answerer\'s media is still encrypted'] = async () => {
+  // The offerer only wants to receive (a recvonly m-line): the answerer's
+  // transceiver comes from the offer with no 'track' event.
+  const ring = new MediaKeyring();
+  await ring.setSendKey(3, 0, generateBaseKey());
+  const viewer = new RTCPeerConnection();
+  viewer.addTransceiver('video', { direction: 'recvonly' });
+  const sender = await createSecurePeerConnection({ keyring: ring, store: 'phiseal-dtls-c' });
+  viewer.onicecandidate = (e) => e.candidate && sender.addIceCandidate(e.candidate);
+  sender.onicecandidate = (e) => e.candidate && viewer.addIceCandidate(e.candidate);
+  const got = new Promise((r) => (viewer.ontrack = (e) => r(e)));
+  await viewer.setLocalDescription(await viewer.createOffer());
+  await sender.setRemoteDescription(viewer.localDescription);
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+  sender.addTrack(stream.getVideoTracks()[0], stream);
+  await sender.setLocalDescription(await sender.createAnswer());
+  await viewer.setRemoteDescription(sender.localDescription);
+  await got;
+  let last = null;
+  await until(async () => {
+    last = await ring.getCounters();
+    return last.video.encrypted > 10 ? last : null;
+  }, 20000, 'frames encrypted by the answerer').catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(last)}`);
+  });
+  stream.getTracks().forEach((t) => t.stop());
+  viewer.close();
+  sender.close();
+  ring.close();
+  return `${last.video.encrypted} frames encrypted`;
+};
+
 export const support = e2eeSupport;
