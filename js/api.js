@@ -202,7 +202,7 @@ export async function hpkeSetupSender(recipientPublicKey, opts) {
   const [kdf, aead] = suiteArgs(o);
   const provider = providerArg(o.provider);
   await init();
-  const { enc, context } = await wasm.hpkeSetupSender(pk, info, psk, pskId, sender?.clone(), kdf, aead, provider, undefined);
+  const { enc, context } = await wasm.hpkeSetupSender(pk, info, psk, pskId, sender?.clone(), kdf, aead, provider);
   return { enc, context: new SenderContext(context) };
 }
 

@@ -66,6 +66,12 @@ export function init(moduleOrPath) {
       if (input === undefined && isNode) {
         // getBuiltinModule (Node >= 20.16), not import('node:fs'): bundlers
         // for browsers must not see a Node built-in in this file.
+        if (typeof process.getBuiltinModule !== 'function') {
+          throw new PhisealError(
+            'this Node.js is older than 20.16: pass the wasm bytes to init(bytes) (pkg/phiseal_bg.wasm, or pkg/fields/ for phiseal/fields)',
+            ErrorCode.UNSUPPORTED,
+          );
+        }
         const { readFile } = process.getBuiltinModule('node:fs/promises');
         const file = build === 'full' ? '../pkg/phiseal_bg.wasm' : '../pkg/fields/phiseal_bg.wasm';
         input = await readFile(new URL(file, import.meta.url));

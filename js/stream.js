@@ -20,7 +20,7 @@
 // errors (truncation is reported at the end, as DECRYPT_FAILED).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, isA, options, privateKeyArg, providerArg, useFullBuild, wasm } from './internal.js';
+import { init, isA, options, privateKeyArg, providerArg, requireCapability, useFullBuild, wasm } from './internal.js';
 
 useFullBuild();
 
@@ -92,6 +92,7 @@ function encryptTransform(makeEncryptor, webcrypto) {
   return new TransformStream({
     async start() {
       await init();
+      requireCapability('media');
       enc = await makeEncryptor();
       if (webcrypto) {
         key = await platform(enc.webCryptoKey());
@@ -181,6 +182,7 @@ export function decryptStream(readable, opts) {
     new TransformStream({
       async start() {
         await init();
+        requireCapability('media');
       },
       async transform(chunk, controller) {
         const data = chunkArg(chunk);

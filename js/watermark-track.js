@@ -391,15 +391,32 @@ function viaProcessor(track, opts, onStats) {
       worker.postMessage({ op: 'lines', lines: now });
     }
   }, 200);
+  const finish = () => {
+    clearInterval(timer);
+    worker.terminate();
+  };
   worker.onmessage = (e) => {
     const m = e.data;
     if (m?.op === 'ready' && state === 'starting') {
-      state = 'worker';
       sent = lines();
-      worker.postMessage(
-        { op: 'start', readable: processor.readable, writable: generator.writable, opts: workerOptions(opts), lines: sent },
-        [processor.readable, generator.writable],
-      );
+      try {
+        worker.postMessage(
+          { op: 'start', readable: processor.readable, writable: generator.writable, opts: workerOptions(opts), lines: sent },
+          [processor.readable, generator.writable],
+        );
+        state = 'worker';
+      } catch {
+        // The streams cannot move to a worker here: mark on the main thread.
+        state = 'main';
+        finish();
+        onMainThread();
+      }
+    } else if (m?.op === 'ended') {
+      // The pipeline ended (track stopped, input ended or failed): the output
+      // track has no more frames; stop the clock and the worker.
+      if (m.error) last = { ...(last ?? keeper.stats()), error: m.error };
+      state = 'stopped';
+      finish();
     } else if (m?.op === 'stats') {
       last = m.stats;
       if (onStats && m.second) {
@@ -411,19 +428,25 @@ function viaProcessor(track, opts, onStats) {
       }
     }
   };
-  worker.onerror = () => {
-    if (state !== 'starting') return;
-    state = 'main';
-    clearInterval(timer);
-    worker.terminate();
-    onMainThread();
+  worker.onerror = (e) => {
+    if (state === 'starting') {
+      state = 'main';
+      finish();
+      onMainThread();
+    } else if (state === 'worker') {
+      // The worker failed after taking the streams: the output track stalls
+      // (no unmarked frame is ever sent); report it in the stats.
+      last = { ...(last ?? keeper.stats()), error: String(e?.message ?? 'watermark worker failed') };
+      state = 'stopped';
+      finish();
+    }
   };
   out.watermarkStats = () => (state === 'worker' && last ? last : keeper.stats());
   out.stop = () => {
     stop();
     clearInterval(timer);
     if (state === 'worker') worker.postMessage({ op: 'stop' });
-    else processor.readable.cancel().catch(() => {});
+    else if (state !== 'stopped') processor.readable.cancel().catch(() => {});
     if (state === 'starting') worker.terminate();
     state = 'stopped';
   };

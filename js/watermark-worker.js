@@ -31,9 +31,10 @@ self.onmessage = (e) => {
     readable
       .pipeThrough(markTransform(layer, keeper))
       .pipeTo(m.writable)
-      .catch(() => {
-        // The output track was stopped, or the input ended.
-      })
+      .then(
+        () => self.postMessage({ op: 'ended', error: null }),
+        (e) => self.postMessage({ op: 'ended', error: String(e?.message ?? e) }), // stopped, or the input ended
+      )
       .finally(() => self.close());
   } else if (m.op === 'lines' && layer) {
     layer.opts = { ...layer.opts, text: m.lines };

@@ -123,22 +123,17 @@ pub fn hpke_setup_sender(
     kdf: JsValue,
     aead: JsValue,
     provider: JsValue,
-    ephemeral: Option<WasmPrivateKey>,
 ) -> JsResult<Promise> {
+    // No caller-chosen ephemeral key here: a fixed one would repeat the key
+    // schedule (and the AES-GCM nonces). The vectors reach
+    // provider::setup_sender_with_ephemeral from Rust tests only.
     let opts = Opts::new(&kdf, &aead, &info, &psk, &psk_id)?;
     let provider = Provider::parse(&args::string(&provider, "provider must be a string")?).js()?;
     let pk_r = recipient.0;
     let sender = sender.map(|s| s.0);
-    let ephemeral = ephemeral.map(|e| e.0);
     Ok(future_to_promise(async move {
-        let (enc, ctx) = match &ephemeral {
-            Some(eph) => {
-                provider::setup_sender_with_ephemeral(eph, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref())
-                    .await
-            }
-            None => provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await,
-        }
-        .js()?;
+        let (enc, ctx) =
+            provider::setup_sender(provider, opts.suite, &pk_r, &opts.info, opts.psk(), sender.as_ref()).await.js()?;
         pair(&enc, &WasmSenderContext(ctx).into(), "context")
     }))
 }

@@ -45,3 +45,10 @@ test('capabilities() reports the lean build', () => {
   assert.equal(c.media, false);
   assert.equal(c.webCrypto, true);
 });
+
+test("a stream entry imported after the lean build is loaded says UNSUPPORTED, not a TypeError", async () => {
+  const stream = await import('../../js/stream.js');
+  const { publicKey } = await lean.generateKeyPair();
+  const out = stream.encryptStream(new Blob([new Uint8Array(10)]).stream(), { recipients: [publicKey] });
+  await assert.rejects(new Response(out).arrayBuffer(), (e) => e instanceof lean.PhisealError && e.code === lean.ErrorCode.UNSUPPORTED);
+});
