@@ -23,6 +23,7 @@ import {
   suiteArgs,
   wasm,
   whenReady,
+  placeholderClass,
   Aead,
   Kdf,
 } from './internal.js';
@@ -74,8 +75,8 @@ export { Aead, Kdf };
 export const KEM_P384_HKDF_SHA384 = 0x0011;
 
 /** The wasm classes, re-exported once init() has run (constructed only through the functions below). */
-export let PublicKey = null;
-export let PrivateKey = null;
+export let PublicKey = placeholderClass('PublicKey');
+export let PrivateKey = placeholderClass('PrivateKey');
 whenReady((w) => {
   PublicKey = w.PublicKey;
   PrivateKey = w.PrivateKey;

@@ -8,6 +8,7 @@ import {
   init,
   isA,
   options,
+  placeholderClass,
   requireCapability,
   schemaArg,
   wasm,
@@ -15,9 +16,9 @@ import {
 } from './internal.js';
 
 /** ECDSA P-384 checkpoint-signing key: `SigningKey.generate()`, `.publicKey` (set once init() has run). */
-export let SigningKey = null;
+export let SigningKey = placeholderClass('SigningKey', 'audit');
 whenReady((w) => {
-  SigningKey = w.SigningKey ?? null;
+  if (w.SigningKey) SigningKey = w.SigningKey;
 });
 
 

@@ -103,6 +103,32 @@ export function whenReady(f) {
   else onReady.push(f);
 }
 
+/**
+ * Stands in for a wasm class until init() has loaded it (or for good, when
+ * the loaded build lacks it): `instanceof` is false, and any static method
+ * throws NOT_INITIALIZED (before init) or UNSUPPORTED (missing capability),
+ * never a TypeError.
+ * @param {string} name
+ * @param {'audit' | 'media'} [capability]
+ */
+export function placeholderClass(name, capability) {
+  const fail = () => (capability ? requireCapability(capability) : requireInit());
+  const stub = function () {
+    fail();
+  };
+  Object.defineProperty(stub, 'name', { value: name });
+  Object.defineProperty(stub, Symbol.hasInstance, { value: () => false });
+  return new Proxy(stub, {
+    get(target, prop) {
+      if (prop in target) return target[prop];
+      return () => {
+        fail();
+        throw new PhisealError(`${name}.${String(prop)} is not available`, ErrorCode.UNSUPPORTED);
+      };
+    },
+  });
+}
+
 export function requireInit() {
   if (!initialized) {
     throw new PhisealError('phiseal is not initialized: await init() first', ErrorCode.NOT_INITIALIZED);

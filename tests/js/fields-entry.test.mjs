@@ -52,3 +52,9 @@ test("a stream entry imported after the lean build is loaded says UNSUPPORTED, n
   const out = stream.encryptStream(new Blob([new Uint8Array(10)]).stream(), { recipients: [publicKey] });
   await assert.rejects(new Response(out).arrayBuffer(), (e) => e instanceof lean.PhisealError && e.code === lean.ErrorCode.UNSUPPORTED);
 });
+
+test('SigningKey on the lean build: UNSUPPORTED, not a TypeError; PublicKey is the real class', () => {
+  assert.throws(() => lean.SigningKey.generate(), (e) => e instanceof lean.PhisealError && e.code === lean.ErrorCode.UNSUPPORTED);
+  assert.equal({} instanceof lean.SigningKey, false);
+  assert.equal(typeof lean.PublicKey.fromJwk, 'function');
+});
