@@ -16,7 +16,7 @@ window.smoke = async () => {
       .getEntriesByType('resource')
       .filter((e) => /\.wasm($|\?)/.test(e.name))
       .map((e) => e.decodedBodySize),
-    scripts: performance.getEntriesByType('resource').filter((e) => /\.js($|\?)/.test(e.name)).map((e) => e.name.split('/').pop()),
+    scripts: performance.getEntriesByType('resource').filter((e) => /\.js($|\?)/.test(e.name)).map((e) => e.name),
   };
 };
 window.appReady = true;

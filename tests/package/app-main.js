@@ -22,7 +22,7 @@ window.smoke = async () => {
   out.audit = verifyLog(log.toJsonl(), []).valid;
   const ring = new MediaKeyring();
   await ring.setSendKey(1, 0, generateBaseKey());
-  out.mediaWorker = (await ring.getCounters()) !== null;
+  out.mediaWorker = typeof (await ring.getCounters())?.encrypted === 'number';
   ring.close();
   out.frameTransform = e2eeSupport().supported;
   const data = new Uint8Array(100_000).map((_, i) => i * 7);

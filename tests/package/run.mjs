@@ -132,6 +132,7 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
           const r = await run(mainPage);
           const bad = ['fields', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
           if (bad.length || r.capabilities.build !== 'full') throw new Error(`failed: ${bad.join(', ')} ${JSON.stringify(r.capabilities)}`);
+          if (r.wasmFiles !== 1) throw new Error(`${r.wasmFiles} wasm files fetched by the page (expected the full build once)`);
           return `build ${r.capabilities.build}, frame transform ${r.capabilities.frameTransform}`;
         });
         await check(`${name}: a 'phiseal/fields' app loads only the lean wasm`, async () => {
@@ -141,7 +142,15 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
             throw new Error(`loaded ${JSON.stringify(r.capabilities)}`);
           }
           if (r.wasmBytes.length !== 1) throw new Error(`${r.wasmBytes.length} wasm files fetched`);
-          if (r.scripts.some((s) => /media|stream|guard|watermark/.test(s))) throw new Error(`loaded ${r.scripts.join(', ')}`);
+          // Bundlers rename chunks, so look inside every script the page loaded
+          // (the entry's own inline bundle included) for code of other capabilities.
+          const texts = await Promise.all(r.scripts.map(async (u) => (await fetch(u)).text()));
+          texts.push(await (await fetch(`${server.url}/${fieldsPage}`)).text());
+          // Markers: the full build's glue (its wasm-bindgen free functions), the
+          // media and stream modules, the guard and the watermark worker.
+          for (const marker of ['sframesender_free', 'auditlog_free', 'phiseal-media', 'StreamEncryptor', 'CaptureGuard', 'phiseal-watermark']) {
+            if (texts.some((t) => t.includes(marker))) throw new Error(`the fields-only app loaded code with ${marker}`);
+          }
           return `1 wasm file, ${(r.wasmBytes[0] / 1024).toFixed(0)} KiB`;
         });
       } finally {
