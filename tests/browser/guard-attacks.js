@@ -76,16 +76,7 @@ async function streamPixels(stream, { keepDrawing } = {}) {
 }
 
 async function recordBytes(stream, ms = 700) {
-  const rec = new MediaRecorder(stream);
-  const chunks = [];
-  rec.ondataavailable = (e) => chunks.push(e.data);
-  const stopped = new Promise((r) => (rec.onstop = r));
-  rec.start(100);
-  await sleep(ms);
-  rec.stop();
-  await stopped;
-  const size = chunks.reduce((n, b) => n + b.size, 0);
-  return { leaked: size > 1000, detail: `recorded ${size} bytes` };
+  return recorderResult(new MediaRecorder(stream), ms);
 }
 
 async function audioSamples(ctx, node) {
@@ -157,15 +148,7 @@ export const attacks = {
     const s = new MediaStream();
     const rec = new MediaRecorder(s);
     s.addTrack(videoTrack());
-    const chunks = [];
-    rec.ondataavailable = (e) => chunks.push(e.data);
-    const stopped = new Promise((r) => (rec.onstop = r));
-    rec.start(100);
-    await sleep(700);
-    rec.stop();
-    await stopped;
-    const size = chunks.reduce((n, b) => n + b.size, 0);
-    return { leaked: size > 1000, detail: `recorded ${size} bytes` };
+    return recorderResult(rec);
   },
   'MediaRecorder on a clone of the protected track': () => recordBytes(new MediaStream([videoTrack().clone()])),
   'MediaRecorder on new MediaStream([protected audio track])': () => recordBytes(new MediaStream([audioTrack()])),
@@ -387,17 +370,9 @@ export const attacks = {
     const f = document.createElement('iframe');
     document.body.appendChild(f);
     const w = window[window.length - 1];
-    const rec = new w.MediaRecorder(env.video.srcObject);
-    const chunks = [];
-    rec.ondataavailable = (e) => chunks.push(e.data);
-    const stopped = new Promise((r) => (rec.onstop = r));
-    rec.start(100);
-    await sleep(700);
-    rec.stop();
-    await stopped;
+    const result = await recorderResult(new w.MediaRecorder(env.video.srcObject));
     f.remove();
-    const size = chunks.reduce((n, b) => n + b.size, 0);
-    return { leaked: size > 1000, detail: `recorded ${size} bytes` };
+    return result;
   },
   'iframe inserted by innerHTML: window[n] getImageData': () => {
     const d = document.createElement('div');
@@ -537,12 +512,12 @@ export const attacks = {
   },
 };
 
-async function recorderResult(rec) {
+async function recorderResult(rec, ms = 700) {
   const chunks = [];
   rec.ondataavailable = (e) => chunks.push(e.data);
   const stopped = new Promise((r) => (rec.onstop = r));
   rec.start(100);
-  await sleep(700);
+  await sleep(ms);
   rec.stop();
   await stopped;
   const size = chunks.reduce((n, b) => n + b.size, 0);
