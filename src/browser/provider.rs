@@ -178,10 +178,7 @@ pub async fn prepare_ephemeral_keys(count: usize) -> Result<usize> {
     if webcrypto::subtle().is_none() {
         return Ok(0);
     }
-    let target = count.min(EPHEMERAL_POOL_MAX);
-    while ephemeral_pool::len() < target {
-        ephemeral_pool::put(WebCryptoKey::generate(false).await?);
-    }
+    ephemeral_pool::fill(count.min(EPHEMERAL_POOL_MAX)).await?;
     Ok(ephemeral_pool::len())
 }
 
@@ -203,12 +200,17 @@ mod ephemeral_pool {
         POOL.with(|p| p.borrow_mut().pop())
     }
 
-    pub(super) fn put(key: WebCryptoKey) {
-        POOL.with(|p| p.borrow_mut().push(key));
-    }
-
     pub(super) fn len() -> usize {
         POOL.with(|p| p.borrow().len())
+    }
+
+    /// Generates keys until the pool holds `target`.
+    pub(super) async fn fill(target: usize) -> crate::error::Result<()> {
+        while len() < target {
+            let key = WebCryptoKey::generate(false).await?;
+            POOL.with(|p| p.borrow_mut().push(key));
+        }
+        Ok(())
     }
 
     /// Starts one background task (if none runs) that tops the pool up to `target`.
@@ -218,12 +220,8 @@ mod ephemeral_pool {
         }
         REFILLING.with(|r| r.set(true));
         wasm_bindgen_futures::spawn_local(async move {
-            while len() < target {
-                match WebCryptoKey::generate(false).await {
-                    Ok(key) => put(key),
-                    Err(_) => break, // a seal will generate inline and report the error
-                }
-            }
+            // On failure a later seal generates inline and reports the error.
+            let _ = fill(target).await;
             REFILLING.with(|r| r.set(false));
         });
     }
