@@ -18,7 +18,6 @@ export const Kdf = Object.freeze({ HKDF_SHA256: 0x0001, HKDF_SHA384: 0x0002, HKD
 export const Aead = Object.freeze({ AES_128_GCM: 0x0001, AES_256_GCM: 0x0002, EXPORT_ONLY: 0xffff });
 
 let ready = null;
-let initialized = false;
 let full = false;
 let loaded = null; // 'full' | 'fields'
 
@@ -80,7 +79,6 @@ export function init(moduleOrPath) {
       glue.setErrorClass(PhisealError);
       wasm = glue;
       loaded = build;
-      initialized = true;
       for (const f of onReady.splice(0)) f(glue);
     })();
     ready.catch(() => {
@@ -130,7 +128,7 @@ export function placeholderClass(name, capability) {
 }
 
 export function requireInit() {
-  if (!initialized) {
+  if (wasm === null) {
     throw new PhisealError('phiseal is not initialized: await init() first', ErrorCode.NOT_INITIALIZED);
   }
 }
