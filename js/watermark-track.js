@@ -342,7 +342,7 @@ export function markTransform(layer, keeper) {
 /** The drawing options without the text function (which cannot cross to a worker). */
 function workerOptions(opts) {
   const { text, ...rest } = opts;
-  return { ...rest, showTime: false, text: [] };
+  return { ...rest, showTime: false };
 }
 
 function viaProcessor(track, opts, onStats) {
@@ -352,102 +352,97 @@ function viaProcessor(track, opts, onStats) {
   const layer = new MarkLayer(opts);
   const keeper = statsKeeper(onStats, layer, 'processor');
   const stop = out.stop.bind(out);
+  let state = 'starting'; // 'worker' | 'main' | 'stopped'
+  let last = null; // the worker's latest stats (with `error` if it failed)
+  let worker = null;
+  let timer = null;
   const onMainThread = () => {
+    state = 'main';
     processor.readable
       .pipeThrough(markTransform(layer, keeper))
       .pipeTo(generator.writable)
       .catch(() => {
         // The output track was stopped, or the input ended.
       });
-    out.watermarkStats = keeper.stats;
+  };
+  const finish = () => {
+    clearInterval(timer);
+    worker?.terminate();
   };
   // In a worker, so the per-frame work (about 16 ms for a 1080p frame here)
   // stays off the main thread. The streams move there only once the worker
   // says it is running (frames wait in the processor meanwhile); if it
   // cannot start, the main thread does the work. The text (possibly a
   // function of time) is evaluated here and posted when it changes.
-  let worker = null;
   try {
     worker = new Worker(new URL('./watermark-worker.js', import.meta.url), { type: 'module', name: 'phiseal-watermark' });
   } catch {
-    worker = null;
-  }
-  if (worker === null) {
     onMainThread();
-    out.stop = () => {
-      stop();
-      processor.readable.cancel().catch(() => {});
-    };
-    return out;
   }
-  const lines = () => markLines(opts, new Date());
-  let sent = lines();
-  let state = 'starting'; // 'worker' | 'main' | 'stopped'
-  let last = null;
-  const timer = setInterval(() => {
-    const now = lines();
-    if (state === 'worker' && now.join('\n') !== sent.join('\n')) {
-      sent = now;
-      worker.postMessage({ op: 'lines', lines: now });
-    }
-  }, 200);
-  const finish = () => {
-    clearInterval(timer);
-    worker.terminate();
-  };
-  worker.onmessage = (e) => {
-    const m = e.data;
-    if (m?.op === 'ready' && state === 'starting') {
-      sent = lines();
-      try {
-        worker.postMessage(
-          { op: 'start', readable: processor.readable, writable: generator.writable, opts: workerOptions(opts), lines: sent },
-          [processor.readable, generator.writable],
-        );
-        state = 'worker';
-      } catch {
-        // The streams cannot move to a worker here: mark on the main thread.
-        state = 'main';
-        finish();
-        onMainThread();
+  if (worker !== null) {
+    const lines = () => markLines(opts, new Date());
+    let sent = null;
+    timer = setInterval(() => {
+      const now = lines();
+      if (state === 'worker' && now.join('\n') !== sent.join('\n')) {
+        sent = now;
+        worker.postMessage({ op: 'lines', lines: now });
       }
-    } else if (m?.op === 'ended') {
-      // The pipeline ended (track stopped, input ended or failed): the output
-      // track has no more frames; stop the clock and the worker.
-      if (m.error) last = { ...(last ?? keeper.stats()), error: m.error };
-      state = 'stopped';
-      finish();
-    } else if (m?.op === 'stats') {
-      last = m.stats;
-      if (onStats && m.second) {
+    }, 200);
+    worker.onmessage = (e) => {
+      const m = e.data;
+      if (m?.op === 'ready' && state === 'starting') {
+        sent = lines();
         try {
-          onStats(last);
+          worker.postMessage(
+            { op: 'start', readable: processor.readable, writable: generator.writable, opts: workerOptions(opts), lines: sent },
+            [processor.readable, generator.writable],
+          );
+          state = 'worker';
         } catch {
-          // a failing callback must not stop the video
+          // The streams cannot move to a worker here: mark on the main thread.
+          finish();
+          onMainThread();
+        }
+      } else if (m?.op === 'ended') {
+        // The pipeline ended (track stopped, input ended or failed): the output
+        // track has no more frames; stop the clock and the worker.
+        if (m.error) last = { ...(last ?? keeper.stats()), error: m.error };
+        state = 'stopped';
+        finish();
+      } else if (m?.op === 'stats') {
+        last = m.stats;
+        if (onStats && m.second) {
+          try {
+            onStats(last);
+          } catch {
+            // a failing callback must not stop the video
+          }
         }
       }
-    }
-  };
-  worker.onerror = (e) => {
-    if (state === 'starting') {
-      state = 'main';
-      finish();
-      onMainThread();
-    } else if (state === 'worker') {
-      // The worker failed after taking the streams: the output track stalls
-      // (no unmarked frame is ever sent); report it in the stats.
-      last = { ...(last ?? keeper.stats()), error: String(e?.message ?? 'watermark worker failed') };
-      state = 'stopped';
-      finish();
-    }
-  };
-  out.watermarkStats = () => (state === 'worker' && last ? last : keeper.stats());
+    };
+    worker.onerror = (e) => {
+      if (state === 'starting') {
+        finish();
+        onMainThread();
+      } else if (state === 'worker') {
+        // The worker failed after taking the streams: the output track stalls
+        // (no unmarked frame is ever sent); report it in the stats.
+        last = { ...(last ?? keeper.stats()), error: String(e?.message ?? 'watermark worker failed') };
+        state = 'stopped';
+        finish();
+      }
+    };
+  }
+  out.watermarkStats = () => last ?? keeper.stats();
   out.stop = () => {
     stop();
     clearInterval(timer);
-    if (state === 'worker') worker.postMessage({ op: 'stop' });
-    else if (state !== 'stopped') processor.readable.cancel().catch(() => {});
-    if (state === 'starting') worker.terminate();
+    if (state === 'worker') worker.postMessage({ op: 'stop' }); // it cancels its input and closes itself
+    else if (state !== 'stopped') {
+      processor.readable.cancel().catch(() => {});
+      finish();
+    }
     state = 'stopped';
   };
   return out;
