@@ -56,11 +56,7 @@ const allApp = await row("app importing 'phiseal' + media + stream", [
 ]);
 await row('media worker (js/media-worker.js, lazily loaded)', [...(await closure('js/media-worker.js'))].filter((f) => f.endsWith('.js')));
 for (const entry of ['js/guard.js', 'js/watermark.js']) {
-  try {
-    await row(`${entry} closure (no wasm)`, [...(await closure(entry))]);
-  } catch {
-    // not written yet
-  }
+  await row(`${entry} closure (no wasm)`, [...(await closure(entry))]);
 }
 
 console.log(`${'what'.padEnd(52)} ${'files'.padStart(5)} ${'raw KiB'.padStart(8)} ${'gzip KiB'.padStart(8)} ${'br KiB'.padStart(8)}`);
