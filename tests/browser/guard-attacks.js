@@ -273,21 +273,11 @@ export const attacks = {
     return pixelsResult(out, 'copied texture');
   },
   'WebGL2 blitFramebuffer to the drawing buffer + canvas.toDataURL': async () => {
-    const c = canvas(env.video.videoWidth, env.video.videoHeight);
-    const gl = c.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
-    const { w, h, fb } = glRead(gl, env.video);
-    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, fb);
-    gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, null);
-    gl.blitFramebuffer(0, 0, w, h, 0, 0, w, h, gl.COLOR_BUFFER_BIT, gl.NEAREST);
+    const { c } = blitVideoToWebGlCanvas();
     return pixelsResult(await decodePixels(c.toDataURL()), 'WebGL canvas');
   },
   'WebGL canvas drawn onto a 2D canvas + getImageData': () => {
-    const c = canvas(env.video.videoWidth, env.video.videoHeight);
-    const gl = c.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
-    const { w, h, fb } = glRead(gl, env.video);
-    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, fb);
-    gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, null);
-    gl.blitFramebuffer(0, 0, w, h, 0, 0, w, h, gl.COLOR_BUFFER_BIT, gl.NEAREST);
+    const { c, w, h } = blitVideoToWebGlCanvas();
     return pixelsResult(pixelsOf(c, w, h), '2D copy of the WebGL canvas');
   },
   'createImageBitmap(video)': async () => pixelsResult(pixelsOf(await createImageBitmap(env.video)), 'ImageBitmap'),
@@ -512,7 +502,19 @@ export const attacks = {
   },
 };
 
-async function recorderResult(rec, ms = 700) {
+/** A WebGL2 canvas whose drawing buffer holds the protected video (texture -> framebuffer -> blit). */
+function blitVideoToWebGlCanvas() {
+  const c = canvas(env.video.videoWidth, env.video.videoHeight);
+  const gl = c.getContext('webgl2', { preserveDrawingBuffer: true, antialias: false });
+  const { w, h, fb } = glRead(gl, env.video);
+  gl.bindFramebuffer(gl.READ_FRAMEBUFFER, fb);
+  gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, null);
+  gl.blitFramebuffer(0, 0, w, h, 0, 0, w, h, gl.COLOR_BUFFER_BIT, gl.NEAREST);
+  return { c, w, h };
+}
+
+/** Records with `rec` for `ms`; resolves to the bytes recorded. */
+export async function recordedSize(rec, ms = 700) {
   const chunks = [];
   rec.ondataavailable = (e) => chunks.push(e.data);
   const stopped = new Promise((r) => (rec.onstop = r));
@@ -520,6 +522,10 @@ async function recorderResult(rec, ms = 700) {
   await sleep(ms);
   rec.stop();
   await stopped;
-  const size = chunks.reduce((n, b) => n + b.size, 0);
+  return chunks.reduce((n, b) => n + b.size, 0);
+}
+
+async function recorderResult(rec, ms = 700) {
+  const size = await recordedSize(rec, ms);
   return { leaked: size > 1000, detail: `recorded ${size} bytes` };
 }

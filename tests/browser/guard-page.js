@@ -4,7 +4,7 @@
 // guard.mjs, and holds the checks that are not attacks (indistinguishable
 // hooks, platform-like errors, legitimate use, consent, audit, privacy).
 import { env } from './guard-boot.js';
-import { attacks, nonBlank } from './guard-attacks.js';
+import { attacks, nonBlank, recordedSize } from './guard-attacks.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,17 +98,7 @@ window.videoRect = () => {
   return { x: r.x, y: r.y, width: r.width, height: r.height };
 };
 
-async function recordBytes(stream, ms = 700) {
-  const rec = new MediaRecorder(stream);
-  const chunks = [];
-  rec.ondataavailable = (e) => chunks.push(e.data);
-  const stopped = new Promise((r) => (rec.onstop = r));
-  rec.start(100);
-  await sleep(ms);
-  rec.stop();
-  await stopped;
-  return chunks.reduce((n, b) => n + b.size, 0);
-}
+const recordBytes = (stream, ms = 700) => recordedSize(new MediaRecorder(stream), ms);
 
 function taintedCanvas() {
   const c = document.createElement('canvas');
