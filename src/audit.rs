@@ -20,12 +20,12 @@
 //! # Ok::<(), phiseal::Error>(())
 //! ```
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha384};
 use subtle::ConstantTimeEq as _;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{Schema, codec_b64 as b64, codec_unb64 as unb64};
+use crate::json::Value;
 use crate::keys::PublicKey;
 use crate::sign::{self, SigningKey};
 
@@ -36,8 +36,7 @@ const GENESIS_LABEL: &[u8] = b"phiseal-audit-genesis-v1";
 const CHECKPOINT_LABEL: &[u8] = b"phiseal-audit-checkpoint-v1";
 
 /// Who acted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Actor {
     /// User id.
     pub id: String,
@@ -46,58 +45,44 @@ pub struct Actor {
 }
 
 /// Client information.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Client {
     /// IP address, if known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Device fingerprint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
 }
 
 /// One audit entry. `seq`, `log`, `prev_hash` and `hash` are set by
 /// [`AuditLog::append`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Log (chain) id.
-    #[serde(default)]
     pub log: String,
     /// Sequence number, from 1.
-    #[serde(default)]
     pub seq: u64,
     /// Time, Unix milliseconds.
     pub time: u64,
     /// Who acted.
     pub actor: Actor,
     /// The patient concerned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_id: Option<String>,
     /// What happened: view, create, update, delete, export, decrypt,
     /// capture-attempt, watermark-tamper, break-glass, key-rotate, …
     pub action: String,
     /// The resource (e.g. a record id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// The field path concerned (never its value).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_path: Option<String>,
     /// `success`, `failure` or `denied`.
-    #[serde(default = "default_outcome")]
     pub outcome: String,
     /// Client information.
-    #[serde(default)]
     pub client: Client,
     /// Why (required for break-glass).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Hash of the previous entry (base64url).
-    #[serde(default)]
     pub prev_hash: String,
     /// This entry's hash (base64url).
-    #[serde(default)]
     pub hash: String,
 }
 
@@ -194,8 +179,7 @@ impl Entry {
 }
 
 /// A signed checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     /// Log id.
     pub log: String,
@@ -227,8 +211,7 @@ impl Checkpoint {
 }
 
 /// One line of an exported log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 // Lines are handled one at a time, never stored in bulk as `Line`s by callers
 // that would care about the variant size.
 #[allow(clippy::large_enum_variant)]
@@ -320,7 +303,7 @@ impl AuditLog {
     ///
     /// # Errors
     /// [`ErrorCode::InvalidArgument`] naming the PHI path found; as [`AuditLog::append`].
-    pub fn append_checked(&mut self, entry: Entry, record: &serde_json::Value, schema: &Schema) -> Result<Entry> {
+    pub fn append_checked(&mut self, entry: Entry, record: &crate::json::Value, schema: &Schema) -> Result<Entry> {
         let values = crate::field::phi_strings(record, schema)?;
         for text in entry.text_fields() {
             if values.iter().any(|v| v.chars().count() >= 4 && text.contains(v.as_str())) {
@@ -376,18 +359,15 @@ impl AuditLog {
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
         for line in &self.lines {
-            if let Ok(text) = serde_json::to_string(line) {
-                out.push_str(&text);
-                out.push('\n');
-            }
+            line.write(&mut out);
+            out.push('\n');
         }
         out
     }
 }
 
 /// The first problem found by [`verify_log`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     /// 1-based line number in the JSON Lines input.
     pub line: usize,
@@ -398,8 +378,7 @@ pub struct Problem {
 }
 
 /// The result of [`verify_log`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     /// No problem found and at least one entry.
     pub valid: bool,
@@ -464,7 +443,7 @@ impl Verifier {
         if text.trim().is_empty() {
             return Ok(());
         }
-        let result = match serde_json::from_str::<Line>(text) {
+        let result = match Line::from_json(text) {
             Ok(Line::Entry(e)) => self.entry(&e),
             Ok(Line::Checkpoint(c)) => self.checkpoint(&c),
             Err(_) => Err((None, "not a valid audit line")),
@@ -584,3 +563,199 @@ pub fn trusted_key(text: &str) -> Result<PublicKey> {
 }
 
 const _: ErrorCode = ErrorCode::InvalidArgument;
+
+// JSON forms (docs/FORMAT.md §7). Member names are camelCase; optional
+// members are omitted when absent (and read `null` as absent); unknown
+// members are an error, so a line cannot carry unhashed data.
+
+type Obj = crate::json::Map;
+
+const BAD_LINE: Error = Error::malformed("not a valid audit line");
+
+fn take(obj: &mut Obj, name: &str) -> Option<Value> {
+    obj.remove(name).filter(|v| !v.is_null())
+}
+
+fn take_str(obj: &mut Obj, name: &str) -> Result<Option<String>> {
+    match take(obj, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(BAD_LINE),
+    }
+}
+
+fn take_u64(obj: &mut Obj, name: &str) -> Result<Option<u64>> {
+    take(obj, name).map(|v| v.as_u64().ok_or(BAD_LINE)).transpose()
+}
+
+fn take_obj(obj: &mut Obj, name: &str) -> Result<Option<Obj>> {
+    match take(obj, name) {
+        None => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(BAD_LINE),
+    }
+}
+
+fn done<T>(obj: &Obj, value: T) -> Result<T> {
+    if obj.is_empty() { Ok(value) } else { Err(Error::malformed("unknown member in audit line")) }
+}
+
+fn put(obj: &mut Obj, name: &str, value: impl Into<Value>) {
+    obj.insert(name.to_owned(), value.into());
+}
+
+fn put_opt(obj: &mut Obj, name: &str, value: Option<&String>) {
+    if let Some(v) = value {
+        put(obj, name, v.as_str());
+    }
+}
+
+impl Entry {
+    fn from_obj(mut o: Obj) -> Result<Self> {
+        let mut actor = take_obj(&mut o, "actor")?.ok_or(BAD_LINE)?;
+        let id = take_str(&mut actor, "id")?.ok_or(BAD_LINE)?;
+        let role = take_str(&mut actor, "role")?.ok_or(BAD_LINE)?;
+        let actor = done(&actor, Actor { id, role })?;
+        let client = match take_obj(&mut o, "client")? {
+            None => Client::default(),
+            Some(mut c) => {
+                let client = Client { ip: take_str(&mut c, "ip")?, device: take_str(&mut c, "device")? };
+                done(&c, client)?
+            }
+        };
+        let entry = Self {
+            log: take_str(&mut o, "log")?.unwrap_or_default(),
+            seq: take_u64(&mut o, "seq")?.unwrap_or_default(),
+            time: take_u64(&mut o, "time")?.ok_or(BAD_LINE)?,
+            actor,
+            patient_id: take_str(&mut o, "patientId")?,
+            action: take_str(&mut o, "action")?.ok_or(BAD_LINE)?,
+            resource: take_str(&mut o, "resource")?,
+            field_path: take_str(&mut o, "fieldPath")?,
+            outcome: take_str(&mut o, "outcome")?.unwrap_or_else(default_outcome),
+            client,
+            reason: take_str(&mut o, "reason")?,
+            prev_hash: take_str(&mut o, "prevHash")?.unwrap_or_default(),
+            hash: take_str(&mut o, "hash")?.unwrap_or_default(),
+        };
+        done(&o, entry)
+    }
+
+    /// Parses an entry from JSON text (the members of an entry line, without
+    /// `type`).
+    ///
+    /// # Errors
+    /// [`ErrorCode::MalformedInput`](crate::ErrorCode::MalformedInput) if it
+    /// is not JSON, lacks `time`, `actor` or `action`, has a member of the
+    /// wrong type, or has an unknown member.
+    pub fn from_json(text: &str) -> Result<Self> {
+        match Value::parse(text)? {
+            Value::Object(o) => Self::from_obj(o),
+            _ => Err(BAD_LINE),
+        }
+    }
+
+    fn to_obj(&self, o: &mut Obj) {
+        put(o, "log", self.log.as_str());
+        put(o, "seq", self.seq);
+        put(o, "time", self.time);
+        let mut actor = Obj::new();
+        put(&mut actor, "id", self.actor.id.as_str());
+        put(&mut actor, "role", self.actor.role.as_str());
+        put(o, "actor", actor);
+        put_opt(o, "patientId", self.patient_id.as_ref());
+        put(o, "action", self.action.as_str());
+        put_opt(o, "resource", self.resource.as_ref());
+        put_opt(o, "fieldPath", self.field_path.as_ref());
+        put(o, "outcome", self.outcome.as_str());
+        let mut client = Obj::new();
+        put_opt(&mut client, "ip", self.client.ip.as_ref());
+        put_opt(&mut client, "device", self.client.device.as_ref());
+        put(o, "client", client);
+        put_opt(o, "reason", self.reason.as_ref());
+        put(o, "prevHash", self.prev_hash.as_str());
+        put(o, "hash", self.hash.as_str());
+    }
+}
+
+impl Checkpoint {
+    fn from_obj(mut o: Obj) -> Result<Self> {
+        let c = Self {
+            log: take_str(&mut o, "log")?.ok_or(BAD_LINE)?,
+            seq: take_u64(&mut o, "seq")?.ok_or(BAD_LINE)?,
+            head: take_str(&mut o, "head")?.ok_or(BAD_LINE)?,
+            time: take_u64(&mut o, "time")?.ok_or(BAD_LINE)?,
+            kid: take_str(&mut o, "kid")?.ok_or(BAD_LINE)?,
+            sig: take_str(&mut o, "sig")?.ok_or(BAD_LINE)?,
+        };
+        done(&o, c)
+    }
+}
+
+impl Line {
+    /// Parses one JSON line (`type` is `entry` or `checkpoint`).
+    ///
+    /// # Errors
+    /// [`ErrorCode::MalformedInput`](crate::ErrorCode::MalformedInput) as
+    /// [`Entry::from_json`], or for a missing or unknown `type`.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let Value::Object(mut o) = Value::parse(text)? else { return Err(BAD_LINE) };
+        match take_str(&mut o, "type")?.as_deref() {
+            Some("entry") => Entry::from_obj(o).map(Self::Entry),
+            Some("checkpoint") => Checkpoint::from_obj(o).map(Self::Checkpoint),
+            _ => Err(BAD_LINE),
+        }
+    }
+
+    /// Appends the line's compact JSON (no newline) to `out`.
+    pub fn write(&self, out: &mut String) {
+        let mut o = Obj::new();
+        match self {
+            Self::Entry(e) => {
+                put(&mut o, "type", "entry");
+                e.to_obj(&mut o);
+            }
+            Self::Checkpoint(c) => {
+                put(&mut o, "type", "checkpoint");
+                put(&mut o, "log", c.log.as_str());
+                put(&mut o, "seq", c.seq);
+                put(&mut o, "head", c.head.as_str());
+                put(&mut o, "time", c.time);
+                put(&mut o, "kid", c.kid.as_str());
+                put(&mut o, "sig", c.sig.as_str());
+            }
+        }
+        Value::Object(o).write(out);
+    }
+
+    /// The line's compact JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+}
+
+impl Report {
+    /// The report as JSON: `{valid, entries, checkpoints, lastCheckpointSeq,
+    /// unsignedTail, problem: null | {line, seq, reason}}`.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut o = Obj::new();
+        put(&mut o, "valid", self.valid);
+        put(&mut o, "entries", self.entries);
+        put(&mut o, "checkpoints", self.checkpoints);
+        put(&mut o, "lastCheckpointSeq", self.last_checkpoint_seq);
+        put(&mut o, "unsignedTail", self.unsigned_tail);
+        let problem = self.problem.as_ref().map(|p| {
+            let mut po = Obj::new();
+            put(&mut po, "line", p.line);
+            put(&mut po, "seq", p.seq);
+            put(&mut po, "reason", p.reason.as_str());
+            Value::Object(po)
+        });
+        put(&mut o, "problem", problem);
+        Value::Object(o).to_json()
+    }
+}

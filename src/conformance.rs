@@ -657,8 +657,8 @@ fn scalar48(bytes: &[u8]) -> Option<Vec<u8>> {
 fn ecdh_case(kind: &str, test: &Value) -> Outcome {
     let (private, public) = match kind {
         "EcdhWebcryptoTest" => {
-            let private = test.get("private").cloned().and_then(|v| serde_json::from_value::<Jwk>(v).ok());
-            let public = test.get("public").cloned().and_then(|v| serde_json::from_value::<Jwk>(v).ok());
+            let private = test.get("private").cloned().and_then(|v| Jwk::from_json(&v.to_string()).ok());
+            let public = test.get("public").cloned().and_then(|v| Jwk::from_json(&v.to_string()).ok());
             match (private, public) {
                 (Some(sk), Some(pk)) => (PrivateKey::from_jwk(&sk), PublicKey::from_jwk(&pk)),
                 _ => return Outcome::Rejected,

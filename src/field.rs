@@ -15,7 +15,7 @@
 //! use phiseal::keys::PrivateKey;
 //! let schema = Schema::from_json(r#"{"id":"intake","version":1,"fields":{"ssn":true}}"#)?;
 //! let clinician = PrivateKey::generate()?;
-//! let record = serde_json::json!({"ssn": "123-45-6789", "visit": 3});
+//! let record = phiseal::json::Value::parse(r#"{"ssn": "123-45-6789", "visit": 3}"#)?;
 //! let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*clinician.public_key())], 1_700_000_000);
 //! let sealed = field::seal_record(&record, &schema, &opts, None)?;
 //! assert!(sealed["ssn"].as_str().is_some_and(|s| s.starts_with("phs1.")));
@@ -30,7 +30,7 @@ pub mod index_key;
 pub mod schema;
 pub mod wrap;
 
-use serde_json::Value;
+use crate::json::Value;
 use sha2::{Digest as _, Sha384};
 use zeroize::Zeroizing;
 
@@ -187,26 +187,15 @@ fn field_aad(h: &Header, mode: FieldMode, pointer: &str, index: &[u8]) -> Result
 
 /// The value as compact JSON, members in record order (random and
 /// blind-index ciphertexts open back to the same text).
-fn plain(value: &Value) -> Result<Zeroizing<Vec<u8>>> {
-    serde_json::to_vec(value).map(Zeroizing::new).map_err(|_| Error::invalid_argument("value is not serializable"))
+fn plain(value: &Value) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(value.to_json().into_bytes())
 }
 
 /// The canonical form for deterministic ciphertexts and blind indexes:
 /// compact JSON with object members sorted by key bytes, recursively, so
 /// equal values give equal bytes whatever their member order.
-fn canonical(value: &Value) -> Result<Zeroizing<Vec<u8>>> {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    plain(&sorted(value))
+fn canonical(value: &Value) -> Zeroizing<Vec<u8>> {
+    plain(&value.sorted())
 }
 
 /// `fields_digest` (docs/FORMAT.md §5.2) of a sealed record: every sealed
@@ -327,19 +316,18 @@ fn seal_field(
     match spec.mode() {
         FieldMode::Random => {
             let dek = deks.get(spec.group()).ok_or(Error::misuse("no data key for the field's group"))?;
-            let pt = plain(value)?;
+            let pt = plain(value);
             Ok(format!("{RANDOM_PREFIX}{}", b64(&gcm_seal(dek, &field_aad(h, spec.mode(), pointer, &[])?, &pt)?)))
         }
         FieldMode::Deterministic => {
             let (mut cipher, ad) = ik.ok_or_else(missing_ik)?.siv(h.schema_id.as_str(), spec.path())?;
-            let ct =
-                cipher.encrypt([&ad], &canonical(value)?).map_err(|_| Error::invalid_argument("value too long"))?;
+            let ct = cipher.encrypt([&ad], &canonical(value)).map_err(|_| Error::invalid_argument("value too long"))?;
             Ok(format!("{DETERMINISTIC_PREFIX}{}", b64(&ct)))
         }
         FieldMode::BlindIndex { bits } => {
             let dek = deks.get(spec.group()).ok_or(Error::misuse("no data key for the field's group"))?;
-            let index = ik.ok_or_else(missing_ik)?.blind_index(&h.schema_id, spec.path(), bits, &canonical(value)?)?;
-            let ct = gcm_seal(dek, &field_aad(h, spec.mode(), pointer, &index)?, &plain(value)?)?;
+            let index = ik.ok_or_else(missing_ik)?.blind_index(&h.schema_id, spec.path(), bits, &canonical(value))?;
+            let ct = gcm_seal(dek, &field_aad(h, spec.mode(), pointer, &index)?, &plain(value))?;
             Ok(format!("{BLIND_PREFIX}{}.{}", b64(&index), b64(&ct)))
         }
     }
@@ -614,7 +602,7 @@ fn open_field(
             gcm_open(dek, &field_aad(h, spec.mode(), pointer, &index)?, &unb64(ct).map_err(|_| Error::DECRYPT_FAILED)?)?
         }
     };
-    serde_json::from_slice(&pt).map(Some).map_err(|_| Error::DECRYPT_FAILED)
+    Value::from_slice(&pt).map(Some).map_err(|_| Error::DECRYPT_FAILED)
 }
 
 /// Opens a record with a RustCrypto private key.
@@ -958,7 +946,7 @@ pub fn search_token(schema: &Schema, path: &str, value: &Value, index_key: &Inde
         .iter()
         .find(|f| f.path() == path)
         .ok_or(Error::invalid_argument("no such field in the schema"))?;
-    let pt = canonical(value)?;
+    let pt = canonical(value);
     match spec.mode() {
         FieldMode::Deterministic => {
             let (mut cipher, ad) = index_key.siv(schema.id(), path)?;
@@ -997,7 +985,7 @@ pub(crate) fn phi_strings(record: &Value, schema: &Schema) -> Result<Vec<String>
                     Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
                     Value::Object(map) => map.values().for_each(|i| collect(i, out)),
                     Value::Null | Value::Bool(_) => {}
-                    Value::Number(n) => out.push(n.to_string()),
+                    Value::Number(n) => out.push(n.as_str().to_owned()),
                 }
             }
             collect(value, &mut out);

@@ -26,11 +26,11 @@ use p384::elliptic_curve::sec1::ToSec1Point as _;
 use p384::pkcs8::{
     DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding,
 };
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::json::Value;
 
 /// Length of a P-384 field element or scalar in bytes.
 pub const SCALAR_LEN: usize = 48;
@@ -43,10 +43,11 @@ pub const SHARED_SECRET_LEN: usize = SCALAR_LEN;
 
 const JWK_KTY: &str = "EC";
 const JWK_CRV: &str = "P-384";
+const JWK_SHAPE: Error = Error::malformed("JWK is not valid JSON of the expected shape");
 
 /// A JSON Web Key for P-384 (RFC 7518 §6.2). Unknown members are ignored on
 /// input (so WebCrypto's `key_ops` and `ext` are accepted).
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Jwk {
     /// Key type; must be `"EC"`.
     pub kty: String,
@@ -57,10 +58,8 @@ pub struct Jwk {
     /// base64url y-coordinate (48 bytes).
     pub y: String,
     /// base64url private scalar (48 bytes), private keys only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d: Option<Zeroizing<String>>,
     /// Key id; on export, the RFC 7638 thumbprint. Ignored on import.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
 }
 
@@ -84,14 +83,54 @@ impl Jwk {
     /// [`ErrorCode::MalformedInput`](crate::ErrorCode::MalformedInput) if the
     /// text is not a JSON object with string members `kty`, `crv`, `x`, `y`.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|_| Error::malformed("JWK is not valid JSON of the expected shape"))
+        Self::from_value(Value::parse(json).map_err(|_| JWK_SHAPE)?)
+    }
+
+    /// Reads a JWK from a parsed JSON object (unknown members ignored).
+    ///
+    /// # Errors
+    /// As [`Jwk::from_json`].
+    pub fn from_value(mut value: Value) -> Result<Self> {
+        const SHAPE: Error = JWK_SHAPE;
+        let obj = value.as_object_mut().ok_or(SHAPE)?;
+        // Members are moved out, never copied: `d` goes straight into its
+        // zeroizing wrapper. `null` reads as absent for the optional ones.
+        let mut take = |name: &str| match obj.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(SHAPE),
+        };
+        let d = take("d")?.map(Zeroizing::new);
+        let kid = take("kid")?;
+        let mut required = |name: &str| take(name)?.ok_or(SHAPE);
+        Ok(Self { kty: required("kty")?, crv: required("crv")?, x: required("x")?, y: required("y")?, d, kid })
     }
 
     /// Serializes to compact JSON (contains the private scalar if present).
     #[must_use]
     pub fn to_json(&self) -> Zeroizing<String> {
-        // Serializing plain strings cannot fail.
-        Zeroizing::new(serde_json::to_string(self).unwrap_or_default())
+        // Reserved up front so the text holding `d` is never reallocated
+        // (which would leave a copy behind).
+        let mut out = Zeroizing::new(String::with_capacity(512));
+        let mut member = |name: &str, value: &str| {
+            let sep = if out.is_empty() { '{' } else { ',' };
+            out.push(sep);
+            crate::json::write_string(name, &mut out);
+            out.push(':');
+            crate::json::write_string(value, &mut out);
+        };
+        member("kty", &self.kty);
+        member("crv", &self.crv);
+        member("x", &self.x);
+        member("y", &self.y);
+        if let Some(d) = &self.d {
+            member("d", d);
+        }
+        if let Some(kid) = &self.kid {
+            member("kid", kid);
+        }
+        out.push('}');
+        out
     }
 
     fn check_curve(&self) -> Result<()> {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod error;
 pub mod field;
 pub mod hpke;
+pub mod json;
 pub mod kdf;
 pub mod keys;
 pub mod media;

@@ -2,11 +2,13 @@
 //! the first bad line for every kind of tampering.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+#[macro_use]
+#[path = "support/json.rs"]
+mod support_json;
 use phiseal::ErrorCode;
 use phiseal::audit::{AuditLog, Entry, Verifier, verify_log};
 use phiseal::field::Schema;
 use phiseal::sign::SigningKey;
-use serde_json::json;
 
 const T0: u64 = 1_700_000_000_000;
 

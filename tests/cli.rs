@@ -1,13 +1,16 @@
 //! The native `phiseal` command: `check-phi` (nightly PHI check) and `vectors`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+#[macro_use]
+#[path = "support/json.rs"]
+mod support_json;
 use std::process::Command;
 
 use phiseal::audit::{AuditLog, Entry};
 use phiseal::field::{self, Recipient, Schema, SealOptions};
+use phiseal::json::Value;
 use phiseal::keys::PrivateKey;
 use phiseal::sign::SigningKey;
-use serde_json::json;
 
 const SCHEMA: &str = r#"{"id":"s","version":1,"fields":{"patient.ssn":true,"codes[]":{"mode":"random"}}}"#;
 
@@ -33,14 +36,14 @@ fn check_phi_passes_sealed_records_and_lists_plaintext_ones() {
     let opts = SealOptions::new("r1", vec![Recipient::all_groups(*key.public_key())], 1_700_000_000);
     let sealed = field::seal_record(&record, &schema, &opts, None).unwrap();
 
-    let good = write(&dir, "good.json", &serde_json::to_string(&json!([sealed, sealed])).unwrap());
+    let good = write(&dir, "good.json", &Value::Array(vec![sealed.clone(), sealed.clone()]).to_json());
     let (code, out) = run(&["check-phi", &schema_path, &good]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("2 records checked, 0 plaintext PHI fields"), "{out}");
 
     let mut leaky = sealed.clone();
-    leaky["codes"][1] = json!("E11");
-    let lines = format!("{}\n{}\n", serde_json::to_string(&leaky).unwrap(), serde_json::to_string(&record).unwrap());
+    *leaky.pointer_mut("/codes/1").unwrap() = json!("E11");
+    let lines = format!("{}\n{}\n", leaky.to_json(), record.to_json());
     let bad = write(&dir, "bad.jsonl", &lines);
     let (code, out) = run(&["check-phi", &schema_path, &bad]);
     assert_eq!(code, 1, "{out}");

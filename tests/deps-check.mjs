@@ -142,6 +142,26 @@ if (meta) {
   for (const name of runtime) {
     check(new RegExp(`^#+ .*\`${name}\``, 'm').test(doc), `${name}: no rationale section in docs/DEPENDENCIES.md`);
   }
+
+  // What the npm package links: the wasm builds (all features, and the lean
+  // field-encryption build) must not pull a JSON/serde stack back in (it was
+  // a quarter of the wasm; phiseal has its own strict JSON in src/json.rs).
+  for (const variant of [[], ['--no-default-features']]) {
+    const label = `wasm32 ${variant.join(' ') || 'default features'}`;
+    try {
+      const tree = execFileSync(
+        'cargo',
+        ['tree', '--offline', '--locked', '--target', 'wasm32-unknown-unknown', '-e', 'normal', '--prefix', 'none', ...variant],
+        { cwd: root, maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] },
+      ).toString();
+      const linked = new Set(tree.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
+      for (const banned of ['serde', 'serde_core', 'serde_json', 'serde-wasm-bindgen']) {
+        check(!linked.has(banned), `${label}: ${banned} is in the runtime dependency graph`);
+      }
+    } catch (e) {
+      check(false, `${label}: cargo tree failed: ${e.stderr ?? e.message}`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- npm

@@ -4,12 +4,15 @@
 //! verification, redaction), each failure asserted by its [`ErrorCode`].
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+#[macro_use]
+#[path = "support/json.rs"]
+mod support_json;
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use phiseal::ErrorCode;
 use phiseal::field::{self, IndexKey, Locked, Recipient, Schema, SealOptions, WrapJob};
 use phiseal::field::{FieldMode, Opened};
+use phiseal::json::Value;
 use phiseal::keys::{PrivateKey, PublicKey};
-use serde_json::{Value, json};
 
 const CREATED: u64 = 1_700_000_000;
 
@@ -109,7 +112,15 @@ fn s(v: &Value, pointer: &str) -> String {
 
 #[track_caller]
 fn set(v: &mut Value, pointer: &str, new: Value) {
-    *v.pointer_mut(pointer).unwrap_or_else(|| panic!("nothing at {pointer}")) = new;
+    // Like `v[..][..] = new`: replaces, or adds a member to an existing object.
+    let (parent, last) = pointer.rsplit_once('/').unwrap_or_else(|| panic!("bad pointer {pointer}"));
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match v.pointer_mut(parent).unwrap_or_else(|| panic!("nothing at {parent}")) {
+        Value::Object(m) => {
+            m.insert(last, new);
+        }
+        other => *other.pointer_mut(&format!("/{last}")).unwrap_or_else(|| panic!("nothing at {pointer}")) = new,
+    }
 }
 
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -281,7 +292,7 @@ fn round_trip_full_record_with_groups_and_arrays() {
         assert!(s(&sealed, p).starts_with(prefix), "{p}: {}", s(&sealed, p));
     }
     // No plaintext PHI leaks into the sealed JSON.
-    let text = serde_json::to_string(&sealed).unwrap();
+    let text = sealed.to_json();
     for secret in ["123-45-6789", "Ada Lovelace", "hypertension", "E11.9", "4111111111111111", "12345", "severity"] {
         assert!(!text.contains(secret), "{secret} leaked");
     }
@@ -295,7 +306,7 @@ fn round_trip_full_record_with_groups_and_arrays() {
     assert_eq!(opened.header.created, CREATED);
     assert_eq!(opened.header.index_key_id, Some(*f.ik.id()));
     // JSON text round trip.
-    let reparsed: Value = serde_json::from_str(&text).unwrap();
+    let reparsed = Value::parse(&text).unwrap();
     assert_eq!(f.open(&reparsed).unwrap().record, rec);
     // B (billing) opens too.
     let by_b = field::open_record(&reparsed, &f.schema, &f.b, Some(&f.ik)).unwrap();
@@ -323,6 +334,11 @@ fn every_value() -> Vec<Value> {
         json!({}),
         json!([]),
         json!([1, "a", null, [true], {"k": 0.5}]),
+        // Numbers are kept as written: beyond 64 bits, trailing zeros, exponents.
+        Value::parse("123456789012345678901234567890").unwrap(),
+        Value::parse("1.50").unwrap(),
+        Value::parse("-0").unwrap(),
+        Value::parse("1E+2").unwrap(),
     ]
 }
 
@@ -334,18 +350,19 @@ fn round_trip_every_mode_every_value_type() {
     let ik = IndexKey::generate().unwrap();
     let opts = SealOptions::new("rec", vec![all(&a)], CREATED);
     for v in every_value() {
-        let rec = json!({"r": v, "d": v, "b": v, "plain": v});
+        let rec = support_json::obj(&[("r", &v), ("d", &v), ("b", &v), ("plain", &v)]);
         let sealed = field::seal_record(&rec, &schema, &opts, Some(&ik)).unwrap();
         assert!(s(&sealed, "/r").starts_with("phs1."), "{v}");
         assert!(s(&sealed, "/d").starts_with("phd1."), "{v}");
         assert!(s(&sealed, "/b").starts_with("phb1."), "{v}");
         assert_eq!(sealed["plain"], v);
-        let reparsed: Value = serde_json::from_str(&serde_json::to_string(&sealed).unwrap()).unwrap();
+        let reparsed = Value::parse(&sealed.to_json()).unwrap();
         let opened = field::open_record(&reparsed, &schema, &a, Some(&ik)).unwrap();
         assert_eq!(opened.record, rec, "{v}");
-        // Types survive exactly (u64 stays u64, floats stay floats).
-        assert_eq!(opened.record["r"].is_f64(), v.is_f64(), "{v}");
-        assert_eq!(opened.record["d"].is_u64(), v.is_u64(), "{v}");
+        // Values survive byte for byte (numbers as written).
+        assert_eq!(opened.record["r"].to_json(), v.to_json(), "{v}");
+        assert_eq!(opened.record["d"].to_json(), v.sorted().to_json(), "{v}"); // canonical form
+        assert_eq!(opened.record["b"].to_json(), v.to_json(), "{v}");
         // Deterministic is deterministic for every type.
         let again = field::seal_record(&rec, &schema, &opts, Some(&ik)).unwrap();
         assert_eq!(again["d"], sealed["d"], "{v}");
@@ -885,13 +902,13 @@ fn swapped_moved_deleted_added_or_plaintext_fields_fail() {
     // Add a sealed string at an array element that was not there.
     let mut t = sealed.clone();
     let code0 = sealed["diagnoses"][0]["code"].clone();
-    t["diagnoses"].as_array_mut().unwrap().push(json!({"code": code0}));
+    t.pointer_mut("/diagnoses").unwrap().as_array_mut().unwrap().push(support_json::obj(&[("code", &code0)]));
     check(&t, "added element");
     let mut t = sealed.clone();
-    t["diagnoses"][2]["detail"] = sealed["diagnoses"][0]["detail"].clone();
+    set(&mut t, "/diagnoses/2/detail", sealed["diagnoses"][0]["detail"].clone());
     check(&t, "added detail");
     let mut t = sealed.clone();
-    t["diagnoses"].as_array_mut().unwrap().pop();
+    t.pointer_mut("/diagnoses").unwrap().as_array_mut().unwrap().pop();
     check(&t, "removed element");
     // Replace a sealed field by plaintext (strings, other types, other prefixes).
     for p in POINTERS {
@@ -909,7 +926,7 @@ fn swapped_moved_deleted_added_or_plaintext_fields_fail() {
     }
     // Non-PHI changes are not part of the seal.
     let mut t = sealed.clone();
-    t["visit"] = json!(4);
+    support_json::put(&mut t, "visit", json!(4));
     assert_eq!(f.open(&t).unwrap().record["visit"], json!(4));
 }
 
@@ -926,7 +943,7 @@ fn deterministic_strings_cannot_move_between_elements_or_records() {
     set(&mut t, "/diagnoses/1/code", sealed["diagnoses"][0]["code"].clone());
     assert_eq!(code(f.open(&t)), ErrorCode::DecryptFailed, "swapped between elements");
     let mut other_rec = record();
-    other_rec["patient"]["name"] = json!("Grace Hopper");
+    set(&mut other_rec, "/patient/name", json!("Grace Hopper"));
     let other = f.seal_a(&other_rec, "rec-2");
     let mut t = sealed.clone();
     set(&mut t, "/patient/name", other["patient"]["name"].clone());
@@ -939,8 +956,12 @@ fn deterministic_strings_cannot_move_between_elements_or_records() {
     set(&mut t, "/patient/name", sealed["diagnoses"][0]["code"].clone());
     assert_eq!(code(f.open(&t)), ErrorCode::DecryptFailed);
     let mut t = sealed.clone();
-    t["diagnoses"][2]["code"] = Value::Null;
-    t["diagnoses"].as_array_mut().unwrap().push(json!({"code": sealed["diagnoses"][2]["code"].clone()}));
+    set(&mut t, "/diagnoses/2/code", Value::Null);
+    t.pointer_mut("/diagnoses")
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .push(support_json::obj(&[("code", &sealed["diagnoses"][2]["code"])]));
     assert_eq!(code(f.open(&t)), ErrorCode::DecryptFailed);
 }
 
@@ -964,10 +985,10 @@ fn wrong_schema_on_open() {
     assert_eq!(code(field::open_record(&sealed, &remoded, &f.a, Some(&f.ik))), ErrorCode::DecryptFailed);
     // Structure that does not match the schema.
     let mut t = sealed.clone();
-    t["patient"] = json!("Ada");
+    support_json::put(&mut t, "patient", json!("Ada"));
     assert_eq!(code(f.open(&t)), ErrorCode::InvalidArgument);
     let mut t = sealed.clone();
-    t["diagnoses"] = json!({"0": {"code": "x"}});
+    support_json::put(&mut t, "diagnoses", json!({"0": {"code": "x"}}));
     assert_eq!(code(f.open(&t)), ErrorCode::InvalidArgument);
 }
 
@@ -1231,11 +1252,11 @@ fn needs_rotation_by_age_and_for_unsealed_records() {
     assert!(field::needs_rotation(&json!({}), 90, CREATED).unwrap());
     // Broken envelopes and non-records are errors, not "rotate".
     let mut t = sealed.clone();
-    t["_phiseal"] = json!("phe1.AQ"); // version 1, then truncated
+    support_json::put(&mut t, "_phiseal", json!("phe1.AQ")); // version 1, then truncated
     assert_eq!(code(field::needs_rotation(&t, 90, CREATED)), ErrorCode::MalformedInput);
-    t["_phiseal"] = json!(7);
+    support_json::put(&mut t, "_phiseal", json!(7));
     assert_eq!(code(field::needs_rotation(&t, 90, CREATED)), ErrorCode::MalformedInput);
-    t["_phiseal"] = json!("phe9.AAAA");
+    support_json::put(&mut t, "_phiseal", json!("phe9.AAAA"));
     assert_eq!(code(field::needs_rotation(&t, 90, CREATED)), ErrorCode::Unsupported);
     assert_eq!(code(field::needs_rotation(&json!([1]), 90, CREATED)), ErrorCode::InvalidArgument);
 }
@@ -1322,7 +1343,7 @@ fn redact_replaces_phi_and_envelope_keeps_structure() {
     assert_eq!(field::redact(&rec, &f.schema), expected);
     let sealed = f.seal(&rec, "rec");
     let mut expected_sealed = expected.clone();
-    expected_sealed["_phiseal"] = json!(r);
+    support_json::put(&mut expected_sealed, "_phiseal", json!(r));
     assert_eq!(field::redact(&sealed, &f.schema), expected_sealed);
     // Mismatching structure is redacted whole; null containers and absent fields stay.
     let odd = json!({"patient": "Ada Lovelace 123-45-6789", "diagnoses": {"code": "I10"}, "billing": null, "visit": 1});

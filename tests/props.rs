@@ -9,12 +9,16 @@
 //! random inputs come from proptest (a failure prints a minimal case).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+#[macro_use]
+#[path = "support/json.rs"]
+mod support_json;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use phiseal::audit::{self, AuditLog, Entry, Verifier, verify_log};
 use phiseal::field::{self, IndexKey, Recipient, Schema, SealOptions};
 use phiseal::hpke::{self, Suite};
+use phiseal::json::Value;
 use phiseal::keys::{Jwk, PrivateKey, PublicKey};
 use phiseal::media::sframe::{CipherSuite, SframeHeader, SframeKey, SframeReceiver, SframeSender};
 use phiseal::media::stream::{StreamDecryptor, StreamEncryptor, StreamHeader, open_segment};
@@ -22,7 +26,7 @@ use phiseal::sign::{self, SigningKey};
 use phiseal::{Error, ErrorCode};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use serde_json::{Value, json};
+use serde_json::{Value as SValue, json as sjson};
 
 const CREATED: u64 = 1_700_000_000;
 
@@ -105,23 +109,27 @@ fn flip(bytes: &[u8], bit: usize) -> Vec<u8> {
 const PATHS: [&str; 7] = ["a", "b", "n.x", "n.y", "list[].v", "list[].w", "m[][]"];
 const GROUPS: [&str; 3] = ["default", "clinical", "billing"];
 
-fn leaf() -> impl Strategy<Value = Value> {
+fn leaf() -> impl Strategy<Value = SValue> {
     prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        (-1.0e15f64..1.0e15).prop_map(Value::from),
-        "(?s).{0,24}".prop_map(Value::from),
-        prop::collection::vec(any::<u8>(), 0..6).prop_map(|v| json!(v)),
-        ("[a-z]{1,4}", any::<i32>(), "(?s).{0,6}").prop_map(|(k, n, s)| json!({ k: n, "s": s })),
+        Just(SValue::Null),
+        any::<bool>().prop_map(SValue::from),
+        any::<i64>().prop_map(SValue::from),
+        (-1.0e15f64..1.0e15).prop_map(SValue::from),
+        "(?s).{0,24}".prop_map(SValue::from),
+        prop::collection::vec(any::<u8>(), 0..6).prop_map(|v| sjson!(v)),
+        ("[a-z]{1,4}", any::<i32>(), "(?s).{0,6}").prop_map(|(k, n, s)| sjson!({ k: n, "s": s })),
     ]
 }
 
-fn maybe_leaf() -> impl Strategy<Value = Option<Value>> {
+fn maybe_leaf() -> impl Strategy<Value = Option<SValue>> {
     prop::option::weighted(0.8, leaf())
 }
 
 fn record() -> impl Strategy<Value = Value> {
+    record_serde().prop_map(|v| support_json::from_serde(&v))
+}
+
+fn record_serde() -> impl Strategy<Value = SValue> {
     (
         (maybe_leaf(), maybe_leaf(), maybe_leaf(), maybe_leaf()),
         prop::collection::vec((maybe_leaf(), maybe_leaf()), 0..4),
@@ -130,7 +138,7 @@ fn record() -> impl Strategy<Value = Value> {
     )
         .prop_map(|((a, b, x, y), list, m, other)| {
             let mut rec = serde_json::Map::new();
-            let put = |map: &mut serde_json::Map<String, Value>, k: &str, v: Option<Value>| {
+            let put = |map: &mut serde_json::Map<String, SValue>, k: &str, v: Option<SValue>| {
                 if let Some(v) = v {
                     map.insert(k.to_owned(), v);
                 }
@@ -140,31 +148,35 @@ fn record() -> impl Strategy<Value = Value> {
             let mut n = serde_json::Map::new();
             put(&mut n, "x", x);
             put(&mut n, "y", y);
-            rec.insert("n".into(), Value::Object(n));
+            rec.insert("n".into(), SValue::Object(n));
             let items = list
                 .into_iter()
                 .map(|(v, w)| {
                     let mut o = serde_json::Map::new();
                     put(&mut o, "v", v);
                     put(&mut o, "w", w);
-                    o.insert("keep".into(), json!("not phi"));
-                    Value::Object(o)
+                    o.insert("keep".into(), sjson!("not phi"));
+                    SValue::Object(o)
                 })
                 .collect();
-            rec.insert("list".into(), Value::Array(items));
-            rec.insert("m".into(), json!(m));
+            rec.insert("list".into(), SValue::Array(items));
+            rec.insert("m".into(), sjson!(m));
             rec.insert("other".into(), other);
-            Value::Object(rec)
+            SValue::Object(rec)
         })
 }
 
 /// (path, mode spec, group) for a random non-empty subset of [`PATHS`].
 fn schema_json() -> impl Strategy<Value = Value> {
+    schema_json_serde().prop_map(|v| support_json::from_serde(&v))
+}
+
+fn schema_json_serde() -> impl Strategy<Value = SValue> {
     let spec = (0..4u8, 1..=128u8, 0..GROUPS.len()).prop_map(|(mode, bits, g)| match mode {
-        0 => json!({ "group": GROUPS[g] }),
-        1 => json!({ "mode": "deterministic", "group": GROUPS[g] }),
-        2 => json!({ "mode": "blindIndex", "bits": bits, "group": GROUPS[g] }),
-        _ => json!({ "mode": "blindIndex", "group": GROUPS[g] }),
+        0 => sjson!({ "group": GROUPS[g] }),
+        1 => sjson!({ "mode": "deterministic", "group": GROUPS[g] }),
+        2 => sjson!({ "mode": "blindIndex", "bits": bits, "group": GROUPS[g] }),
+        _ => sjson!({ "mode": "blindIndex", "group": GROUPS[g] }),
     });
     (prop::collection::vec(prop::option::of(spec), PATHS.len()), 0..PATHS.len(), 0..4u32).prop_map(
         |(specs, forced, version)| {
@@ -175,12 +187,12 @@ fn schema_json() -> impl Strategy<Value = Value> {
                         fields.insert((*path).to_owned(), s);
                     }
                     None if i == forced => {
-                        fields.insert((*path).to_owned(), json!(true));
+                        fields.insert((*path).to_owned(), sjson!(true));
                     }
                     None => {}
                 }
             }
-            json!({ "id": "prop-schema", "version": version, "fields": fields })
+            sjson!({ "id": "prop-schema", "version": version, "fields": fields })
         },
     )
 }
@@ -290,7 +302,7 @@ impl Sealed {
     /// the ECDH per attempt).
     fn open_with(&self, member: &str, text: String) -> phiseal::Result<field::Opened> {
         let mut v = self.sealed.clone();
-        v[member] = Value::String(text);
+        support_json::put(&mut v, member, Value::String(text));
         if member == field::ENVELOPE_MEMBER {
             return field::open_record(&v, &self.schema, &self.key, Some(&self.ik));
         }
@@ -642,13 +654,17 @@ fn audit_verifier_survives_random_lines() {
 // ---------------------------------------------------------------------------
 
 fn any_json() -> impl Strategy<Value = Value> {
+    any_json_serde().prop_map(|v| support_json::from_serde(&v))
+}
+
+fn any_json_serde() -> impl Strategy<Value = SValue> {
     let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-        "(?s).{0,16}".prop_map(Value::from),
+        Just(SValue::Null),
+        any::<bool>().prop_map(SValue::from),
+        any::<i64>().prop_map(SValue::from),
+        any::<u64>().prop_map(SValue::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(SValue::from),
+        "(?s).{0,16}".prop_map(SValue::from),
         prop::sample::select(vec![
             "phe1.",
             "phs1.",
@@ -664,11 +680,11 @@ fn any_json() -> impl Strategy<Value = Value> {
             "deterministic",
             "blindIndex",
         ])
-        .prop_map(Value::from),
+        .prop_map(SValue::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(inner.clone(), 0..6).prop_map(SValue::Array),
             prop::collection::vec(
                 (
                     prop_oneof![
@@ -683,7 +699,7 @@ fn any_json() -> impl Strategy<Value = Value> {
                 ),
                 0..6
             )
-            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            .prop_map(|kv| SValue::Object(kv.into_iter().collect())),
         ]
     })
 }
@@ -801,7 +817,7 @@ fn random_json_into_schemas_and_record_openers_gives_typed_errors() {
         rejected("open_record", || field::open_record(&v, &fx.schema, &fx.key, Some(&fx.ik)));
         let mut bad = fx.sealed.clone();
         let name = members.get(member).cloned().unwrap_or_else(|| "extra".to_owned());
-        bad[name.as_str()] = if member % 2 == 0 { v.clone() } else { Value::String(format!("{prefix}{}", b64(&garbage))) };
+        support_json::put(&mut bad, &name, if member % 2 == 0 { v.clone() } else { Value::String(format!("{prefix}{}", b64(&garbage))) });
         if bad != fx.sealed {
             total("open_record", || field::open_record(&bad, &fx.schema, &fx.key, Some(&fx.ik)));
         }

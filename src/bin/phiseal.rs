@@ -68,6 +68,7 @@ fn vectors(files: &[String]) -> ExitCode {
 
 /// The nightly compliance check: every PHI field of every record is sealed.
 fn check_phi(args: &[String]) -> ExitCode {
+    use phiseal::json::Value;
     let Some((schema_file, files)) = args.split_first() else { return ExitCode::from(2) };
     let schema = match std::fs::read_to_string(schema_file)
         .map_err(|e| e.to_string())
@@ -88,10 +89,10 @@ fn check_phi(args: &[String]) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let values: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(serde_json::Value::Array(items)) => items,
+        let values: Vec<Value> = match Value::parse(&text) {
+            Ok(Value::Array(items)) => items,
             Ok(v) => vec![v],
-            Err(_) => match text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect() {
+            Err(_) => match text.lines().filter(|l| !l.trim().is_empty()).map(Value::parse).collect() {
                 Ok(v) => v,
                 Err(e) => {
                     eprintln!("{file}: not JSON or JSON Lines: {e}");

@@ -112,7 +112,7 @@ impl WebCryptoKey {
         }
         let subtle = require_subtle()?;
         let jwk = await_promise(subtle.export_key("jwk", &self.key), PLATFORM).await?;
-        let jwk: Jwk = serde_wasm_bindgen::from_value(jwk).map_err(|_| PLATFORM)?;
+        let jwk = jwk_from_js(&jwk).map_err(|_| PLATFORM)?;
         PrivateKey::from_jwk(&jwk)
     }
 
@@ -187,4 +187,19 @@ async fn import_public(subtle: &SubtleCrypto, peer: &PublicKey) -> Result<Crypto
         cache.push((point, key.clone()));
     });
     Ok(key)
+}
+
+/// A JWK object from JavaScript, read through `JSON.stringify` and phiseal's
+/// strict JSON parser (one code path for every JWK, whatever its origin).
+///
+/// # Errors
+/// [`ErrorCode::MalformedInput`] if it is not an object with string `kty`,
+/// `crv`, `x`, `y` (and optionally `d`, `kid`).
+pub fn jwk_from_js(value: &JsValue) -> Result<Jwk> {
+    const SHAPE: Error = Error::new(ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y");
+    if !value.is_object() {
+        return Err(SHAPE);
+    }
+    let text = js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string()).map(Zeroizing::new).ok_or(SHAPE)?;
+    Jwk::from_json(&text)
 }

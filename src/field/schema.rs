@@ -12,7 +12,7 @@
 //! that array. A field spec is an object, a mode name, or `true` (random,
 //! group `"default"`).
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::error::{Error, Result};
 
@@ -222,7 +222,7 @@ impl Schema {
     /// [`ErrorCode::MalformedInput`](crate::ErrorCode::MalformedInput) for bad
     /// JSON, otherwise as [`Schema::from_value`].
     pub fn from_json(json: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(json).map_err(|_| Error::malformed("schema is not valid JSON"))?;
+        let value = Value::parse(json).map_err(|_| Error::malformed("schema is not valid JSON"))?;
         Self::from_value(&value)
     }
 

@@ -13,13 +13,9 @@ use crate::sign::SigningKey;
 
 fn entry_arg(value: &JsValue) -> JsResult<Entry> {
     let text = args::string(value, "entry must be JSON text")?;
-    serde_json::from_str(&text).map_err(|_| {
+    Entry::from_json(&text).map_err(|_| {
         to_js(Error::new(ErrorCode::InvalidArgument, "entry must be {time, actor: {id, role}, action, ...} (see docs)"))
     })
-}
-
-fn to_json(value: &impl serde::Serialize) -> JsResult<String> {
-    serde_json::to_string(value).map_err(|_| to_js(Error::new(ErrorCode::Platform, "could not serialize the result")))
 }
 
 /// An ECDSA P-384 key for signing checkpoints.
@@ -35,8 +31,7 @@ impl WasmSigningKey {
     /// From a private JWK.
     #[wasm_bindgen(js_name = fromJwk)]
     pub fn from_jwk(jwk: JsValue) -> JsResult<WasmSigningKey> {
-        let jwk: Jwk = serde_wasm_bindgen::from_value(jwk)
-            .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "JWK must be an object")))?;
+        let jwk = super::keys::jwk_from_js(&jwk)?;
         let scalar = PrivateKey::from_jwk(&jwk).js()?.to_scalar_bytes();
         SigningKey::from_scalar_bytes(&scalar[..]).map(Self).js()
     }
@@ -67,20 +62,20 @@ impl WasmAuditLog {
     }
     /// Appends an entry (JSON text); returns its JSON line.
     pub fn append(&mut self, entry: JsValue) -> JsResult<String> {
-        to_json(&audit::Line::Entry(self.0.append(entry_arg(&entry)?).js()?))
+        Ok(audit::Line::Entry(self.0.append(entry_arg(&entry)?).js()?).to_json())
     }
     /// Appends after refusing PHI values of `record` (JSON text) found in the entry.
     #[wasm_bindgen(js_name = appendChecked)]
     pub fn append_checked(&mut self, entry: JsValue, record: JsValue, schema: &WasmSchema) -> JsResult<String> {
         let text = args::string(&record, "record must be JSON text")?;
-        let record: serde_json::Value = serde_json::from_str(&text)
+        let record = crate::json::Value::parse(&text)
             .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "record must be JSON")))?;
-        to_json(&audit::Line::Entry(self.0.append_checked(entry_arg(&entry)?, &record, &schema.0).js()?))
+        Ok(audit::Line::Entry(self.0.append_checked(entry_arg(&entry)?, &record, &schema.0).js()?).to_json())
     }
     /// Signs a checkpoint; returns its JSON line.
     pub fn checkpoint(&mut self, key: &WasmSigningKey, time: JsValue) -> JsResult<String> {
         let time = args::safe_u64(&time, "time must be Unix milliseconds")?;
-        to_json(&audit::Line::Checkpoint(self.0.checkpoint(&key.0, time).js()?))
+        Ok(audit::Line::Checkpoint(self.0.checkpoint(&key.0, time).js()?).to_json())
     }
     /// JSON Lines export.
     #[wasm_bindgen(js_name = toJsonl)]
@@ -104,8 +99,12 @@ impl WasmAuditLog {
 pub fn verify_log(jsonl: JsValue, trusted: JsValue) -> JsResult<String> {
     let jsonl = args::string(&jsonl, "log must be JSON Lines text")?;
     let trusted = args::string(&trusted, "trusted keys must be JSON text")?;
-    let jwks: Vec<Jwk> = serde_json::from_str(&trusted)
-        .map_err(|_| to_js(Error::new(ErrorCode::InvalidArgument, "trusted keys must be public JWKs")))?;
-    let keys = jwks.iter().map(crate::keys::PublicKey::from_jwk).collect::<crate::Result<Vec<_>>>().js()?;
-    to_json(&audit::verify_log(&jsonl, &keys))
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "trusted keys must be public JWKs");
+    let Ok(crate::json::Value::Array(items)) = crate::json::Value::parse(&trusted) else { return Err(to_js(SHAPE)) };
+    let keys = items
+        .into_iter()
+        .map(|v| Jwk::from_value(v).map_err(|_| SHAPE).and_then(|jwk| crate::keys::PublicKey::from_jwk(&jwk)))
+        .collect::<crate::Result<Vec<_>>>()
+        .js()?;
+    Ok(audit::verify_log(&jsonl, &keys).to_json())
 }

@@ -3,8 +3,6 @@
 //! its exact type.
 
 use js_sys::Promise;
-use serde::Deserialize;
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -14,28 +12,45 @@ use super::keys::WasmPrivateKey;
 use crate::browser::provider::{self, Provider};
 use crate::error::{Error, ErrorCode};
 use crate::field::{self, IndexKey, Recipient, Schema, SealOptions};
+use crate::json::{Map, Value};
 use crate::keys::{Jwk, PublicKey};
 
 fn json_arg(value: &JsValue, what: &'static str) -> JsResult<Value> {
     let text = args::string(value, what)?;
-    serde_json::from_str(&text).map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, what)))
+    Value::parse(&text).map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, what)))
 }
 
-fn to_json(value: &impl serde::Serialize) -> JsResult<String> {
-    serde_json::to_string(value).map_err(|_| to_js(Error::new(ErrorCode::Platform, "could not serialize the result")))
-}
-
-#[derive(Deserialize)]
-struct RecipientArg {
-    jwk: Jwk,
-    groups: Option<Vec<String>>,
-}
-
+/// `[{jwk, groups?: [string]}]` as JSON text (built by `js/`).
 fn recipients_arg(value: &JsValue) -> JsResult<Vec<Recipient>> {
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{publicKey, groups?}]");
     let text = args::string(value, "recipients must be JSON text")?;
-    let raw: Vec<RecipientArg> = serde_json::from_str(&text)
-        .map_err(|_| to_js(Error::new(ErrorCode::InvalidArgument, "recipients must be [{publicKey, groups?}]")))?;
-    raw.into_iter().map(|r| Ok(Recipient { key: PublicKey::from_jwk(&r.jwk).js()?, groups: r.groups })).collect()
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
+    let recipient = |item: Value| -> crate::Result<Recipient> {
+        let Value::Object(mut o) = item else { return Err(SHAPE) };
+        let jwk = Jwk::from_value(o.remove("jwk").ok_or(SHAPE)?).map_err(|_| SHAPE)?;
+        let groups = match o.remove("groups") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(gs)) => Some(
+                gs.into_iter()
+                    .map(|g| if let Value::String(g) = g { Ok(g) } else { Err(SHAPE) })
+                    .collect::<crate::Result<_>>()?,
+            ),
+            Some(_) => return Err(SHAPE),
+        };
+        if !o.is_empty() {
+            return Err(SHAPE);
+        }
+        Ok(Recipient { key: PublicKey::from_jwk(&jwk)?, groups })
+    };
+    items.into_iter().map(recipient).collect::<crate::Result<_>>().js()
+}
+
+fn object(members: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map>())
+}
+
+fn strings(items: impl IntoIterator<Item = String>) -> Value {
+    Value::Array(items.into_iter().map(Value::String).collect())
 }
 
 fn provider_arg(value: &JsValue) -> JsResult<Provider> {
@@ -106,7 +121,7 @@ pub fn seal_record(
     let (plan, jobs) = field::plan_seal(&record, &schema.0, &opts, index_key.as_ref().map(|k| &k.0)).js()?;
     Ok(future_to_promise(async move {
         let wrapped = provider::run_wrap_jobs(provider, &jobs).await.js()?;
-        Ok(to_json(&plan.finish(&wrapped).js()?)?.into())
+        Ok(plan.finish(&wrapped).js()?.to_json().into())
     }))
 }
 
@@ -124,9 +139,12 @@ pub fn open_record(
     Ok(future_to_promise(async move {
         let deks = provider::run_unwrap_jobs(&key, &jobs).await.js()?;
         let opened = plan.finish(&schema, &deks, index_key.as_ref().map(|k| &k.0)).js()?;
-        let locked: Vec<Value> =
-            opened.locked.iter().map(|l| serde_json::json!({"path": l.pointer, "reason": l.reason})).collect();
-        Ok(to_json(&serde_json::json!({"record": opened.record, "locked": locked}))?.into())
+        let locked = opened
+            .locked
+            .into_iter()
+            .map(|l| object([("path", l.pointer.into()), ("reason", l.reason.into())]))
+            .collect::<Vec<_>>();
+        Ok(object([("record", opened.record), ("locked", locked.into())]).to_json().into())
     }))
 }
 
@@ -154,7 +172,7 @@ pub fn rewrap_record(
             if rekey { plan.rekey(&schema, &deks, &recipients, now) } else { plan.rewrap(&schema, &deks, &recipients) }
                 .js()?;
         let wrapped = provider::run_wrap_jobs(provider, &jobs).await.js()?;
-        Ok(to_json(&plan.finish(&wrapped).js()?)?.into())
+        Ok(plan.finish(&wrapped).js()?.to_json().into())
     }))
 }
 
@@ -187,29 +205,37 @@ pub fn open_index_key(sealed: JsValue, key: &WasmPrivateKey) -> JsResult<Promise
 /// PHI paths present in plaintext (JSON text array of JSON Pointers).
 #[wasm_bindgen(js_name = verifyAllPhiEncrypted)]
 pub fn verify_all_phi_encrypted(record: JsValue, schema: &WasmSchema) -> JsResult<String> {
-    to_json(&field::verify_all_phi_encrypted(&json_arg(&record, "record must be JSON text")?, &schema.0).js()?)
+    let paths = field::verify_all_phi_encrypted(&json_arg(&record, "record must be JSON text")?, &schema.0).js()?;
+    Ok(strings(paths).to_json())
 }
 
 /// A log-safe copy (JSON text).
 #[wasm_bindgen]
 pub fn redact(record: JsValue, schema: &WasmSchema) -> JsResult<String> {
-    to_json(&field::redact(&json_arg(&record, "record must be JSON text")?, &schema.0))
+    Ok(field::redact(&json_arg(&record, "record must be JSON text")?, &schema.0).to_json())
 }
 
 /// The unauthenticated header of a sealed record (JSON text).
 #[wasm_bindgen(js_name = inspectRecord)]
 pub fn inspect_record(sealed: JsValue) -> JsResult<String> {
     let h = field::inspect(&json_arg(&sealed, "sealed record must be JSON text")?).js()?;
-    let groups: Vec<Value> = h
+    let groups = h
         .groups
         .iter()
-        .map(|(g, kids)| serde_json::json!({"group": g, "recipients": kids.iter().map(crate::field::kid_string).collect::<Vec<_>>()}))
-        .collect();
-    to_json(&serde_json::json!({
-        "recordId": h.record_id, "schemaId": h.schema_id, "schemaVersion": h.schema_version,
-        "epoch": h.epoch, "created": h.created, "groups": groups,
-        "indexKeyId": h.index_key_id.map(|id| crate::field::kid_string16(&id)),
-    }))
+        .map(|(g, kids)| {
+            object([("group", g.as_str().into()), ("recipients", strings(kids.iter().map(crate::field::kid_string)))])
+        })
+        .collect::<Vec<_>>();
+    Ok(object([
+        ("recordId", h.record_id.into()),
+        ("schemaId", h.schema_id.into()),
+        ("schemaVersion", h.schema_version.into()),
+        ("epoch", h.epoch.into()),
+        ("created", h.created.into()),
+        ("groups", groups.into()),
+        ("indexKeyId", h.index_key_id.map(|id| crate::field::kid_string16(&id)).into()),
+    ])
+    .to_json())
 }
 
 /// Whether the record's keys are older than `maxAgeDays` at `now` (Unix seconds).

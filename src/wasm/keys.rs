@@ -11,13 +11,14 @@ use crate::browser::webcrypto::WebCryptoKey;
 use crate::error::{Error, ErrorCode};
 use crate::keys::{Jwk, PrivateKey, PublicKey};
 
-fn jwk_from_js(value: JsValue) -> JsResult<Jwk> {
-    serde_wasm_bindgen::from_value(value)
+pub(crate) fn jwk_from_js(value: &JsValue) -> JsResult<Jwk> {
+    crate::browser::webcrypto::jwk_from_js(value)
         .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y")))
 }
 
-fn jwk_to_js(jwk: &Jwk) -> JsResult<JsValue> {
-    serde_wasm_bindgen::to_value(jwk).map_err(|_| to_js(Error::new(ErrorCode::Platform, "could not build JWK object")))
+pub(crate) fn jwk_to_js(jwk: &Jwk) -> JsResult<JsValue> {
+    js_sys::JSON::parse(&jwk.to_json())
+        .map_err(|_| to_js(Error::new(ErrorCode::Platform, "could not build JWK object")))
 }
 
 fn provider_args(provider: &JsValue, extractable: &JsValue) -> JsResult<(Provider, bool)> {
@@ -34,7 +35,7 @@ impl WasmPublicKey {
     /// From a JWK object.
     #[wasm_bindgen(js_name = fromJwk)]
     pub fn from_jwk(jwk: JsValue) -> JsResult<WasmPublicKey> {
-        PublicKey::from_jwk(&jwk_from_js(jwk)?).map(Self).js()
+        PublicKey::from_jwk(&jwk_from_js(&jwk)?).map(Self).js()
     }
     /// From DER SubjectPublicKeyInfo.
     #[wasm_bindgen(js_name = fromSpki)]
@@ -109,7 +110,7 @@ impl WasmPrivateKey {
     #[wasm_bindgen(js_name = importJwk)]
     pub fn import_jwk(jwk: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
         let (provider, extractable) = provider_args(&provider, &extractable)?;
-        let key = PrivateKey::from_jwk(&jwk_from_js(jwk)?).js()?;
+        let key = PrivateKey::from_jwk(&jwk_from_js(&jwk)?).js()?;
         Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
     }
     /// Imports DER PKCS#8.

@@ -6,7 +6,6 @@
 //! framing always come from Rust, so both give the same bytes.
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -16,21 +15,26 @@ use super::keys::WasmPrivateKey;
 use crate::browser::provider::{self, Provider};
 use crate::browser::webcrypto;
 use crate::error::{Error, ErrorCode};
+use crate::json::Value;
 use crate::keys::{Jwk, PublicKey};
 use crate::media::stream::{
     MAX_SEGMENT_SIZE, PlainSegment, SealedSegment, StreamDecryptor, StreamEncryptor, StreamHeader,
 };
 
-#[derive(Deserialize)]
-struct RecipientArg {
-    jwk: Jwk,
-}
-
+/// `[{jwk}]` as JSON text (built by `js/`).
 fn recipients_arg(value: &JsValue) -> JsResult<Vec<PublicKey>> {
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk}]");
     let text = args::string(value, "recipients must be JSON text")?;
-    let raw: Vec<RecipientArg> = serde_json::from_str(&text)
-        .map_err(|_| to_js(Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk}]")))?;
-    raw.iter().map(|r| PublicKey::from_jwk(&r.jwk).js()).collect()
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
+    let recipient = |item: Value| -> crate::Result<PublicKey> {
+        let Value::Object(mut o) = item else { return Err(SHAPE) };
+        let jwk = Jwk::from_value(o.remove("jwk").ok_or(SHAPE)?).map_err(|_| SHAPE)?;
+        if !o.is_empty() {
+            return Err(SHAPE);
+        }
+        PublicKey::from_jwk(&jwk)
+    };
+    items.into_iter().map(recipient).collect::<crate::Result<_>>().js()
 }
 
 fn segment_size_arg(value: &JsValue) -> JsResult<usize> {
