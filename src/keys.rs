@@ -23,11 +23,10 @@ use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use p384::elliptic_curve::sec1::ToSec1Point as _;
-use p384::pkcs8::{
-    DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding,
-};
 use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize, Zeroizing};
+
+mod der;
 
 use crate::error::{Error, Result};
 use crate::json::Value;
@@ -218,15 +217,14 @@ impl PublicKey {
     /// [`ErrorCode::InvalidKey`](crate::ErrorCode::InvalidKey) if the DER is
     /// malformed, names another algorithm or curve, or the point is invalid.
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
-        p384::PublicKey::from_public_key_der(der)
-            .map(Self)
-            .map_err(|_| Error::invalid_key("not a valid P-384 SubjectPublicKeyInfo"))
+        const BAD: Error = Error::invalid_key("not a valid P-384 SubjectPublicKeyInfo");
+        der::spki_point(der).ok_or(BAD).and_then(|point| Self::from_sec1(point).map_err(|_| BAD))
     }
 
     /// Serializes as DER SubjectPublicKeyInfo (uncompressed point).
     #[must_use]
     pub fn to_spki_der(&self) -> Vec<u8> {
-        self.0.to_public_key_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default()
+        der::spki(&self.to_sec1(false))
     }
 
     /// Parses a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
@@ -234,15 +232,14 @@ impl PublicKey {
     /// # Errors
     /// As [`PublicKey::from_spki_der`], plus malformed PEM.
     pub fn from_spki_pem(pem: &str) -> Result<Self> {
-        p384::PublicKey::from_public_key_pem(pem.trim())
-            .map(Self)
-            .map_err(|_| Error::invalid_key("not a valid P-384 PUBLIC KEY PEM"))
+        const WHAT: &str = "not a valid P-384 PUBLIC KEY PEM";
+        Self::from_spki_der(&der::unpem(pem, "PUBLIC KEY", WHAT)?).map_err(|_| Error::invalid_key(WHAT))
     }
 
     /// Serializes as PEM `PUBLIC KEY` with LF line endings.
     #[must_use]
     pub fn to_spki_pem(&self) -> String {
-        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+        der::pem("PUBLIC KEY", &self.to_spki_der()).as_str().to_owned()
     }
 
     /// Parses a public JWK (a `d` member, if present, is ignored).
@@ -360,15 +357,22 @@ impl PrivateKey {
     /// [`ErrorCode::InvalidKey`](crate::ErrorCode::InvalidKey) if the DER is
     /// malformed, truncated, names another curve, or the scalar is invalid.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let secret = p384::SecretKey::from_pkcs8_der(der)
-            .map_err(|_| Error::invalid_key("not a valid P-384 PKCS#8 private key"))?;
-        Ok(Self::from_secret(secret))
+        const BAD: Error = Error::invalid_key("not a valid P-384 PKCS#8 private key");
+        let (scalar, point) = der::pkcs8_parts(der).ok_or(BAD)?;
+        let key = Self::from_scalar_bytes(scalar).map_err(|_| BAD)?;
+        // A public key carried along must be the scalar's.
+        if let Some(point) = point
+            && PublicKey::from_sec1(point).map_err(|_| BAD)? != key.public
+        {
+            return Err(BAD);
+        }
+        Ok(key)
     }
 
     /// Serializes as DER PKCS#8.
     #[must_use]
     pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(self.secret.to_pkcs8_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default())
+        der::pkcs8(&self.to_scalar_bytes()[..], &self.public.to_sec1(false))
     }
 
     /// Parses a PEM `PRIVATE KEY` (PKCS#8).
@@ -376,15 +380,14 @@ impl PrivateKey {
     /// # Errors
     /// As [`PrivateKey::from_pkcs8_der`], plus malformed PEM.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
-        let secret = p384::SecretKey::from_pkcs8_pem(pem.trim())
-            .map_err(|_| Error::invalid_key("not a valid P-384 PRIVATE KEY PEM"))?;
-        Ok(Self::from_secret(secret))
+        const WHAT: &str = "not a valid P-384 PRIVATE KEY PEM";
+        Self::from_pkcs8_der(&der::unpem(pem, "PRIVATE KEY", WHAT)?).map_err(|_| Error::invalid_key(WHAT))
     }
 
     /// Serializes as PEM `PRIVATE KEY` with LF line endings.
     #[must_use]
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
-        self.secret.to_pkcs8_pem(LineEnding::LF).unwrap_or_default()
+        der::pem("PRIVATE KEY", &self.to_pkcs8_der())
     }
 
     /// Parses a private JWK; `x` and `y` must match the public key of `d`.

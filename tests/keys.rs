@@ -789,3 +789,136 @@ fn error_display_never_contains_key_bytes() {
         assert!(e.to_string().starts_with(e.code().as_str()), "{e}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// PKCS#8 and SPKI forms written by other tools (phiseal's DER is its own
+// template code, src/keys/der.rs: these pin what it accepts and refuses)
+// ---------------------------------------------------------------------------
+
+/// DER TLV with a short or one-byte long length (enough for these keys).
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if content.len() < 0x80 {
+        out.push(content.len() as u8);
+    } else {
+        out.extend([0x81, content.len() as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// PKCS#8 v1 with an ECPrivateKey holding `scalar` and optional `[0]`
+/// parameters and `[1]` public key.
+fn pkcs8_with(scalar: &[u8], params: Option<&[u8]>, point: Option<&[u8]>) -> Vec<u8> {
+    let mut ec = tlv(0x02, &[1]);
+    ec.extend(tlv(0x04, scalar));
+    if let Some(p) = params {
+        ec.extend(tlv(0xa0, p));
+    }
+    if let Some(p) = point {
+        ec.extend(tlv(0xa1, &tlv(0x03, &[&[0u8][..], p].concat())));
+    }
+    let mut body = tlv(0x02, &[0]);
+    body.extend(hex("301006072a8648ce3d020106052b81040022"));
+    body.extend(tlv(0x04, &tlv(0x30, &ec)));
+    tlv(0x30, &body)
+}
+
+#[test]
+fn pkcs8_is_written_as_webcrypto_writes_it() {
+    let sk = PrivateKey::generate().unwrap();
+    let point = sk.public_key().to_sec1(false);
+    // Version 0, named curve only in the algorithm identifier, public key
+    // included: 185 bytes, as Chromium, Firefox, Safari and OpenSSL 3 export.
+    let der = sk.to_pkcs8_der();
+    assert_eq!(der.len(), 185);
+    assert_eq!(der[..], pkcs8_with(&sk.to_scalar_bytes()[..], None, Some(&point))[..]);
+}
+
+#[test]
+fn pkcs8_variants_of_other_tools_are_accepted() {
+    let sk = PrivateKey::generate().unwrap();
+    let d = sk.to_scalar_bytes();
+    let un = sk.public_key().to_sec1(false);
+    let co = sk.public_key().to_sec1(true);
+    let secp384r1 = hex("06052b81040022");
+    for der in [
+        pkcs8_with(&d[..], None, None),             // no public key (RFC 5915 makes it optional)
+        pkcs8_with(&d[..], Some(&secp384r1), None), // parameters repeated inside (older OpenSSL)
+        pkcs8_with(&d[..], Some(&secp384r1), Some(&un)),
+        pkcs8_with(&d[..], None, Some(&co)), // compressed public key
+    ] {
+        let back = PrivateKey::from_pkcs8_der(&der).unwrap();
+        assert_eq!(back.public_key(), sk.public_key());
+    }
+}
+
+#[test]
+fn pkcs8_that_lies_or_names_another_curve_is_rejected() {
+    let sk = PrivateKey::generate().unwrap();
+    let other = PrivateKey::generate().unwrap();
+    let d = sk.to_scalar_bytes();
+    let secp521r1 = hex("06052b81040023");
+    let p256 = hex("06082a8648ce3d030107");
+    let short = &d[1..];
+    let mut padded = vec![0u8];
+    padded.extend_from_slice(&d[..]);
+    for (what, der) in [
+        ("public key of another scalar", pkcs8_with(&d[..], None, Some(&other.public_key().to_sec1(false)))),
+        ("parameters of secp521r1", pkcs8_with(&d[..], Some(&secp521r1), None)),
+        ("parameters of P-256", pkcs8_with(&d[..], Some(&p256), None)),
+        ("47-byte scalar", pkcs8_with(short, None, None)),
+        ("49-byte scalar", pkcs8_with(&padded, None, None)),
+        ("zero scalar", pkcs8_with(&[0u8; 48], None, None)),
+        ("off-curve public key", pkcs8_with(&d[..], None, Some(&[&[4u8][..], &[1u8; 96][..]].concat()))),
+    ] {
+        assert_eq!(code(PrivateKey::from_pkcs8_der(&der)), ErrorCode::InvalidKey, "{what}");
+    }
+    // Attributes after the private key, and a version-1 (OneAsymmetricKey) header.
+    let good = pkcs8_with(&d[..], None, None);
+    let inner = &good[2..];
+    let mut with_attrs = inner.to_vec();
+    with_attrs.extend([0xa0, 0x00]);
+    assert_eq!(code(PrivateKey::from_pkcs8_der(&tlv(0x30, &with_attrs))), ErrorCode::InvalidKey, "attributes");
+    let mut v2 = inner.to_vec();
+    v2[2] = 1;
+    assert_eq!(code(PrivateKey::from_pkcs8_der(&tlv(0x30, &v2))), ErrorCode::InvalidKey, "version 1");
+    // A long-form length where the short form fits.
+    let mut long = vec![0x30, 0x81, inner.len() as u8];
+    long.extend_from_slice(inner);
+    assert_eq!(code(PrivateKey::from_pkcs8_der(&long)), ErrorCode::InvalidKey, "non-minimal length");
+}
+
+#[test]
+fn spki_compressed_point_and_explicit_parameters() {
+    let sk = PrivateKey::generate().unwrap();
+    let co = sk.public_key().to_sec1(true);
+    let mut body = hex("301006072a8648ce3d020106052b81040022");
+    body.extend(tlv(0x03, &[&[0u8][..], &co].concat()));
+    assert_eq!(&PublicKey::from_spki_der(&tlv(0x30, &body)).unwrap(), sk.public_key());
+    // Unused bits in the BIT STRING.
+    let mut body = hex("301006072a8648ce3d020106052b81040022");
+    body.extend(tlv(0x03, &[&[1u8][..], &co].concat()));
+    assert_eq!(code(PublicKey::from_spki_der(&tlv(0x30, &body))), ErrorCode::InvalidKey);
+    // The algorithm without parameters, or with NULL parameters.
+    for alg in ["300906072a8648ce3d0201", "300b06072a8648ce3d02010500"] {
+        let mut body = hex(alg);
+        body.extend(tlv(0x03, &[&[0u8][..], &co].concat()));
+        assert_eq!(code(PublicKey::from_spki_der(&tlv(0x30, &body))), ErrorCode::InvalidKey, "{alg}");
+    }
+}
+
+#[test]
+fn pem_with_crlf_and_the_other_label_or_extra_text() {
+    let sk = PrivateKey::generate().unwrap();
+    let pem = sk.public_key().to_spki_pem();
+    assert_eq!(&PublicKey::from_spki_pem(&pem.replace('\n', "\r\n")).unwrap(), sk.public_key());
+    for bad in [
+        format!("Subject: me\n{pem}"),
+        pem.replace("-----BEGIN PUBLIC KEY-----\n", "-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n\n"),
+        format!("{pem}{pem}"),
+        pem.replace('\n', "\n\n"),
+    ] {
+        assert_eq!(code(PublicKey::from_spki_pem(&bad)), ErrorCode::InvalidKey, "{bad:?}");
+    }
+}

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use phiseal::field::{self, IndexKey};
 use phiseal_fuzz::{hpke_key, index_key, schema, typed};
-use serde_json::Value;
+use phiseal::json::Value;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         }
         return;
     }
-    let Ok(record) = serde_json::from_str::<Value>(text) else { return };
+    let Ok(record) = Value::parse(text) else { return };
     let _ = typed(field::inspect(&record));
     let _ = typed(field::needs_rotation(&record, 30, 1_700_000_000));
     let _ = typed(field::verify_all_phi_encrypted(&record, schema()));

@@ -13,7 +13,7 @@ use phiseal::keys::PrivateKey;
 use phiseal::media::sframe::{CipherSuite, SframeSender};
 use phiseal::media::stream::StreamEncryptor;
 use phiseal_fuzz::{HPKE_INFO, SCHEMA, SFRAME_BASE_KEY, hpke_key, index_key, schema, signing_key};
-use serde_json::json;
+use phiseal::json::Value;
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
@@ -48,8 +48,8 @@ fn main() {
     let _ = SCHEMA;
     let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*key.public_key())], 1_700_000_000);
     let records = [
-        json!({"ssn":"123-45-6789","name":"Ada","notes":{"bp":[120,80]},"dx":[{"code":"I10"},{"code":"E11"}],"card":"4111","v":1}),
-        json!({"name":"Bob","v":2}),
+        Value::parse(r#"{"ssn":"123-45-6789","name":"Ada","notes":{"bp":[120,80]},"dx":[{"code":"I10"},{"code":"E11"}],"card":"4111","v":1}"#).unwrap(),
+        Value::parse(r#"{"name":"Bob","v":2}"#).unwrap(),
     ];
     for (i, r) in records.iter().enumerate() {
         let sealed = field::seal_record(r, schema(), &opts, Some(index_key())).unwrap();
@@ -58,6 +58,18 @@ fn main() {
     let ik = IndexKey::generate().unwrap();
     let wrapped = ik.plan_seal(&me).unwrap().iter().map(|j| j.run().unwrap()).collect::<Vec<_>>();
     write("field_open", "index_key", ik.finish_seal(&me, &wrapped).unwrap().as_bytes());
+
+    // json_parse: the JSON every record, schema, JWK and audit line goes through.
+    for (i, text) in [
+        r#"{"a":[1,-0.5e+10,"x\"\u00e9\ud83d\ude00",null,true,{}],"b":12345678901234567890123}"#,
+        r#"[[],{"":false}]"#,
+        r#""\t""#,
+    ]
+    .iter()
+    .enumerate()
+    {
+        write("json_parse", &format!("doc{i}"), text.as_bytes());
+    }
 
     // sframe_open: suite byte, metadata length byte, metadata, frame.
     for (i, suite) in CipherSuite::ALL.into_iter().enumerate() {
