@@ -389,7 +389,7 @@ impl Value {
         match self {
             Self::Object(map) => {
                 let mut members: Vec<(String, Self)> = map.0.iter().map(|(k, v)| (k.clone(), v.sorted())).collect();
-                members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes())); // names are unique
                 Self::Object(Map(members))
             }
             Self::Array(items) => Self::Array(items.iter().map(Self::sorted).collect()),

@@ -281,7 +281,7 @@ pub async fn run_wrap_jobs(provider: Provider, jobs: &[crate::field::WrapJob]) -
         let ct = ctx.seal(&job.aad, &job.secret)?;
         Ok(crate::field::Wrapped { enc, ct })
     });
-    futures_util::future::join_all(runs).await.into_iter().collect()
+    join_all(runs).await.into_iter().collect()
 }
 
 /// Runs key-unwrapping jobs with the recipient's key, wherever it lives,
@@ -294,5 +294,30 @@ pub async fn run_unwrap_jobs(key: &KeyHandle, jobs: &[crate::field::UnwrapJob]) 
         let mut ctx = setup_recipient(Suite::PHISEAL, &job.enc, key, &job.info, None, None).await?;
         Ok(Zeroizing::new(ctx.open(&job.aad, &job.ct)?))
     });
-    futures_util::future::join_all(runs).await.into_iter().collect()
+    join_all(runs).await.into_iter().collect()
+}
+
+/// Runs futures concurrently and returns their outputs in order: a minimal
+/// `join_all` (each wake polls the ones not yet finished; the job lists here
+/// are one per recipient and group, so a handful).
+async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<core::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    core::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    core::task::Poll::Ready(v) => *output = Some(v),
+                    core::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            core::task::Poll::Pending
+        } else {
+            core::task::Poll::Ready(outputs.iter_mut().filter_map(Option::take).collect())
+        }
+    })
+    .await
 }

@@ -205,7 +205,7 @@ impl Schema {
             fields.push(parse_spec(path, spec)?);
         }
         // Field order is by path bytes (docs/FORMAT.md §5.1), whatever the JSON order.
-        fields.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        fields.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes())); // paths are unique
         for a in &fields {
             for b in &fields {
                 if a.path != b.path && b.segments.starts_with(&a.segments) {

@@ -237,7 +237,10 @@ impl WasmSframeReceiver {
     /// First half of a decryption whose AES-GCM runs in WebCrypto (AES-GCM
     /// suites): checks the header, key and replay window of `prefix || frame`
     /// and returns `{id, kid, offset, nonce, aad}` (the ciphertext starts at
-    /// `offset`), or `undefined` (counted) for a frame to drop.
+    /// `offset`), or `undefined` (counted) for a frame to drop. Nothing past
+    /// `clearPrefix + 33` bytes (the longest header, 17, and a 16-byte tag) is
+    /// read, so callers may pass just that much of a large frame and skip
+    /// copying the rest into wasm (the answer is the same).
     pub fn begin(&mut self, frame: JsValue, clear_prefix: JsValue) -> JsResult<JsValue> {
         let frame = args::bytes(&frame, "frame must be a Uint8Array")?;
         let n = split_at(&frame, &clear_prefix)?;
