@@ -388,14 +388,22 @@ impl Value {
     pub fn sorted(&self) -> Self {
         match self {
             Self::Object(map) => {
-                let mut members: Vec<(String, Self)> = map.0.iter().map(|(k, v)| (k.clone(), v.sorted())).collect();
-                members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes())); // names are unique
-                Self::Object(Map(members))
+                let order = order_by_bytes(map.keys().map(String::as_str));
+                let members = order.iter().filter_map(|&(_, i)| map.0.get(i)).map(|(k, v)| (k.clone(), v.sorted()));
+                Self::Object(Map(members.collect()))
             }
             Self::Array(items) => Self::Array(items.iter().map(Self::sorted).collect()),
             other => other.clone(),
         }
     }
+}
+
+/// `(name, original index)` sorted by name bytes (then index). Every sort in
+/// phiseal goes through this one function, so the wasm carries one sort.
+pub(crate) fn order_by_bytes<'a>(names: impl Iterator<Item = &'a str>) -> Vec<(&'a str, usize)> {
+    let mut order: Vec<(&str, usize)> = names.enumerate().map(|(i, n)| (n, i)).collect();
+    order.sort_unstable();
+    order
 }
 
 fn pointer_tokens(pointer: &str) -> Option<Vec<String>> {
@@ -560,9 +568,8 @@ impl Parser<'_> {
                         self.expect(b',')?;
                     }
                 }
-                let mut names: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
-                names.sort_unstable();
-                if names.windows(2).any(|w| w.first() == w.get(1)) {
+                let names = order_by_bytes(members.iter().map(|(k, _)| k.as_str()));
+                if names.windows(2).any(|w| w.first().map(|n| n.0) == w.get(1).map(|n| n.0)) {
                     return Err(Error::malformed("duplicate member name in JSON object"));
                 }
                 Ok(Value::Object(Map(members)))

@@ -205,7 +205,11 @@ impl Schema {
             fields.push(parse_spec(path, spec)?);
         }
         // Field order is by path bytes (docs/FORMAT.md §5.1), whatever the JSON order.
-        fields.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes())); // paths are unique
+        let order: Vec<usize> =
+            crate::json::order_by_bytes(fields.iter().map(|f| f.path.as_str())).into_iter().map(|(_, i)| i).collect();
+        let mut slots: Vec<Option<FieldSpec>> = fields.into_iter().map(Some).collect();
+        let fields: Vec<FieldSpec> =
+            order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
         for a in &fields {
             for b in &fields {
                 if a.path != b.path && b.segments.starts_with(&a.segments) {
@@ -244,8 +248,10 @@ impl Schema {
     /// The access groups named by the schema, sorted, without duplicates.
     #[must_use]
     pub fn groups(&self) -> Vec<&str> {
-        let mut groups: Vec<&str> = self.fields.iter().map(|f| f.group.as_str()).collect();
-        groups.sort_unstable();
+        let mut groups: Vec<&str> = crate::json::order_by_bytes(self.fields.iter().map(|f| f.group.as_str()))
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect();
         groups.dedup();
         groups
     }
