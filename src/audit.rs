@@ -645,7 +645,7 @@ impl Entry {
     /// `type`).
     ///
     /// # Errors
-    /// [`ErrorCode::MalformedInput`](crate::ErrorCode::MalformedInput) if it
+    /// [`ErrorCode::MalformedInput`] if it
     /// is not JSON, lacks `time`, `actor` or `action`, has a member of the
     /// wrong type, or has an unknown member.
     pub fn from_json(text: &str) -> Result<Self> {
@@ -696,7 +696,7 @@ impl Line {
     /// Parses one JSON line (`type` is `entry` or `checkpoint`).
     ///
     /// # Errors
-    /// [`ErrorCode::MalformedInput`](crate::ErrorCode::MalformedInput) as
+    /// [`ErrorCode::MalformedInput`] as
     /// [`Entry::from_json`], or for a missing or unknown `type`.
     pub fn from_json(text: &str) -> Result<Self> {
         let Value::Object(mut o) = Value::parse(text)? else { return Err(BAD_LINE) };
