@@ -16,9 +16,11 @@ CHROMIUM        ?= /usr/bin/chromium
 CHROMEDRIVER    ?= /usr/bin/chromedriver
 # Strip local absolute paths (registry, checkout) from the shipped .wasm.
 WASM_RUSTFLAGS  := $(foreach d,$(wildcard $(HOME)/.cargo/registry/src/*),--remap-path-prefix=$(d)=/crates) --remap-path-prefix=$(CURDIR)=/phiseal
-# sha2's compact (rolled) rounds in the shipped wasm: 4.4 KB less gzip, and
-# SHA-2 here only hashes short inputs (HKDF, HMAC, thumbprints, audit lines).
-WASM_RUSTFLAGS  += --cfg sha2_backend_soft=\"compact\"
+# The field-encryption build (pkg/fields/) uses sha2's compact (rolled)
+# rounds: 4.4 KB less gzip, and there SHA-2 only hashes short inputs (HKDF,
+# HMAC of blind indexes, thumbprints). The full build keeps the unrolled
+# rounds: SFrame suites 1-3 HMAC-SHA256 every media frame in wasm.
+LEAN_RUSTFLAGS  := --cfg sha2_backend_soft=\"compact\"
 
 DEFAULT_VECTORS := \
 	$(VECTORS_DIR)/hpke/p384-cross-checked.json \
@@ -88,9 +90,9 @@ tool-npm: node_modules/.installed
 # field encryption (cargo --no-default-features), for apps that need no more.
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
 
-# wasm_variant OUT_DIR TARGET_DIR CARGO_FEATURE_ARGS
+# wasm_variant OUT_DIR TARGET_DIR CARGO_FEATURE_ARGS EXTRA_RUSTFLAGS
 define wasm_variant
-	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --lib --release --target $(WASM_TARGET) --target-dir $(2) $(3)
+	RUSTFLAGS="$(WASM_RUSTFLAGS) $(4)" cargo build --lib --release --target $(WASM_TARGET) --target-dir $(2) $(3)
 	wasm-bindgen --target web --out-dir $(1) $(2)/$(WASM_TARGET)/release/phiseal.wasm
 	wasm-opt $(WASM_OPT_FLAGS) $(1)/phiseal_bg.wasm -o $(1)/phiseal_bg.wasm
 	@printf '%s: %s bytes, %s gzipped\n' $(1)/phiseal_bg.wasm "$$(stat -c %s $(1)/phiseal_bg.wasm)" "$$(gzip -9c $(1)/phiseal_bg.wasm | wc -c)"
@@ -98,7 +100,7 @@ endef
 
 build: tool-rust tool-wasm-bindgen tool-npm
 	$(call wasm_variant,pkg,target,)
-	$(call wasm_variant,pkg/fields,target/lean,--no-default-features)
+	$(call wasm_variant,pkg/fields,target/lean,--no-default-features,$(LEAN_RUSTFLAGS))
 
 # Sizes of every .wasm and JS entry (raw, gzip, brotli), checked against the
 # budget in bench/size-budget.json; `make test` runs it.

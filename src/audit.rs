@@ -572,24 +572,32 @@ type Obj = crate::json::Map;
 
 const BAD_LINE: Error = Error::malformed("not a valid audit line");
 
-fn take(obj: &mut Obj, name: &str) -> Option<Value> {
-    obj.remove(name).filter(|v| !v.is_null())
-}
-
+/// A string member; absent is `None`, `null` is an error (only the optional
+/// members read with [`take_opt_str`] may be `null`).
 fn take_str(obj: &mut Obj, name: &str) -> Result<Option<String>> {
-    match take(obj, name) {
+    match obj.remove(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(BAD_LINE),
     }
 }
 
+/// An optional string member (`patientId`, `resource`, `fieldPath`,
+/// `reason`, `ip`, `device`): absent or `null` is `None`.
+fn take_opt_str(obj: &mut Obj, name: &str) -> Result<Option<String>> {
+    match obj.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(BAD_LINE),
+    }
+}
+
 fn take_u64(obj: &mut Obj, name: &str) -> Result<Option<u64>> {
-    take(obj, name).map(|v| v.as_u64().ok_or(BAD_LINE)).transpose()
+    obj.remove(name).map(|v| v.as_u64().ok_or(BAD_LINE)).transpose()
 }
 
 fn take_obj(obj: &mut Obj, name: &str) -> Result<Option<Obj>> {
-    match take(obj, name) {
+    match obj.remove(name) {
         None => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
         Some(_) => Err(BAD_LINE),
@@ -619,7 +627,7 @@ impl Entry {
         let client = match take_obj(&mut o, "client")? {
             None => Client::default(),
             Some(mut c) => {
-                let client = Client { ip: take_str(&mut c, "ip")?, device: take_str(&mut c, "device")? };
+                let client = Client { ip: take_opt_str(&mut c, "ip")?, device: take_opt_str(&mut c, "device")? };
                 done(&c, client)?
             }
         };
@@ -628,13 +636,13 @@ impl Entry {
             seq: take_u64(&mut o, "seq")?.unwrap_or_default(),
             time: take_u64(&mut o, "time")?.ok_or(BAD_LINE)?,
             actor,
-            patient_id: take_str(&mut o, "patientId")?,
+            patient_id: take_opt_str(&mut o, "patientId")?,
             action: take_str(&mut o, "action")?.ok_or(BAD_LINE)?,
-            resource: take_str(&mut o, "resource")?,
-            field_path: take_str(&mut o, "fieldPath")?,
+            resource: take_opt_str(&mut o, "resource")?,
+            field_path: take_opt_str(&mut o, "fieldPath")?,
             outcome: take_str(&mut o, "outcome")?.unwrap_or_else(default_outcome),
             client,
-            reason: take_str(&mut o, "reason")?,
+            reason: take_opt_str(&mut o, "reason")?,
             prev_hash: take_str(&mut o, "prevHash")?.unwrap_or_default(),
             hash: take_str(&mut o, "hash")?.unwrap_or_default(),
         };

@@ -3,7 +3,7 @@
 //!
 //! phiseal parses and prints JSON itself instead of through `serde_json`:
 //! the generic serde machinery and float formatting were the largest part of
-//! the wasm (docs/FORMAT.md §5.1 and README "Size"). The rules are those a
+//! the wasm (docs/FORMAT.md §5.1 and README "Speed and size"). The rules are those a
 //! sealed record needs:
 //!
 //! - **Numbers are kept exactly as written** (validated against the JSON
@@ -49,6 +49,7 @@ pub struct Number(String);
 
 /// A JSON object: members in insertion order, names unique. Two maps are
 /// equal when they have the same members, in any order (as JSON objects).
+/// Lookups are linear scans: records have tens of members, not thousands.
 #[derive(Clone, Eq, Default)]
 pub struct Map(Vec<(String, Value)>);
 
@@ -410,7 +411,15 @@ fn pointer_tokens(pointer: &str) -> Option<Vec<String>> {
     if pointer.is_empty() {
         return Some(Vec::new());
     }
-    pointer.strip_prefix('/')?.split('/').map(|t| Some(t.replace("~1", "/").replace("~0", "~"))).collect()
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .map(|t| {
+            // `~` must start `~0` or `~1` (RFC 6901 §3).
+            let valid = t.match_indices('~').all(|(i, _)| matches!(t.as_bytes().get(i + 1), Some(b'0' | b'1')));
+            valid.then(|| t.replace("~1", "/").replace("~0", "~"))
+        })
+        .collect()
 }
 
 /// A decimal array index without leading zeros.
@@ -765,7 +774,7 @@ mod tests {
         assert_eq!(v.pointer("/a/0/d~0e").unwrap().as_u64(), Some(2));
         assert_eq!(v.pointer("/").unwrap().as_u64(), Some(3));
         assert_eq!(v.pointer("").unwrap(), &v.clone());
-        for missing in ["a", "/a/1", "/a/00", "/a/-", "/a/0/x", "/a/0/b~1c/z"] {
+        for missing in ["a", "/a/1", "/a/00", "/a/-", "/a/0/x", "/a/0/b~1c/z", "/a/0/b~2c", "/a/0/d~"] {
             assert!(v.pointer(missing).is_none(), "{missing}");
         }
         *v.pointer_mut("/a/0/b~1c").unwrap() = Value::Null;

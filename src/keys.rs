@@ -110,7 +110,11 @@ impl Jwk {
     pub fn to_json(&self) -> Zeroizing<String> {
         // Reserved up front so the text holding `d` is never reallocated
         // (which would leave a copy behind).
-        let mut out = Zeroizing::new(String::with_capacity(512));
+        // Escaping can at most sextuple a character (`\u00XX`).
+        let members = [&self.kty, &self.crv, &self.x, &self.y].map(|m| m.len()).iter().sum::<usize>()
+            + self.d.as_ref().map_or(0, |d| d.len())
+            + self.kid.as_ref().map_or(0, String::len);
+        let mut out = Zeroizing::new(String::with_capacity(6 * members + 64));
         let mut member = |name: &str, value: &str| {
             let sep = if out.is_empty() { '{' } else { ',' };
             out.push(sep);
@@ -358,13 +362,17 @@ impl PrivateKey {
     /// malformed, truncated, names another curve, or the scalar is invalid.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
         const BAD: Error = Error::invalid_key("not a valid P-384 PKCS#8 private key");
-        let (scalar, point) = der::pkcs8_parts(der).ok_or(BAD)?;
-        let key = Self::from_scalar_bytes(scalar).map_err(|_| BAD)?;
-        // A public key carried along must be the scalar's.
-        if let Some(point) = point
-            && PublicKey::from_sec1(point).map_err(|_| BAD)? != key.public
-        {
-            return Err(BAD);
+        let parts = der::pkcs8_parts(der).ok_or(BAD)?;
+        // 24 to 48 bytes: some encoders drop leading zero bytes.
+        let pad = SCALAR_LEN.checked_sub(parts.scalar.len()).filter(|&p| p <= SCALAR_LEN / 2).ok_or(BAD)?;
+        let mut scalar = Zeroizing::new([0u8; SCALAR_LEN]);
+        scalar.get_mut(pad..).ok_or(BAD)?.copy_from_slice(parts.scalar);
+        let key = Self::from_scalar_bytes(&scalar[..]).map_err(|_| BAD)?;
+        // Every public key carried along must be the scalar's.
+        for point in parts.points.into_iter().flatten() {
+            if PublicKey::from_sec1(point).map_err(|_| BAD)? != key.public {
+                return Err(BAD);
+            }
         }
         Ok(key)
     }

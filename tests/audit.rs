@@ -208,3 +208,57 @@ fn a_resumed_log_continues_the_chain() {
     assert!(r.valid, "{r:?}");
     assert_eq!(r.entries, 2);
 }
+
+/// Each line's JSON, with `edit` applied to the members of line `i`.
+fn edited(text: &str, i: usize, edit: impl Fn(&mut phiseal::json::Map)) -> String {
+    let mut ls = lines(text);
+    let mut v = phiseal::json::Value::parse(&ls[i]).unwrap();
+    edit(v.as_object_mut().unwrap());
+    ls[i] = v.to_json();
+    join(&ls)
+}
+
+#[test]
+fn lines_with_unknown_members_nulls_or_a_changed_type_are_rejected() {
+    use phiseal::json::Value;
+    let (text, key) = build(3, 2); // entry, entry, checkpoint, entry
+    let trusted = [key.verifying_key()];
+    assert!(verify_log(&text, &trusted).valid);
+    let bad = |what: &str, t: String, line: usize| {
+        let r = verify_log(&t, &trusted);
+        assert!(!r.valid, "{what}");
+        assert_eq!(r.problem.as_ref().map(|p| p.line), Some(line), "{what}: {r:?}");
+    };
+    bad("extra member", edited(&text, 1, |o| drop(o.insert("note".into(), "x".into()))), 2);
+    bad(
+        "extra member in actor",
+        edited(&text, 0, |o| drop(o.get_mut("actor").unwrap().as_object_mut().unwrap().insert("x".into(), 1u8.into()))),
+        1,
+    );
+    bad("extra member in a checkpoint", edited(&text, 2, |o| drop(o.insert("note".into(), "x".into()))), 3);
+    // `null` is not "absent" for the members with defaults: "outcome": null
+    // would otherwise read as "success".
+    for member in ["log", "seq", "outcome", "client", "prevHash", "hash", "time", "actor", "action", "type"] {
+        bad(member, edited(&text, 0, |o| drop(o.insert(member.into(), Value::Null))), 1);
+    }
+    for member in ["log", "seq", "head", "time", "kid", "sig"] {
+        bad(member, edited(&text, 2, |o| drop(o.insert(member.into(), Value::Null))), 3);
+    }
+    bad("checkpoint type on an entry", edited(&text, 0, |o| drop(o.insert("type".into(), "checkpoint".into()))), 1);
+    bad("unknown type", edited(&text, 0, |o| drop(o.insert("type".into(), "note".into()))), 1);
+    // The optional members read `null` as absent: same meaning, same hash.
+    let with_null = edited(&text, 0, |o| drop(o.insert("reason".into(), Value::Null)));
+    assert!(verify_log(&with_null, &trusted).valid);
+    // An entry given to append: `type` belongs to lines, not entries.
+    let e = r#"{"time":1,"actor":{"id":"a","role":"r"},"action":"view"}"#;
+    assert!(Entry::from_json(e).is_ok());
+    for bad_entry in [
+        r#"{"type":"entry","time":1,"actor":{"id":"a","role":"r"},"action":"view"}"#,
+        r#"{"time":1,"actor":{"id":"a","role":"r"},"action":"view","outcome":null}"#,
+        r#"{"time":1,"actor":{"id":"a","role":"r"},"action":"view","client":{"ip":"1.2.3.4","mac":"x"}}"#,
+        r#"{"time":1.5,"actor":{"id":"a","role":"r"},"action":"view"}"#,
+        r#"{"time":1,"actor":{"id":"a"},"action":"view"}"#,
+    ] {
+        assert_eq!(Entry::from_json(bad_entry).unwrap_err().code(), ErrorCode::MalformedInput, "{bad_entry}");
+    }
+}

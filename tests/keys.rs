@@ -860,33 +860,113 @@ fn pkcs8_that_lies_or_names_another_curve_is_rejected() {
     let d = sk.to_scalar_bytes();
     let secp521r1 = hex("06052b81040023");
     let p256 = hex("06082a8648ce3d030107");
-    let short = &d[1..];
     let mut padded = vec![0u8];
     padded.extend_from_slice(&d[..]);
     for (what, der) in [
         ("public key of another scalar", pkcs8_with(&d[..], None, Some(&other.public_key().to_sec1(false)))),
         ("parameters of secp521r1", pkcs8_with(&d[..], Some(&secp521r1), None)),
         ("parameters of P-256", pkcs8_with(&d[..], Some(&p256), None)),
-        ("47-byte scalar", pkcs8_with(short, None, None)),
+        ("23-byte scalar", pkcs8_with(&d[..23], None, None)),
         ("49-byte scalar", pkcs8_with(&padded, None, None)),
         ("zero scalar", pkcs8_with(&[0u8; 48], None, None)),
         ("off-curve public key", pkcs8_with(&d[..], None, Some(&[&[4u8][..], &[1u8; 96][..]].concat()))),
     ] {
         assert_eq!(code(PrivateKey::from_pkcs8_der(&der)), ErrorCode::InvalidKey, "{what}");
     }
-    // Attributes after the private key, and a version-1 (OneAsymmetricKey) header.
+    // A long-form length where the short form fits.
     let good = pkcs8_with(&d[..], None, None);
     let inner = &good[2..];
-    let mut with_attrs = inner.to_vec();
-    with_attrs.extend([0xa0, 0x00]);
-    assert_eq!(code(PrivateKey::from_pkcs8_der(&tlv(0x30, &with_attrs))), ErrorCode::InvalidKey, "attributes");
-    let mut v2 = inner.to_vec();
-    v2[2] = 1;
-    assert_eq!(code(PrivateKey::from_pkcs8_der(&tlv(0x30, &v2))), ErrorCode::InvalidKey, "version 1");
-    // A long-form length where the short form fits.
     let mut long = vec![0x30, 0x81, inner.len() as u8];
     long.extend_from_slice(inner);
     assert_eq!(code(PrivateKey::from_pkcs8_der(&long)), ErrorCode::InvalidKey, "non-minimal length");
+}
+
+/// The PrivateKeyInfo body of `pkcs8_with(..)` with `version` and `tail`
+/// (attributes, RFC 5958 publicKey) appended.
+fn pkcs8_v(version: u8, scalar: &[u8], tail: &[u8]) -> Vec<u8> {
+    let good = pkcs8_with(scalar, None, None);
+    let mut inner = good[2..].to_vec();
+    assert_eq!(&inner[..3], &[0x02, 0x01, 0x00]);
+    inner[2] = version;
+    inner.extend_from_slice(tail);
+    tlv(0x30, &inner)
+}
+
+#[test]
+fn pkcs8_attributes_version_1_and_short_scalars() {
+    let sk = PrivateKey::generate().unwrap();
+    let d = sk.to_scalar_bytes();
+    let point = sk.public_key().to_sec1(false);
+    let attrs = tlv(0xa0, &tlv(0x30, &hex("06092a864886f70d010914")));
+    let public = tlv(0x81, &[&[0u8][..], &point].concat());
+    // Attributes (skipped), and RFC 5958 version 1 with a matching publicKey.
+    for der in [
+        pkcs8_v(0, &d[..], &attrs),
+        pkcs8_v(1, &d[..], &public),
+        pkcs8_v(1, &d[..], &[attrs.clone(), public.clone()].concat()),
+    ] {
+        assert_eq!(PrivateKey::from_pkcs8_der(&der).unwrap().public_key(), sk.public_key());
+    }
+    // Version 1 with another key's publicKey; a publicKey in version 0; attributes after it; an unknown tail.
+    let other = tlv(0x81, &[&[0u8][..], &PrivateKey::generate().unwrap().public_key().to_sec1(false)].concat());
+    for (what, der) in [
+        ("v1 publicKey of another key", pkcs8_v(1, &d[..], &other)),
+        ("publicKey in version 0", pkcs8_v(0, &d[..], &public)),
+        ("attributes after publicKey", pkcs8_v(1, &d[..], &[public.clone(), attrs.clone()].concat())),
+        ("trailing INTEGER", pkcs8_v(0, &d[..], &[0x02, 0x01, 0x00])),
+        ("version 2", pkcs8_v(2, &d[..], &[])),
+    ] {
+        assert_eq!(code(PrivateKey::from_pkcs8_der(&der)), ErrorCode::InvalidKey, "{what}");
+    }
+    // A scalar with leading zero bytes, written without them: the same key.
+    let mut small = [0u8; 48];
+    small[3..].copy_from_slice(&d[3..]);
+    let sk = PrivateKey::from_scalar_bytes(&small).unwrap();
+    let point = sk.public_key().to_sec1(false);
+    let back = PrivateKey::from_pkcs8_der(&pkcs8_with(&small[3..], None, Some(&point))).unwrap();
+    assert_eq!(back.public_key(), sk.public_key());
+}
+
+#[test]
+fn der_trailing_bytes_inside_any_level_are_rejected() {
+    let sk = PrivateKey::generate().unwrap();
+    let d = sk.to_scalar_bytes();
+    let point = sk.public_key().to_sec1(false);
+    let bits = tlv(0x03, &[&[0u8][..], &point].concat());
+    let alg = hex("301006072a8648ce3d020106052b81040022");
+    // SPKI: after the BIT STRING, and inside the AlgorithmIdentifier.
+    let spki_tail = tlv(0x30, &[alg.clone(), bits.clone(), vec![0x05, 0x00]].concat());
+    assert_eq!(code(PublicKey::from_spki_der(&spki_tail)), ErrorCode::InvalidKey, "after BIT STRING");
+    let long_alg = tlv(0x30, &[&alg[2..], &[0x05, 0x00][..]].concat());
+    assert_eq!(
+        code(PublicKey::from_spki_der(&tlv(0x30, &[long_alg, bits.clone()].concat()))),
+        ErrorCode::InvalidKey,
+        "in alg"
+    );
+    assert_eq!(&PublicKey::from_spki_der(&tlv(0x30, &[alg.clone(), bits.clone()].concat())).unwrap(), sk.public_key());
+    // PKCS#8: after ECPrivateKey's members, inside the OCTET STRING after the
+    // ECPrivateKey, and inside [1] after the BIT STRING.
+    let body = |ec_members: Vec<u8>, after_ec: &[u8]| {
+        let mut info = hex("020100");
+        info.extend(&alg);
+        info.extend(tlv(0x04, &[tlv(0x30, &ec_members), after_ec.to_vec()].concat()));
+        tlv(0x30, &info)
+    };
+    let members = |extra_in_ec: &[u8], extra_in_pub: &[u8]| {
+        let mut ec = hex("020101");
+        ec.extend(tlv(0x04, &d[..]));
+        ec.extend(tlv(0xa1, &[bits.clone(), extra_in_pub.to_vec()].concat()));
+        ec.extend_from_slice(extra_in_ec);
+        ec
+    };
+    assert!(PrivateKey::from_pkcs8_der(&body(members(&[], &[]), &[])).is_ok());
+    for (what, der) in [
+        ("after ECPrivateKey members", body(members(&[0x05, 0x00], &[]), &[])),
+        ("inside the OCTET STRING", body(members(&[], &[]), &[0x05, 0x00])),
+        ("inside [1]", body(members(&[], &[0x05, 0x00]), &[])),
+    ] {
+        assert_eq!(code(PrivateKey::from_pkcs8_der(&der)), ErrorCode::InvalidKey, "{what}");
+    }
 }
 
 #[test]
@@ -900,8 +980,16 @@ fn spki_compressed_point_and_explicit_parameters() {
     let mut body = hex("301006072a8648ce3d020106052b81040022");
     body.extend(tlv(0x03, &[&[1u8][..], &co].concat()));
     assert_eq!(code(PublicKey::from_spki_der(&tlv(0x30, &body))), ErrorCode::InvalidKey);
-    // The algorithm without parameters, or with NULL parameters.
-    for alg in ["300906072a8648ce3d0201", "300b06072a8648ce3d02010500"] {
+    // The algorithm without parameters, with NULL parameters, or with
+    // explicit ECParameters (a SEQUENCE: version 1, field ID for a prime
+    // field, abbreviated here) in place of the curve OID.
+    let explicit = tlv(
+        0x30,
+        &[hex("06072a8648ce3d0201"), tlv(0x30, &[hex("020101"), tlv(0x30, &hex("06072a8648ce3d0101"))].concat())]
+            .concat(),
+    );
+    let explicit = hex_string(&explicit);
+    for alg in ["300906072a8648ce3d0201", "300b06072a8648ce3d02010500", explicit.as_str()] {
         let mut body = hex(alg);
         body.extend(tlv(0x03, &[&[0u8][..], &co].concat()));
         assert_eq!(code(PublicKey::from_spki_der(&tlv(0x30, &body))), ErrorCode::InvalidKey, "{alg}");
@@ -921,4 +1009,8 @@ fn pem_with_crlf_and_the_other_label_or_extra_text() {
     ] {
         assert_eq!(code(PublicKey::from_spki_pem(&bad)), ErrorCode::InvalidKey, "{bad:?}");
     }
+}
+
+fn hex_string(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -189,8 +189,9 @@ async fn import_public(subtle: &SubtleCrypto, peer: &PublicKey) -> Result<Crypto
     Ok(key)
 }
 
-/// A JWK object from JavaScript, read through `JSON.stringify` and phiseal's
-/// strict JSON parser (one code path for every JWK, whatever its origin).
+/// A JWK object from JavaScript: its string members read one by one (no
+/// JSON text of a private key is made on the JS heap). Unknown members are
+/// ignored; `null` or `undefined` means absent.
 ///
 /// # Errors
 /// [`ErrorCode::MalformedInput`] if it is not an object with string `kty`,
@@ -200,6 +201,17 @@ pub fn jwk_from_js(value: &JsValue) -> Result<Jwk> {
     if !value.is_object() {
         return Err(SHAPE);
     }
-    let text = js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string()).map(Zeroizing::new).ok_or(SHAPE)?;
-    Jwk::from_json(&text)
+    let get = |name: &str| -> Result<Option<String>> {
+        let v = Reflect::get(value, &JsValue::from_str(name)).map_err(|_| SHAPE)?;
+        if v.is_undefined() || v.is_null() { Ok(None) } else { v.as_string().map(Some).ok_or(SHAPE) }
+    };
+    let required = |name: &str| get(name)?.ok_or(SHAPE);
+    Ok(Jwk {
+        kty: required("kty")?,
+        crv: required("crv")?,
+        x: required("x")?,
+        y: required("y")?,
+        d: get("d")?.map(Zeroizing::new),
+        kid: get("kid")?,
+    })
 }

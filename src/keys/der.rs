@@ -4,10 +4,13 @@
 //! Only the named-curve forms for id-ecPublicKey + secp384r1 exist here, so
 //! this is template matching with a strict DER reader rather than a general
 //! ASN.1 library (the `der`/`pkcs8`/`spki`/`pem-rfc7468` crates were about
-//! 40 KB of the wasm, docs/DEPENDENCIES.md). Strict means: definite lengths
+//! 26 KB of the gzipped wasm, docs/DEPENDENCIES.md). Strict means: definite lengths
 //! in their shortest form, no trailing bytes at any level, the exact
-//! algorithm identifier (explicit curve parameters are refused), a 48-byte
-//! private key, and a public key inside a PKCS#8 that must match the scalar.
+//! algorithm identifier (explicit curve parameters are refused), and every
+//! public key inside a PKCS#8 must match the scalar. Accepted for interop:
+//! PKCS#8 version 0 and 1 (RFC 5958), attributes (skipped), ECPrivateKey
+//! `[0]` parameters naming secp384r1, and scalars of 24 to 48 bytes (leading
+//! zeros dropped by some encoders; left-padded, as RustCrypto did).
 //! The point and the scalar themselves are validated by `p384`.
 
 use base64ct::{Base64, Encoding as _};
@@ -29,6 +32,8 @@ const BIT_STRING: u8 = 0x03;
 const OCTET_STRING: u8 = 0x04;
 const PARAMETERS: u8 = 0xa0; // [0] EXPLICIT ECParameters
 const PUBLIC_KEY: u8 = 0xa1; // [1] EXPLICIT BIT STRING
+const ATTRIBUTES: u8 = 0xa0; // PKCS#8 [0] IMPLICIT Attributes
+const ONE_ASYMMETRIC_PUBLIC_KEY: u8 = 0x81; // RFC 5958 [1] IMPLICIT BIT STRING
 
 /// Reads DER TLVs from a slice; every read is bounds-checked.
 struct Reader<'a> {
@@ -87,6 +92,7 @@ fn put(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
     out.push(tag);
     // Lengths here are at most a few hundred bytes.
     let len = content.len();
+    debug_assert!(len <= 0xffff, "DER content too long for this writer");
     if len < 0x80 {
         out.push(len as u8);
     } else if len <= 0xff {
@@ -129,17 +135,37 @@ pub fn spki(point: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The private scalar and, if present, the SEC1 public point of a P-384
-/// PKCS#8 `PrivateKeyInfo` (version 0, no attributes).
-pub fn pkcs8_parts(der: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+/// What a P-384 PKCS#8 key carries: the private scalar as encoded, and the
+/// public points found in it (ECPrivateKey `[1]`, and for a version-1
+/// OneAsymmetricKey (RFC 5958) its `publicKey`), each of which must match.
+pub struct Pkcs8Parts<'a> {
+    pub scalar: &'a [u8],
+    pub points: [Option<&'a [u8]>; 2],
+}
+
+/// Parses a P-384 PKCS#8 `PrivateKeyInfo` (version 0) or `OneAsymmetricKey`
+/// (version 1). Attributes are skipped (some platforms add them); nothing
+/// else may follow.
+pub fn pkcs8_parts(der: &[u8]) -> Option<Pkcs8Parts<'_>> {
     let mut outer = Reader::new(der);
     let mut info = Reader::new(outer.tlv(SEQUENCE)?);
-    if !outer.is_empty() || info.tlv(INTEGER)? != [0] || info.tlv(SEQUENCE)? != ALGORITHM {
+    let v2 = match info.tlv(INTEGER)? {
+        [0] => false,
+        [1] => true,
+        _ => return None,
+    };
+    if !outer.is_empty() || info.tlv(SEQUENCE)? != ALGORITHM {
         return None;
     }
     let mut wrapper = Reader::new(info.tlv(OCTET_STRING)?);
+    info.optional(ATTRIBUTES)?;
+    let outer_point = match info.optional(ONE_ASYMMETRIC_PUBLIC_KEY)? {
+        Some(bits) if v2 => Some(bit_string_point(bits)?),
+        Some(_) => return None, // publicKey exists only in version 1
+        None => None,
+    };
     if !info.is_empty() {
-        return None; // attributes, or a v2 public key: not accepted
+        return None;
     }
     let mut ec = Reader::new(wrapper.tlv(SEQUENCE)?);
     if !wrapper.is_empty() || ec.tlv(INTEGER)? != [1] {
@@ -162,7 +188,7 @@ pub fn pkcs8_parts(der: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         }
         None => None,
     };
-    ec.is_empty().then_some((scalar, point))
+    ec.is_empty().then_some(Pkcs8Parts { scalar, points: [point, outer_point] })
 }
 
 /// PKCS#8 DER as WebCrypto and OpenSSL write it: version 0, named curve in
@@ -214,7 +240,7 @@ pub fn pem(label: &str, der: &[u8]) -> Zeroizing<String> {
 /// text is not such a block.
 pub fn unpem(text: &str, label: &str, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
     let bad = || Error::invalid_key(what);
-    let mut lines = text.trim().lines().map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let mut lines = text.trim().lines(); // `lines` also takes "\r\n"
     let begin = lines.next().ok_or_else(bad)?;
     if begin.strip_prefix("-----BEGIN ").and_then(|r| r.strip_suffix("-----")) != Some(label) {
         return Err(bad());
@@ -233,7 +259,12 @@ pub fn unpem(text: &str, label: &str, what: &'static str) -> Result<Zeroizing<Ve
         }
         body.push_str(line);
     }
-    Base64::decode_vec(&body).map(Zeroizing::new).map_err(|_| bad())
+    // Decoded into a zeroizing buffer, so a failure half way through leaves
+    // no partial private key behind.
+    let mut der = Zeroizing::new(vec![0u8; body.len() / 4 * 3]);
+    let len = Base64::decode(body.as_bytes(), &mut der).map_err(|_| bad())?.len();
+    der.truncate(len);
+    Ok(der)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn json_arg(value: &JsValue, what: &'static str) -> JsResult<Value> {
 
 /// `[{jwk, groups?: [string]}]` as JSON text (built by `js/`).
 fn recipients_arg(value: &JsValue) -> JsResult<Vec<Recipient>> {
-    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{publicKey, groups?}]");
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk, groups?}] (built by js/)");
     let text = args::string(value, "recipients must be JSON text")?;
     let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
     let recipient = |item: Value| -> crate::Result<Recipient> {

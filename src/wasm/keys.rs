@@ -16,9 +16,18 @@ pub(crate) fn jwk_from_js(value: &JsValue) -> JsResult<Jwk> {
         .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y")))
 }
 
+/// A JWK as a plain JS object, built member by member (no JSON text of a
+/// private key on the JS heap).
 pub(crate) fn jwk_to_js(jwk: &Jwk) -> JsResult<JsValue> {
-    js_sys::JSON::parse(&jwk.to_json())
-        .map_err(|_| to_js(Error::new(ErrorCode::Platform, "could not build JWK object")))
+    let out = js_sys::Object::new();
+    let platform = |_| to_js(Error::new(ErrorCode::Platform, "could not build JWK object"));
+    let members = [("kty", Some(&jwk.kty)), ("crv", Some(&jwk.crv)), ("x", Some(&jwk.x)), ("y", Some(&jwk.y))];
+    for (name, value) in members.into_iter().chain([("d", jwk.d.as_deref()), ("kid", jwk.kid.as_ref())]) {
+        if let Some(value) = value {
+            js_sys::Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(value)).map_err(platform)?;
+        }
+    }
+    Ok(out.into())
 }
 
 fn provider_args(provider: &JsValue, extractable: &JsValue) -> JsResult<(Provider, bool)> {

@@ -23,7 +23,7 @@ use crate::media::stream::{
 
 /// `[{jwk}]` as JSON text (built by `js/`).
 fn recipients_arg(value: &JsValue) -> JsResult<Vec<PublicKey>> {
-    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk}]");
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk}] (built by js/)");
     let text = args::string(value, "recipients must be JSON text")?;
     let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
     let recipient = |item: Value| -> crate::Result<PublicKey> {

@@ -30,6 +30,22 @@ test('SframeReceiver.begin on the header and a tag of a frame equals begin on th
       assert.equal(peek.complete(b.id), true);
       assert.equal(whole.complete(a.id), true);
     }
+    // Long headers: the largest sender id (an 8-byte KID) and a counter past
+    // 2^16, so the header is 12 bytes, not 1-3; and a clear prefix longer
+    // than the frame.
+    const big = 2 ** 53 - 1;
+    const bigSender = new wasm.SframeSender(suite, big, 0, key);
+    for (let i = 0; i < 70_000; i++) bigSender.encrypt(new Uint8Array(0), 0);
+    for (const r of [whole, peek]) r.setKey(big, 0, key);
+    const longHeader = bigSender.encrypt(crypto.getRandomValues(new Uint8Array(4096)), 2);
+    const a = whole.begin(longHeader, 2);
+    const b = peek.begin(longHeader.subarray(0, 2 + PEEK), 2);
+    assert.ok(a !== undefined);
+    assert.equal(a.offset, 2 + 12, 'a 12-byte header');
+    assert.deepEqual({ ...b, id: 0 }, { ...a, id: 0 });
+    assert.equal(whole.begin(longHeader, longHeader.length + 5), undefined);
+    assert.equal(peek.begin(longHeader.subarray(0, longHeader.length + 5 + PEEK), longHeader.length + 5), undefined);
+    bigSender.free();
     // Too short for a tag: dropped either way.
     const frame = sender.encrypt(new Uint8Array(0), 0); // header + 16-byte tag
     const short = frame.subarray(0, frame.length - 5);
