@@ -6,8 +6,10 @@
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast as _, JsValue};
 
-use super::error::{JsResult, to_js};
+use super::error::{IntoJs as _, JsResult, to_js};
 use crate::error::{Error, ErrorCode};
+use crate::json::{Map, Value};
+use crate::keys::{Jwk, PublicKey};
 
 fn invalid(message: &'static str) -> JsValue {
     to_js(Error::new(ErrorCode::InvalidArgument, message))
@@ -48,4 +50,26 @@ pub fn safe_u64(value: &JsValue, message: &'static str) -> JsResult<u64> {
         Some(n) if n.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&n) => Ok(n as u64),
         _ => Err(invalid(message)),
     }
+}
+
+/// JSON text of `[{jwk, ...}]` (built by `js/`): per recipient its public key
+/// and what `rest` reads from its other members (removing each it takes).
+/// Any other shape, or a member left over, is `shape`.
+pub fn recipients<T>(
+    value: &JsValue,
+    shape: Error,
+    mut rest: impl FnMut(&mut Map) -> crate::Result<T>,
+) -> JsResult<Vec<(PublicKey, T)>> {
+    let text = string(value, "recipients must be JSON text")?;
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(shape)) };
+    let recipient = |item: Value| -> crate::Result<(PublicKey, T)> {
+        let Value::Object(mut o) = item else { return Err(shape) };
+        let jwk = Jwk::from_value(o.remove("jwk").ok_or(shape)?).map_err(|_| shape)?;
+        let extra = rest(&mut o)?;
+        if !o.is_empty() {
+            return Err(shape);
+        }
+        Ok((PublicKey::from_jwk(&jwk)?, extra))
+    };
+    items.into_iter().map(recipient).collect::<crate::Result<_>>().js()
 }

@@ -13,7 +13,7 @@ use crate::browser::provider::{self, Provider};
 use crate::error::{Error, ErrorCode};
 use crate::field::{self, IndexKey, Recipient, Schema, SealOptions};
 use crate::json::{Map, Value};
-use crate::keys::{Jwk, PublicKey};
+use crate::keys::PublicKey;
 
 fn json_arg(value: &JsValue, what: &'static str) -> JsResult<Value> {
     let text = args::string(value, what)?;
@@ -23,26 +23,16 @@ fn json_arg(value: &JsValue, what: &'static str) -> JsResult<Value> {
 /// `[{jwk, groups?: [string]}]` as JSON text (built by `js/`).
 fn recipients_arg(value: &JsValue) -> JsResult<Vec<Recipient>> {
     const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk, groups?}] (built by js/)");
-    let text = args::string(value, "recipients must be JSON text")?;
-    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
-    let recipient = |item: Value| -> crate::Result<Recipient> {
-        let Value::Object(mut o) = item else { return Err(SHAPE) };
-        let jwk = Jwk::from_value(o.remove("jwk").ok_or(SHAPE)?).map_err(|_| SHAPE)?;
-        let groups = match o.remove("groups") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(gs)) => Some(
-                gs.into_iter()
-                    .map(|g| if let Value::String(g) = g { Ok(g) } else { Err(SHAPE) })
-                    .collect::<crate::Result<_>>()?,
-            ),
-            Some(_) => return Err(SHAPE),
-        };
-        if !o.is_empty() {
-            return Err(SHAPE);
-        }
-        Ok(Recipient { key: PublicKey::from_jwk(&jwk)?, groups })
+    let groups = |o: &mut Map| match o.remove("groups") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(gs)) => gs
+            .into_iter()
+            .map(|g| if let Value::String(g) = g { Ok(g) } else { Err(SHAPE) })
+            .collect::<crate::Result<_>>()
+            .map(Some),
+        Some(_) => Err(SHAPE),
     };
-    items.into_iter().map(recipient).collect::<crate::Result<_>>().js()
+    Ok(args::recipients(value, SHAPE, groups)?.into_iter().map(|(key, groups)| Recipient { key, groups }).collect())
 }
 
 fn object(members: impl IntoIterator<Item = (&'static str, Value)>) -> Value {

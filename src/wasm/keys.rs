@@ -11,9 +11,9 @@ use crate::browser::webcrypto::WebCryptoKey;
 use crate::error::{Error, ErrorCode};
 use crate::keys::{Jwk, PrivateKey, PublicKey};
 
+/// A JWK object from JavaScript (`MALFORMED_INPUT` for any other shape).
 pub(crate) fn jwk_from_js(value: &JsValue) -> JsResult<Jwk> {
-    crate::browser::webcrypto::jwk_from_js(value)
-        .map_err(|_| to_js(Error::new(ErrorCode::MalformedInput, "JWK must be an object with string kty, crv, x, y")))
+    crate::browser::webcrypto::jwk_from_js(value).js()
 }
 
 /// A JWK as a plain JS object, built member by member (no JSON text of a

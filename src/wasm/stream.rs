@@ -15,8 +15,7 @@ use super::keys::WasmPrivateKey;
 use crate::browser::provider::{self, Provider};
 use crate::browser::webcrypto;
 use crate::error::{Error, ErrorCode};
-use crate::json::Value;
-use crate::keys::{Jwk, PublicKey};
+use crate::keys::PublicKey;
 use crate::media::stream::{
     MAX_SEGMENT_SIZE, PlainSegment, SealedSegment, StreamDecryptor, StreamEncryptor, StreamHeader,
 };
@@ -24,17 +23,7 @@ use crate::media::stream::{
 /// `[{jwk}]` as JSON text (built by `js/`).
 fn recipients_arg(value: &JsValue) -> JsResult<Vec<PublicKey>> {
     const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "recipients must be [{jwk}] (built by js/)");
-    let text = args::string(value, "recipients must be JSON text")?;
-    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
-    let recipient = |item: Value| -> crate::Result<PublicKey> {
-        let Value::Object(mut o) = item else { return Err(SHAPE) };
-        let jwk = Jwk::from_value(o.remove("jwk").ok_or(SHAPE)?).map_err(|_| SHAPE)?;
-        if !o.is_empty() {
-            return Err(SHAPE);
-        }
-        PublicKey::from_jwk(&jwk)
-    };
-    items.into_iter().map(recipient).collect::<crate::Result<_>>().js()
+    Ok(args::recipients(value, SHAPE, |_| Ok(()))?.into_iter().map(|(key, ())| key).collect())
 }
 
 fn segment_size_arg(value: &JsValue) -> JsResult<usize> {
