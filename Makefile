@@ -6,7 +6,11 @@
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# Binaries `cargo install` puts in $CARGO_HOME/bin (wasm-bindgen, wasm-pack,
+# geckodriver) are found wherever CARGO_HOME points.
+CARGO_HOME      ?= $(HOME)/.cargo
+export CARGO_HOME
+export PATH := $(CARGO_HOME)/bin:$(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 SHARED          ?= $(abspath $(CURDIR)/../shared)
 VECTORS_DIR     := $(SHARED)/vectors
@@ -15,7 +19,9 @@ WASM_TARGET     := wasm32-unknown-unknown
 CHROMIUM        ?= /usr/bin/chromium
 CHROMEDRIVER    ?= /usr/bin/chromedriver
 # Strip local absolute paths (registry, checkout) from the shipped .wasm.
-WASM_RUSTFLAGS  := $(foreach d,$(wildcard $(HOME)/.cargo/registry/src/*),--remap-path-prefix=$(d)=/crates) --remap-path-prefix=$(CURDIR)=/phiseal
+# Expanded when a build runs (`=`, not `:=`): on a cold cache the registry
+# folders exist only after tool-crates has fetched the crates.
+WASM_RUSTFLAGS   = $(foreach d,$(wildcard $(CARGO_HOME)/registry/src/*),--remap-path-prefix=$(d)=/crates) --remap-path-prefix=$(CURDIR)=/phiseal
 # The field-encryption build (pkg/fields/) uses sha2's compact (rolled)
 # rounds: 4.4 KB less gzip, and there SHA-2 only hashes short inputs (HKDF,
 # HMAC of blind indexes, thumbprints). The full build keeps the unrolled
@@ -37,16 +43,22 @@ DEFAULT_VECTORS := \
 	$(VECTORS_DIR)/sframe/test-vectors-aes256-ctr-hmac-draft.json
 FILES ?=
 
-.PHONY: all tools tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm build size docs test vectors demo bench clean
+.PHONY: all tools tool-rust tool-crates tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm build size docs test vectors demo bench clean
 .PHONY: fuzz
 
 all: build
 
 # ---------------------------------------------------------------- tools
-tools: tool-rust tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm
+tools: tool-rust tool-crates tool-wasm-bindgen tool-wasm-pack tool-chromium tool-engines tool-npm
 
 tool-rust:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+# Every crate of Cargo.lock, for every target (native, wasm32, dev and build
+# dependencies), so no later step depends on a warm cache. --locked: a stale
+# Cargo.lock fails here rather than being rewritten.
+tool-crates:
+	@cargo fetch --locked --quiet
 
 tool-wasm-bindgen:
 	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
@@ -98,7 +110,7 @@ define wasm_variant
 	@printf '%s: %s bytes, %s gzipped\n' $(1)/phiseal_bg.wasm "$$(stat -c %s $(1)/phiseal_bg.wasm)" "$$(gzip -9c $(1)/phiseal_bg.wasm | wc -c)"
 endef
 
-build: tool-rust tool-wasm-bindgen tool-npm
+build: tool-rust tool-crates tool-wasm-bindgen tool-npm
 	$(call wasm_variant,pkg,target,)
 	$(call wasm_variant,pkg/fields,target/lean,--no-default-features,$(LEAN_RUSTFLAGS))
 

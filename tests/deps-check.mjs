@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Offline dependency checks (issue #11), in the spirit of `cargo deny`:
+// Dependency checks (issue #11), in the spirit of `cargo deny`:
 //   - every crate in Cargo.lock (all targets, dev and build deps included)
 //     has a license expression satisfiable from ALLOWED_LICENSES;
 //   - every crate comes from the registry (no git or path sources except
@@ -12,8 +12,9 @@
 //     registry sources;
 //   - the built npm package (pkg/, when present) exports no test-only
 //     `dangerous_*`/hazmat API.
-// Reads `cargo metadata --locked --offline` (fails if Cargo.lock is stale)
-// and package-lock.json. Ends with "deps: N passed, M failed".
+// Reads `cargo metadata --locked` (fails if Cargo.lock is stale; downloads
+// the crates of every target when the Cargo cache is cold, so it works on a
+// machine that never built phiseal) and package-lock.json. Ends with "deps: N passed, M failed".
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -107,15 +108,15 @@ function licenseOk(expr, allowed = ALLOWED_LICENSES) {
 // ---------------------------------------------------------------- Rust
 let meta;
 try {
-  const out = execFileSync('cargo', ['metadata', '--format-version', '1', '--locked', '--offline'], {
+  const out = execFileSync('cargo', ['metadata', '--format-version', '1', '--locked'], {
     cwd: root,
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   meta = JSON.parse(out.toString());
-  check(true, 'cargo metadata --locked --offline');
+  check(true, 'cargo metadata --locked');
 } catch (e) {
-  check(false, `cargo metadata --locked --offline (Cargo.lock missing or stale?): ${e.stderr ?? e.message}`);
+  check(false, `cargo metadata --locked (Cargo.lock missing or stale?): ${e.stderr ?? e.message}`);
 }
 
 if (meta) {
@@ -151,7 +152,7 @@ if (meta) {
     try {
       const tree = execFileSync(
         'cargo',
-        ['tree', '--offline', '--locked', '--target', 'wasm32-unknown-unknown', '-e', 'normal', '--prefix', 'none', ...variant],
+        ['tree', '--locked', '--target', 'wasm32-unknown-unknown', '-e', 'normal', '--prefix', 'none', ...variant],
         { cwd: root, maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] },
       ).toString();
       const linked = new Set(tree.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));

@@ -7,6 +7,9 @@
 //! Case counts are kept small so the file runs in well under a minute in the
 //! dev profile; the exhaustive flips run over deterministic positions, the
 //! random inputs come from proptest (a failure prints a minimal case).
+// A native suite (`cargo test`); in wasm32 this file compiles to nothing, so
+// `wasm-pack test` builds every test target and runs tests/web.rs.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[macro_use]

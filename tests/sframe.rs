@@ -2,6 +2,9 @@
 //! round trips, negative cases, the sender's counter, the receiver's replay
 //! window and epochs, and interop with the independent `sframe` crate.
 // Some tests use the test-only `dangerous_*` constructors (feature `hazmat`).
+// A native suite (`cargo test`); in wasm32 this file compiles to nothing, so
+// `wasm-pack test` builds every test target and runs tests/web.rs.
+#![cfg(not(target_arch = "wasm32"))]
 #![cfg_attr(not(feature = "hazmat"), allow(unused))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
