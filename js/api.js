@@ -42,8 +42,8 @@ export { ErrorCode, PhisealError, init };
  * @returns {Promise<number>}
  */
 export async function prepareEphemeralKeys(count = 16) {
+  requireInit();
   if (!Number.isInteger(count) || count < 0 || count > 256) throw invalidArgument('count must be an integer from 0 to 256');
-  await init();
   return wasm.prepareEphemeralKeys(count);
 }
 
@@ -67,7 +67,8 @@ export function capabilities() {
 }
 export * from './fields.js';
 export * from './audit.js';
-export * from './lifecycle.js';
+// Not unlockKey: it is internal (it would hand out a SessionKey's key past its checks).
+export { AccessAlert, DEFAULT_TTL_MS, Grant, GrantedKey, SessionKey, breakGlass } from './lifecycle.js';
 export { KeyStore } from './keystore.js';
 
 export { Aead, Kdf };
@@ -77,9 +78,11 @@ export const KEM_P384_HKDF_SHA384 = 0x0011;
 /** The wasm classes, re-exported once init() has run (constructed only through the functions below). */
 export let PublicKey = placeholderClass('PublicKey');
 export let PrivateKey = placeholderClass('PrivateKey');
+export let IndexKey = placeholderClass('IndexKey');
 whenReady((w) => {
   PublicKey = w.PublicKey;
   PrivateKey = w.PrivateKey;
+  IndexKey = w.IndexKey;
 });
 
 /**
@@ -88,10 +91,10 @@ whenReady((w) => {
  * @param {{extractable?: boolean, provider?: 'auto'|'webcrypto'|'wasm'}} [opts]
  */
 export async function generateKeyPair(opts) {
+  requireInit();
   const o = options(opts, 'options');
   const provider = providerArg(o.provider);
   const extractable = extractableArg(o.extractable);
-  await init();
   const privateKey = await wasm.PrivateKey.generate(provider, extractable);
   return { privateKey, publicKey: privateKey.publicKey };
 }
@@ -102,11 +105,14 @@ export async function generateKeyPair(opts) {
  * @param {{extractable?: boolean, provider?: 'auto'|'webcrypto'|'wasm'}} [opts]
  */
 export async function importPrivateKey(key, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const provider = providerArg(o.provider);
   const extractable = extractableArg(o.extractable);
-  await init();
-  if (typeof key === 'string') return wasm.PrivateKey.importPkcs8Pem(key, provider, extractable);
+  if (typeof key === 'string') {
+    notJsonText(key, 'importPrivateKey');
+    return wasm.PrivateKey.importPkcs8Pem(key, provider, extractable);
+  }
   if (key instanceof Uint8Array || key instanceof ArrayBuffer) {
     return wasm.PrivateKey.importPkcs8(bytes(key, 'key'), provider, extractable);
   }
@@ -121,13 +127,23 @@ export async function importPrivateKey(key, opts) {
  */
 export function importPublicKey(key) {
   requireInit();
-  if (typeof key === 'string') return wasm.PublicKey.fromSpkiPem(key);
+  if (typeof key === 'string') {
+    notJsonText(key, 'importPublicKey');
+    return wasm.PublicKey.fromSpkiPem(key);
+  }
   if (key instanceof Uint8Array || key instanceof ArrayBuffer) {
     const b = bytes(key, 'key');
     return b[0] === 0x30 ? wasm.PublicKey.fromSpki(b) : wasm.PublicKey.fromSec1(b);
   }
   if (key !== null && typeof key === 'object') return wasm.PublicKey.fromJwk(key);
   throw invalidArgument('key must be a JWK object, a PEM string, SPKI DER or a SEC1 point');
+}
+
+/** A string that holds JSON (a JWK passed through JSON.stringify) is not a PEM: say so. */
+function notJsonText(key, fn) {
+  if (key.trimStart().startsWith('{')) {
+    throw invalidArgument(`key is JSON text, not a PEM string: pass the JWK object, ${fn}(JSON.parse(text))`);
+  }
 }
 
 /**
@@ -159,6 +175,7 @@ export function deriveKeyPair(ikm) {
  * @returns {Promise<{enc: Uint8Array, ciphertext: Uint8Array}>}
  */
 export async function hpkeSeal(recipientPublicKey, plaintext, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const pk = publicKeyArg(recipientPublicKey, 'recipientPublicKey');
   const pt = bytes(plaintext, 'plaintext');
@@ -168,7 +185,6 @@ export async function hpkeSeal(recipientPublicKey, plaintext, opts) {
   const sender = o.senderKey === undefined ? undefined : privateKeyArg(o.senderKey, 'senderKey');
   const [kdf, aead] = suiteArgs(o);
   const provider = providerArg(o.provider);
-  await init();
   return wasm.hpkeSeal(pk, pt, info, aad, psk, pskId, sender?.clone(), kdf, aead, provider);
 }
 
@@ -177,6 +193,7 @@ export async function hpkeSeal(recipientPublicKey, plaintext, opts) {
  * @returns {Promise<Uint8Array>}
  */
 export async function hpkeOpen(privateKey, enc, ciphertext, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const sk = privateKeyArg(privateKey, 'privateKey');
   const encBytes = bytes(enc, 'enc');
@@ -186,7 +203,6 @@ export async function hpkeOpen(privateKey, enc, ciphertext, opts) {
   const [psk, pskId] = pskArgs(o);
   const sender = o.senderPublicKey === undefined ? undefined : publicKeyArg(o.senderPublicKey, 'senderPublicKey');
   const [kdf, aead] = suiteArgs(o);
-  await init();
   return wasm.hpkeOpen(sk, encBytes, ct, info, aad, psk, pskId, sender?.clone(), kdf, aead);
 }
 
@@ -195,6 +211,7 @@ export async function hpkeOpen(privateKey, enc, ciphertext, opts) {
  * @returns {Promise<{enc: Uint8Array, context: SenderContext}>}
  */
 export async function hpkeSetupSender(recipientPublicKey, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const pk = publicKeyArg(recipientPublicKey, 'recipientPublicKey');
   const info = bytes(o.info, 'info', { optional: true }) ?? new Uint8Array(0);
@@ -202,7 +219,6 @@ export async function hpkeSetupSender(recipientPublicKey, opts) {
   const sender = o.senderKey === undefined ? undefined : privateKeyArg(o.senderKey, 'senderKey');
   const [kdf, aead] = suiteArgs(o);
   const provider = providerArg(o.provider);
-  await init();
   const { enc, context } = await wasm.hpkeSetupSender(pk, info, psk, pskId, sender?.clone(), kdf, aead, provider);
   return { enc, context: new SenderContext(context) };
 }
@@ -212,6 +228,7 @@ export async function hpkeSetupSender(recipientPublicKey, opts) {
  * @returns {Promise<RecipientContext>}
  */
 export async function hpkeSetupRecipient(privateKey, enc, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const sk = privateKeyArg(privateKey, 'privateKey');
   const encBytes = bytes(enc, 'enc');
@@ -219,7 +236,6 @@ export async function hpkeSetupRecipient(privateKey, enc, opts) {
   const [psk, pskId] = pskArgs(o);
   const sender = o.senderPublicKey === undefined ? undefined : publicKeyArg(o.senderPublicKey, 'senderPublicKey');
   const [kdf, aead] = suiteArgs(o);
-  await init();
   return new RecipientContext(await wasm.hpkeSetupRecipient(sk, encBytes, info, psk, pskId, sender?.clone(), kdf, aead));
 }
 

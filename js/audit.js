@@ -5,7 +5,6 @@ import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import {
   idbDone as done,
   idbRequest as request,
-  init,
   isA,
   options,
   placeholderClass,
@@ -60,6 +59,12 @@ export class AuditLog {
     this.#log = o.resume ? wasm.AuditLog.resume(this.#id, o.resume.seq, o.resume.head) : new wasm.AuditLog(this.#id);
     this.#key = o.signingKey;
     this.#every = o.checkpointEvery ?? 100;
+    if (!Number.isSafeInteger(this.#every) || this.#every < 1) {
+      throw invalidArgument('checkpointEvery must be a whole number of entries, at least 1 (default 100)');
+    }
+    if (o.signingKey !== undefined && !isA(o.signingKey, 'SigningKey')) {
+      throw invalidArgument('signingKey must be a SigningKey (SigningKey.generate(), or KeyStore.getSigningKey after a reload)');
+    }
     this.#clock = o.clock ?? Date.now;
   }
 
@@ -131,7 +136,6 @@ export class AuditQueue {
 
   /** @param {{name?: string, signingKey?: SigningKey, checkpointEvery?: number, clock?: () => number}} [opts] */
   static async open(opts) {
-    await init();
     requireCapability('audit');
     if (typeof indexedDB === 'undefined') throw new PhisealError('IndexedDB is not available', ErrorCode.UNSUPPORTED);
     const o = options(opts, 'options');

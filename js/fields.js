@@ -2,22 +2,49 @@
 // field by field before it leaves the browser, open it with a recipient key.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, isA, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
+import { isA, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
 
 export { IndexKeyset, Keyset };
 
 
+/**
+ * The JSON text of `value`, refusing what JSON.stringify would silently
+ * change or drop: undefined, functions, symbols, BigInt, NaN and infinities,
+ * Dates and other class instances (Map, Set, typed arrays), sparse arrays,
+ * cycles. The error names the member (a JSON Pointer) and what to do.
+ */
 function jsonArg(value, name) {
-  let text;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    throw invalidArgument(`${name} must be JSON-serializable`);
-  }
-  if (typeof text !== 'string') throw invalidArgument(`${name} must be a JSON value`);
-  return text;
+  const seen = new Set();
+  const walk = (v, path) => {
+    const at = path === '' ? name : `${name} at ${path}`;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw invalidArgument(`${at} is ${v}, which JSON cannot hold (it would become null)`);
+      return;
+    }
+    if (v === undefined) throw invalidArgument(`${at} is undefined: remove the member or set it to null`);
+    if (typeof v !== 'object') throw invalidArgument(`${at} is a ${typeof v}, not a JSON value`);
+    if (v instanceof Date) throw invalidArgument(`${at} is a Date: store date.toISOString() (a string) or getTime() (a number)`);
+    if (seen.has(v)) throw invalidArgument(`${at} refers back to itself (a cycle)`);
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) throw invalidArgument(`${at} has a hole at index ${i} (a sparse array)`);
+        walk(v[i], `${path}/${i}`);
+      }
+    } else {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        throw invalidArgument(`${at} is a ${proto?.constructor?.name ?? 'non-plain'} object, not a plain JSON object`);
+      }
+      for (const [k, child] of Object.entries(v)) walk(child, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    }
+    seen.delete(v);
+  };
+  walk(value, '');
+  return JSON.stringify(value);
 }
 
 /** An IndexKey, or for an IndexKeyset the key a sealed record names (or the primary, to seal). */
@@ -48,8 +75,13 @@ function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
   return JSON.stringify(
     recipients.map((r) => {
+      if (isA(r, 'PrivateKey')) throw invalidArgument('recipients take public keys: pass privateKey.publicKey, never the private key');
       const key = isA(r, 'PublicKey') ? r : r?.publicKey;
-      if (!isA(key, 'PublicKey')) throw invalidArgument('each recipient must be a PublicKey or {publicKey, groups}');
+      if (!isA(key, 'PublicKey')) {
+        const jwk = r?.kty !== undefined ? r : r?.publicKey?.kty !== undefined ? r.publicKey : undefined;
+        if (jwk) throw invalidArgument('each recipient must be a PublicKey: import the JWK first with importPublicKey(jwk)');
+        throw invalidArgument('each recipient must be a PublicKey or {publicKey, groups}');
+      }
       const groups = isA(r, 'PublicKey') ? undefined : r.groups;
       if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))) {
         throw invalidArgument('recipient groups must be an array of strings');
@@ -66,9 +98,24 @@ function secondsArg(value, name) {
   return Math.floor(ms / 1000);
 }
 
+/**
+ * Returns `schema` unchanged (typed with its literal modes in TypeScript);
+ * throws INVALID_ARGUMENT when it is not `{id, version, fields}`.
+ * @template S
+ * @param {S} schema
+ * @returns {S}
+ */
+export function defineSchema(schema) {
+  const s = options(schema, 'schema');
+  if (typeof s.id !== 'string' || !Number.isSafeInteger(s.version) || s.fields === null || typeof s.fields !== 'object' || Array.isArray(s.fields)) {
+    throw invalidArgument('a schema is {id: string, version: integer, fields: {path: spec}}');
+  }
+  return schema;
+}
+
 /** A fresh tenant index key for deterministic and blind-index fields. */
 export async function generateIndexKey() {
-  await init();
+  requireInit();
   return wasm.IndexKey.generate();
 }
 
@@ -77,20 +124,20 @@ export async function generateIndexKey() {
  * @returns {Promise<string>}
  */
 export async function sealIndexKey(indexKey, recipients, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const ik = indexKeyArg(indexKey);
   if (!ik) throw invalidArgument('indexKey is required');
   const r = recipientsArg(recipients);
   const provider = providerArg(o.provider);
-  await init();
   return wasm.sealIndexKey(ik, r, provider);
 }
 
 /** Opens a sealed index key with a recipient's private key. */
 export async function openIndexKey(sealed, privateKey) {
+  requireInit();
   if (typeof sealed !== 'string') throw invalidArgument('sealed index key must be a string');
   const sk = privateKeyArg(privateKey, 'privateKey');
-  await init();
   return wasm.openIndexKey(sealed, sk);
 }
 
@@ -101,6 +148,7 @@ export async function openIndexKey(sealed, privateKey) {
  * @returns {Promise<object>} the record, same shape, PHI replaced by sealed strings, plus `_phiseal`
  */
 export async function sealRecord(record, opts) {
+  requireInit();
   const o = options(opts, 'options');
   if (typeof o.recordId !== 'string') throw invalidArgument('recordId must be a string');
   const text = jsonArg(record, 'record');
@@ -108,7 +156,6 @@ export async function sealRecord(record, opts) {
   const ik = indexKeyArg(o.indexKey);
   const created = secondsArg(o.created, 'created');
   const provider = providerArg(o.provider);
-  await init();
   const schema = schemaArg(o.schema);
   return JSON.parse(await wasm.sealRecord(text, schema, o.recordId, recipients, created, ik?.clone(), provider));
 }
@@ -120,9 +167,9 @@ export async function sealRecord(record, opts) {
  * @returns {Promise<{record: object, locked: Array<{path: string, reason: string}>}>}
  */
 export async function openRecord(sealed, opts) {
+  requireInit();
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
-  await init();
   const sk = await openerArg(o.privateKey, sealed);
   const ik = indexKeyArg(o.indexKey, sealed);
   const schema = schemaArg(o.schema);
@@ -162,11 +209,11 @@ export async function rekeyRecord(sealed, opts) {
 }
 
 async function rewrap(sealed, opts, rekey) {
+  requireInit();
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
   const recipients = recipientsArg(o.recipients);
   const provider = providerArg(o.provider);
-  await init();
   const sk = await openerArg(o.privateKey, sealed);
   const schema = schemaArg(o.schema);
   const now = secondsArg(o.now, 'now');
@@ -195,8 +242,8 @@ function currentRecipients(sealed, directory, except) {
  * re-encrypted. `directory` holds the public keys of the current recipients.
  */
 export async function addRecipient(sealed, opts) {
+  requireInit();
   const o = options(opts, 'options');
-  await init();
   const recipients = currentRecipients(sealed, o.directory);
   recipients.push(isA(o.recipient, 'PublicKey') ? { publicKey: o.recipient } : o.recipient);
   return rewrapRecord(sealed, { ...o, recipients });
@@ -207,8 +254,8 @@ export async function addRecipient(sealed, opts) {
  * removed recipient may have kept the old data keys.
  */
 export async function removeRecipient(sealed, opts) {
+  requireInit();
   const o = options(opts, 'options');
-  await init();
   const kid = isA(o.recipient, 'PublicKey') ? o.recipient.kid : o.recipient;
   if (typeof kid !== 'string') throw invalidArgument('recipient must be a PublicKey or a kid');
   // The removed recipient need not be in the directory.
@@ -288,13 +335,13 @@ export function searchTokens(value, opts) {
  * @returns {Promise<{reencrypted: number, skipped: number, next: number, total: number, done: boolean}>}
  */
 export async function reencryptRecords(records, opts) {
+  requireInit();
   if (!Array.isArray(records)) throw invalidArgument('records must be an array');
   const o = options(opts, 'options');
   if (!(o.indexKeys instanceof IndexKeyset)) throw invalidArgument('indexKeys must be an IndexKeyset');
   const start = o.start ?? 0;
   const limit = o.limit ?? records.length;
   if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(limit) || limit < 0) throw invalidArgument('start and limit must be non-negative integers');
-  await init();
   const target = o.indexKeys.primary;
   let reencrypted = 0;
   let skipped = 0;

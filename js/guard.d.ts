@@ -10,7 +10,7 @@ export interface CaptureAttempt {
   /** The API, e.g. 'MediaRecorder', 'HTMLCanvasElement.toDataURL', 'MediaDevices.getDisplayMedia', 'clipboard.copy', 'preinstall-tamper'. */
   readonly api: string;
   /** The protected element, track, stream or tainted canvas (for 'preinstall-tamper': the replaced API's name). */
-  readonly target: unknown;
+  readonly target: Protectable | HTMLCanvasElement | string | null;
   /** True when the call failed (block mode without consent). */
   readonly blocked: boolean;
   /** Date.now() of the attempt. */
@@ -26,7 +26,7 @@ export interface CaptureAttempt {
 /** What the `allow` callback is asked about (it must answer synchronously). */
 export interface CaptureRequest {
   readonly api: string;
-  readonly target: unknown;
+  readonly target: Protectable | HTMLCanvasElement | string | null;
   readonly detail?: unknown;
   readonly time: number;
 }
@@ -56,6 +56,11 @@ export interface CaptureGuardOptions {
 export interface Guard {
   /** Marks an element (video, audio, canvas, img, or a PHI container and all it contains), a stream or a track as protected; returns it. */
   protect<T extends Protectable>(target: T): T;
+  /**
+   * What `document.querySelector` returns is accepted as is; `null` (nothing
+   * matched) throws INVALID_ARGUMENT at run time, naming the fix.
+   */
+  protect<T extends Protectable>(target: T | null | undefined): T;
   /** True when `target` is protected, inside a protected container, shows a protected stream, or is a tainted canvas. */
   isProtected(target: unknown): boolean;
   /** Adds a listener (it first receives every queued event); returns a function that removes it. */

@@ -425,7 +425,13 @@ function rememberUrl(el) {
 }
 
 function protect(x) {
-  if (x === null || typeof x !== 'object') throw new PhisealError('protect() takes an element, a MediaStream or a MediaStreamTrack', ErrorCode.INVALID_ARGUMENT);
+  if (x === null || x === undefined) {
+    throw new PhisealError(
+      `protect() got ${x}: the element was not found (document.querySelector returned null). Call it once the element exists, e.g. after DOMContentLoaded or when you create it`,
+      ErrorCode.INVALID_ARGUMENT,
+    );
+  }
+  if (typeof x !== 'object') throw new PhisealError('protect() takes an element, a MediaStream or a MediaStreamTrack', ErrorCode.INVALID_ARGUMENT);
   const k = kindOf(x);
   state.anyProtected = true;
   if (k === 'track') {

@@ -50,16 +50,17 @@ export interface P384Jwk {
 
 /** A validated P-384 public key. */
 export declare class PublicKey {
+  #private;
   private constructor();
   /** RFC 7638 JWK thumbprint (SHA-256, base64url). */
   readonly kid: string;
   toJwk(): P384Jwk;
   /** DER SubjectPublicKeyInfo. */
-  toSpki(): Uint8Array;
+  toSpki(): Uint8Array<ArrayBuffer>;
   /** PEM `PUBLIC KEY`. */
   toSpkiPem(): string;
   /** SEC1 point: 97 bytes uncompressed, 49 compressed. */
-  toSec1(compressed?: boolean): Uint8Array;
+  toSec1(compressed?: boolean): Uint8Array<ArrayBuffer>;
   equals(other: PublicKey): boolean;
   /** Releases the wasm memory. */
   free(): void;
@@ -67,6 +68,7 @@ export declare class PublicKey {
 
 /** A P-384 private key: a WebCrypto CryptoKey or RustCrypto key in wasm memory. */
 export declare class PrivateKey {
+  #private;
   private constructor();
   readonly publicKey: PublicKey;
   readonly kid: string;
@@ -76,7 +78,7 @@ export declare class PrivateKey {
   cryptoKey(): CryptoKey | undefined;
   /** Rejects with MISUSE when the key is not extractable. */
   exportJwk(): Promise<P384Jwk>;
-  exportPkcs8(): Promise<Uint8Array>;
+  exportPkcs8(): Promise<Uint8Array<ArrayBuffer>>;
   exportPkcs8Pem(): Promise<string>;
   /** Releases the wasm memory (a wasm key's scalar is zeroized). */
   free(): void;
@@ -115,23 +117,30 @@ export interface RecipientOptions extends SuiteOptions {
 }
 
 export declare class SenderContext {
+  #private;
   private constructor();
   readonly seq: number;
-  seal(plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
-  export(exporterContext: Uint8Array, length: number): Uint8Array;
+  seal(plaintext: Uint8Array, aad?: Uint8Array): Uint8Array<ArrayBuffer>;
+  export(exporterContext: Uint8Array, length: number): Uint8Array<ArrayBuffer>;
   free(): void;
 }
 
 export declare class RecipientContext {
+  #private;
   private constructor();
   readonly seq: number;
   /** Throws DECRYPT_FAILED on any authentication failure; seq does not advance. */
-  open(ciphertext: Uint8Array, aad?: Uint8Array): Uint8Array;
-  export(exporterContext: Uint8Array, length: number): Uint8Array;
+  open(ciphertext: Uint8Array, aad?: Uint8Array): Uint8Array<ArrayBuffer>;
+  export(exporterContext: Uint8Array, length: number): Uint8Array<ArrayBuffer>;
   free(): void;
 }
 
-/** Loads the wasm module (automatic for the async functions). */
+/**
+ * Loads the wasm module. The one rule: `await init()` once, before anything
+ * else of 'phiseal', 'phiseal/fields', 'phiseal/media' or 'phiseal/stream';
+ * every function, synchronous or not, throws (or rejects with)
+ * NOT_INITIALIZED before it. Calling it again is free.
+ */
 export declare function init(moduleOrPath?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
 /**
  * Generates up to `count` (default 16, at most 256) single-use HPKE ephemeral
@@ -139,7 +148,7 @@ export declare function init(moduleOrPath?: RequestInfo | URL | Response | Buffe
  * next seals cost one ECDH. Resolves to the number ready (0 without WebCrypto).
  */
 export declare function prepareEphemeralKeys(count?: number): Promise<number>;
-/** What the loaded wasm build and this runtime offer. Call init() first. */
+/** What the loaded wasm build and this runtime offer. */
 export declare function capabilities(): {
   /** 'full' (pkg/) or 'fields' (pkg/fields/, loaded when only 'phiseal/fields' was imported). */
   build: 'full' | 'fields';
@@ -155,27 +164,27 @@ export declare function capabilities(): {
 export declare function generateKeyPair(options?: KeyOptions): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
 /** A JWK object, a PKCS#8 PEM string or PKCS#8 DER bytes. */
 export declare function importPrivateKey(key: P384Jwk | string | Uint8Array, options?: KeyOptions): Promise<PrivateKey>;
-/** A JWK, an SPKI PEM string, SPKI DER or a SEC1 point. Call init() first. */
+/** A JWK object, an SPKI PEM string, SPKI DER or a SEC1 point. */
 export declare function importPublicKey(key: P384Jwk | string | Uint8Array): PublicKey;
-/** Wraps a WebCrypto ECDH P-384 private CryptoKey. Call init() first. */
+/** Wraps a WebCrypto ECDH P-384 private CryptoKey (e.g. one kept in IndexedDB; KeyStore does this for you). */
 export declare function fromCryptoKey(cryptoKey: CryptoKey, publicKey: PublicKey): PrivateKey;
-/** RFC 9180 DeriveKeyPair (ikm of at least 48 bytes). Call init() first. */
+/** RFC 9180 DeriveKeyPair (ikm of at least 48 bytes). */
 export declare function deriveKeyPair(ikm: Uint8Array): PrivateKey;
 export declare function hpkeSeal(
   recipientPublicKey: PublicKey,
   plaintext: Uint8Array,
   options?: SenderOptions & { aad?: Uint8Array },
-): Promise<{ enc: Uint8Array; ciphertext: Uint8Array }>;
+): Promise<{ enc: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> }>;
 export declare function hpkeOpen(
   privateKey: PrivateKey,
   enc: Uint8Array,
   ciphertext: Uint8Array,
   options?: RecipientOptions & { aad?: Uint8Array },
-): Promise<Uint8Array>;
+): Promise<Uint8Array<ArrayBuffer>>;
 export declare function hpkeSetupSender(
   recipientPublicKey: PublicKey,
   options?: SenderOptions,
-): Promise<{ enc: Uint8Array; context: SenderContext }>;
+): Promise<{ enc: Uint8Array<ArrayBuffer>; context: SenderContext }>;
 export declare function hpkeSetupRecipient(
   privateKey: PrivateKey,
   enc: Uint8Array,
@@ -202,8 +211,20 @@ export interface Schema {
   fields: Record<string, FieldSpec>;
 }
 
+/**
+ * Returns `schema` unchanged, typed with its literal modes, so that a schema
+ * written as an object literal type-checks where a Schema is expected
+ * (`const schema = defineSchema({...})`; `{...} satisfies Schema` works too).
+ * Throws INVALID_ARGUMENT when it is not `{id, version, fields}`.
+ */
+export declare function defineSchema<const S extends Schema>(schema: S): S;
+
+/** A JSON object: what sealRecord returns and openRecord takes. */
+export type JsonObject = { [key: string]: Json };
+
 /** A tenant index key (deterministic and blind-index fields). */
 export declare class IndexKey {
+  #private;
   private constructor();
   /** Random 16-byte id, base64url. */
   readonly id: string;
@@ -257,19 +278,29 @@ export interface RecordHeader {
 export declare function generateIndexKey(): Promise<IndexKey>;
 export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[], options?: { provider?: Provider }): Promise<string>;
 export declare function openIndexKey(sealed: string, privateKey: PrivateKey): Promise<IndexKey>;
-export declare function sealRecord<T extends { [key: string]: Json }>(record: T, options: SealRecordOptions): Promise<{ [key: string]: Json }>;
-export declare function openRecord(
-  sealed: { [key: string]: Json },
+/**
+ * Seals the PHI fields of `record` (any object of JSON values: an interface
+ * of your form model works). Values JSON cannot hold (undefined, Date, NaN,
+ * class instances, cycles) are refused with INVALID_ARGUMENT naming the
+ * member, never silently changed.
+ */
+export declare function sealRecord(record: object, options: SealRecordOptions): Promise<JsonObject>;
+/**
+ * Opens a sealed record. `T` is the shape you expect back (default: JSON);
+ * fields left sealed (see `locked`) are still their sealed strings.
+ */
+export declare function openRecord<T extends object = JsonObject>(
+  sealed: JsonObject,
   options: OpenRecordOptions,
-): Promise<{ record: { [key: string]: Json }; locked: LockedField[] }>;
+): Promise<{ record: T; locked: LockedField[] }>;
 export declare function sealRecords(
-  items: { record: { [key: string]: Json }; recordId: string }[],
+  items: { record: object; recordId: string }[],
   options: Omit<SealRecordOptions, 'recordId'>,
 ): Promise<{ [key: string]: Json }[]>;
-export declare function openRecords(
-  sealed: { [key: string]: Json }[],
+export declare function openRecords<T extends object = JsonObject>(
+  sealed: JsonObject[],
   options: OpenRecordOptions,
-): Promise<{ record: { [key: string]: Json }; locked: LockedField[] }[]>;
+): Promise<{ record: T; locked: LockedField[] }[]>;
 export declare function rewrapRecord(sealed: { [key: string]: Json }, options: RewrapOptions): Promise<{ [key: string]: Json }>;
 export declare function rekeyRecord(sealed: { [key: string]: Json }, options: RewrapOptions): Promise<{ [key: string]: Json }>;
 export declare function addRecipient(
@@ -286,8 +317,8 @@ export declare function rotationReport(
   sealed: { [key: string]: Json }[],
   options?: { maxAgeDays?: number; now?: Date | number },
 ): { total: number; due: number[] };
-export declare function verifyAllPhiEncrypted(record: { [key: string]: Json }, schema: Schema): string[];
-export declare function redact<T extends { [key: string]: Json }>(record: T, schema: Schema): { [key: string]: Json };
+export declare function verifyAllPhiEncrypted(record: object, schema: Schema): string[];
+export declare function redact(record: object, schema: Schema): JsonObject;
 export declare function searchToken(value: Json, options: { schema: Schema; path: string; indexKey: IndexKey }): string;
 
 // ---------------------------------------------------------------- keysets and rotation
@@ -368,6 +399,7 @@ export interface VerifyReport {
 }
 /** ECDSA P-384 key that signs checkpoints. */
 export declare class SigningKey {
+  #private;
   private constructor();
   static generate(): SigningKey;
   static fromJwk(jwk: P384Jwk): SigningKey;
@@ -407,6 +439,7 @@ export declare class AuditQueue {
 export declare const DEFAULT_TTL_MS: number;
 /** A private key that expires (KEY_EXPIRED); accepted wherever a key opens records. */
 export declare class SessionKey {
+  #private;
   constructor(privateKey: PrivateKey, options?: { ttlMs?: number; clock?: () => number; purpose?: string });
   readonly expiresAt: number;
   readonly expired: boolean;
@@ -433,6 +466,7 @@ export declare class Grant {
 }
 /** A key usable while its grant holds; refusals are audited. Accepted wherever a key opens records. */
 export declare class GrantedKey {
+  #private;
   constructor(privateKey: PrivateKey, grant: Grant, context: { actorId?: string; role?: string; organization?: string }, options?: { audit?: { append(e: AuditEntryInput): unknown } });
   readonly kid: string;
 }
@@ -442,15 +476,31 @@ export declare class AccessAlert {
   observe(entry: { actor: { id: string; role?: string }; patientId?: string; time: number }): object | null;
   toJSON(): object;
 }
-/** Private keys in IndexedDB, stored wrapped, with metadata. */
+/**
+ * Keys in IndexedDB, stored wrapped, with metadata: HPKE private keys, audit
+ * SigningKeys, tenant IndexKeys and SessionKeys, so that none is lost on a
+ * reload. Each kind is loaded by its own getter (the wrong one says MISUSE).
+ */
 export declare class KeyStore {
   private constructor();
   static open(options?: { name?: string }): Promise<KeyStore>;
-  put(privateKey: PrivateKey, meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number }): Promise<string>;
-  list(): Promise<{ kid: string; created: number; expires: number | null; purpose: string; epoch: number; protection: string }[]>;
+  /** Resolves to the id to load it by: the kid (PrivateKey, SigningKey's public key, SessionKey) or IndexKey.id. */
+  put(
+    key: PrivateKey | SigningKey | IndexKey | SessionKey,
+    meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number },
+  ): Promise<string>;
+  list(): Promise<
+    { kid: string; kind: 'hpke' | 'signing' | 'index' | 'session'; created: number; expires: number | null; purpose: string; epoch: number; protection: string }[]
+  >;
+  /** An HPKE private key, as a non-extractable WebCrypto key where WebCrypto exists. */
   get(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider }): Promise<PrivateKey>;
+  getSigningKey(kid: string, options?: { passphrase?: string; now?: number }): Promise<SigningKey>;
+  getIndexKey(id: string, options?: { now?: number }): Promise<IndexKey>;
+  /** The stored session key, expiring when it did (KEY_EXPIRED after). */
+  getSessionKey(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider; clock?: () => number }): Promise<SessionKey>;
   due(options?: { maxAgeDays?: number; now?: number }): Promise<string[]>;
   rotate(kid: string, options?: { expires?: number; passphrase?: string; provider?: Provider }): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
   delete(kid: string): Promise<void>;
   close(): void;
 }
+export {}; // only what is marked `export` above is public (BaseKeyset is not)

@@ -3,9 +3,14 @@
 // non-extractable); any other key is encrypted with AES-256-GCM under either
 // a non-extractable wrapping key kept in the same database, or a key derived
 // from a passphrase with PBKDF2-SHA-256 (parameters recorded with the entry).
+// Besides HPKE private keys it keeps the other keys an app must not lose on
+// a reload: audit SigningKeys (PKCS#8, wrapped the same way), tenant
+// IndexKeys (sealed with HPKE to a non-extractable P-384 key of the store)
+// and SessionKeys (the key plus its expiry, restored as a SessionKey).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { idbDone as done, idbRequest as request, init, options, privateKeyArg, wasm } from './internal.js';
+import { idbDone as done, idbRequest as request, isA, requireInit, options, privateKeyArg, wasm } from './internal.js';
+import { SessionKey, unlockKey } from './lifecycle.js';
 
 const PBKDF2_ITERATIONS = 600_000;
 
@@ -15,7 +20,7 @@ export class KeyStore {
 
   /** Opens (or creates) the store `name`. */
   static async open(opts) {
-    await init();
+    requireInit();
     if (typeof indexedDB === 'undefined') throw new PhisealError('IndexedDB is not available', ErrorCode.UNSUPPORTED);
     const o = options(opts, 'options');
     const req = indexedDB.open(o.name ?? 'phiseal-keys', 1);
@@ -58,44 +63,111 @@ export class KeyStore {
     return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
   }
 
+  #sealing = null;
+
+  /** The store's own P-384 key pair (non-extractable), to which IndexKeys are sealed; created once. */
+  #sealingKey() {
+    this.#sealing ??= (async () => {
+      const meta = this.#db.transaction('meta').objectStore('meta');
+      let entry = await request(meta.get('sealing-key'));
+      if (!entry) {
+        const sk = await wasm.PrivateKey.generate('auto', false);
+        const ck = sk.cryptoKey();
+        if (!ck) throw new PhisealError('storing an IndexKey needs WebCrypto ECDH P-384', ErrorCode.UNSUPPORTED);
+        const tx = this.#db.transaction('meta', 'readwrite');
+        tx.objectStore('meta').add({ key: ck, publicJwk: sk.publicKey.toJwk() }, 'sealing-key');
+        try {
+          await done(tx);
+          return sk;
+        } catch {
+          entry = await request(this.#db.transaction('meta').objectStore('meta').get('sealing-key'));
+        }
+      }
+      return wasm.PrivateKey.fromCryptoKey(entry.key, wasm.PublicKey.fromJwk(entry.publicJwk));
+    })();
+    this.#sealing.catch(() => {
+      this.#sealing = null;
+    });
+    return this.#sealing;
+  }
+
+  /** AES-256-GCM of `der` under the store's key or a passphrase key: the entry's `wrapped` member. */
+  async #wrap(der, id, passphrase) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    let key;
+    let wrapped;
+    if (passphrase !== undefined) {
+      const salt = crypto.getRandomValues(new Uint8Array(16));
+      key = await KeyStore.#passphraseKey(passphrase, salt, PBKDF2_ITERATIONS);
+      wrapped = { alg: 'A256GCM', kdf: { name: 'PBKDF2-SHA-256', iterations: PBKDF2_ITERATIONS, salt } };
+    } else {
+      key = await this.#wrappingKey();
+      wrapped = { alg: 'A256GCM', kdf: null };
+    }
+    const aad = new TextEncoder().encode(`phiseal-keystore-v1:${id}`);
+    wrapped.iv = iv;
+    wrapped.ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, der));
+    return wrapped;
+  }
+
   /**
-   * Stores a private key with its metadata.
-   * @param {PrivateKey} privateKey
+   * Stores a key with its metadata: a PrivateKey (HPKE), a SigningKey (audit
+   * checkpoints), an IndexKey (deterministic and blind-index fields) or a
+   * SessionKey (kept with its expiry). Resolves to the id to load it by:
+   * the kid, or the IndexKey's id.
+   * @param {PrivateKey | SigningKey | IndexKey | SessionKey} key
    * @param {{purpose?: string, expires?: number, epoch?: number, passphrase?: string, created?: number}} [meta]
    */
-  async put(privateKey, meta) {
-    const sk = privateKeyArg(privateKey, 'privateKey');
+  async put(key, meta) {
     const m = options(meta, 'meta');
     if (m.passphrase !== undefined && (typeof m.passphrase !== 'string' || m.passphrase.length < 12)) {
       throw invalidArgument('passphrase must be a string of at least 12 characters');
     }
-    const record = {
-      kid: sk.kid,
-      publicJwk: sk.publicKey.toJwk(),
+    const base = (kind, id, purpose) => ({
+      kid: id,
+      kind,
       created: m.created ?? Date.now(),
       expires: m.expires ?? null,
-      purpose: m.purpose ?? 'hpke',
+      purpose: m.purpose ?? purpose,
       epoch: m.epoch ?? 1,
-    };
-    const ck = sk.cryptoKey();
-    if (ck && !sk.extractable && m.passphrase === undefined) {
-      record.wrapped = { alg: 'webcrypto-non-extractable', key: ck };
-    } else {
-      const der = await sk.exportPkcs8();
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      let key;
-      if (m.passphrase !== undefined) {
-        const salt = crypto.getRandomValues(new Uint8Array(16));
-        key = await KeyStore.#passphraseKey(m.passphrase, salt, PBKDF2_ITERATIONS);
-        record.wrapped = { alg: 'A256GCM', kdf: { name: 'PBKDF2-SHA-256', iterations: PBKDF2_ITERATIONS, salt } };
-      } else {
-        key = await this.#wrappingKey();
-        record.wrapped = { alg: 'A256GCM', kdf: null };
+    });
+    let record;
+    if (isA(key, 'SigningKey')) {
+      record = { ...base('signing', key.publicKey.kid, 'audit-signing'), publicJwk: key.publicKey.toJwk() };
+      const der = key.exportPkcs8();
+      try {
+        record.wrapped = await this.#wrap(der, record.kid, m.passphrase);
+      } finally {
+        der.fill(0);
       }
-      const aad = new TextEncoder().encode(`phiseal-keystore-v1:${sk.kid}`);
-      record.wrapped.iv = iv;
-      record.wrapped.ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, der));
-      der.fill(0);
+    } else if (isA(key, 'IndexKey')) {
+      if (m.passphrase !== undefined) throw invalidArgument('an IndexKey is sealed to the store; a passphrase is not supported for it');
+      record = base('index', key.id, 'index');
+      const sealing = await this.#sealingKey();
+      record.wrapped = { alg: 'phk1-to-store', sealed: await wasm.sealIndexKey(key, JSON.stringify([{ jwk: sealing.publicKey.toJwk(), groups: null }]), 'auto') };
+    } else {
+      let sk;
+      let kind = 'hpke';
+      if (key instanceof SessionKey) {
+        sk = await unlockKey(key); // KEY_EXPIRED for an expired session key
+        kind = 'session';
+        record = { ...base(kind, sk.kid, key.purpose), expires: key.expiresAt };
+      } else {
+        sk = privateKeyArg(key, 'key');
+        record = base(kind, sk.kid, 'hpke');
+      }
+      record.publicJwk = sk.publicKey.toJwk();
+      const ck = sk.cryptoKey();
+      if (ck && !sk.extractable && m.passphrase === undefined) {
+        record.wrapped = { alg: 'webcrypto-non-extractable', key: ck };
+      } else {
+        const der = await sk.exportPkcs8();
+        try {
+          record.wrapped = await this.#wrap(der, record.kid, m.passphrase);
+        } finally {
+          der.fill(0);
+        }
+      }
     }
     const tx = this.#db.transaction('keys', 'readwrite');
     tx.objectStore('keys').put(record);
@@ -106,39 +178,91 @@ export class KeyStore {
   /** Metadata of every stored key (no key material). */
   async list() {
     const all = await request(this.#db.transaction('keys').objectStore('keys').getAll());
-    return all.map(({ kid, created, expires, purpose, epoch, wrapped }) => ({ kid, created, expires, purpose, epoch, protection: wrapped.kdf ? 'passphrase' : wrapped.alg }));
+    return all.map(({ kid, kind, created, expires, purpose, epoch, wrapped }) => ({
+      kid,
+      kind: kind ?? 'hpke',
+      created,
+      expires,
+      purpose,
+      epoch,
+      protection: wrapped.kdf ? 'passphrase' : wrapped.alg,
+    }));
   }
 
-  /**
-   * Loads a key as a non-extractable WebCrypto key. Expired keys refuse
-   * with `KEY_EXPIRED`; a wrong passphrase gives `DECRYPT_FAILED`.
-   */
-  async get(kid, opts) {
-    const o = options(opts, 'options');
+  /** The stored entry `kid` of `kind`, checked for expiry. */
+  async #entry(kid, kind, o) {
     const r = await request(this.#db.transaction('keys').objectStore('keys').get(kid));
     if (!r) throw new PhisealError(`no key ${kid} in the store`, ErrorCode.INVALID_ARGUMENT);
+    const stored = r.kind ?? 'hpke';
+    if (stored !== kind) {
+      const getter = { hpke: 'get', signing: 'getSigningKey', index: 'getIndexKey', session: 'getSessionKey' }[stored];
+      throw new PhisealError(`key ${kid} is a ${stored} key: load it with KeyStore.${getter}()`, ErrorCode.MISUSE);
+    }
     if (r.expires !== null && (o.now ?? Date.now()) >= r.expires) throw new PhisealError(`key ${kid} expired`, ErrorCode.KEY_EXPIRED);
-    const publicKey = wasm.PublicKey.fromJwk(r.publicJwk);
-    if (r.wrapped.alg === 'webcrypto-non-extractable') return wasm.PrivateKey.fromCryptoKey(r.wrapped.key, publicKey);
+    return r;
+  }
+
+  /** The PKCS#8 bytes of a wrapped entry (zero them after use). */
+  async #unwrap(r, o) {
     let key;
     if (r.wrapped.kdf) {
-      if (typeof o.passphrase !== 'string') throw invalidArgument('this key is protected by a passphrase');
+      if (typeof o.passphrase !== 'string') throw invalidArgument('this key is protected by a passphrase: pass {passphrase}');
       key = await KeyStore.#passphraseKey(o.passphrase, r.wrapped.kdf.salt, r.wrapped.kdf.iterations);
     } else {
       key = await this.#wrappingKey();
     }
-    let der;
     try {
-      const aad = new TextEncoder().encode(`phiseal-keystore-v1:${kid}`);
-      der = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: r.wrapped.iv, additionalData: aad }, key, r.wrapped.ct));
+      const aad = new TextEncoder().encode(`phiseal-keystore-v1:${r.kid}`);
+      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: r.wrapped.iv, additionalData: aad }, key, r.wrapped.ct));
     } catch {
       throw new PhisealError('the stored key did not decrypt (wrong passphrase or tampered store)', ErrorCode.DECRYPT_FAILED);
     }
+  }
+
+  async #privateKey(r, o) {
+    const publicKey = wasm.PublicKey.fromJwk(r.publicJwk);
+    if (r.wrapped.alg === 'webcrypto-non-extractable') return wasm.PrivateKey.fromCryptoKey(r.wrapped.key, publicKey);
+    const der = await this.#unwrap(r, o);
     try {
       return await wasm.PrivateKey.importPkcs8(der, o.provider ?? 'auto', false);
     } finally {
       der.fill(0);
     }
+  }
+
+  /**
+   * Loads an HPKE private key as a non-extractable WebCrypto key. Expired
+   * keys refuse with `KEY_EXPIRED`; a wrong passphrase gives `DECRYPT_FAILED`.
+   */
+  async get(kid, opts) {
+    const o = options(opts, 'options');
+    return this.#privateKey(await this.#entry(kid, 'hpke', o), o);
+  }
+
+  /** Loads a stored SigningKey (audit checkpoints) by its public key's kid. */
+  async getSigningKey(kid, opts) {
+    const o = options(opts, 'options');
+    const der = await this.#unwrap(await this.#entry(kid, 'signing', o), o);
+    try {
+      return wasm.SigningKey.importPkcs8(der);
+    } finally {
+      der.fill(0);
+    }
+  }
+
+  /** Loads a stored IndexKey by its id. */
+  async getIndexKey(id, opts) {
+    const o = options(opts, 'options');
+    const r = await this.#entry(id, 'index', o);
+    return wasm.openIndexKey(r.wrapped.sealed, await this.#sealingKey());
+  }
+
+  /** Loads a stored SessionKey: the same key, expiring when the stored one did (`KEY_EXPIRED` after). */
+  async getSessionKey(kid, opts) {
+    const o = options(opts, 'options');
+    const r = await this.#entry(kid, 'session', o);
+    const now = o.now ?? Date.now();
+    return new SessionKey(await this.#privateKey(r, o), { ttlMs: r.expires - now, purpose: r.purpose, clock: o.clock });
   }
 
   /** Keys older than `maxAgeDays` (default 90) at `now`: due for rotation. */
@@ -156,13 +280,14 @@ export class KeyStore {
    */
   async rotate(kid, opts) {
     const o = options(opts, 'options');
-    const r = await request(this.#db.transaction('keys').objectStore('keys').get(kid));
-    if (!r) throw new PhisealError(`no key ${kid} in the store`, ErrorCode.INVALID_ARGUMENT);
+    const r = await this.#entry(kid, 'hpke', { now: 0 });
     // A passphrase-protected entry needs the key's bytes once, to wrap them.
     const extractable = o.passphrase !== undefined;
     const privateKey = await wasm.PrivateKey.generate(o.provider ?? 'auto', extractable);
     const publicKey = privateKey.publicKey;
     await this.put(privateKey, { purpose: r.purpose, epoch: r.epoch + 1, expires: o.expires ?? null, passphrase: o.passphrase });
+    // Hand back what get() would: never the extractable copy made for wrapping.
+    if (extractable) return { privateKey: await this.get(privateKey.kid, { passphrase: o.passphrase, provider: o.provider }), publicKey };
     return { privateKey, publicKey };
   }
 

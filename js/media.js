@@ -25,7 +25,7 @@
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { hpkeOpen, hpkeSeal } from './index.js';
-import { bytes, options, useFullBuild } from './internal.js';
+import { bytes, options, requireInit, useFullBuild } from './internal.js';
 
 useFullBuild();
 export { h264ClearPrefix } from './codecs.js';
@@ -120,6 +120,7 @@ export class MediaKeyring extends EventTarget {
    */
   constructor(opts) {
     super();
+    requireInit(); // one rule for the whole package: await init() first
     const o = options(opts, 'options');
     this.#suite = suiteArg(o.suite);
     // The literal `new Worker(new URL('./media-worker.js', import.meta.url))`
@@ -193,6 +194,9 @@ export class MediaKeyring extends EventTarget {
 
   /** Adds (or moves to a newer epoch) the key of a remote sender. */
   setKey(senderId, epoch, baseKey) {
+    if (baseKey !== null && typeof baseKey === 'object' && !(baseKey instanceof Uint8Array) && 'baseKey' in baseKey) {
+      throw invalidArgument('baseKey must be a Uint8Array: unwrapBaseKey resolves to {senderId, epoch, baseKey}; pass its .baseKey');
+    }
     return this.#request('setKey', {
       senderId: idArg(senderId, 'senderId'),
       epoch: idArg(epoch, 'epoch'),
@@ -313,14 +317,25 @@ function wrapAad(suite, senderId, epoch) {
   return aad;
 }
 
+const b64url = (u8) => btoa(String.fromCharCode(...u8)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+function unb64url(value, name) {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value) || value.length % 4 === 1) {
+    throw new PhisealError(`wrapped.${name} must be a base64url string (as wrapBaseKey writes it)`, ErrorCode.MALFORMED_INPUT);
+  }
+  const bin = atob(value.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(value.length / 4) * 4, '='));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
 /**
  * Wraps a sender's base key to each participant's P-384 public key with HPKE
  * (info "phiseal-sframe-key-v1"; suite, sender id and epoch authenticated as
- * aad), so a signalling server can deliver keys it cannot read.
+ * aad), so a signalling server can deliver keys it cannot read. The result
+ * is plain JSON (enc and ciphertext in base64url): send it as it is.
  * @param {Uint8Array} baseKey
  * @param {PublicKey[]} recipients
  * @param {{senderId: number, epoch?: number, suite?: number}} meta
- * @returns {Promise<Array<{v: 1, recipient: string, suite: number, senderId: number, epoch: number, enc: Uint8Array, ciphertext: Uint8Array}>>}
+ * @returns {Promise<Array<{v: 1, recipient: string, suite: number, senderId: number, epoch: number, enc: string, ciphertext: string}>>}
  */
 export async function wrapBaseKey(baseKey, recipients, meta) {
   const key = bytes(baseKey, 'baseKey');
@@ -334,25 +349,34 @@ export async function wrapBaseKey(baseKey, recipients, meta) {
   return Promise.all(
     recipients.map(async (pk) => {
       const { enc, ciphertext } = await hpkeSeal(pk, key, { info, aad });
-      return { v: 1, recipient: pk.kid, suite, senderId, epoch, enc, ciphertext };
+      return { v: 1, recipient: pk.kid, suite, senderId, epoch, enc: b64url(enc), ciphertext: b64url(ciphertext) };
     }),
   );
 }
 
 /**
- * Opens a key wrapped by wrapBaseKey with the participant's private key.
- * Resolves to `{senderId, epoch, suite, baseKey}`, ready for
+ * Opens a key wrapped by wrapBaseKey with the participant's private key:
+ * one wrapped entry, or the whole array wrapBaseKey returned (the entry for
+ * this key is picked by its `recipient` kid). Resolves to
+ * `{senderId, epoch, suite, baseKey}`, ready for
  * `keyring.setKey(senderId, epoch, baseKey)`.
  * @throws {PhisealError} DECRYPT_FAILED if it was not wrapped to this key, or
- *   its suite, sender id or epoch were altered.
+ *   its suite, sender id or epoch were altered; NOT_RECIPIENT if an array has
+ *   no entry for this key.
  */
 export async function unwrapBaseKey(privateKey, wrapped) {
-  const w = options(wrapped, 'wrapped');
+  let one = wrapped;
+  if (Array.isArray(wrapped)) {
+    const kid = privateKey?.kid;
+    one = wrapped.find((w) => w?.recipient === kid);
+    if (one === undefined) throw new PhisealError('none of the wrapped keys is for this private key', ErrorCode.NOT_RECIPIENT);
+  }
+  const w = options(one, 'wrapped');
   if (w.v !== 1) throw new PhisealError('unsupported wrapped SFrame key version', ErrorCode.UNSUPPORTED);
   const suite = suiteArg(w.suite);
   const senderId = idArg(w.senderId, 'senderId');
   const epoch = idArg(w.epoch, 'epoch');
-  const baseKey = await hpkeOpen(privateKey, w.enc, w.ciphertext, {
+  const baseKey = await hpkeOpen(privateKey, unb64url(w.enc, 'enc'), unb64url(w.ciphertext, 'ciphertext'), {
     info: te.encode(SFRAME_KEY_INFO),
     aad: wrapAad(suite, senderId, epoch),
   });

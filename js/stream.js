@@ -20,7 +20,7 @@
 // errors (truncation is reported at the end, as DECRYPT_FAILED).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { init, isA, options, privateKeyArg, providerArg, requireCapability, useFullBuild, wasm } from './internal.js';
+import { isA, options, privateKeyArg, providerArg, requireCapability, useFullBuild, wasm } from './internal.js';
 
 useFullBuild();
 
@@ -33,8 +33,12 @@ function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array of PublicKeys');
   return JSON.stringify(
     recipients.map((r) => {
+      if (isA(r, 'PrivateKey')) throw invalidArgument('recipients take public keys: pass privateKey.publicKey, never the private key');
       const key = isA(r, 'PublicKey') ? r : r?.publicKey;
-      if (!isA(key, 'PublicKey')) throw invalidArgument('each recipient must be a PublicKey');
+      if (!isA(key, 'PublicKey')) {
+        if (r?.kty !== undefined) throw invalidArgument('each recipient must be a PublicKey: import the JWK first with importPublicKey(jwk)');
+        throw invalidArgument('each recipient must be a PublicKey');
+      }
       return { jwk: key.toJwk() };
     }),
   );
@@ -91,8 +95,6 @@ function encryptTransform(makeEncryptor, webcrypto) {
   };
   return new TransformStream({
     async start() {
-      await init();
-      requireCapability('media');
       enc = await makeEncryptor();
       if (webcrypto) {
         key = await platform(enc.webCryptoKey());
@@ -136,6 +138,7 @@ export function encryptStream(readable, opts) {
 
 /** The checked arguments shared by the encrypting entry points. */
 function encryptArgs(readable, opts) {
+  requireCapability('media');
   const o = options(opts, 'options');
   const input = readableArg(readable);
   const size = segmentSizeArg(o.segmentSize);
@@ -155,6 +158,7 @@ function encryptArgs(readable, opts) {
  * @returns {ReadableStream<Uint8Array>}
  */
 export function decryptStream(readable, opts) {
+  requireCapability('media');
   const o = options(opts, 'options');
   const input = readableArg(readable);
   const provider = providerArg(o.provider);
@@ -180,10 +184,6 @@ export function decryptStream(readable, opts) {
   };
   return input.pipeThrough(
     new TransformStream({
-      async start() {
-        await init();
-        requireCapability('media');
-      },
       async transform(chunk, controller) {
         const data = chunkArg(chunk);
         if (dec) return body(data, controller);

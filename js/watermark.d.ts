@@ -111,7 +111,8 @@ export declare class Watermark {
 }
 
 export interface WatermarkTrackStats {
-  method: 'processor' | 'canvas';
+  /** The path in use: the frame processor in a worker, on the main thread, or the canvas fallback. */
+  method: 'processor-worker' | 'processor' | 'canvas';
   frames: number;
   totalMs: number;
   avgMs: number;

@@ -48,6 +48,18 @@ impl SigningKey {
             .map_err(|_| Error::invalid_key("P-384 private scalar out of range"))
     }
 
+    /// The raw 48-byte big-endian scalar (zeroized on drop), for storing the
+    /// key wrapped (the browser `KeyStore` wraps it under a non-extractable
+    /// AES-GCM key).
+    #[must_use]
+    pub fn to_scalar_bytes(&self) -> zeroize::Zeroizing<[u8; SCALAR_LEN]> {
+        let mut out = zeroize::Zeroizing::new([0u8; SCALAR_LEN]);
+        let mut bytes = self.0.to_bytes();
+        out.copy_from_slice(&bytes);
+        zeroize::Zeroize::zeroize(bytes.as_mut_slice());
+        out
+    }
+
     /// The public key that verifies this key's signatures.
     #[must_use]
     pub fn verifying_key(&self) -> PublicKey {

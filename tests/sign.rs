@@ -261,3 +261,12 @@ fn signing_key_debug_hides_the_scalar() {
     assert!(!out.contains(&format!("{:?}", &bytes[..6])), "{out}");
     assert!(out.contains(&key.verifying_key().kid()), "{out}");
 }
+
+#[test]
+fn scalar_export_round_trips_and_signs_the_same() {
+    let key = SigningKey::generate().unwrap();
+    let again = SigningKey::from_scalar_bytes(&key.to_scalar_bytes()[..]).unwrap();
+    assert_eq!(again.verifying_key(), key.verifying_key());
+    let sig = again.sign(b"checkpoint").unwrap();
+    sign::verify_p1363(&key.verifying_key(), b"checkpoint", &sig).unwrap();
+}

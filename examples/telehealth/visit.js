@@ -22,8 +22,6 @@ const room = params.get('room') ?? 'visit-1';
 const role = params.get('role') === 'patient' ? 'patient' : 'clinician';
 const name = params.get('name') ?? (role === 'clinician' ? 'Dr. Maya Lee' : 'Ana Souza');
 const hex = (a) => [...a].map((x) => x.toString(16).padStart(2, '0')).join(' ');
-const b64 = (u8) => btoa(String.fromCharCode(...u8));
-const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 const state = {
   role,
@@ -142,7 +140,7 @@ async function main() {
 
   async function sendMyKey() {
     const [w] = await wrapBaseKey(baseKey, [peerKey], { senderId, epoch });
-    send({ type: 'key', wrapped: { ...w, enc: b64(w.enc), ciphertext: b64(w.ciphertext) } });
+    send({ type: 'key', wrapped: w }); // plain JSON
   }
 
   const handlers = {
@@ -163,7 +161,7 @@ async function main() {
       await sendMyKey();
     },
     key: async (m) => {
-      const w = { ...m.wrapped, enc: unb64(m.wrapped.enc), ciphertext: unb64(m.wrapped.ciphertext) };
+      const w = m.wrapped;
       if (w.senderId !== state.peer?.senderId) throw new Error('a media key for an unknown sender');
       const opened = await unwrapBaseKey(me.privateKey, w); // DECRYPT_FAILED unless wrapped to this visit's key
       await keyring.setKey(opened.senderId, opened.epoch, opened.baseKey);

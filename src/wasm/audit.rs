@@ -35,6 +35,19 @@ impl WasmSigningKey {
         let scalar = PrivateKey::from_jwk(&jwk).js()?.to_scalar_bytes();
         SigningKey::from_scalar_bytes(&scalar[..]).map(Self).js()
     }
+    /// PKCS#8 DER of the key (as `PrivateKey.exportPkcs8` writes it), for
+    /// `KeyStore`, which stores it wrapped under its non-extractable key.
+    #[wasm_bindgen(js_name = exportPkcs8)]
+    pub fn export_pkcs8(&self) -> JsResult<Vec<u8>> {
+        let key = PrivateKey::from_scalar_bytes(&self.0.to_scalar_bytes()[..]).js()?;
+        Ok(key.to_pkcs8_der().to_vec())
+    }
+    /// From PKCS#8 DER (what `exportPkcs8` wrote).
+    #[wasm_bindgen(js_name = importPkcs8)]
+    pub fn import_pkcs8(der: &[u8]) -> JsResult<WasmSigningKey> {
+        let scalar = PrivateKey::from_pkcs8_der(der).js()?.to_scalar_bytes();
+        SigningKey::from_scalar_bytes(&scalar[..]).map(Self).js()
+    }
     /// The public key that verifies checkpoints.
     #[wasm_bindgen(getter, js_name = publicKey)]
     pub fn public_key(&self) -> WasmPublicKey {

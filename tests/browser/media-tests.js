@@ -190,6 +190,17 @@ export const tests = {
     assert(wrapped.length === 2 && wrapped[1].recipient === bob.publicKey.kid, 'one entry per recipient');
     const opened = await unwrapBaseKey(bob.privateKey, wrapped[1]);
     assert(toHex(opened.baseKey) === toHex(baseKey) && opened.senderId === 7 && opened.epoch === 2, 'unwrap');
+    // Plain JSON on the wire: a JSON round trip of the whole array opens, each key picks its entry.
+    const wire = JSON.parse(JSON.stringify(wrapped));
+    const viaJson = await unwrapBaseKey(alice.privateKey, wire);
+    assert(toHex(viaJson.baseKey) === toHex(baseKey) && typeof wire[0].enc === 'string', 'JSON-safe wraps, array picked by kid');
+    let notRecipient = null;
+    try {
+      await unwrapBaseKey(eve.privateKey, wire);
+    } catch (e) {
+      notRecipient = e.code;
+    }
+    assert(notRecipient === 'NOT_RECIPIENT', `array without an entry for the key: ${notRecipient}`);
     for (const [sk, w, what] of [
       [eve.privateKey, wrapped[1], 'wrong recipient'],
       [bob.privateKey, { ...wrapped[1], senderId: 8 }, 'altered sender id'],

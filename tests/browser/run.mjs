@@ -109,4 +109,60 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       && JSON.stringify(out.list) === JSON.stringify(['A256GCM', 'passphrase', 'webcrypto-non-extractable']);
     if (!ok) throw new Error(JSON.stringify(out));
   });
+  await check('KeyStore: SigningKey, IndexKey and SessionKey survive a reload, each through its own getter', async () => {
+    const page4 = await context.newPage();
+    await page4.goto(`${url}/tests/browser/audit.html`);
+    await page4.waitForFunction(() => window.auditReady === true);
+    const name = `kinds-${Date.now()}`;
+    const ids = await page4.evaluate(async (name) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name });
+      const signingKey = phiseal.SigningKey.generate();
+      const indexKey = await phiseal.generateIndexKey();
+      const { privateKey, publicKey } = await phiseal.generateKeyPair();
+      const session = new phiseal.SessionKey(privateKey, { ttlMs: 3600e3 });
+      const schema = { id: 's', version: 1, fields: { email: 'deterministic', note: true } };
+      const sealed = await phiseal.sealRecord({ email: 'a@example.org', note: 'kept' }, { schema, recordId: 'r', recipients: [publicKey], indexKey });
+      localStorage.setItem('sealed-kinds', JSON.stringify(sealed));
+      const log = new phiseal.AuditLog({ signingKey, checkpointEvery: 1 });
+      log.append({ actor: { id: 'dr-7', role: 'clinician' }, action: 'view' });
+      localStorage.setItem('log-kinds', log.toJsonl());
+      return {
+        signing: await store.put(signingKey),
+        index: await store.put(indexKey),
+        session: await store.put(session),
+        signingPublic: signingKey.publicKey.toJwk(),
+        expiresAt: session.expiresAt,
+      };
+    }, name);
+    await page4.reload();
+    await page4.waitForFunction(() => window.auditReady === true);
+    const out = await page4.evaluate(async (ids) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name: ids.name });
+      const signingKey = await store.getSigningKey(ids.signing);
+      const indexKey = await store.getIndexKey(ids.index);
+      const session = await store.getSessionKey(ids.session);
+      const schema = { id: 's', version: 1, fields: { email: 'deterministic', note: true } };
+      const sealed = JSON.parse(localStorage.getItem('sealed-kinds'));
+      const { record } = await phiseal.openRecord(sealed, { schema, privateKey: session, indexKey });
+      // The restored signer continues a log that verifies against the key stored before the reload.
+      const log = new phiseal.AuditLog({ signingKey, checkpointEvery: 1 });
+      log.append({ actor: { id: 'dr-7', role: 'clinician' }, action: 'view' });
+      const before = phiseal.importPublicKey(ids.signingPublic);
+      const report = phiseal.verifyLog(log.toJsonl(), [before]);
+      let wrongGetter = '';
+      try { await store.get(ids.signing); } catch (e) { wrongGetter = e.code; }
+      let expired = '';
+      try { await store.getSessionKey(ids.session, { now: ids.expiresAt + 1 }); } catch (e) { expired = e.code; }
+      const kinds = (await store.list()).map((k) => k.kind).sort();
+      return { record, valid: report.valid, sameSigner: signingKey.publicKey.kid === before.kid, sameIndex: indexKey.id === ids.index,
+        sessionLeft: session.expiresAt - Date.now(), wrongGetter, expired, kinds };
+    }, { ...ids, name });
+    await page4.close();
+    const ok = out.record.email === 'a@example.org' && out.record.note === 'kept' && out.valid && out.sameSigner && out.sameIndex
+      && out.sessionLeft > 3500e3 && out.sessionLeft <= 3600e3 && out.wrongGetter === 'MISUSE' && out.expired === 'KEY_EXPIRED'
+      && JSON.stringify(out.kinds) === JSON.stringify(['index', 'session', 'signing']);
+    if (!ok) throw new Error(JSON.stringify(out));
+  });
 });

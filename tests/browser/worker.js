@@ -3,6 +3,7 @@ import * as phiseal from '../../js/index.js';
 
 self.onmessage = async () => {
   try {
+    await phiseal.init();
     const { privateKey, publicKey } = await phiseal.generateKeyPair();
     const { enc, ciphertext } = await phiseal.hpkeSeal(publicKey, new TextEncoder().encode('from a worker'));
     const pt = await phiseal.hpkeOpen(privateKey, enc, ciphertext);

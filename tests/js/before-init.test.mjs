@@ -11,3 +11,11 @@ test('wasm classes before init(): NOT_INITIALIZED, instanceof false', () => {
     assert.throws(() => C.generate(), (e) => e instanceof phiseal.PhisealError && e.code === phiseal.ErrorCode.NOT_INITIALIZED);
   }
 });
+
+test('one rule: async functions need init() too (they reject, nothing half-works)', async () => {
+  const notInit = (e) => e instanceof phiseal.PhisealError && e.code === phiseal.ErrorCode.NOT_INITIALIZED && /await init\(\)/.test(e.message);
+  await assert.rejects(phiseal.generateKeyPair(), notInit);
+  await assert.rejects(phiseal.generateIndexKey(), notInit);
+  await assert.rejects(phiseal.sealRecord({}, { schema: { id: 's', version: 1, fields: {} }, recordId: 'r', recipients: [] }), notInit);
+  assert.throws(() => phiseal.importPublicKey('x'), notInit);
+});

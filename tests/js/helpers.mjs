@@ -1,6 +1,9 @@
 // Shared helpers for the Node tests (they run against the built package).
 import * as phiseal from '../../js/index.js';
 
+// phiseal's rule: await init() once before anything else (README).
+await phiseal.init();
+
 export { phiseal };
 export const te = new TextEncoder();
 export const td = new TextDecoder();

@@ -1,0 +1,105 @@
+// The TypeScript declarations against the code (issue "first hour"): for
+// every entry point of package.json `exports`, each value its .d.ts declares
+// is exported at run time, and each run-time export is declared as a value.
+// (A declared value that is not exported type-checks, then fails the
+// bundler with MISSING_EXPORT; an undeclared export is an API nobody can
+// find.) The declared names come from the TypeScript compiler's own view of
+// each module, so `export *` and re-exports are followed as tsc follows them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { init } from '../../js/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const ts = createRequire(import.meta.url)(`${root}node_modules/typescript`);
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+
+const entries = Object.entries(pkg.exports)
+  .filter(([, t]) => typeof t === 'object' && t.types)
+  .map(([name, t]) => ({ name: name === '.' ? 'phiseal' : `phiseal/${name.slice(2)}`, types: `${root}${t.types.slice(2)}`, code: `${root}${t.default.slice(2)}` }));
+
+const program = ts.createProgram(
+  entries.map((e) => e.types),
+  { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'], noEmit: true },
+);
+const checker = program.getTypeChecker();
+
+/** The names a declaration file exports as values (functions, classes, consts, lets), following re-exports. */
+function declaredValues(file) {
+  const source = program.getSourceFile(file);
+  const moduleSymbol = checker.getSymbolAtLocation(source);
+  const names = new Set();
+  for (const sym of checker.getExportsOfModule(moduleSymbol)) {
+    const target = sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
+    if (target.flags & ts.SymbolFlags.Value) names.add(sym.name);
+  }
+  return names;
+}
+
+test('the declaration files compile on their own (no diagnostics)', () => {
+  const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  assert.deepEqual(diagnostics, []);
+});
+
+await init();
+for (const e of entries) {
+  test(`${e.name}: every declared value is exported, every export is declared`, async () => {
+    const declared = declaredValues(e.types);
+    const runtime = new Set(Object.keys(await import(e.code)));
+    const missing = [...declared].filter((n) => !runtime.has(n)).sort();
+    const undeclared = [...runtime].filter((n) => !declared.has(n)).sort();
+    assert.deepEqual({ missing, undeclared }, { missing: [], undeclared: [] }, `${e.types} vs ${e.code}`);
+    assert.ok(declared.size > 0, 'the check saw the declarations');
+  });
+}
+
+// Return shapes as declared: byte outputs are Uint8Array over a plain
+// ArrayBuffer (Uint8Array<ArrayBuffer>: they go into Blob, fetch and
+// crypto.subtle without a copy); wraps are plain JSON.
+test('return shapes match the declarations', async () => {
+  const phiseal = await import('../../js/index.js');
+  const media = await import('../../js/media.js');
+  const isBytes = (b) => b instanceof Uint8Array && b.buffer instanceof ArrayBuffer;
+  const { privateKey, publicKey } = await phiseal.generateKeyPair({ extractable: true });
+  const sealed = await phiseal.hpkeSeal(publicKey, new Uint8Array([1, 2, 3]));
+  assert.deepEqual(Object.keys(sealed).sort(), ['ciphertext', 'enc']);
+  assert.ok(isBytes(sealed.enc) && isBytes(sealed.ciphertext));
+  assert.ok(isBytes(await phiseal.hpkeOpen(privateKey, sealed.enc, sealed.ciphertext)));
+  assert.ok(isBytes(publicKey.toSpki()) && isBytes(publicKey.toSec1()) && isBytes(await privateKey.exportPkcs8()));
+  const schema = phiseal.defineSchema({ id: 's', version: 1, fields: { 'a.b': { mode: 'random' } } });
+  const record = await phiseal.sealRecord({ a: { b: 'x' }, c: 1 }, { schema, recordId: 'r', recipients: [publicKey] });
+  const opened = await phiseal.openRecord(record, { schema, privateKey });
+  assert.deepEqual(Object.keys(opened).sort(), ['locked', 'record']);
+  assert.deepEqual(opened.record, { a: { b: 'x' }, c: 1 });
+  const wraps = await media.wrapBaseKey(media.generateBaseKey(), [publicKey], { senderId: 1 });
+  assert.deepEqual(JSON.parse(JSON.stringify(wraps)), wraps, 'wraps survive JSON');
+  const unwrapped = await media.unwrapBaseKey(privateKey, JSON.parse(JSON.stringify(wraps)));
+  assert.deepEqual(Object.keys(unwrapped).sort(), ['baseKey', 'epoch', 'senderId', 'suite']);
+  assert.ok(isBytes(unwrapped.baseKey));
+  const log = new phiseal.AuditLog({ signingKey: phiseal.SigningKey.generate(), checkpointEvery: 1 });
+  const appended = log.append({ actor: { id: 'a', role: 'r' }, action: 'view' });
+  assert.deepEqual(Object.keys(appended).sort(), ['entry', 'lines']);
+  const report = phiseal.verifyLog(log.toJsonl(), []);
+  assert.deepEqual(Object.keys(report).sort(), ['checkpoints', 'entries', 'lastCheckpointSeq', 'problem', 'unsignedTail', 'valid']);
+});
+
+// Inputs that used to be changed silently, and errors that now say what to do.
+test('no silent coercion; errors name the fix', async () => {
+  const phiseal = await import('../../js/index.js');
+  const { privateKey, publicKey } = await phiseal.generateKeyPair();
+  const schema = phiseal.defineSchema({ id: 's', version: 1, fields: { note: true } });
+  const seal = (record, recipients = [publicKey]) => phiseal.sealRecord(record, { schema, recordId: 'r', recipients });
+  const refused = async (p, pattern) => {
+    await assert.rejects(p, (e) => e instanceof phiseal.PhisealError && e.code === 'INVALID_ARGUMENT' && pattern.test(e.message));
+  };
+  await refused(seal({ note: 'x', dose: undefined }), /record at \/dose is undefined/);
+  await refused(seal({ note: 'x', visit: new Date() }), /Date: store date.toISOString\(\)/);
+  await refused(seal({ note: 'x', n: NaN }), /NaN/);
+  await refused(seal({ note: 'x', list: [1, , 3] }), /hole at index 1/);
+  await refused(seal({ note: 'x' }, [privateKey]), /pass privateKey.publicKey/);
+  await refused(seal({ note: 'x' }, [publicKey.toJwk()]), /importPublicKey\(jwk\)/);
+  assert.throws(() => phiseal.importPublicKey(JSON.stringify(publicKey.toJwk())), /JSON text, not a PEM string/);
+  assert.throws(() => new phiseal.AuditLog({ checkpointEvery: 0 }), /checkpointEvery must be a whole number/);
+});
