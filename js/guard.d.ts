@@ -74,8 +74,10 @@ export interface Guard {
 
 export declare const CaptureGuard: {
   /**
-   * Sets the policy, once, and returns the guard.
-   * @throws PhisealError MISUSE when called twice, INVALID_ARGUMENT on a bad option.
+   * Sets the policy, once, and returns the guard. Called again without
+   * options, returns the installed guard (e.g. to wire its attempts to an
+   * audit log once `init()` has run).
+   * @throws PhisealError MISUSE when called again with options, INVALID_ARGUMENT on a bad option.
    */
   install(options?: CaptureGuardOptions): Guard;
   /** Whether importing the module put the hooks in place. */

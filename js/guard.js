@@ -1287,7 +1287,11 @@ export const CaptureGuard = freeze({
    *          privacy?: {blurWhenHidden?: boolean, hideWhenPrinting?: boolean, copy?: 'block'|'audit'|'allow'}}} [options]
    */
   install(options) {
-    if (theGuard) throw new PhisealError('the capture guard is already installed', ErrorCode.MISUSE);
+    if (theGuard) {
+      // The policy is set once; install() without options hands back the guard (for code that runs later).
+      if (options === undefined) return theGuard;
+      throw new PhisealError('the capture guard is already installed: its policy is set once; CaptureGuard.install() without options returns it', ErrorCode.MISUSE);
+    }
     const o = options ?? {};
     if (typeof o !== 'object') throw new PhisealError('options must be an object', ErrorCode.INVALID_ARGUMENT);
     const mode = o.mode ?? 'block';

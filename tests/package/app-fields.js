@@ -1,11 +1,12 @@
 // A field-encryption-only app: imports 'phiseal/fields' and nothing else, so
 // it must load the lean wasm build and no media code.
-import { capabilities, generateKeyPair, openRecord, sealRecord } from 'phiseal/fields';
+import { capabilities, generateKeyPair, init, openRecord, sealRecord } from 'phiseal/fields';
 
 const SCHEMA = { id: 'intake', version: 1, fields: { 'patient.name': true } };
 const RECORD = { patient: { name: 'Ana Souza' } };
 
 window.smoke = async () => {
+  await init();
   const { privateKey, publicKey } = await generateKeyPair();
   const sealed = await sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', recipients: [publicKey] });
   const opened = await openRecord(sealed, { schema: SCHEMA, privateKey });

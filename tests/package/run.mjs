@@ -79,6 +79,11 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
       const need = ['package.json', 'js/index.js', 'js/index.d.ts', 'js/fields-entry.js', 'js/media-worker.js', 'js/guard.js', 'js/watermark.js', 'js/watermark-worker.js',
         'pkg/phiseal_bg.wasm', 'pkg/fields/phiseal_bg.wasm', 'README.md'];
       for (const [, t] of Object.entries(pkgJson.exports)) for (const f of typeof t === 'string' ? [t] : Object.values(t)) need.push(f.slice(2));
+      // Every document the README links (a link into the package must not 404 after npm install),
+      // and the API reference (make docs runs before this suite in make test).
+      const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+      for (const [, link] of readme.matchAll(/\]\(((?:docs|js|examples)\/[^)#\s]+)\)/g)) if (!link.startsWith('examples/')) need.push(link);
+      need.push('docs/api/index.html');
       const missing = [...new Set(need)].filter((f) => !packed.files.includes(f));
       if (missing.length) throw new Error(`missing from the tarball: ${missing.join(', ')}`);
       const stray = packed.files.filter((f) => /^(src|tests|target|bench|examples)\//.test(f));
