@@ -50,7 +50,8 @@ export interface P384Jwk {
 
 /** A validated P-384 public key. */
 export declare class PublicKey {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'PublicKey';
   private constructor();
   /** RFC 7638 JWK thumbprint (SHA-256, base64url). */
   readonly kid: string;
@@ -68,7 +69,8 @@ export declare class PublicKey {
 
 /** A P-384 private key: a WebCrypto CryptoKey or RustCrypto key in wasm memory. */
 export declare class PrivateKey {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'PrivateKey';
   private constructor();
   readonly publicKey: PublicKey;
   readonly kid: string;
@@ -117,7 +119,8 @@ export interface RecipientOptions extends SuiteOptions {
 }
 
 export declare class SenderContext {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'SenderContext';
   private constructor();
   readonly seq: number;
   seal(plaintext: Uint8Array, aad?: Uint8Array): Uint8Array<ArrayBuffer>;
@@ -126,7 +129,8 @@ export declare class SenderContext {
 }
 
 export declare class RecipientContext {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'RecipientContext';
   private constructor();
   readonly seq: number;
   /** Throws DECRYPT_FAILED on any authentication failure; seq does not advance. */
@@ -224,14 +228,16 @@ export type JsonObject = { [key: string]: Json };
 
 /** A tenant index key (deterministic and blind-index fields). */
 export declare class IndexKey {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'IndexKey';
   private constructor();
   /** Random 16-byte id, base64url. */
   readonly id: string;
   free(): void;
 }
 
-export type Recipient = PublicKey | { publicKey: PublicKey; groups?: string[] };
+/** A public key, or one with the access groups it may open (all groups when omitted). A PrivateKey is refused. */
+export type Recipient = PublicKey | { publicKey: PublicKey; groups?: string[]; /** (a PrivateKey is not a recipient) */ kid?: never };
 
 export interface SealRecordOptions {
   schema: Schema;
@@ -399,7 +405,8 @@ export interface VerifyReport {
 }
 /** ECDSA P-384 key that signs checkpoints. */
 export declare class SigningKey {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'SigningKey';
   private constructor();
   static generate(): SigningKey;
   static fromJwk(jwk: P384Jwk): SigningKey;
@@ -439,7 +446,8 @@ export declare class AuditQueue {
 export declare const DEFAULT_TTL_MS: number;
 /** A private key that expires (KEY_EXPIRED); accepted wherever a key opens records. */
 export declare class SessionKey {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'SessionKey';
   constructor(privateKey: PrivateKey, options?: { ttlMs?: number; clock?: () => number; purpose?: string });
   readonly expiresAt: number;
   readonly expired: boolean;
@@ -466,7 +474,8 @@ export declare class Grant {
 }
 /** A key usable while its grant holds; refusals are audited. Accepted wherever a key opens records. */
 export declare class GrantedKey {
-  #private;
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'GrantedKey';
   constructor(privateKey: PrivateKey, grant: Grant, context: { actorId?: string; role?: string; organization?: string }, options?: { audit?: { append(e: AuditEntryInput): unknown } });
   readonly kid: string;
 }

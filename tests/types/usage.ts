@@ -2,9 +2,9 @@
 import {
   Aead, ErrorCode, IndexKeyset, Kdf, Keyset, PhisealError, generateIndexKey, generateKeyPair, hpkeOpen, hpkeSeal,
   hpkeSetupSender, importPublicKey, init, openRecord, reencryptRecords, searchTokens, sealRecord, verifyAllPhiEncrypted,
-  type Schema, AuditLog, SigningKey, SessionKey, verifyLog,
+  type Schema, AuditLog, SigningKey, SessionKey, verifyLog, defineSchema,
 } from '../../js/index.js';
-import { MediaKeyring, generateBaseKey, wrapBaseKey } from '../../js/media.js';
+import { MediaKeyring, generateBaseKey, unwrapBaseKey, wrapBaseKey, type MediaCounters, type WrappedBaseKey } from '../../js/media.js';
 import { decryptStream, encryptStream } from '../../js/stream.js';
 import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
 import { CaptureGuard, type CaptureAttempt } from '../../js/guard.js';
@@ -50,5 +50,25 @@ export async function usage(): Promise<string[]> {
   const marked = watermarkTrack(new MediaStreamTrack(), { text: 'u-1', method: 'auto' });
   const found = decodeForensicMark(new ImageData(1, 1));
   if (found && found.id === 7 && marked.watermarkStats().frames > 0) mark.detach();
+  // Strict-mode ergonomics (issue "first hour"): what must and must not type-check.
+  interface Intake { patient: { name: string; ssn: string } }
+  const form: Intake = { patient: { name: 'A', ssn: '1' } };
+  const literal = defineSchema({ id: 'i', version: 1, fields: { 'patient.ssn': { mode: 'blindIndex', group: 'billing' } } });
+  const sealedForm = await sealRecord(form, { schema: literal, recordId: 'i-1', recipients: [publicKey] });
+  const opened = await openRecord<Intake>(sealedForm, { schema: literal, privateKey });
+  const name: string = opened.record.patient.name;
+  const satisfied = { id: 'i', version: 1, fields: { a: { mode: 'deterministic' } } } satisfies Schema;
+  verifyAllPhiEncrypted(sealedForm, satisfied);
+  // @ts-expect-error a look-alike object with a kid is not a private key
+  await openRecord(sealedForm, { schema: literal, privateKey: { kid: 'x' } });
+  // @ts-expect-error recipients are public keys
+  await sealRecord(form, { schema: literal, recordId: 'i-2', recipients: [privateKey] });
+  guard.protect(document.querySelector('video#remote'));
+  const blob = new Blob([enc, ciphertext, publicKey.toSpki()]);
+  const wire: WrappedBaseKey[] = JSON.parse(JSON.stringify(await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 2 })));
+  const { baseKey } = await unwrapBaseKey(privateKey, wire);
+  await ring.setKey(2, 0, baseKey);
+  const counters: MediaCounters = await ring.getCounters();
+  if (blob.size < 0 || counters.encrypted < 0 || name === '') return [];
   return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
 }
