@@ -11,6 +11,9 @@
 import * as phiseal from '../../js/index.js';
 import { ROLE_GROUPS, SCHEMA, STAFF } from './schema.js';
 
+// phiseal's one rule: await init() before anything else; every page of the portal imports this module.
+await phiseal.init();
+
 export { phiseal, ROLE_GROUPS, SCHEMA, STAFF };
 
 export const $ = (id) => document.getElementById(id);
