@@ -493,7 +493,7 @@ export declare class AccessAlert {
 export declare class KeyStore {
   private constructor();
   static open(options?: { name?: string }): Promise<KeyStore>;
-  /** Resolves to the id to load it by: the kid (PrivateKey, SigningKey's public key, SessionKey) or IndexKey.id. */
+  /** Resolves to the id to load it by: the kid (PrivateKey, SigningKey's public key), `session:<kid>` (SessionKey) or IndexKey.id. */
   put(
     key: PrivateKey | SigningKey | IndexKey | SessionKey,
     meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number },
@@ -506,7 +506,7 @@ export declare class KeyStore {
   getSigningKey(kid: string, options?: { passphrase?: string; now?: number }): Promise<SigningKey>;
   getIndexKey(id: string, options?: { now?: number }): Promise<IndexKey>;
   /** The stored session key, expiring when it did (KEY_EXPIRED after). */
-  getSessionKey(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider; clock?: () => number }): Promise<SessionKey>;
+  getSessionKey(id: string, options?: { passphrase?: string; now?: number; provider?: Provider; clock?: () => number }): Promise<SessionKey>;
   due(options?: { maxAgeDays?: number; now?: number }): Promise<string[]>;
   rotate(kid: string, options?: { expires?: number; passphrase?: string; provider?: Provider }): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
   delete(kid: string): Promise<void>;

@@ -151,7 +151,8 @@ export class KeyStore {
       if (key instanceof SessionKey) {
         sk = await unlockKey(key); // KEY_EXPIRED for an expired session key
         kind = 'session';
-        record = { ...base(kind, sk.kid, key.purpose), expires: key.expiresAt };
+        // Its own id: the same key may also be stored as a plain HPKE key (keyed by its kid).
+        record = { ...base(kind, `session:${sk.kid}`, key.purpose), expires: key.expiresAt };
       } else {
         sk = privateKeyArg(key, 'key');
         record = base(kind, sk.kid, 'hpke');

@@ -81,6 +81,7 @@ step "node --test (npm package)" node node --test tests/js/
 step "size budget (gzip)" size node bench/size.mjs
 step "API reference (TypeDoc, rustdoc)" check make --no-print-directory docs
 step "npm package: tarball, Vite, webpack (Chromium)" package node tests/package/run.mjs
+step "README and docs snippets (strict TS, Chromium)" snippets node tests/snippets/run.mjs
 step "Firefox and WebKit capability matrix" engines node tests/engines/run.mjs
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
