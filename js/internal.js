@@ -213,8 +213,29 @@ export function schemaArg(schema) {
   requireInit();
   let compiled = schemas.get(schema);
   if (!compiled) {
-    compiled = new wasm.Schema(JSON.stringify(schema));
+    try {
+      compiled = new wasm.Schema(JSON.stringify(schema));
+    } catch (e) {
+      throw schemaFieldError(schema, e);
+    }
     schemas.set(schema, compiled);
   }
   return compiled;
+}
+
+/**
+ * The error of a schema that did not compile, naming the field at fault:
+ * each field is compiled alone to find the first one the core refuses
+ * (the core's messages are static text; schema paths are not PHI).
+ */
+function schemaFieldError(schema, error) {
+  if (!(error instanceof PhisealError) || schema.fields === null || typeof schema.fields !== 'object') return error;
+  for (const [path, spec] of Object.entries(schema.fields)) {
+    try {
+      new wasm.Schema(JSON.stringify({ id: 'check', version: 0, fields: { [path]: spec } })).free();
+    } catch (e) {
+      if (e instanceof PhisealError) return new PhisealError(`schema field ${JSON.stringify(path)}: ${e.message}`, e.code);
+    }
+  }
+  return error;
 }

@@ -102,4 +102,6 @@ test('no silent coercion; errors name the fix', async () => {
   await refused(seal({ note: 'x' }, [publicKey.toJwk()]), /importPublicKey\(jwk\)/);
   assert.throws(() => phiseal.importPublicKey(JSON.stringify(publicKey.toJwk())), /JSON text, not a PEM string/);
   assert.throws(() => new phiseal.AuditLog({ checkpointEvery: 0 }), /checkpointEvery must be a whole number/);
+  const badSchema = { id: 's', version: 1, fields: { note: true, 'patient..ssn': { mode: 'blindIndex' } } };
+  await refused(phiseal.sealRecord({ note: 'x' }, { schema: badSchema, recordId: 'r', recipients: [publicKey] }), /^schema field "patient\.\.ssn": /);
 });
