@@ -66,6 +66,12 @@ const N = hasDom
       contains: Node.prototype.contains,
       MutationObserver: globalThis.MutationObserver,
       ResizeObserver: globalThis.ResizeObserver,
+      queueMicrotask: globalThis.queueMicrotask.bind(globalThis),
+      Worker: globalThis.Worker,
+      Blob: globalThis.Blob,
+      createObjectURL: globalThis.URL?.createObjectURL?.bind(URL),
+      revokeObjectURL: globalThis.URL?.revokeObjectURL?.bind(URL),
+      querySelectorAll: Document.prototype.querySelectorAll,
       fillText: CanvasRenderingContext2D.prototype.fillText,
       drawImage: CanvasRenderingContext2D.prototype.drawImage,
     }
@@ -94,6 +100,52 @@ const TOP_LAYER = ':modal, :fullscreen, :popover-open';
 const SAMPLE = [[0.5, 0.5], [0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]];
 
 const token = Symbol('phiseal.watermark');
+
+/** Every watermark host of this module: they recognise each other and never report one another as a cover. */
+const HOSTS = new WeakSet();
+
+/**
+ * A heartbeat from a dedicated worker: the page can cancel its own timers
+ * (clearTimeout on every id) and animation frames, but not a worker's
+ * timer it has no handle to. Each tick calls every subscriber; without
+ * workers (a CSP that forbids blob: workers) there is no heartbeat and the
+ * checks run on the page's timers and observers only.
+ */
+const heartbeat = { worker: null, failed: false, subs: new Set() };
+const HEARTBEAT_MS = 25;
+
+function onHeartbeat(fn) {
+  if (heartbeat.worker === null && !heartbeat.failed) {
+    try {
+      const src = 'let t=0;onmessage=(e)=>{clearInterval(t);t=setInterval(()=>postMessage(0),e.data)};';
+      const url = N.createObjectURL(new N.Blob([src], { type: 'text/javascript' }));
+      const w = new N.Worker(url);
+      let loaded = false;
+      w.onmessage = () => {
+        if (!loaded) {
+          loaded = true;
+          N.revokeObjectURL(url);
+        }
+        for (const f of heartbeat.subs) f();
+      };
+      w.onerror = () => {
+        heartbeat.failed = true;
+      };
+      w.postMessage(HEARTBEAT_MS);
+      heartbeat.worker = w;
+    } catch {
+      heartbeat.failed = true;
+    }
+  }
+  heartbeat.subs.add(fn);
+  return () => {
+    heartbeat.subs.delete(fn);
+    if (heartbeat.subs.size === 0 && heartbeat.worker !== null) {
+      heartbeat.worker.terminate();
+      heartbeat.worker = null;
+    }
+  };
+}
 
 /**
  * A watermark attached to one target. Create with Watermark.attach().
@@ -129,6 +181,12 @@ export class Watermark {
   #detached = false;
   #popover;
   #checking = false;
+  #probe;
+  #zoom = 1;
+  #timerDue = Infinity;
+  #lastBeat = 0;
+  #stalled = false;
+  #collapsed = false;
 
   /**
    * Draws a tiled, rotated, semi-transparent mark over `target` and keeps it
@@ -155,6 +213,8 @@ export class Watermark {
     this.#target = el;
     this.#popover = typeof N.showPopover === 'function';
     this.#build();
+    // Top-layer elements open before the mark are covered by it (see #place), not reported.
+    this.#layers = new Set(this.#foreignLayers());
     this.#place();
     this.#redraw(true);
     this.#observe();
@@ -252,7 +312,11 @@ export class Watermark {
       'position:absolute;inset:0;display:none;background:#1b1b1b;color:#eee;font:600 16px sans-serif;align-items:center;justify-content:center;text-align:center';
     this.#block.textContent = 'Hidden: the watermark over this content was tampered with';
     clip.append(this.#fCanvas, this.#tCanvas, this.#block);
-    root.append(clip);
+    // 100 CSS px wide at the host's effective zoom: measures what `zoom` on an ancestor does to the mark.
+    this.#probe = document.createElement('div');
+    this.#probe.style.cssText = 'position:absolute;left:0;top:0;width:100px;height:1px;visibility:hidden;pointer-events:none';
+    root.append(this.#probe, clip);
+    HOSTS.add(host);
     this.#clip = clip;
     this.#host = host;
     this.#insertHost();
@@ -289,7 +353,19 @@ export class Watermark {
     } catch {
       // Not connected or popover attribute gone: the next check restores both.
     }
-    this.#layers = new Set([...document.querySelectorAll(TOP_LAYER)].filter((e) => e !== host));
+  }
+
+  /**
+   * Open top-layer elements that are not phiseal's (modal dialogs, popovers,
+   * fullscreen elements), except a fullscreen element holding the target.
+   * Such an element may hold a copy of the protected content, so the mark
+   * covers it too, and the host is raised above it.
+   */
+  #foreignLayers() {
+    const target = this.#target;
+    return [...call(N.querySelectorAll, document, TOP_LAYER)].filter(
+      (e) => !HOSTS.has(e) && !(call(N.matches, e, ':fullscreen') && (e === target || call(N.contains, e, target))),
+    );
   }
 
   // ---------------------------------------------------------------- drawing
@@ -312,6 +388,14 @@ export class Watermark {
       this.#drawnForensic = '';
       this.#redraw(false);
     }
+    // `zoom` on an ancestor scales the host too: undo it inside the shadow root,
+    // so that the clip box and canvases are in viewport CSS px like the rectangles.
+    const z = call(N.rect, this.#probe).width / 100;
+    if (z > 0 && Math.abs(z - this.#zoom) > 1e-4) {
+      this.#zoom = z;
+      this.#clip.style.zoom = Math.abs(z - 1) > 1e-4 ? String(1 / z) : '';
+      this.#clipRect = '';
+    }
     let l = 0;
     let t = 0;
     let r = 0;
@@ -330,6 +414,19 @@ export class Watermark {
         t = Math.max(t, cr.top);
         r = Math.min(r, cr.right);
         b = Math.min(b, cr.bottom);
+      }
+    }
+    // Every foreign top-layer element is marked as well (one box: the union).
+    if (this.#popover) {
+      for (const e of this.#foreignLayers()) {
+        const er = call(N.rect, e);
+        const el = Math.max(0, er.left);
+        const et = Math.max(0, er.top);
+        const eR = Math.min(vw, er.right);
+        const eB = Math.min(vh, er.bottom);
+        if (eR <= el || eB <= et) continue;
+        if (r <= l || b <= t) [l, t, r, b] = [el, et, eR, eB];
+        else [l, t, r, b] = [Math.min(l, el), Math.min(t, et), Math.max(r, eR), Math.max(b, eB)];
       }
     }
     const w = Math.max(0, r - l);
@@ -417,12 +514,76 @@ export class Watermark {
       }
       this.#raise();
       this.#emit('info', 'fullscreen', true, { fullscreen: document.fullscreenElement !== null });
+      this.#topLayerChanged(); // a fullscreen element without the target: a cover, marked and reported
       this.#kick();
     });
     // A closed popover (hidePopover()) is re-opened at once.
     on(this.#host, 'toggle', (e) => {
       if (e.newState === 'closed' && !this.#detached) this.#check(false);
     });
+    // Something entering the top layer goes above the mark: raise the mark in
+    // the microtask after it (before the next paint), whatever the page's timers do.
+    // Popovers: beforetoggle (fires inside showPopover; captured at the window).
+    on(
+      window,
+      'beforetoggle',
+      (e) => {
+        if (HOSTS.has(e.target) || this.#detached) return;
+        if (e.newState === 'closed') {
+          N.queueMicrotask(() => {
+            this.#layers.delete(e.target);
+            this.#place();
+          });
+        } else N.queueMicrotask(() => this.#topLayerChanged());
+      },
+      { capture: true },
+    );
+    // Modal dialogs: showModal() sets the open attribute.
+    this.#layerMo = new N.MutationObserver(() => this.#topLayerChanged());
+    this.#layerMo.observe(document, { subtree: true, attributes: true, attributeFilter: ['open'] });
+    this.#off.push(() => this.#layerMo.disconnect());
+    this.#off.push(onHeartbeat(() => this.#beat()));
+  }
+
+  #layerMo;
+
+  /** After a top-layer change: raise, cover and report at once (not at the next periodic check). */
+  #topLayerChanged() {
+    if (this.#detached || this.#checking) return;
+    this.#checking = true;
+    try {
+      this.#checkTopLayer();
+      if (this.#place()) this.#kick();
+    } finally {
+      this.#mo.takeRecords();
+      this.#checking = false;
+    }
+  }
+
+  /**
+   * A heartbeat tick (from the worker). When this watermark's timer is
+   * overdue by three intervals, run the checks here and restart the timer;
+   * if the heartbeat itself arrived on time (the page is not just busy:
+   * a busy page delays both), the timer was cancelled: report it. A hidden
+   * page is skipped: browsers throttle its timers, and nothing is on screen.
+   */
+  #beat() {
+    if (this.#detached) return;
+    const now = N.now();
+    const gap = now - this.#lastBeat;
+    this.#lastBeat = now;
+    if (document.visibilityState !== 'visible') {
+      this.#timerDue = now + this.#cfg.checkIntervalMs;
+      return;
+    }
+    const overdue = now - this.#timerDue;
+    if (overdue <= 3 * this.#cfg.checkIntervalMs) return;
+    if (gap < 3 * HEARTBEAT_MS && !this.#stalled) {
+      this.#stalled = true;
+      this.#emit('tamper', 'timers-stopped', true, { overdueMs: Math.round(overdue) });
+    }
+    this.#check(true);
+    this.#schedule();
   }
 
   /** Follows the target every frame while it moves (scroll, resize, animation). */
@@ -442,7 +603,9 @@ export class Watermark {
   #schedule() {
     N.clearTimeout(this.#timer);
     if (this.#detached) return;
+    this.#timerDue = N.now() + this.#cfg.checkIntervalMs;
     this.#timer = N.setTimeout(() => {
+      this.#stalled = false;
       this.#check(true);
       this.#schedule();
     }, this.#cfg.checkIntervalMs);
@@ -525,6 +688,7 @@ export class Watermark {
       this.#checkHost();
       if (full) {
         this.#checkTopLayer();
+        this.#checkCollapsed();
         this.#checkCover();
         this.#checkComputed();
         if (this.#place()) this.#kick();
@@ -614,21 +778,33 @@ export class Watermark {
     );
   }
 
-  /** A top-layer element (modal dialog, popover, fullscreen) opened after the mark: raise the mark above it. */
+  /**
+   * A foreign top-layer element (modal dialog, popover, fullscreen) opened
+   * since the last look: raise the mark above it, mark it (see #place) and
+   * report it, every time it opens (a show/hide loop is a stream of reports
+   * that escalates to the failure policy).
+   */
   #checkTopLayer() {
     if (!this.#popover) return;
-    const host = this.#host;
-    const fresh = [...document.querySelectorAll(TOP_LAYER)].filter((e) => e !== host && !this.#layers.has(e));
+    const open = this.#foreignLayers();
+    const fresh = open.filter((e) => !this.#layers.has(e));
+    this.#layers = new Set(open);
     if (fresh.length === 0) return;
     this.#raise();
-    const rect = this.#clipBox();
     for (const e of fresh) {
-      if (e.matches(':fullscreen') && (e === this.#target || call(N.contains, e, this.#target))) continue; // reported by fullscreenchange
-      const r = call(N.rect, e);
-      if (rect && r.right > rect.l && r.left < rect.r && r.bottom > rect.t && r.top < rect.b) {
-        this.#emit('tamper', 'cover', this.#healthy(), { element: e.localName, topLayer: true });
-      }
+      const kind = call(N.matches, e, ':fullscreen') ? 'fullscreen' : call(N.matches, e, ':modal') ? 'modal' : 'popover';
+      this.#emit('tamper', 'cover', this.#healthy(), { element: e.localName, topLayer: true, kind });
     }
+  }
+
+  /** The target laid out but drawn with no area (transform: scale(0) on an ancestor): reported once per onset. */
+  #checkCollapsed() {
+    const t = this.#target;
+    if (!t.isConnected || this.#targetMissing || !(t instanceof HTMLElement)) return;
+    const r = call(N.rect, t);
+    const collapsed = t.offsetWidth > 0 && t.offsetHeight > 0 && (r.width < 1 || r.height < 1);
+    if (collapsed && !this.#collapsed) this.#emit('tamper', 'target-collapsed', false, { width: r.width, height: r.height });
+    this.#collapsed = collapsed;
   }
 
   #clipBox() {
