@@ -46,7 +46,11 @@ export type WatermarkAction =
   | 'hide-target'
   | 'target-removed'
   | 'show-target'
-  | 'fullscreen';
+  | 'fullscreen'
+  /** The page's timers stopped running the checks (a worker heartbeat runs them instead). */
+  | 'timers-stopped'
+  /** The target is laid out but drawn with no area (e.g. transform: scale(0) on an ancestor). */
+  | 'target-collapsed';
 
 /** One report for the audit log. `time` is epoch milliseconds. */
 export interface WatermarkEvent {
@@ -55,7 +59,21 @@ export interface WatermarkEvent {
   /** Whether the mark is shown again (for 'hide-target': false, the target is hidden). */
   restored: boolean;
   time: number;
-  detail?: { properties?: string[]; element?: string; topLayer?: boolean; points?: number; reason?: string; count?: number; late?: boolean; fullscreen?: boolean };
+  detail?: {
+    properties?: string[];
+    element?: string;
+    topLayer?: boolean;
+    /** For a top-layer cover: what opened above the page. */
+    kind?: 'fullscreen' | 'modal' | 'popover';
+    points?: number;
+    reason?: string;
+    count?: number;
+    late?: boolean;
+    fullscreen?: boolean;
+    overdueMs?: number;
+    width?: number;
+    height?: number;
+  };
 }
 
 export interface WatermarkOptions extends MarkOptions {
