@@ -162,6 +162,34 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
         await server.close();
       }
     }
+    // The Vite dev server, with the two lines the README gives for it.
+    await check('Vite dev server (worker format es, optimizeDeps.exclude phiseal): the main smoke app works', async () => {
+      const { createServer } = await import('vite');
+      const dev = await createServer({
+        root: app,
+        logLevel: 'warn',
+        configFile: false,
+        worker: { format: 'es' },
+        optimizeDeps: { exclude: ['phiseal'] },
+        server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+      });
+      await dev.listen();
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      try {
+        await page.goto(`${dev.resolvedUrls.local[0]}index.html`);
+        await page.waitForFunction(() => window.appReady === true, null, { timeout: 60_000 });
+        const r = await page.evaluate(() => window.smoke());
+        if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+        const bad = ['fields', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
+        if (bad.length || r.capabilities.build !== 'full') throw new Error(`failed: ${bad.join(', ')} ${JSON.stringify(r.capabilities)}`);
+        return `build ${r.capabilities.build}, frame transform ${r.capabilities.frameTransform}`;
+      } finally {
+        await page.close();
+        await dev.close();
+      }
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }
