@@ -255,7 +255,10 @@ export class KeyStore {
   async getIndexKey(id, opts) {
     const o = options(opts, 'options');
     const r = await this.#entry(id, 'index', o);
-    return wasm.openIndexKey(r.wrapped.sealed, await this.#sealingKey());
+    const key = await wasm.openIndexKey(r.wrapped.sealed, await this.#sealingKey());
+    // An entry moved under another id (or planted) opens to a key with another id: refuse it.
+    if (key.id !== id) throw new PhisealError(`the stored index key is not ${id} (tampered store)`, ErrorCode.DECRYPT_FAILED);
+    return key;
   }
 
   /** Loads a stored SessionKey: the same key, expiring when the stored one did (`KEY_EXPIRED` after). */

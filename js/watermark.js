@@ -72,6 +72,11 @@ const N = hasDom
       createObjectURL: globalThis.URL?.createObjectURL?.bind(URL),
       revokeObjectURL: globalThis.URL?.revokeObjectURL?.bind(URL),
       querySelectorAll: Document.prototype.querySelectorAll,
+      // Getters read by the checks, captured so that a page cannot redefine them to blind them.
+      visibilityState: Object.getOwnPropertyDescriptor(Document.prototype, 'visibilityState')?.get,
+      fullscreenElement: Object.getOwnPropertyDescriptor(Document.prototype, 'fullscreenElement')?.get,
+      offsetWidth: Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetWidth')?.get,
+      offsetHeight: Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'offsetHeight')?.get,
       fillText: CanvasRenderingContext2D.prototype.fillText,
       drawImage: CanvasRenderingContext2D.prototype.drawImage,
     }
@@ -337,7 +342,7 @@ export class Watermark {
     const host = this.#host;
     let parent = this.#container();
     // Fallback without the top layer: inside a fullscreen element that can hold children.
-    const fs = document.fullscreenElement;
+    const fs = call(N.fullscreenElement, document);
     if (!this.#popover && fs && !(fs instanceof HTMLMediaElement) && !(fs instanceof HTMLCanvasElement) && !(fs instanceof HTMLImageElement)) parent = fs;
     call(N.append, parent, host);
     this.#raise();
@@ -400,7 +405,7 @@ export class Watermark {
     let t = 0;
     let r = 0;
     let b = 0;
-    const fs = document.fullscreenElement;
+    const fs = call(N.fullscreenElement, document);
     const shown = !fs || fs === this.#target || call(N.contains, fs, this.#target);
     if (this.#target.isConnected && !this.#targetMissing && shown) {
       const rect = call(N.rect, this.#target);
@@ -572,7 +577,7 @@ export class Watermark {
     const now = N.now();
     const gap = now - this.#lastBeat;
     this.#lastBeat = now;
-    if (document.visibilityState !== 'visible') {
+    if (call(N.visibilityState, document) !== 'visible') {
       this.#timerDue = now + this.#cfg.checkIntervalMs;
       return;
     }
@@ -802,7 +807,7 @@ export class Watermark {
     const t = this.#target;
     if (!t.isConnected || this.#targetMissing || !(t instanceof HTMLElement)) return;
     const r = call(N.rect, t);
-    const collapsed = t.offsetWidth > 0 && t.offsetHeight > 0 && (r.width < 1 || r.height < 1);
+    const collapsed = call(N.offsetWidth, t) > 0 && call(N.offsetHeight, t) > 0 && (r.width < 1 || r.height < 1);
     if (collapsed && !this.#collapsed) this.#emit('tamper', 'target-collapsed', false, { width: r.width, height: r.height });
     this.#collapsed = collapsed;
   }
