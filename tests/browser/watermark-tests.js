@@ -137,3 +137,14 @@ export async function timedTamper(mark, events, action, fn, waitMs = 400) {
     await new Promise((r) => setTimeout(r, 1));
   }
 }
+
+/** A page script's copy of protected content: a manual popover with `style`, shown (it enters the top layer). */
+export function popoverCopy(id, style) {
+  const copy = document.createElement('div');
+  copy.id = id;
+  copy.setAttribute('popover', 'manual');
+  copy.style.cssText = style;
+  document.body.append(copy);
+  copy.showPopover();
+  return copy;
+}

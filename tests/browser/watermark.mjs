@@ -330,12 +330,7 @@ await runSuite('watermark', { timeoutMs: 170_000, permissions: ['camera'] }, asy
         cancelAnimationFrame(i);
       }
       const t0 = performance.now();
-      const copy = document.createElement('div');
-      copy.id = 'popcopy';
-      copy.setAttribute('popover', 'manual');
-      copy.style.cssText = copyStyle;
-      document.body.append(copy);
-      copy.showPopover();
+      const copy = h.popoverCopy('popcopy', copyStyle);
       await h.sleep(800);
       const at = (action) => {
         const e = pm.events.find((x) => x.action === action);
@@ -358,12 +353,7 @@ await runSuite('watermark', { timeoutMs: 170_000, permissions: ['camera'] }, asy
       pm.mark.detach();
       pm.events.length = 0;
       pm.mark = wm.Watermark.attach('#flat', { text: ['viewer u-7781'], opacity: 0.7, moveEverySeconds: 0, failurePolicy: 'hide', recoverAfterMs: 600, onEvent: (e) => pm.events.push(e) });
-      const copy = document.createElement('div');
-      copy.id = 'loopcopy';
-      copy.setAttribute('popover', 'manual');
-      copy.style.cssText = copyStyle;
-      document.body.append(copy);
-      copy.showPopover();
+      const copy = h.popoverCopy('loopcopy', copyStyle);
       pm.loop = setInterval(() => {
         copy.hidePopover();
         copy.showPopover();
