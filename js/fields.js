@@ -2,7 +2,7 @@
 // field by field before it leaves the browser, open it with a recipient key.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { isA, options, privateKeyArg, providerArg, requireInit, schemaArg, wasm } from './internal.js';
+import { isA, options, privateKeyArg, providerArg, recipientKeyArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
 
@@ -75,13 +75,7 @@ function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
   return JSON.stringify(
     recipients.map((r) => {
-      if (isA(r, 'PrivateKey')) throw invalidArgument('recipients take public keys: pass privateKey.publicKey, never the private key');
-      const key = isA(r, 'PublicKey') ? r : r?.publicKey;
-      if (!isA(key, 'PublicKey')) {
-        const jwk = r?.kty !== undefined ? r : r?.publicKey?.kty !== undefined ? r.publicKey : undefined;
-        if (jwk) throw invalidArgument('each recipient must be a PublicKey: import the JWK first with importPublicKey(jwk)');
-        throw invalidArgument('each recipient must be a PublicKey or {publicKey, groups}');
-      }
+      const key = recipientKeyArg(r, 'a PublicKey or {publicKey, groups}');
       const groups = isA(r, 'PublicKey') ? undefined : r.groups;
       if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))) {
         throw invalidArgument('recipient groups must be an array of strings');

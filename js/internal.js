@@ -154,6 +154,20 @@ export function publicKeyArg(value, name) {
   throw invalidArgument(`${name} must be a phiseal PublicKey (see importPublicKey)`);
 }
 
+/**
+ * The PublicKey of one recipient entry (`r` itself, or `r.publicKey`),
+ * refusing a private key and a raw JWK with the fix in the message.
+ */
+export function recipientKeyArg(r, what) {
+  if (isA(r, 'PrivateKey')) throw invalidArgument('recipients take public keys: pass privateKey.publicKey, never the private key');
+  const key = isA(r, 'PublicKey') ? r : r?.publicKey;
+  if (isA(key, 'PublicKey')) return key;
+  if (r?.kty !== undefined || r?.publicKey?.kty !== undefined) {
+    throw invalidArgument('each recipient must be a PublicKey: import the JWK first with importPublicKey(jwk)');
+  }
+  throw invalidArgument(`each recipient must be ${what}`);
+}
+
 export function privateKeyArg(value, name) {
   if (isA(value, 'PrivateKey')) return value;
   throw invalidArgument(`${name} must be a phiseal PrivateKey (see generateKeyPair, importPrivateKey)`);

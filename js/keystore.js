@@ -33,29 +33,38 @@ export class KeyStore {
     return store;
   }
 
-  #wrapping = null;
+  #meta = new Map();
 
-  /** The store's wrapping key, created once (concurrent callers share one promise; `add` never overwrites). */
+  /**
+   * The value `name` of the store's meta object store, created once by
+   * `make()` (concurrent callers share one promise; `add` never overwrites:
+   * when another tab created it first, that one is used).
+   */
+  #metaValue(name, make) {
+    let p = this.#meta.get(name);
+    if (p === undefined) {
+      p = (async () => {
+        const existing = await request(this.#db.transaction('meta').objectStore('meta').get(name));
+        if (existing) return existing;
+        const value = await make();
+        const tx = this.#db.transaction('meta', 'readwrite');
+        tx.objectStore('meta').add(value, name);
+        try {
+          await done(tx);
+          return value;
+        } catch {
+          return request(this.#db.transaction('meta').objectStore('meta').get(name));
+        }
+      })();
+      p.catch(() => this.#meta.delete(name));
+      this.#meta.set(name, p);
+    }
+    return p;
+  }
+
+  /** The store's non-extractable AES-256-GCM wrapping key. */
   #wrappingKey() {
-    this.#wrapping ??= (async () => {
-      const meta = this.#db.transaction('meta').objectStore('meta');
-      const existing = await request(meta.get('wrapping-key'));
-      if (existing) return existing;
-      const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-      const tx = this.#db.transaction('meta', 'readwrite');
-      tx.objectStore('meta').add(key, 'wrapping-key');
-      try {
-        await done(tx);
-        return key;
-      } catch {
-        // Another tab created it first: use that one.
-        return request(this.#db.transaction('meta').objectStore('meta').get('wrapping-key'));
-      }
-    })();
-    this.#wrapping.catch(() => {
-      this.#wrapping = null;
-    });
-    return this.#wrapping;
+    return this.#metaValue('wrapping-key', () => crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']));
   }
 
   static async #passphraseKey(passphrase, salt, iterations) {
@@ -63,36 +72,30 @@ export class KeyStore {
     return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
   }
 
-  #sealing = null;
-
   /** The store's own P-384 key pair (non-extractable), to which IndexKeys are sealed; created once. */
-  #sealingKey() {
-    this.#sealing ??= (async () => {
-      const meta = this.#db.transaction('meta').objectStore('meta');
-      let entry = await request(meta.get('sealing-key'));
-      if (!entry) {
-        const sk = await wasm.PrivateKey.generate('auto', false);
-        const ck = sk.cryptoKey();
-        if (!ck) throw new PhisealError('storing an IndexKey needs WebCrypto ECDH P-384', ErrorCode.UNSUPPORTED);
-        const tx = this.#db.transaction('meta', 'readwrite');
-        tx.objectStore('meta').add({ key: ck, publicJwk: sk.publicKey.toJwk() }, 'sealing-key');
-        try {
-          await done(tx);
-          return sk;
-        } catch {
-          entry = await request(this.#db.transaction('meta').objectStore('meta').get('sealing-key'));
-        }
-      }
-      return wasm.PrivateKey.fromCryptoKey(entry.key, wasm.PublicKey.fromJwk(entry.publicJwk));
-    })();
-    this.#sealing.catch(() => {
-      this.#sealing = null;
+  async #sealingKey() {
+    const entry = await this.#metaValue('sealing-key', async () => {
+      const sk = await wasm.PrivateKey.generate('auto', false);
+      const ck = sk.cryptoKey();
+      if (!ck) throw new PhisealError('storing an IndexKey needs WebCrypto ECDH P-384', ErrorCode.UNSUPPORTED);
+      return { key: ck, publicJwk: sk.publicKey.toJwk() };
     });
-    return this.#sealing;
+    return wasm.PrivateKey.fromCryptoKey(entry.key, wasm.PublicKey.fromJwk(entry.publicJwk));
   }
 
-  /** AES-256-GCM of `der` under the store's key or a passphrase key: the entry's `wrapped` member. */
+  /**
+   * AES-256-GCM of `der` under the store's key or a passphrase key: the
+   * entry's `wrapped` member. `der` is zeroed afterwards, whatever happens.
+   */
   async #wrap(der, id, passphrase) {
+    try {
+      return await this.#wrapBytes(der, id, passphrase);
+    } finally {
+      der.fill(0);
+    }
+  }
+
+  async #wrapBytes(der, id, passphrase) {
     const iv = crypto.getRandomValues(new Uint8Array(12));
     let key;
     let wrapped;
@@ -134,12 +137,7 @@ export class KeyStore {
     let record;
     if (isA(key, 'SigningKey')) {
       record = { ...base('signing', key.publicKey.kid, 'audit-signing'), publicJwk: key.publicKey.toJwk() };
-      const der = key.exportPkcs8();
-      try {
-        record.wrapped = await this.#wrap(der, record.kid, m.passphrase);
-      } finally {
-        der.fill(0);
-      }
+      record.wrapped = await this.#wrap(key.exportPkcs8(), record.kid, m.passphrase);
     } else if (isA(key, 'IndexKey')) {
       if (m.passphrase !== undefined) throw invalidArgument('an IndexKey is sealed to the store; a passphrase is not supported for it');
       record = base('index', key.id, 'index');
@@ -162,12 +160,7 @@ export class KeyStore {
       if (ck && !sk.extractable && m.passphrase === undefined) {
         record.wrapped = { alg: 'webcrypto-non-extractable', key: ck };
       } else {
-        const der = await sk.exportPkcs8();
-        try {
-          record.wrapped = await this.#wrap(der, record.kid, m.passphrase);
-        } finally {
-          der.fill(0);
-        }
+        record.wrapped = await this.#wrap(await sk.exportPkcs8(), record.kid, m.passphrase);
       }
     }
     const tx = this.#db.transaction('keys', 'readwrite');

@@ -20,7 +20,7 @@
 // errors (truncation is reported at the end, as DECRYPT_FAILED).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { isA, options, privateKeyArg, providerArg, requireCapability, useFullBuild, wasm } from './internal.js';
+import { options, privateKeyArg, providerArg, recipientKeyArg, requireCapability, useFullBuild, wasm } from './internal.js';
 
 useFullBuild();
 
@@ -31,17 +31,7 @@ const MAX_HEADER_LEN = 55 + 64 * 177;
 
 function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array of PublicKeys');
-  return JSON.stringify(
-    recipients.map((r) => {
-      if (isA(r, 'PrivateKey')) throw invalidArgument('recipients take public keys: pass privateKey.publicKey, never the private key');
-      const key = isA(r, 'PublicKey') ? r : r?.publicKey;
-      if (!isA(key, 'PublicKey')) {
-        if (r?.kty !== undefined) throw invalidArgument('each recipient must be a PublicKey: import the JWK first with importPublicKey(jwk)');
-        throw invalidArgument('each recipient must be a PublicKey');
-      }
-      return { jwk: key.toJwk() };
-    }),
-  );
+  return JSON.stringify(recipients.map((r) => ({ jwk: recipientKeyArg(r, 'a PublicKey').toJwk() })));
 }
 
 function segmentSizeArg(value) {
