@@ -34,17 +34,26 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
     await demo.click('#open');
     await demo.waitForFunction(() => document.getElementById('opened').textContent.includes('DECRYPT_FAILED'));
   });
+  // tests/browser/audit.html: phiseal initialised, for the reload tests (IndexedDB across a reload).
+  const auditReady = (p) => p.waitForFunction(() => window.auditReady === true);
+  const auditPage = async () => {
+    const p = await context.newPage();
+    await p.goto(`${url}/tests/browser/audit.html`);
+    await auditReady(p);
+    return p;
+  };
+  const reloadAuditPage = async (p) => {
+    await p.reload();
+    await auditReady(p);
+  };
   await check('AuditQueue: entries survive a page reload, flush delivers each once, in order', async () => {
-    const page2 = await context.newPage();
-    await page2.goto(`${url}/tests/browser/audit.html`);
-    await page2.waitForFunction(() => window.auditReady === true);
+    const page2 = await auditPage();
     const name = `queue-${Date.now()}`;
     await page2.evaluate(async (name) => {
       const q = await window.phiseal.AuditQueue.open({ name });
       for (let i = 0; i < 5; i++) await q.append({ actor: { id: 'u', role: 'clinician' }, action: 'view', patientId: `p${i}` });
     }, name);
-    await page2.reload();
-    await page2.waitForFunction(() => window.auditReady === true);
+    await reloadAuditPage(page2);
     const result = await page2.evaluate(async (name) => {
       const { phiseal } = window;
       const q = await phiseal.AuditQueue.open({ name });
@@ -68,9 +77,7 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
     if (!ok) throw new Error(JSON.stringify(result));
   });
   await check('KeyStore: wrapped keys survive a reload; passphrase, expiry and rotation report', async () => {
-    const page3 = await context.newPage();
-    await page3.goto(`${url}/tests/browser/audit.html`);
-    await page3.waitForFunction(() => window.auditReady === true);
+    const page3 = await auditPage();
     const name = `keys-${Date.now()}`;
     const kids = await page3.evaluate(async (name) => {
       const { phiseal } = window;
@@ -86,8 +93,7 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       localStorage.setItem('sealed', JSON.stringify(sealed));
       return { web: web.privateKey.kid, soft: soft.privateKey.kid, old: old.privateKey.kid };
     }, name);
-    await page3.reload();
-    await page3.waitForFunction(() => window.auditReady === true);
+    await reloadAuditPage(page3);
     const out = await page3.evaluate(async ({ name, kids }) => {
       const { phiseal } = window;
       const store = await phiseal.KeyStore.open({ name });
@@ -110,9 +116,7 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
     if (!ok) throw new Error(JSON.stringify(out));
   });
   await check('KeyStore: SigningKey, IndexKey and SessionKey survive a reload, each through its own getter', async () => {
-    const page4 = await context.newPage();
-    await page4.goto(`${url}/tests/browser/audit.html`);
-    await page4.waitForFunction(() => window.auditReady === true);
+    const page4 = await auditPage();
     const name = `kinds-${Date.now()}`;
     const ids = await page4.evaluate(async (name) => {
       const { phiseal } = window;
@@ -135,8 +139,7 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
         expiresAt: session.expiresAt,
       };
     }, name);
-    await page4.reload();
-    await page4.waitForFunction(() => window.auditReady === true);
+    await reloadAuditPage(page4);
     const out = await page4.evaluate(async (ids) => {
       const { phiseal } = window;
       const store = await phiseal.KeyStore.open({ name: ids.name });
