@@ -79,11 +79,56 @@ export const KEM_P384_HKDF_SHA384 = 0x0011;
 export let PublicKey = placeholderClass('PublicKey');
 export let PrivateKey = placeholderClass('PrivateKey');
 export let IndexKey = placeholderClass('IndexKey');
+export let AuthorKey = placeholderClass('AuthorKey');
 whenReady((w) => {
   PublicKey = w.PublicKey;
   PrivateKey = w.PrivateKey;
   IndexKey = w.IndexKey;
+  AuthorKey = w.AuthorKey;
 });
+
+/**
+ * Generates an ECDSA P-384 author key: it signs the records, index keys and
+ * streams you seal, and readers trust its `publicKey`. In browsers it is a
+ * WebCrypto CryptoKey, non-extractable unless `extractable: true` (keep it
+ * across reloads with KeyStore.put / getAuthorKey).
+ * @param {{extractable?: boolean, provider?: 'auto'|'webcrypto'|'wasm'}} [opts]
+ */
+export async function generateAuthorKey(opts) {
+  requireInit();
+  const o = options(opts, 'options');
+  return wasm.AuthorKey.generate(providerArg(o.provider), extractableArg(o.extractable));
+}
+
+/**
+ * Imports an author key from PKCS#8 (DER bytes or a PEM string), or wraps an
+ * existing WebCrypto ECDSA P-384 private CryptoKey with its public key.
+ * @param {Uint8Array | string | CryptoKey} key
+ * @param {{publicKey?: PublicKey, extractable?: boolean, provider?: 'auto'|'webcrypto'|'wasm'}} [opts]
+ */
+export async function importAuthorKey(key, opts) {
+  requireInit();
+  const o = options(opts, 'options');
+  if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) {
+    return wasm.AuthorKey.fromCryptoKey(key, publicKeyArg(o.publicKey, 'publicKey'));
+  }
+  const provider = providerArg(o.provider);
+  const extractable = extractableArg(o.extractable);
+  if (typeof key === 'string') {
+    notJsonText(key, 'importAuthorKey');
+    return wasm.AuthorKey.importPkcs8(pemBody(key), provider, extractable);
+  }
+  if (key instanceof Uint8Array || key instanceof ArrayBuffer) return wasm.AuthorKey.importPkcs8(bytes(key, 'key'), provider, extractable);
+  throw invalidArgument('key must be PKCS#8 bytes, a PEM string or an ECDSA P-384 CryptoKey');
+}
+
+/** The DER bytes of a PEM `PRIVATE KEY` (INVALID_ARGUMENT for anything else). */
+function pemBody(pem) {
+  const m = /^-----BEGIN PRIVATE KEY-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END PRIVATE KEY-----\s*$/.exec(pem.trim());
+  if (!m) throw invalidArgument('key must be a PEM "PRIVATE KEY"');
+  const bin = atob(m[1].replace(/\s+/g, ''));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
 
 /**
  * Generates a P-384 key pair. In browsers the private key is a WebCrypto

@@ -7,6 +7,7 @@ import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
 
 export { IndexKeyset, Keyset };
+export { MemoryVersionStore, VersionStore } from './versions.js';
 
 
 /**
@@ -85,6 +86,76 @@ function recipientsArg(recipients) {
   );
 }
 
+/** The AuthorKey that signs what is sealed. */
+function authorArg(value) {
+  if (isA(value, 'AuthorKey')) return value;
+  if (isA(value, 'PrivateKey') || isA(value, 'SigningKey')) {
+    throw invalidArgument('author must be an AuthorKey (ECDSA P-384: generateAuthorKey()), not an HPKE PrivateKey or an audit SigningKey');
+  }
+  throw invalidArgument('author is required: the AuthorKey that signs it (generateAuthorKey(), KeyStore.getAuthorKey)');
+}
+
+/** The author keys an opener trusts: PublicKeys (or AuthorKeys), as the JSON the wasm side reads. */
+export function authorsArg(value) {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw invalidArgument('authors is required: a non-empty array of the PublicKeys whose signatures you trust (authorKey.publicKey)');
+  }
+  return value.map((k) => {
+    if (isA(k, 'AuthorKey')) return { jwk: k.publicKey.toJwk() };
+    if (isA(k, 'PublicKey')) return { jwk: k.toJwk() };
+    throw invalidArgument('each trusted author must be a PublicKey (authorKey.publicKey)');
+  });
+}
+
+/** An encryption context: a plain object of string values (default: empty). */
+function contextArg(value) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
+    throw invalidArgument('context must be a plain object of string values, e.g. {patientId: "p-1"}');
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw invalidArgument(`context.${k} must be a string (context values are compared exactly)`);
+  }
+  return value;
+}
+
+/** What openRecord / rewrapRecord expect, as JSON text for the wasm side. */
+function expectedArg(o) {
+  if (typeof o.recordId !== 'string') throw invalidArgument('recordId is required: the id of the record you asked for (a record served under another id is refused)');
+  const minVersion = o.minVersion ?? 0;
+  if (!Number.isSafeInteger(minVersion) || minVersion < 0) throw invalidArgument('minVersion must be a non-negative integer');
+  return JSON.stringify({ recordId: o.recordId, context: contextArg(o.context), authors: authorsArg(o.authors), minVersion });
+}
+
+/** `previous`: the header of the opened version this one replaces (openRecord(...).header). */
+function previousArg(value) {
+  if (value === undefined || value === null) return { version: 1, previous: null };
+  if (typeof value !== 'object' || !Number.isSafeInteger(value.version) || typeof value.digest !== 'string') {
+    throw invalidArgument('previous must be the header of the opened previous version (openRecord(...).header: {version, digest})');
+  }
+  return { version: value.version + 1, previous: value.digest };
+}
+
+/**
+ * Refuses a rollback through `versions` (a VersionStore, or any object with
+ * `advance(key, {version, digest})`): the store keeps the highest version
+ * seen per record and answers what it held before.
+ */
+async function checkFreshness(versions, header) {
+  if (versions === undefined || versions === null) return;
+  if (typeof versions.advance !== 'function') throw invalidArgument('versions must be a VersionStore (or have advance(key, seen))');
+  const key = JSON.stringify([header.schemaId, header.recordId]);
+  const before = await versions.advance(key, { version: header.version, digest: header.digest });
+  if (before && (before.version > header.version || (before.version === header.version && before.digest !== header.digest))) {
+    throw new PhisealError(
+      before.version > header.version
+        ? `record ${header.recordId} is version ${header.version}, but version ${before.version} was already seen (rollback)`
+        : `record ${header.recordId} version ${header.version} differs from the one already seen (fork)`,
+      ErrorCode.STALE_VERSION,
+    );
+  }
+}
+
 function secondsArg(value, name) {
   if (value === undefined) return Math.floor(Date.now() / 1000);
   const ms = value instanceof Date ? value.getTime() : value;
@@ -114,7 +185,7 @@ export async function generateIndexKey() {
 }
 
 /**
- * Seals the tenant index key to recipients (HPKE); store the `phk1.` string.
+ * Seals the tenant index key to recipients (HPKE), signed by `author`; store the `phk2.` string.
  * @returns {Promise<string>}
  */
 export async function sealIndexKey(indexKey, recipients, opts) {
@@ -124,21 +195,27 @@ export async function sealIndexKey(indexKey, recipients, opts) {
   if (!ik) throw invalidArgument('indexKey is required');
   const r = recipientsArg(recipients);
   const provider = providerArg(o.provider);
-  return wasm.sealIndexKey(ik, r, provider);
-}
-
-/** Opens a sealed index key with a recipient's private key. */
-export async function openIndexKey(sealed, privateKey) {
-  requireInit();
-  if (typeof sealed !== 'string') throw invalidArgument('sealed index key must be a string');
-  const sk = privateKeyArg(privateKey, 'privateKey');
-  return wasm.openIndexKey(sealed, sk);
+  const author = authorArg(o.author);
+  return wasm.sealIndexKey(ik, r, provider, author);
 }
 
 /**
- * Seals the PHI fields of `record` named by `schema`.
+ * Opens a sealed index key with a recipient's private key; `authors` are
+ * the PublicKeys whose signatures you trust (UNTRUSTED_AUTHOR otherwise).
+ */
+export async function openIndexKey(sealed, privateKey, opts) {
+  requireInit();
+  if (typeof sealed !== 'string') throw invalidArgument('sealed index key must be a string');
+  const o = options(opts, 'options');
+  const sk = privateKeyArg(privateKey, 'privateKey');
+  return wasm.openIndexKey(sealed, sk, JSON.stringify(authorsArg(o.authors)));
+}
+
+/**
+ * Seals the PHI fields of `record` named by `schema`, signed by `author`.
  * @param {object} record a JSON object
- * @param {{schema: object, recordId: string, recipients: Array, indexKey?: IndexKey, created?: Date|number, provider?: string}} opts
+ * @param {{schema: object, recordId: string, recipients: Array, author: AuthorKey, context?: Record<string, string>,
+ *          previous?: {version: number, digest: string}, indexKey?: IndexKey, created?: Date|number, provider?: string}} opts
  * @returns {Promise<object>} the record, same shape, PHI replaced by sealed strings, plus `_phiseal`
  */
 export async function sealRecord(record, opts) {
@@ -147,48 +224,62 @@ export async function sealRecord(record, opts) {
   if (typeof o.recordId !== 'string') throw invalidArgument('recordId must be a string');
   const text = jsonArg(record, 'record');
   const recipients = recipientsArg(o.recipients);
+  const author = authorArg(o.author);
   const ik = indexKeyArg(o.indexKey);
   const created = secondsArg(o.created, 'created');
   const provider = providerArg(o.provider);
   const schema = schemaArg(o.schema);
-  return JSON.parse(await wasm.sealRecord(text, schema, o.recordId, recipients, created, ik?.clone(), provider));
+  const sealOpts = JSON.stringify({ recordId: o.recordId, created, context: contextArg(o.context), ...previousArg(o.previous) });
+  return JSON.parse(await wasm.sealRecord(text, schema, recipients, sealOpts, ik?.clone(), provider, author));
 }
 
 /**
- * Opens a sealed record. Fields of groups the key was not granted (or
- * deterministic fields without the index key) stay sealed and are listed in
- * `locked` as `{path, reason}` (path is a JSON Pointer).
- * @returns {Promise<{record: object, locked: Array<{path: string, reason: string}>}>}
+ * Opens a sealed record, refusing anything but what the caller expects: the
+ * record `recordId`, sealed with exactly `context`, signed by one of
+ * `authors`, at least `minVersion`, and (with `versions`) not older than
+ * the newest version already seen. Fields of groups the key was not
+ * granted (or deterministic fields without the index key) stay sealed and
+ * are listed in `locked` as `{path, reason}` (path is a JSON Pointer).
+ * @returns {Promise<{record: object, locked: Array<{path: string, reason: string}>, header: object, author: {kid: string}}>}
  */
 export async function openRecord(sealed, opts) {
   requireInit();
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
+  const expected = expectedArg(o);
   const sk = await openerArg(o.privateKey, sealed);
   const ik = indexKeyArg(o.indexKey, sealed);
   const schema = schemaArg(o.schema);
-  return JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone()));
+  const opened = JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone(), expected));
+  await checkFreshness(o.versions, opened.header);
+  return opened;
 }
 
 /**
- * Seals many records: `items` is an array of `{record, recordId}`.
+ * Seals many records: `items` is an array of `{record, recordId, context?, previous?}`.
  * The public-key work runs concurrently (WebCrypto queues it natively).
  */
 export async function sealRecords(items, opts) {
   if (!Array.isArray(items)) throw invalidArgument('items must be an array of {record, recordId}');
   const o = options(opts, 'options');
-  return Promise.all(items.map((it) => sealRecord(it?.record, { ...o, recordId: it?.recordId })));
+  return Promise.all(items.map((it) => sealRecord(it?.record, { ...o, recordId: it?.recordId, context: it?.context ?? o.context, previous: it?.previous })));
 }
 
-/** Opens many sealed records with one key. */
-export async function openRecords(sealedRecords, opts) {
-  if (!Array.isArray(sealedRecords)) throw invalidArgument('sealedRecords must be an array');
-  return Promise.all(sealedRecords.map((s) => openRecord(s, opts)));
+/**
+ * Opens many sealed records with one key: `items` is an array of
+ * `{sealed, recordId, context?}` (each record is checked against its own id).
+ */
+export async function openRecords(items, opts) {
+  if (!Array.isArray(items)) throw invalidArgument('items must be an array of {sealed, recordId}');
+  const o = options(opts, 'options');
+  return Promise.all(items.map((it) => openRecord(it?.sealed, { ...o, recordId: it?.recordId, context: it?.context ?? o.context })));
 }
 
 /**
  * Changes the recipients of a sealed record without re-encrypting its
- * fields. `privateKey` must be a recipient of every group.
+ * fields: the next version (version + 1, linked to this one), signed by
+ * `author`. The record is first checked as openRecord does (`recordId`,
+ * `context`, `authors`). `privateKey` must be a recipient of every group.
  */
 export async function rewrapRecord(sealed, opts) {
   return rewrap(sealed, opts, false);
@@ -196,7 +287,9 @@ export async function rewrapRecord(sealed, opts) {
 
 /**
  * Re-keys a record: fresh data keys (epoch + 1), fields re-encrypted, wrapped
- * to `recipients`. Use it when access must be revoked.
+ * to `recipients`, as the next version signed by `author`. Use it when
+ * access must be revoked (and refuse older versions with `versions` or
+ * `minVersion`: the removed recipient can still read those).
  */
 export async function rekeyRecord(sealed, opts) {
   return rewrap(sealed, opts, true);
@@ -208,10 +301,12 @@ async function rewrap(sealed, opts, rekey) {
   const text = jsonArg(sealed, 'sealed');
   const recipients = recipientsArg(o.recipients);
   const provider = providerArg(o.provider);
+  const expected = expectedArg(o);
+  const author = authorArg(o.author);
   const sk = await openerArg(o.privateKey, sealed);
   const schema = schemaArg(o.schema);
   const now = secondsArg(o.now, 'now');
-  return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider));
+  return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider, expected, author));
 }
 
 /** The recipients of `sealed` as {publicKey, groups}, resolved through `directory` (PublicKeys). */
@@ -257,7 +352,7 @@ export async function removeRecipient(sealed, opts) {
   return rekeyRecord(sealed, { ...o, recipients });
 }
 
-/** The (unauthenticated) header of a sealed record: ids, epoch, created, groups and recipient kids. */
+/** The (unauthenticated) header of a sealed record: ids, version, epoch, created, context, author, groups and recipient kids. */
 export function inspectRecord(sealed) {
   requireInit();
   return JSON.parse(wasm.inspectRecord(jsonArg(sealed, 'sealed')));
@@ -324,7 +419,7 @@ export function searchTokens(value, opts) {
  * stopped and resumed at any point (`start`), and run again safely.
  *
  * @param {object[]} records sealed records
- * @param {{schema, privateKey, indexKeys: IndexKeyset, directory: PublicKey[], start?: number, limit?: number,
+ * @param {{schema, privateKey, indexKeys: IndexKeyset, directory: PublicKey[], author: AuthorKey, authors: PublicKey[], start?: number, limit?: number,
  *          save?: (index: number, sealed: object) => void|Promise<void>, onProgress?: (p: {done: number, total: number}) => void}} opts
  * @returns {Promise<{reencrypted: number, skipped: number, next: number, total: number, done: boolean}>}
  */
@@ -346,10 +441,16 @@ export async function reencryptRecords(records, opts) {
     if (header.indexKeyId === target.id) {
       skipped++;
     } else {
-      const opened = await openRecord(sealed, { schema: o.schema, privateKey: o.privateKey, indexKey: o.indexKeys });
+      // Re-encryption keeps each record's id and context; the record is still
+      // checked (author, signature, every field) before it is re-signed.
+      const opened = await openRecord(sealed, {
+        schema: o.schema, privateKey: o.privateKey, indexKey: o.indexKeys, recordId: header.recordId, context: header.context, authors: o.authors,
+      });
       if (opened.locked.length > 0) throw new PhisealError('re-encryption needs a key of every group and the old index key', ErrorCode.MISUSE);
       const recipients = currentRecipients(sealed, o.directory);
-      const next = await sealRecord(opened.record, { schema: o.schema, recordId: header.recordId, recipients, indexKey: target, provider: o.provider });
+      const next = await sealRecord(opened.record, {
+        schema: o.schema, recordId: header.recordId, context: header.context, previous: opened.header, recipients, indexKey: target, provider: o.provider, author: o.author,
+      });
       if (o.save) await o.save(i, next);
       else records[i] = next;
       reencrypted++;

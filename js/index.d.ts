@@ -10,6 +10,9 @@ export declare const ErrorCode: {
   readonly MISUSE: 'MISUSE';
   readonly INVALID_SIGNATURE: 'INVALID_SIGNATURE';
   readonly NOT_RECIPIENT: 'NOT_RECIPIENT';
+  readonly UNTRUSTED_AUTHOR: 'UNTRUSTED_AUTHOR';
+  readonly CONTEXT_MISMATCH: 'CONTEXT_MISMATCH';
+  readonly STALE_VERSION: 'STALE_VERSION';
   readonly KEY_EXPIRED: 'KEY_EXPIRED';
   readonly ACCESS_DENIED: 'ACCESS_DENIED';
   readonly RNG_FAILED: 'RNG_FAILED';

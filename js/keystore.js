@@ -83,6 +83,17 @@ export class KeyStore {
     return wasm.PrivateKey.fromCryptoKey(entry.key, wasm.PublicKey.fromJwk(entry.publicJwk));
   }
 
+  /** The store's own ECDSA P-384 author key (non-extractable), which signs the IndexKeys it seals; created once. */
+  async #storeAuthor() {
+    const entry = await this.#metaValue('author-key', async () => {
+      const ak = await wasm.AuthorKey.generate('auto', false);
+      const ck = ak.cryptoKey();
+      if (!ck) throw new PhisealError('storing an IndexKey needs WebCrypto ECDSA P-384', ErrorCode.UNSUPPORTED);
+      return { key: ck, publicJwk: ak.publicKey.toJwk() };
+    });
+    return wasm.AuthorKey.fromCryptoKey(entry.key, wasm.PublicKey.fromJwk(entry.publicJwk));
+  }
+
   /**
    * AES-256-GCM of `der` under the store's key or a passphrase key: the
    * entry's `wrapped` member. `der` is zeroed afterwards, whatever happens.
@@ -114,11 +125,12 @@ export class KeyStore {
   }
 
   /**
-   * Stores a key with its metadata: a PrivateKey (HPKE), a SigningKey (audit
+   * Stores a key with its metadata: a PrivateKey (HPKE), an AuthorKey (record
+   * signatures), a SigningKey (audit
    * checkpoints), an IndexKey (deterministic and blind-index fields) or a
    * SessionKey (kept with its expiry). Resolves to the id to load it by:
    * the kid, or the IndexKey's id.
-   * @param {PrivateKey | SigningKey | IndexKey | SessionKey} key
+   * @param {PrivateKey | AuthorKey | SigningKey | IndexKey | SessionKey} key
    * @param {{purpose?: string, expires?: number, epoch?: number, passphrase?: string, created?: number}} [meta]
    */
   async put(key, meta) {
@@ -135,14 +147,23 @@ export class KeyStore {
       epoch: m.epoch ?? 1,
     });
     let record;
-    if (isA(key, 'SigningKey')) {
+    if (isA(key, 'AuthorKey')) {
+      record = { ...base('author', key.kid, 'author'), publicJwk: key.publicKey.toJwk() };
+      const ck = key.cryptoKey();
+      if (ck && !key.extractable && m.passphrase === undefined) {
+        record.wrapped = { alg: 'webcrypto-non-extractable', key: ck };
+      } else {
+        record.wrapped = await this.#wrap(await key.exportPkcs8(), record.kid, m.passphrase);
+      }
+    } else if (isA(key, 'SigningKey')) {
       record = { ...base('signing', key.publicKey.kid, 'audit-signing'), publicJwk: key.publicKey.toJwk() };
       record.wrapped = await this.#wrap(key.exportPkcs8(), record.kid, m.passphrase);
     } else if (isA(key, 'IndexKey')) {
       if (m.passphrase !== undefined) throw invalidArgument('an IndexKey is sealed to the store; a passphrase is not supported for it');
       record = base('index', key.id, 'index');
       const sealing = await this.#sealingKey();
-      record.wrapped = { alg: 'phk1-to-store', sealed: await wasm.sealIndexKey(key, JSON.stringify([{ jwk: sealing.publicKey.toJwk(), groups: null }]), 'auto') };
+      const author = await this.#storeAuthor();
+      record.wrapped = { alg: 'phk2-to-store', sealed: await wasm.sealIndexKey(key, JSON.stringify([{ jwk: sealing.publicKey.toJwk(), groups: null }]), 'auto', author) };
     } else {
       let sk;
       let kind = 'hpke';
@@ -189,7 +210,7 @@ export class KeyStore {
     if (!r) throw new PhisealError(`no key ${kid} in the store`, ErrorCode.INVALID_ARGUMENT);
     const stored = r.kind ?? 'hpke';
     if (stored !== kind) {
-      const getter = { hpke: 'get', signing: 'getSigningKey', index: 'getIndexKey', session: 'getSessionKey' }[stored];
+      const getter = { hpke: 'get', signing: 'getSigningKey', author: 'getAuthorKey', index: 'getIndexKey', session: 'getSessionKey' }[stored];
       throw new PhisealError(`key ${kid} is a ${stored} key: load it with KeyStore.${getter}()`, ErrorCode.MISUSE);
     }
     if (r.expires !== null && (o.now ?? Date.now()) >= r.expires) throw new PhisealError(`key ${kid} expired`, ErrorCode.KEY_EXPIRED);
@@ -233,6 +254,27 @@ export class KeyStore {
     return this.#privateKey(await this.#entry(kid, 'hpke', o), o);
   }
 
+  /**
+   * Loads a stored AuthorKey (record, index-key and stream signatures) by its
+   * kid: a non-extractable WebCrypto key stays one; a wrapped one is
+   * imported non-extractable.
+   */
+  async getAuthorKey(kid, opts) {
+    const o = options(opts, 'options');
+    const r = await this.#entry(kid, 'author', o);
+    const publicKey = wasm.PublicKey.fromJwk(r.publicJwk);
+    if (publicKey.kid !== kid) throw new PhisealError(`the stored author key is not ${kid} (tampered store)`, ErrorCode.DECRYPT_FAILED);
+    if (r.wrapped.alg === 'webcrypto-non-extractable') return wasm.AuthorKey.fromCryptoKey(r.wrapped.key, publicKey);
+    const der = await this.#unwrap(r, o);
+    try {
+      const key = await wasm.AuthorKey.importPkcs8(der, o.provider ?? 'auto', false);
+      if (key.kid !== kid) throw new PhisealError(`the stored author key is not ${kid} (tampered store)`, ErrorCode.DECRYPT_FAILED);
+      return key;
+    } finally {
+      der.fill(0);
+    }
+  }
+
   /** Loads a stored SigningKey (audit checkpoints) by its public key's kid. */
   async getSigningKey(kid, opts) {
     const o = options(opts, 'options');
@@ -248,7 +290,8 @@ export class KeyStore {
   async getIndexKey(id, opts) {
     const o = options(opts, 'options');
     const r = await this.#entry(id, 'index', o);
-    const key = await wasm.openIndexKey(r.wrapped.sealed, await this.#sealingKey());
+    const author = await this.#storeAuthor();
+    const key = await wasm.openIndexKey(r.wrapped.sealed, await this.#sealingKey(), JSON.stringify([{ jwk: author.publicKey.toJwk() }]));
     // An entry moved under another id (or planted) opens to a key with another id: refuse it.
     if (key.id !== id) throw new PhisealError(`the stored index key is not ${id} (tampered store)`, ErrorCode.DECRYPT_FAILED);
     return key;

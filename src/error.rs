@@ -33,6 +33,15 @@ pub enum ErrorCode {
     InvalidSignature,
     /// The key is not among the recipients of the sealed data.
     NotRecipient,
+    /// The data was signed by a key the caller does not trust (or names
+    /// no author the caller passed).
+    UntrustedAuthor,
+    /// The data is authentic but was made for another record id, encryption
+    /// context or schema than the caller expects (moved or replayed).
+    ContextMismatch,
+    /// The data is authentic but older than the caller accepts (a rollback),
+    /// or another version with the same number was seen (a fork).
+    StaleVersion,
     /// The platform random number generator failed.
     RngFailed,
     /// A browser platform call (WebCrypto) failed for a reason other than
@@ -53,6 +62,9 @@ impl ErrorCode {
             Self::Misuse => "MISUSE",
             Self::InvalidSignature => "INVALID_SIGNATURE",
             Self::NotRecipient => "NOT_RECIPIENT",
+            Self::UntrustedAuthor => "UNTRUSTED_AUTHOR",
+            Self::ContextMismatch => "CONTEXT_MISMATCH",
+            Self::StaleVersion => "STALE_VERSION",
             Self::RngFailed => "RNG_FAILED",
             Self::Platform => "PLATFORM",
         }

@@ -3,23 +3,33 @@
 //! A record (a JSON object) is sealed field by field: each PHI value named
 //! by a [`Schema`] becomes a compact string (`phs1.` random, `phd1.`
 //! deterministic, `phb1.` blind index) and one envelope entry, `_phiseal`
-//! (`phe1.`), carries the record's data keys wrapped with HPKE to each
-//! recipient, per access group. The result keeps the record's shape.
+//! (`phe2.`), carries the record's data keys wrapped with HPKE to each
+//! recipient, per access group, and its author's ECDSA P-384 signature over
+//! the header, the wraps and the whole record (every field string and every
+//! clear member). The result keeps the record's shape.
 //!
-//! The public-key steps are [`WrapJob`]s / [`UnwrapJob`]s so that they can
-//! run in RustCrypto or WebCrypto; [`seal_record`] and [`open_record`] run
-//! them with RustCrypto.
+//! Opening checks what the caller expects ([`Expected`]: record id,
+//! encryption context, trusted authors, minimum version) before any key is
+//! unwrapped, and the author's signature before any field is released.
+//!
+//! The public-key steps are [`WrapJob`]s / [`UnwrapJob`]s / [`VerifyJob`]s
+//! and a signing message, so that they can run in RustCrypto or WebCrypto;
+//! [`seal_record`] and [`open_record`] run them with RustCrypto.
 //!
 //! ```
-//! use phiseal::field::{self, Recipient, Schema, SealOptions};
+//! use phiseal::field::{self, Context, Expected, Recipient, Schema, SealOptions};
 //! use phiseal::keys::PrivateKey;
+//! use phiseal::sign::SigningKey;
 //! let schema = Schema::from_json(r#"{"id":"intake","version":1,"fields":{"ssn":true}}"#)?;
 //! let clinician = PrivateKey::generate()?;
+//! let author = SigningKey::generate()?;
 //! let record = phiseal::json::Value::parse(r#"{"ssn": "123-45-6789", "visit": 3}"#)?;
 //! let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*clinician.public_key())], 1_700_000_000);
-//! let sealed = field::seal_record(&record, &schema, &opts, None)?;
+//! let sealed = field::seal_record(&record, &schema, &opts, None, &author)?;
 //! assert!(sealed["ssn"].as_str().is_some_and(|s| s.starts_with("phs1.")));
-//! let opened = field::open_record(&sealed, &schema, &clinician, None)?;
+//! let authors = [author.verifying_key()];
+//! let expected = Expected::new("rec-1", &authors);
+//! let opened = field::open_record(&sealed, &schema, &clinician, None, &expected)?;
 //! assert_eq!(opened.record, record);
 //! # Ok::<(), phiseal::Error>(())
 //! ```
@@ -30,12 +40,14 @@ pub mod index_key;
 pub mod schema;
 pub mod wrap;
 
+use std::collections::BTreeMap;
+
 use crate::json::Value;
 use sha2::{Digest as _, Sha384};
 use zeroize::Zeroizing;
 
 use self::codec::{Reader, Writer, b64, unb64};
-use self::index_key::INDEX_KEY_ID_LEN;
+use self::index_key::{INDEX_KEY_COMMITMENT_LEN, INDEX_KEY_ID_LEN};
 pub use self::index_key::IndexKey;
 use self::schema::visit_mut;
 pub use self::schema::{FieldMode, FieldSpec, Schema};
@@ -44,25 +56,42 @@ use crate::aead::{AesGcm, NONCE_LEN};
 use crate::error::{Error, ErrorCode, Result};
 use crate::hpke::{ENC_LEN, Suite};
 use crate::keys::{PrivateKey, PublicKey, random_bytes};
+pub use crate::sign::{SIGNATURE_LEN, Verified, VerifyJob};
+use crate::sign::SigningKey;
 
 /// The member of a sealed record that holds the envelope.
 pub const ENVELOPE_MEMBER: &str = "_phiseal";
-/// Envelope string prefix (format version 1).
-pub const ENVELOPE_PREFIX: &str = "phe1.";
+/// Envelope string prefix (format version 2).
+pub const ENVELOPE_PREFIX: &str = "phe2.";
 /// Random-mode field prefix.
 pub const RANDOM_PREFIX: &str = "phs1.";
 /// Deterministic-mode field prefix.
 pub const DETERMINISTIC_PREFIX: &str = "phd1.";
 /// Blind-index-mode field prefix.
 pub const BLIND_PREFIX: &str = "phb1.";
-const FORMAT_VERSION: u8 = 1;
+/// Length of a record version digest.
+pub const VERSION_DIGEST_LEN: usize = 48;
+const FORMAT_VERSION: u8 = 2;
 const DEK_LEN: usize = 32;
 const WRAPPED_DEK_LEN: usize = DEK_LEN + 16;
 const FIELD_LABEL: &[u8] = b"phiseal-field-v1";
-const DEK_INFO_LABEL: &[u8] = b"phiseal-dek-v1";
-const DIGEST_LEN: usize = 32;
-const MAC_LEN: usize = 32;
-const MAC_INFO: &[u8] = b"phiseal-envelope-mac-v1";
+const DEK_INFO_LABEL: &[u8] = b"phiseal-dek-v2";
+const SIGNATURE_LABEL: &[u8] = b"phiseal-record-v2 signature";
+const VERSION_LABEL: &[u8] = b"phiseal-record-v2 version";
+const CONTENT_LABEL: &[u8] = b"phiseal-record-v2 content";
+const COMMIT_LABEL: &[u8] = b"phiseal-record-v2 key commitment";
+const COMMIT_LEN: usize = 32;
+const CONTENT_DIGEST_LEN: usize = 48;
+/// The most entries an encryption context may hold.
+pub const MAX_CONTEXT_ENTRIES: usize = 64;
+/// The longest encryption-context value, in bytes.
+pub const MAX_CONTEXT_VALUE_LEN: usize = 1024;
+
+/// An encryption context: clear key/values the app binds a record to
+/// (patient id, table, tenant). Authenticated by the author's signature,
+/// compared exactly on open; keys sorted by UTF-8 bytes (a `BTreeMap` of
+/// `String`s is).
+pub type Context = BTreeMap<String, String>;
 
 /// A recipient and the access groups it may read.
 #[derive(Clone, Debug)]
@@ -88,21 +117,72 @@ pub struct SealOptions {
     pub record_id: String,
     /// Who may open which groups.
     pub recipients: Vec<Recipient>,
-    /// Creation time, Unix seconds.
+    /// Creation time of the data keys, Unix seconds.
     pub created: u64,
     /// Data-key epoch (1 for a new record; raised by [`rekey_record`]).
     pub epoch: u32,
+    /// The encryption context (empty by default).
+    pub context: Context,
+    /// The record version: 1 for a new record, previous + 1 for an update.
+    pub version: u64,
+    /// The version digest of the previous version ([`Opened::digest`]);
+    /// required exactly when `version` > 1.
+    pub previous: Option<[u8; VERSION_DIGEST_LEN]>,
 }
 
 impl SealOptions {
-    /// Options for a new record (epoch 1).
+    /// Options for a new record (version 1, epoch 1, empty context).
     #[must_use]
     pub fn new(record_id: &str, recipients: Vec<Recipient>, created: u64) -> Self {
-        Self { record_id: record_id.to_owned(), recipients, created, epoch: 1 }
+        Self {
+            record_id: record_id.to_owned(),
+            recipients,
+            created,
+            epoch: 1,
+            context: Context::new(),
+            version: 1,
+            previous: None,
+        }
+    }
+
+    /// These options for the next version of an opened record: version + 1,
+    /// linked to its digest, same record id and context.
+    #[must_use]
+    pub fn update_of(opened: &Opened, recipients: Vec<Recipient>, created: u64) -> Self {
+        Self {
+            record_id: opened.header.record_id.clone(),
+            recipients,
+            created,
+            epoch: opened.header.epoch,
+            context: opened.header.context.clone(),
+            version: opened.header.version.saturating_add(1),
+            previous: Some(opened.digest),
+        }
     }
 }
 
-/// The parsed, authenticated-on-open envelope header.
+/// What the opener expects of a record; anything else is refused.
+#[derive(Clone, Debug)]
+pub struct Expected<'a> {
+    /// The record id the caller asked for (`CONTEXT_MISMATCH` otherwise).
+    pub record_id: &'a str,
+    /// The exact encryption context (`CONTEXT_MISMATCH` otherwise).
+    pub context: Context,
+    /// The author keys the caller trusts (`UNTRUSTED_AUTHOR` otherwise).
+    pub authors: &'a [PublicKey],
+    /// The lowest version accepted (`STALE_VERSION` below it); 0 or 1 accepts all.
+    pub min_version: u64,
+}
+
+impl<'a> Expected<'a> {
+    /// Expects `record_id`, an empty context, one of `authors`, any version.
+    #[must_use]
+    pub const fn new(record_id: &'a str, authors: &'a [PublicKey]) -> Self {
+        Self { record_id, context: Context::new(), authors, min_version: 0 }
+    }
+}
+
+/// The parsed envelope header (authenticated once the record is opened).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// Record id.
@@ -111,30 +191,55 @@ pub struct Header {
     pub schema_id: String,
     /// Schema version.
     pub schema_version: u32,
+    /// Record version (1 for a new record, raised by every update, rewrap and re-key).
+    pub version: u64,
+    /// The version digest of the previous version (`None` for version 1).
+    pub previous: Option<[u8; VERSION_DIGEST_LEN]>,
     /// Data-key epoch.
     pub epoch: u32,
-    /// Creation time (Unix seconds).
+    /// Creation time of the data keys (Unix seconds).
     pub created: u64,
-    /// Id of the tenant index key used by deterministic / blind-index fields.
-    pub index_key_id: Option<[u8; INDEX_KEY_ID_LEN]>,
-    /// Digest of the sealed field locations.
-    fields_digest: [u8; DIGEST_LEN],
+    /// The encryption context.
+    pub context: Context,
+    /// The author's key id (RFC 7638 thumbprint, raw).
+    pub author: [u8; 32],
+    /// Id and commitment of the tenant index key used by deterministic / blind-index fields.
+    pub index_key: Option<([u8; INDEX_KEY_ID_LEN], [u8; INDEX_KEY_COMMITMENT_LEN])>,
+    /// SHA-384 of the record's content (every member but the envelope and the unsigned ones).
+    content_digest: [u8; CONTENT_DIGEST_LEN],
     /// Groups (sorted) with their recipients' RFC 7638 thumbprints.
     pub groups: Vec<(String, Vec<[u8; 32]>)>,
+    /// The data-key commitment of each group, in `groups` order.
+    commitments: Vec<[u8; COMMIT_LEN]>,
 }
 
 impl Header {
+    /// The index key id, if the record uses one.
+    #[must_use]
+    pub fn index_key_id(&self) -> Option<[u8; INDEX_KEY_ID_LEN]> {
+        self.index_key.map(|(id, _)| id)
+    }
+
     fn encode(&self) -> Result<Vec<u8>> {
         let mut w = Writer::default();
         let suite = Suite::PHISEAL;
         w.u8(FORMAT_VERSION).u16(suite.kem_id()).u16(suite.kdf().id()).u16(suite.aead().id());
         w.str8(self.record_id.as_bytes())?.str8(self.schema_id.as_bytes())?;
-        w.u32(self.schema_version).u32(self.epoch).u64(self.created);
-        w.str8(self.index_key_id.as_ref().map(|id| &id[..]).unwrap_or_default())?;
-        w.raw(&self.fields_digest);
+        w.u32(self.schema_version).u64(self.version);
+        w.raw(&self.previous.unwrap_or([0u8; VERSION_DIGEST_LEN]));
+        w.u32(self.epoch).u64(self.created);
+        encode_context(&mut w, &self.context)?;
+        w.raw(&self.author);
+        match &self.index_key {
+            None => w.u8(0),
+            Some((id, commitment)) => {
+                w.u8(u8::try_from(INDEX_KEY_ID_LEN + INDEX_KEY_COMMITMENT_LEN).unwrap_or(u8::MAX)).raw(id).raw(commitment)
+            }
+        };
+        w.raw(&self.content_digest);
         w.u8(u8::try_from(self.groups.len()).map_err(|_| Error::invalid_argument("at most 255 groups"))?);
-        for (name, kids) in &self.groups {
-            w.str8(name.as_bytes())?;
+        for ((name, kids), commitment) in self.groups.iter().zip(&self.commitments) {
+            w.str8(name.as_bytes())?.raw(commitment);
             w.u8(u8::try_from(kids.len()).map_err(|_| Error::invalid_argument("at most 255 recipients per group"))?);
             for kid in kids {
                 w.raw(kid);
@@ -144,6 +249,7 @@ impl Header {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        const BAD: Error = Error::malformed("malformed sealed-record header");
         if r.u8()? != FORMAT_VERSION {
             return Err(Error::unsupported("unsupported sealed-record format version"));
         }
@@ -153,28 +259,121 @@ impl Header {
         }
         let record_id = r.utf8_8()?.to_owned();
         let schema_id = r.utf8_8()?.to_owned();
-        let (schema_version, epoch, created) = (r.u32()?, r.u32()?, r.u64()?);
-        let index_key_id = match r.str8()? {
-            [] => None,
-            id => Some(<[u8; INDEX_KEY_ID_LEN]>::try_from(id).map_err(|_| Error::malformed("bad index key id"))?),
+        if record_id.is_empty() || schema_id.is_empty() {
+            return Err(BAD);
+        }
+        let (schema_version, version) = (r.u32()?, r.u64()?);
+        let previous: [u8; VERSION_DIGEST_LEN] = r.array()?;
+        let previous = match (version, previous == [0u8; VERSION_DIGEST_LEN]) {
+            (0, _) | (1, false) => return Err(BAD),
+            (1, true) => None,
+            (_, true) => return Err(BAD),
+            (_, false) => Some(previous),
         };
-        let fields_digest = r.array()?;
+        let (epoch, created) = (r.u32()?, r.u64()?);
+        let context = decode_context(r)?;
+        let author = r.array()?;
+        let index_key = match r.str8()? {
+            [] => None,
+            bytes if bytes.len() == INDEX_KEY_ID_LEN + INDEX_KEY_COMMITMENT_LEN => {
+                let (id, commitment) = bytes.split_at(INDEX_KEY_ID_LEN);
+                Some((id.try_into().map_err(|_| BAD)?, commitment.try_into().map_err(|_| BAD)?))
+            }
+            _ => return Err(BAD),
+        };
+        let content_digest = r.array()?;
         let n = r.u8()?;
-        let mut groups = Vec::with_capacity(usize::from(n));
+        if n == 0 {
+            return Err(BAD);
+        }
+        let mut groups: Vec<(String, Vec<[u8; 32]>)> = Vec::with_capacity(usize::from(n));
+        let mut commitments = Vec::with_capacity(usize::from(n));
         for _ in 0..n {
             let name = r.utf8_8()?.to_owned();
+            if name.is_empty() || groups.last().is_some_and(|(prev, _)| prev.as_bytes() >= name.as_bytes()) {
+                return Err(BAD);
+            }
+            commitments.push(r.array()?);
             let k = r.u8()?;
             let kids = (0..k).map(|_| r.array()).collect::<Result<Vec<[u8; 32]>>>()?;
+            if kids.is_empty() || kids.iter().enumerate().any(|(i, a)| kids.iter().skip(i + 1).any(|b| a == b)) {
+                return Err(BAD);
+            }
             groups.push((name, kids));
         }
-        Ok(Self { record_id, schema_id, schema_version, epoch, created, index_key_id, fields_digest, groups })
+        Ok(Self {
+            record_id,
+            schema_id,
+            schema_version,
+            version,
+            previous,
+            epoch,
+            created,
+            context,
+            author,
+            index_key,
+            content_digest,
+            groups,
+            commitments,
+        })
     }
+}
+
+/// `u8(n) ‖ n × (str8(key) ‖ str16(value))`, keys strictly increasing by bytes.
+fn encode_context(w: &mut Writer, context: &Context) -> Result<()> {
+    check_context(context)?;
+    w.u8(u8::try_from(context.len()).map_err(|_| Error::invalid_argument("too many context entries"))?);
+    for (k, v) in context {
+        w.str8(k.as_bytes())?.str16(v.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn decode_context(r: &mut Reader<'_>) -> Result<Context> {
+    const BAD: Error = Error::malformed("malformed encryption context");
+    let n = usize::from(r.u8()?);
+    let mut out = Context::new();
+    let mut last: Option<String> = None;
+    for _ in 0..n {
+        let key = r.utf8_8()?.to_owned();
+        let len = usize::from(r.u16()?);
+        let value = core::str::from_utf8(r.raw(len)?).map_err(|_| BAD)?.to_owned();
+        if key.is_empty() || last.as_ref().is_some_and(|l| l.as_bytes() >= key.as_bytes()) {
+            return Err(BAD);
+        }
+        last = Some(key.clone());
+        out.insert(key, value);
+    }
+    check_context(&out).map_err(|_| BAD)?;
+    Ok(out)
+}
+
+/// Context limits: at most 64 entries, keys 1 to 255 bytes, values at most 1024 bytes.
+fn check_context(context: &Context) -> Result<()> {
+    if context.len() > MAX_CONTEXT_ENTRIES
+        || context.iter().any(|(k, v)| k.is_empty() || k.len() > 255 || v.len() > MAX_CONTEXT_VALUE_LEN)
+    {
+        return Err(Error::invalid_argument(
+            "an encryption context has at most 64 entries, keys of 1 to 255 bytes and values of at most 1024 bytes",
+        ));
+    }
+    Ok(())
 }
 
 fn dek_info(group: &str) -> Result<Vec<u8>> {
     let mut w = Writer::default();
     w.str8(DEK_INFO_LABEL)?.str8(group.as_bytes())?;
     Ok(w.finish())
+}
+
+/// `HKDF-SHA384(salt = "", IKM = DEK_g, info = str8(label) ‖ str8(group), L = 32)`:
+/// every recipient of a group checks that its data key is this one.
+fn key_commitment(dek: &[u8], group: &str) -> Result<[u8; COMMIT_LEN]> {
+    let mut info = Writer::default();
+    info.str8(COMMIT_LABEL)?.str8(group.as_bytes())?;
+    let mut out = [0u8; COMMIT_LEN];
+    crate::kdf::Kdf::Sha384.hkdf(b"", dek, info.as_slice(), &mut out)?;
+    Ok(out)
 }
 
 /// AAD of a random or blind-index field (docs/FORMAT.md §5.3).
@@ -198,31 +397,22 @@ fn canonical(value: &Value) -> Zeroizing<Vec<u8>> {
     plain(&value.sorted())
 }
 
-/// `fields_digest` (docs/FORMAT.md §5.2) of a sealed record: every sealed
-/// location's pointer, in field order, and for deterministic fields also the
-/// SHA-384 of the field string, so deterministic strings (which carry no
-/// record binding of their own) cannot be swapped between records or elements.
-fn fields_digest(record: &mut Value, schema: &Schema) -> Result<[u8; DIGEST_LEN]> {
-    let mut w = Writer::default();
-    let mut count = 0u32;
-    for spec in schema.fields() {
-        visit_mut(record, &spec.segments, &mut String::new(), &mut |pointer, value| {
-            count = count.checked_add(1).ok_or(Error::invalid_argument("too many fields"))?;
-            w.str16(pointer.as_bytes())?;
-            if spec.mode() == FieldMode::Deterministic {
-                // A non-string here is tampering or plaintext: it hashes as
-                // empty and the field then fails to open anyway.
-                w.raw(&Sha384::digest(value.as_str().unwrap_or_default().as_bytes()));
-            }
-            Ok(())
-        })?;
+/// `content_digest` (docs/FORMAT.md §5.2): SHA-384 of `str8(label)` and the
+/// canonical JSON of the sealed record without `_phiseal` and without the
+/// schema's unsigned members. It commits to every field string, in every
+/// mode and group, and to every clear member.
+fn content_digest(record: &Value, schema: &Schema) -> Result<[u8; CONTENT_DIGEST_LEN]> {
+    let mut record = record.clone();
+    let obj = record.as_object_mut().ok_or(Error::invalid_argument("a record must be a JSON object"))?;
+    obj.remove(ENVELOPE_MEMBER);
+    for name in schema.unsigned() {
+        obj.remove(name);
     }
-    let mut all = Writer::default();
-    all.u32(count).raw(w.as_slice());
-    let digest = Sha384::digest(all.as_slice());
-    let mut out = [0u8; DIGEST_LEN];
-    out.copy_from_slice(digest.get(..DIGEST_LEN).unwrap_or_default());
-    Ok(out)
+    let mut h = Sha384::new();
+    h.update([u8::try_from(CONTENT_LABEL.len()).unwrap_or(u8::MAX)]);
+    h.update(CONTENT_LABEL);
+    h.update(record.sorted().to_json().as_bytes());
+    Ok(h.finalize().into())
 }
 
 fn check_record(record: &Value) -> Result<()> {
@@ -231,6 +421,16 @@ fn check_record(record: &Value) -> Result<()> {
         return Err(Error::invalid_argument("the record already has a _phiseal member (sealed already?)"));
     }
     Ok(())
+}
+
+fn check_version(version: u64, previous: Option<&[u8; VERSION_DIGEST_LEN]>) -> Result<()> {
+    match (version, previous) {
+        (1, None) => Ok(()),
+        (2.., Some(_)) => Ok(()),
+        _ => Err(Error::invalid_argument(
+            "version 1 has no previous digest; a later version needs the previous version's digest",
+        )),
+    }
 }
 
 /// The data keys of one record, per group. Zeroized on drop.
@@ -246,22 +446,28 @@ impl DataKeys {
 pub struct SealPlan {
     record: Value,
     header: Vec<u8>,
-    /// The data keys, in header group order (for the envelope MACs).
-    keys: Vec<Zeroizing<[u8; DEK_LEN]>>,
+}
+
+/// A sealed record waiting for its author's signature over [`SignPlan::message`].
+pub struct SignPlan {
+    record: Value,
+    signed: Vec<u8>,
+    author: [u8; 32],
 }
 
 /// Seals the fields of `record` and plans the key wrapping. Run every job
-/// (in order), then [`SealPlan::finish`].
+/// (in order), then [`SealPlan::finish`], then sign.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a record that is not an object or does
-/// not match the schema, a bad record id, a group without recipients, or a
-/// missing index key when the schema needs one.
+/// not match the schema, a bad record id, context or version, a group
+/// without recipients, or a missing index key when the schema needs one.
 pub fn plan_seal(
     record: &Value,
     schema: &Schema,
     opts: &SealOptions,
     index_key: Option<&IndexKey>,
+    author: &PublicKey,
 ) -> Result<(SealPlan, Vec<WrapJob>)> {
     check_record(record)?;
     if opts.record_id.is_empty() || opts.record_id.len() > schema::MAX_NAME_LEN {
@@ -272,6 +478,8 @@ pub fn plan_seal(
             "this schema has deterministic or blind-index fields: pass the tenant index key",
         ));
     }
+    check_context(&opts.context)?;
+    check_version(opts.version, opts.previous.as_ref())?;
     // Recipients are checked before any key is made or any field sealed.
     members_by_group(schema, &opts.recipients)?;
     let mut keys = Vec::new();
@@ -286,12 +494,17 @@ pub fn plan_seal(
         record_id: opts.record_id.clone(),
         schema_id: schema.id().to_owned(),
         schema_version: schema.version(),
+        version: opts.version,
+        previous: opts.previous,
         epoch: opts.epoch,
         created: opts.created,
-        index_key_id: if schema.needs_index_key() { index_key.map(|k| *k.id()) } else { None },
+        context: opts.context.clone(),
+        author: author.thumbprint(),
+        index_key: if schema.needs_index_key() { index_key.map(|k| (*k.id(), k.commitment())) } else { None },
         // Set once the fields are sealed; field AAD does not include it.
-        fields_digest: [0u8; DIGEST_LEN],
+        content_digest: [0u8; CONTENT_DIGEST_LEN],
         groups: Vec::new(),
+        commitments: Vec::new(),
     };
     for spec in schema.fields() {
         visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
@@ -299,9 +512,9 @@ pub fn plan_seal(
             Ok(())
         })?;
     }
-    header.fields_digest = fields_digest(&mut record, schema)?;
+    header.content_digest = content_digest(&record, schema)?;
     let (header_bytes, jobs) = wrap_plan(header, schema, &opts.recipients, &deks.0)?;
-    Ok((SealPlan { record, header: header_bytes, keys: deks.0.into_iter().map(|(_, k)| k).collect() }, jobs))
+    Ok((SealPlan { record, header: header_bytes }, jobs))
 }
 
 fn seal_field(
@@ -346,45 +559,98 @@ fn gcm_open(key: &[u8], aad: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     AesGcm::Aes256.open(key, nonce, aad, ct).map(Zeroizing::new)
 }
 
+/// `str8(label) ‖ bytes`.
+fn labelled(label: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + label.len() + bytes.len());
+    out.push(u8::try_from(label.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(label);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// `SHA-384(str8("phiseal-record-v2 version") ‖ header ‖ wraps)`.
+fn version_digest(signed: &[u8]) -> [u8; VERSION_DIGEST_LEN] {
+    Sha384::digest(labelled(VERSION_LABEL, signed)).into()
+}
+
 impl SealPlan {
-    /// Adds the envelope built from the wrap results (in job order).
+    /// Adds the wraps (in job order); the author then signs [`SignPlan::message`].
     ///
     /// # Errors
     /// [`ErrorCode::InvalidArgument`] if the results do not fit the plan.
-    pub fn finish(mut self, wrapped: &[Wrapped]) -> Result<Value> {
+    pub fn finish(self, wrapped: &[Wrapped]) -> Result<SignPlan> {
         let mut r = Reader::new(&self.header);
         let header = Header::decode(&mut r)?;
         let expected: usize = header.groups.iter().map(|(_, k)| k.len()).sum();
         if wrapped.len() != expected {
             return Err(Error::invalid_argument("wrap results do not match the plan"));
         }
-        if self.keys.len() != header.groups.len() {
-            return Err(Error::invalid_argument("data keys do not match the plan"));
-        }
         let mut w = Writer::default();
         w.raw(&self.header);
         for x in wrapped {
             x.write_to(&mut w, WRAPPED_DEK_LEN)?;
         }
-        let macs = self.keys.iter().map(|k| envelope_mac(&k[..], w.as_slice())).collect::<Result<Vec<_>>>()?;
-        for mac in &macs {
-            w.raw(mac);
-        }
-        if let Some(obj) = self.record.as_object_mut() {
-            obj.insert(ENVELOPE_MEMBER.to_owned(), Value::String(format!("{ENVELOPE_PREFIX}{}", b64(w.as_slice()))));
-        }
-        Ok(self.record)
+        Ok(SignPlan { record: self.record, signed: w.finish(), author: header.author })
     }
 }
 
-/// Seals a record with RustCrypto HPKE.
+impl SignPlan {
+    /// The bytes the author signs: `str8("phiseal-record-v2 signature") ‖ header ‖ wraps`.
+    #[must_use]
+    pub fn message(&self) -> Vec<u8> {
+        labelled(SIGNATURE_LABEL, &self.signed)
+    }
+
+    /// The author key id the header names (the signer must be that key).
+    #[must_use]
+    pub const fn author(&self) -> &[u8; 32] {
+        &self.author
+    }
+
+    /// The sealed record with its envelope (header ‖ wraps ‖ signature).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a signature that is not 96 bytes.
+    pub fn finish(self, signature: &[u8]) -> Result<Value> {
+        if signature.len() != SIGNATURE_LEN {
+            return Err(Error::invalid_argument("an author signature is 96 bytes (P1363 r ‖ s)"));
+        }
+        let mut bytes = self.signed;
+        bytes.extend_from_slice(signature);
+        let mut record = self.record;
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert(ENVELOPE_MEMBER.to_owned(), Value::String(format!("{ENVELOPE_PREFIX}{}", b64(&bytes))));
+        }
+        Ok(record)
+    }
+
+    /// Signs with a RustCrypto key and finishes.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] if `author` is not the key the header names.
+    pub fn sign(self, author: &SigningKey) -> Result<Value> {
+        if author.verifying_key().thumbprint() != self.author {
+            return Err(Error::invalid_argument("the signing key is not the author the record names"));
+        }
+        let signature = author.sign(&self.message())?;
+        self.finish(&signature)
+    }
+}
+
+/// Seals a record with RustCrypto HPKE, signed by `author`.
 ///
 /// # Errors
 /// As [`plan_seal`].
-pub fn seal_record(record: &Value, schema: &Schema, opts: &SealOptions, index_key: Option<&IndexKey>) -> Result<Value> {
-    let (plan, jobs) = plan_seal(record, schema, opts, index_key)?;
+pub fn seal_record(
+    record: &Value,
+    schema: &Schema,
+    opts: &SealOptions,
+    index_key: Option<&IndexKey>,
+    author: &SigningKey,
+) -> Result<Value> {
+    let (plan, jobs) = plan_seal(record, schema, opts, index_key, &author.verifying_key())?;
     let wrapped = jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?;
-    plan.finish(&wrapped)
+    plan.finish(&wrapped)?.sign(author)
 }
 
 /// A field the opener may not read, left sealed.
@@ -405,42 +671,32 @@ pub struct Opened {
     pub record: Value,
     /// The fields left sealed.
     pub locked: Vec<Locked>,
-    /// The authenticated header.
+    /// The authenticated header (its `author` is the verified signer).
     pub header: Header,
+    /// This version's digest: what the next version links to, and what a
+    /// rollback store keeps.
+    pub digest: [u8; VERSION_DIGEST_LEN],
 }
 
-/// A sealed record, parsed, waiting for its data keys.
+/// A sealed record, parsed and checked against what the opener expects,
+/// waiting for its signature check and its data keys.
 pub struct OpenPlan {
     record: Value,
     header: Header,
     groups: Vec<String>,
-    /// Envelope MACs of `groups`, and the bytes they cover.
-    macs: Vec<[u8; MAC_LEN]>,
-    mac_input: Vec<u8>,
+    verify: VerifyJob,
+    digest: [u8; VERSION_DIGEST_LEN],
 }
 
 /// A parsed envelope: the record without it, the header, the header bytes,
-/// the wraps per group, the bytes the MACs cover, and the MACs per group.
+/// the wraps per group, the signed bytes and the signature.
 struct Envelope {
     record: Value,
     header: Header,
     header_bytes: Vec<u8>,
     wrapped: Vec<Vec<Wrapped>>,
-    mac_input: Vec<u8>,
-    macs: Vec<[u8; MAC_LEN]>,
-}
-
-/// `HMAC-SHA384(HKDF-SHA384(DEK_g, info "phiseal-envelope-mac-v1"), header ‖ wraps)[..32]`.
-fn envelope_mac(dek: &[u8], data: &[u8]) -> Result<[u8; MAC_LEN]> {
-    let mut mac_key = Zeroizing::new([0u8; 48]);
-    crate::kdf::Kdf::Sha384.hkdf(b"", dek, MAC_INFO, &mut mac_key[..])?;
-    let mut mac = <hmac::Hmac<Sha384> as hmac::KeyInit>::new_from_slice(&mac_key[..])
-        .map_err(|_| Error::invalid_argument("bad MAC key"))?;
-    hmac::Mac::update(&mut mac, data);
-    let tag = hmac::Mac::finalize(mac).into_bytes();
-    let mut out = [0u8; MAC_LEN];
-    out.copy_from_slice(tag.get(..MAC_LEN).unwrap_or_default());
-    Ok(out)
+    signed: Vec<u8>,
+    signature: [u8; SIGNATURE_LEN],
 }
 
 fn parse_envelope(sealed: &Value) -> Result<Envelope> {
@@ -449,9 +705,9 @@ fn parse_envelope(sealed: &Value) -> Result<Envelope> {
     let env = env.as_str().ok_or(Error::malformed("_phiseal must be a string"))?;
     let body = env.strip_prefix(ENVELOPE_PREFIX).ok_or_else(|| {
         if env.starts_with("phe") {
-            Error::unsupported("unsupported sealed-record version")
+            Error::unsupported("unsupported sealed-record version (this phiseal reads phe2.)")
         } else {
-            Error::malformed("_phiseal is not a phe1. envelope")
+            Error::malformed("_phiseal is not a phe2. envelope")
         }
     })?;
     let bytes = unb64(body)?;
@@ -462,42 +718,76 @@ fn parse_envelope(sealed: &Value) -> Result<Envelope> {
     for (_, kids) in &header.groups {
         wrapped.push(kids.iter().map(|_| Wrapped::read_from(&mut r, WRAPPED_DEK_LEN)).collect::<Result<Vec<_>>>()?);
     }
-    let mac_input = bytes.get(..r.position()).ok_or(Error::malformed("truncated"))?.to_vec();
-    let macs = header.groups.iter().map(|_| r.array()).collect::<Result<Vec<[u8; MAC_LEN]>>>()?;
+    let signed = bytes.get(..r.position()).ok_or(Error::malformed("truncated"))?.to_vec();
+    let signature = r.array()?;
     r.finish()?;
     let mut record = sealed.clone();
     if let Some(o) = record.as_object_mut() {
         o.remove(ENVELOPE_MEMBER);
     }
-    Ok(Envelope { record, header, header_bytes, wrapped, mac_input, macs })
+    Ok(Envelope { record, header, header_bytes, wrapped, signed, signature })
 }
 
-fn check_schema(header: &Header, schema: &Schema) -> Result<()> {
+const fn mismatch(message: &'static str) -> Error {
+    Error::new(ErrorCode::ContextMismatch, message)
+}
+
+/// Every check that needs no key: schema, record id, context, author,
+/// content digest, version. Returns the signature job.
+fn check_expected(env: &Envelope, schema: &Schema, expected: &Expected<'_>) -> Result<VerifyJob> {
+    let header = &env.header;
     if header.schema_id != schema.id() || header.schema_version != schema.version() {
-        return Err(Error::invalid_argument("the record was sealed with another schema (id or version differs)"));
+        return Err(mismatch("the record was sealed with another schema (id or version differs)"));
     }
     let groups: Vec<&str> = header.groups.iter().map(|(g, _)| g.as_str()).collect();
     if groups != schema.groups() {
-        return Err(Error::DECRYPT_FAILED);
+        return Err(mismatch("the record's access groups are not the schema's"));
     }
-    Ok(())
+    if header.record_id != expected.record_id {
+        return Err(mismatch("the record was sealed under another record id"));
+    }
+    if header.context != expected.context {
+        return Err(mismatch("the record was sealed with another encryption context"));
+    }
+    let key = expected
+        .authors
+        .iter()
+        .find(|k| k.thumbprint() == header.author)
+        .ok_or(Error::new(ErrorCode::UntrustedAuthor, "the record's author is not among the trusted authors"))?;
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(&content_digest(&env.record, schema)?[..], &header.content_digest[..]))
+    {
+        return Err(Error::new(ErrorCode::InvalidSignature, "the record's content is not what its author signed"));
+    }
+    if header.version < expected.min_version {
+        return Err(Error::new(ErrorCode::StaleVersion, "the record is older than the lowest version accepted"));
+    }
+    Ok(VerifyJob { key: *key, message: labelled(SIGNATURE_LABEL, &env.signed), signature: env.signature })
 }
 
-/// Parses a sealed record and plans unwrapping the data keys of the groups
-/// `me` is a recipient of. Run the jobs, then [`OpenPlan::finish`].
+/// Parses a sealed record, checks it against `expected`, and plans the
+/// author's signature check and the unwrapping of the data keys of the
+/// groups `me` is a recipient of. Run the jobs, then [`OpenPlan::finish`].
 ///
 /// # Errors
 /// [`ErrorCode::MalformedInput`] / [`ErrorCode::Unsupported`] for a bad or
-/// unknown envelope; [`ErrorCode::InvalidArgument`] for another schema;
-/// [`ErrorCode::NotRecipient`] if `me` is a recipient of no group.
-pub fn plan_open(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(OpenPlan, Vec<UnwrapJob>)> {
-    let Envelope { record, header, header_bytes, wrapped, mac_input, macs } = parse_envelope(sealed)?;
-    check_schema(&header, schema)?;
+/// unknown envelope; [`ErrorCode::ContextMismatch`] for another schema,
+/// record id or context; [`ErrorCode::UntrustedAuthor`];
+/// [`ErrorCode::InvalidSignature`] for content its author did not sign;
+/// [`ErrorCode::StaleVersion`]; [`ErrorCode::NotRecipient`] if `me` is a
+/// recipient of no group.
+pub fn plan_open(
+    sealed: &Value,
+    schema: &Schema,
+    me: &PublicKey,
+    expected: &Expected<'_>,
+) -> Result<(OpenPlan, VerifyJob, Vec<UnwrapJob>)> {
+    let env = parse_envelope(sealed)?;
+    let verify = check_expected(&env, schema, expected)?;
+    let Envelope { record, header, header_bytes, wrapped, signed, .. } = env;
     let mine = me.thumbprint();
     let mut jobs = Vec::new();
     let mut groups = Vec::new();
-    let mut group_macs = Vec::new();
-    for (((group, kids), wraps), mac) in header.groups.iter().zip(&wrapped).zip(&macs) {
+    for ((group, kids), wraps) in header.groups.iter().zip(&wrapped) {
         if let Some(i) = kids.iter().position(|k| *k == mine) {
             let w = wraps.get(i).ok_or(Error::malformed("truncated"))?;
             jobs.push(UnwrapJob {
@@ -507,13 +797,13 @@ pub fn plan_open(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(Ope
                 aad: header_bytes.clone(),
             });
             groups.push(group.clone());
-            group_macs.push(*mac);
         }
     }
     if jobs.is_empty() {
         return Err(Error::new(ErrorCode::NotRecipient, "this key is not a recipient of the record"));
     }
-    Ok((OpenPlan { record, header, groups, macs: group_macs, mac_input }, jobs))
+    let digest = version_digest(&signed);
+    Ok((OpenPlan { record, header, groups, verify: verify.clone(), digest }, verify, jobs))
 }
 
 impl OpenPlan {
@@ -523,24 +813,35 @@ impl OpenPlan {
         &self.groups
     }
 
-    /// Opens every readable field. Nothing is returned unless every field
-    /// the opener may read authenticates and the set of sealed fields is the
-    /// one the envelope commits to.
+    /// The header, checked against the expectations but not yet against
+    /// the signature.
+    #[must_use]
+    pub const fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Opens every readable field. Nothing is returned unless the author's
+    /// signature verified (`verified` is the proof of this plan's job), every
+    /// data key matches its commitment, and every readable field authenticates.
     ///
     /// # Errors
+    /// [`ErrorCode::InvalidSignature`] without the proof;
     /// [`ErrorCode::DecryptFailed`] on any tampering.
-    pub fn finish(self, schema: &Schema, deks: &[Zeroizing<Vec<u8>>], index_key: Option<&IndexKey>) -> Result<Opened> {
-        let keys = self.keys(deks)?;
-        let Self { mut record, header, .. } = self;
-        let deks = DataKeys(keys);
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            &fields_digest(&mut record, schema)?[..],
-            &header.fields_digest[..],
-        )) {
-            return Err(Error::DECRYPT_FAILED);
-        }
-        let index_key = match (header.index_key_id, index_key) {
-            (Some(id), Some(k)) if id == *k.id() => Some(k),
+    pub fn finish(
+        self,
+        schema: &Schema,
+        verified: &Verified,
+        deks: &[Zeroizing<Vec<u8>>],
+        index_key: Option<&IndexKey>,
+    ) -> Result<Opened> {
+        let keys = self.keys(verified, deks)?;
+        self.open_fields(schema, &DataKeys(keys), index_key)
+    }
+
+    fn open_fields(self, schema: &Schema, deks: &DataKeys, index_key: Option<&IndexKey>) -> Result<Opened> {
+        let Self { mut record, header, digest, .. } = self;
+        let index_key = match (header.index_key, index_key) {
+            (Some((id, commitment)), Some(k)) if id == *k.id() && commitment == k.commitment() => Some(k),
             (Some(_), Some(_)) => return Err(Error::invalid_argument("the record was sealed with another index key")),
             _ => None,
         };
@@ -548,7 +849,7 @@ impl OpenPlan {
         for spec in schema.fields() {
             visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
                 let s = value.as_str().ok_or(Error::DECRYPT_FAILED)?;
-                match open_field(&header, spec, pointer, s, &deks, index_key)? {
+                match open_field(&header, spec, pointer, s, deks, index_key)? {
                     Some(v) => *value = v,
                     None => locked.push(Locked {
                         pointer: pointer.to_owned(),
@@ -562,9 +863,52 @@ impl OpenPlan {
                 Ok(())
             })?;
         }
-        Ok(Opened { record, locked, header })
+        Ok(Opened { record, locked, header, digest })
+    }
+
+    /// The unwrapped data keys, after the signature proof, each checked
+    /// against its group's commitment in the signed header (so every
+    /// recipient of a group holds the same key, and a ciphertext opens to
+    /// one plaintext only).
+    fn keys(&self, verified: &Verified, deks: &[Zeroizing<Vec<u8>>]) -> Result<Vec<(String, Zeroizing<[u8; DEK_LEN]>)>> {
+        if !self.verify.accepts(verified) {
+            return Err(Error::new(ErrorCode::InvalidSignature, "the record's signature was not verified"));
+        }
+        if deks.len() != self.groups.len() {
+            return Err(Error::invalid_argument("unwrap results do not match the plan"));
+        }
+        let mut keys = Vec::with_capacity(deks.len());
+        for (g, k) in self.groups.iter().zip(deks) {
+            let key: [u8; DEK_LEN] = k.as_slice().try_into().map_err(|_| Error::DECRYPT_FAILED)?;
+            let i = self.header.groups.iter().position(|(name, _)| name == g).ok_or(Error::DECRYPT_FAILED)?;
+            let expected = self.header.commitments.get(i).ok_or(Error::DECRYPT_FAILED)?;
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(&key_commitment(&key, g)?[..], &expected[..])) {
+                return Err(Error::DECRYPT_FAILED);
+            }
+            keys.push((g.clone(), Zeroizing::new(key)));
+        }
+        Ok(keys)
     }
 }
+
+/// Opens a record with a RustCrypto private key.
+///
+/// # Errors
+/// As [`plan_open`] and [`OpenPlan::finish`].
+pub fn open_record(
+    sealed: &Value,
+    schema: &Schema,
+    key: &PrivateKey,
+    index_key: Option<&IndexKey>,
+    expected: &Expected<'_>,
+) -> Result<Opened> {
+    let (plan, verify, jobs) = plan_open(sealed, schema, key.public_key(), expected)?;
+    let verified = verify.run()?;
+    let deks = jobs.iter().map(|j| j.run(key)).collect::<Result<Vec<_>>>()?;
+    plan.finish(schema, &verified, &deks, index_key)
+}
+
+const _: () = assert!(ENC_LEN == 97);
 
 /// Opens one field string; `Ok(None)` when the opener lacks the key.
 fn open_field(
@@ -605,94 +949,89 @@ fn open_field(
     Value::from_slice(&pt).map(Some).map_err(|_| Error::DECRYPT_FAILED)
 }
 
-/// Opens a record with a RustCrypto private key.
-///
-/// # Errors
-/// As [`plan_open`] and [`OpenPlan::finish`].
-pub fn open_record(sealed: &Value, schema: &Schema, key: &PrivateKey, index_key: Option<&IndexKey>) -> Result<Opened> {
-    let (plan, jobs) = plan_open(sealed, schema, key.public_key())?;
-    let deks = jobs.iter().map(|j| j.run(key)).collect::<Result<Vec<_>>>()?;
-    plan.finish(schema, &deks, index_key)
-}
-
-const _: () = assert!(ENC_LEN == 97);
-
 /// Unwraps every group key `me` holds, for rewrapping or re-keying.
-fn unwrap_all(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(OpenPlan, Vec<UnwrapJob>)> {
-    let (plan, jobs) = plan_open(sealed, schema, me)?;
+fn unwrap_all(
+    sealed: &Value,
+    schema: &Schema,
+    me: &PublicKey,
+    expected: &Expected<'_>,
+) -> Result<(OpenPlan, VerifyJob, Vec<UnwrapJob>)> {
+    let (plan, verify, jobs) = plan_open(sealed, schema, me, expected)?;
     if plan.groups.len() != plan.header.groups.len() {
         return Err(Error::misuse("rewrapping or re-keying needs a key that is a recipient of every group"));
     }
-    Ok((plan, jobs))
+    Ok((plan, verify, jobs))
 }
 
-/// Plans [`rewrap_record`] (first step): unwrap every group key with `me`.
+/// Plans [`rewrap_record`] (first step): check the record as [`plan_open`]
+/// does and unwrap every group key with `me`.
 ///
 /// # Errors
 /// As [`plan_open`]; [`ErrorCode::Misuse`] if `me` lacks a group.
-pub fn plan_rewrap(sealed: &Value, schema: &Schema, me: &PublicKey) -> Result<(OpenPlan, Vec<UnwrapJob>)> {
-    unwrap_all(sealed, schema, me)
+pub fn plan_rewrap(
+    sealed: &Value,
+    schema: &Schema,
+    me: &PublicKey,
+    expected: &Expected<'_>,
+) -> Result<(OpenPlan, VerifyJob, Vec<UnwrapJob>)> {
+    unwrap_all(sealed, schema, me, expected)
 }
 
 impl OpenPlan {
-    /// The unwrapped data keys, each checked against its group's envelope
-    /// MAC (so tampering with any part of the envelope, including other
-    /// recipients' wraps, is detected).
-    fn keys(&self, deks: &[Zeroizing<Vec<u8>>]) -> Result<Vec<(String, Zeroizing<[u8; DEK_LEN]>)>> {
-        if deks.len() != self.groups.len() || self.macs.len() != self.groups.len() {
-            return Err(Error::invalid_argument("unwrap results do not match the plan"));
-        }
-        let mut keys = Vec::with_capacity(deks.len());
-        for ((g, k), mac) in self.groups.iter().zip(deks).zip(&self.macs) {
-            let key: [u8; DEK_LEN] = k.as_slice().try_into().map_err(|_| Error::DECRYPT_FAILED)?;
-            let expected = envelope_mac(&key, &self.mac_input)?;
-            if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &mac[..])) {
-                return Err(Error::DECRYPT_FAILED);
-            }
-            keys.push((g.clone(), Zeroizing::new(key)));
-        }
-        Ok(keys)
+    /// The next version's header: version + 1, linked to this version, by `author`.
+    fn successor(&self, author: &PublicKey) -> Result<Header> {
+        let version = self.header.version.checked_add(1).ok_or(Error::misuse("record version exhausted"))?;
+        Ok(Header {
+            version,
+            previous: Some(self.digest),
+            author: author.thumbprint(),
+            groups: Vec::new(),
+            commitments: Vec::new(),
+            ..self.header.clone()
+        })
     }
 
     /// Second step of a rewrap: the same data keys wrapped to `recipients`
-    /// (the fields are not re-encrypted). The field set is authenticated
-    /// first, so a tampered record is not rewrapped.
+    /// (the fields are not re-encrypted), as the next version signed by
+    /// `author`. The record is authenticated first (signature, commitments,
+    /// every field), so a forged or tampered record is never re-signed.
     ///
     /// # Errors
-    /// As [`plan_seal`] for the recipients; [`ErrorCode::DecryptFailed`] if a
-    /// data key or a field does not authenticate.
+    /// As [`plan_seal`] for the recipients; [`ErrorCode::InvalidSignature`]
+    /// or [`ErrorCode::DecryptFailed`] if the record does not authenticate.
     pub fn rewrap(
         self,
         schema: &Schema,
+        verified: &Verified,
         deks: &[Zeroizing<Vec<u8>>],
         recipients: &[Recipient],
+        author: &PublicKey,
     ) -> Result<(SealPlan, Vec<WrapJob>)> {
-        let keys = self.keys(deks)?;
+        let keys = self.keys(verified, deks)?;
         self.verify_fields(schema, &keys)?;
-        let header = Header { groups: Vec::new(), ..self.header.clone() };
-        let mut record = self.record;
+        let header = self.successor(author)?;
         let (header, jobs) = wrap_plan(header, schema, recipients, &keys)?;
-        if let Some(o) = record.as_object_mut() {
-            o.remove(ENVELOPE_MEMBER);
-        }
-        Ok((SealPlan { record, header, keys: keys.into_iter().map(|(_, k)| k).collect() }, jobs))
+        Ok((SealPlan { record: self.record, header }, jobs))
     }
 
     /// Second step of a re-key (after removing a recipient, or on rotation):
     /// fresh data keys created at `now` (Unix seconds), random and
     /// blind-index fields re-encrypted under them at `epoch + 1` (blind
-    /// indexes and deterministic fields are unchanged), wrapped to `recipients`.
+    /// indexes and deterministic fields are unchanged), wrapped to
+    /// `recipients`, as the next version signed by `author`.
     ///
     /// # Errors
     /// As [`OpenPlan::rewrap`].
     pub fn rekey(
         self,
         schema: &Schema,
+        verified: &Verified,
         deks: &[Zeroizing<Vec<u8>>],
         recipients: &[Recipient],
+        author: &PublicKey,
         now: u64,
     ) -> Result<(SealPlan, Vec<WrapJob>)> {
-        let old = self.keys(deks)?;
+        let old = self.keys(verified, deks)?;
         self.verify_fields(schema, &old)?;
         let old = DataKeys(old);
         let mut fresh = Vec::with_capacity(old.0.len());
@@ -702,7 +1041,7 @@ impl OpenPlan {
             fresh.push((g.clone(), k));
         }
         let epoch = self.header.epoch.checked_add(1).ok_or(Error::misuse("key epoch exhausted"))?;
-        let new_header = Header { epoch, created: now, groups: Vec::new(), ..self.header.clone() };
+        let mut new_header = Header { epoch, created: now, ..self.successor(author)? };
         let fresh_keys = DataKeys(fresh);
         let mut record = self.record;
         for spec in schema.fields() {
@@ -720,21 +1059,22 @@ impl OpenPlan {
                 Ok(())
             })?;
         }
+        new_header.content_digest = content_digest(&record, schema)?;
         let (header, jobs) = wrap_plan(new_header, schema, recipients, &fresh_keys.0)?;
-        Ok((SealPlan { record, header, keys: fresh_keys.0.into_iter().map(|(_, k)| k).collect() }, jobs))
+        Ok((SealPlan { record, header }, jobs))
     }
 
-    /// Authenticates the field set and every random / blind-index field.
+    /// Authenticates every random / blind-index field under `keys`.
     fn verify_fields(&self, schema: &Schema, keys: &[(String, Zeroizing<[u8; DEK_LEN]>)]) -> Result<()> {
         let plan = Self {
             record: self.record.clone(),
             header: self.header.clone(),
             groups: self.groups.clone(),
-            macs: self.macs.clone(),
-            mac_input: self.mac_input.clone(),
+            verify: self.verify.clone(),
+            digest: self.digest,
         };
-        let deks: Vec<Zeroizing<Vec<u8>>> = keys.iter().map(|(_, k)| Zeroizing::new(k.to_vec())).collect();
-        plan.finish(schema, &deks, None).map(|_| ())
+        let keys = DataKeys(keys.iter().map(|(g, k)| (g.clone(), k.clone())).collect());
+        plan.open_fields(schema, &keys, None).map(|_| ())
     }
 }
 
@@ -787,8 +1127,8 @@ fn members_by_group(schema: &Schema, recipients: &[Recipient]) -> Result<Vec<Vec
         .collect()
 }
 
-/// Fills `header.groups` from `recipients` and plans the wraps of `keys`
-/// (one per schema group, in `schema.groups()` order).
+/// Fills `header.groups` and the key commitments from `recipients` and
+/// plans the wraps of `keys` (one per schema group, in `schema.groups()` order).
 fn wrap_plan(
     mut header: Header,
     schema: &Schema,
@@ -799,8 +1139,9 @@ fn wrap_plan(
     if keys.len() != members_per_group.len() {
         return Err(Error::invalid_argument("data keys do not match the schema's groups"));
     }
-    for ((group, _), members) in keys.iter().zip(&members_per_group) {
+    for ((group, dek), members) in keys.iter().zip(&members_per_group) {
         header.groups.push((group.clone(), members.iter().map(PublicKey::thumbprint).collect()));
+        header.commitments.push(key_commitment(&dek[..], group)?);
     }
     let header_bytes = header.encode()?;
     let mut jobs = Vec::new();
@@ -818,19 +1159,29 @@ fn wrap_plan(
 }
 
 /// Changes the recipients of a record without re-encrypting its fields
-/// (RustCrypto HPKE). `key` must be a recipient of every group.
+/// (RustCrypto HPKE): the next version, signed by `author`. `key` must be a
+/// recipient of every group.
 ///
 /// # Errors
 /// As [`plan_rewrap`] and [`OpenPlan::rewrap`].
-pub fn rewrap_record(sealed: &Value, schema: &Schema, key: &PrivateKey, recipients: &[Recipient]) -> Result<Value> {
-    let (plan, jobs) = plan_rewrap(sealed, schema, key.public_key())?;
+pub fn rewrap_record(
+    sealed: &Value,
+    schema: &Schema,
+    key: &PrivateKey,
+    recipients: &[Recipient],
+    expected: &Expected<'_>,
+    author: &SigningKey,
+) -> Result<Value> {
+    let (plan, verify, jobs) = plan_rewrap(sealed, schema, key.public_key(), expected)?;
+    let verified = verify.run()?;
     let deks = jobs.iter().map(|j| j.run(key)).collect::<Result<Vec<_>>>()?;
-    let (plan, jobs) = plan.rewrap(schema, &deks, recipients)?;
-    plan.finish(&jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?)
+    let (plan, jobs) = plan.rewrap(schema, &verified, &deks, recipients, &author.verifying_key())?;
+    plan.finish(&jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?)?.sign(author)
 }
 
-/// Re-keys a record (new data keys, epoch + 1) for `recipients`: use it to
-/// remove a recipient, who may have kept the old data keys.
+/// Re-keys a record (new data keys, epoch + 1, the next version signed by
+/// `author`) for `recipients`: use it to remove a recipient, who may have
+/// kept the old data keys.
 ///
 /// # Errors
 /// As [`plan_rewrap`] and [`OpenPlan::rekey`].
@@ -839,12 +1190,15 @@ pub fn rekey_record(
     schema: &Schema,
     key: &PrivateKey,
     recipients: &[Recipient],
+    expected: &Expected<'_>,
+    author: &SigningKey,
     now: u64,
 ) -> Result<Value> {
-    let (plan, jobs) = plan_rewrap(sealed, schema, key.public_key())?;
+    let (plan, verify, jobs) = plan_rewrap(sealed, schema, key.public_key(), expected)?;
+    let verified = verify.run()?;
     let deks = jobs.iter().map(|j| j.run(key)).collect::<Result<Vec<_>>>()?;
-    let (plan, jobs) = plan.rekey(schema, &deks, recipients, now)?;
-    plan.finish(&jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?)
+    let (plan, jobs) = plan.rekey(schema, &verified, &deks, recipients, &author.verifying_key(), now)?;
+    plan.finish(&jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?)?.sign(author)
 }
 
 /// Reads a sealed record's header without any key. It is authenticated only

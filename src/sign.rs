@@ -111,3 +111,54 @@ fn verifying(public: &PublicKey) -> p384::ecdsa::VerifyingKey {
 const fn bad_signature() -> Error {
     Error::new(crate::ErrorCode::InvalidSignature, "signature verification failed")
 }
+
+/// A signature to check before data is released: the public-key step of
+/// the authenticated formats (records, sealed index keys, streams), as data,
+/// so that it runs in RustCrypto ([`VerifyJob::run`]) or in WebCrypto (the
+/// browser provider) with the same format code around it.
+#[derive(Clone, Debug)]
+pub struct VerifyJob {
+    /// The trusted author key the signature must verify under.
+    pub key: PublicKey,
+    /// The signed message (domain-separated by its format).
+    pub message: Vec<u8>,
+    /// The P1363 signature.
+    pub signature: [u8; SIGNATURE_LEN],
+}
+
+/// Proof that a [`VerifyJob`] succeeded, bound to the message it checked:
+/// the formats refuse to release anything without the one of their job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified([u8; 48]);
+
+impl VerifyJob {
+    /// Runs the check with RustCrypto.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidSignature`](crate::ErrorCode::InvalidSignature).
+    pub fn run(&self) -> Result<Verified> {
+        verify_p1363(&self.key, &self.message, &self.signature)?;
+        Ok(self.verified())
+    }
+
+    /// The token for this job, once its signature was checked elsewhere
+    /// (WebCrypto). Crate-internal: only a verifier may make one.
+    pub(crate) fn verified(&self) -> Verified {
+        Verified(self.digest())
+    }
+
+    fn digest(&self) -> [u8; 48] {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha384::new();
+        h.update(self.key.to_sec1(false));
+        h.update(self.message.as_slice());
+        h.update(self.signature);
+        h.finalize().into()
+    }
+
+    /// Whether `token` is the proof of this job.
+    #[must_use]
+    pub fn accepts(&self, token: &Verified) -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(&self.digest()[..], &token.0[..]))
+    }
+}

@@ -9,6 +9,7 @@
 #![allow(clippy::missing_errors_doc)]
 
 pub mod args;
+pub mod author;
 #[cfg(feature = "audit")]
 pub mod audit;
 pub mod error;

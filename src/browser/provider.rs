@@ -6,10 +6,11 @@
 
 use zeroize::Zeroizing;
 
-use super::webcrypto::{self, WebCryptoKey};
+use super::webcrypto::{self, WebCryptoKey, WebCryptoSigningKey};
 use crate::error::{Error, ErrorCode, Result};
 use crate::hpke::{self, Psk, RecipientContext, SenderContext, Suite};
 use crate::keys::{PrivateKey, PublicKey};
+use crate::sign::{SIGNATURE_LEN, SigningKey, Verified, VerifyJob};
 
 /// Where key generation and Diffie-Hellman run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,4 +321,97 @@ async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Out
         }
     })
     .await
+}
+
+/// An ECDSA P-384 author key held either by WebCrypto (non-extractable by
+/// default: no script can take it) or in wasm memory (where WebCrypto is missing).
+#[derive(Debug)]
+pub enum SignerHandle {
+    /// A RustCrypto key in wasm memory (zeroized on drop).
+    Wasm(SigningKey),
+    /// A WebCrypto `CryptoKey` with `sign` usage.
+    WebCrypto(WebCryptoSigningKey),
+}
+
+impl SignerHandle {
+    /// Generates a signing key with the chosen provider.
+    ///
+    /// # Errors
+    /// RNG or platform failures.
+    pub async fn generate(provider: Provider, extractable: bool) -> Result<Self> {
+        if provider.use_webcrypto()? {
+            WebCryptoSigningKey::generate(extractable).await.map(Self::WebCrypto)
+        } else {
+            SigningKey::generate().map(Self::Wasm)
+        }
+    }
+
+    /// Takes custody of an imported key: with WebCrypto, it moves into a
+    /// `CryptoKey` (non-extractable unless asked).
+    ///
+    /// # Errors
+    /// Platform failures.
+    pub async fn adopt(key: SigningKey, provider: Provider, extractable: bool) -> Result<Self> {
+        if provider.use_webcrypto()? {
+            let der = PrivateKey::from_scalar_bytes(&key.to_scalar_bytes()[..])?.to_pkcs8_der();
+            WebCryptoSigningKey::import_pkcs8(&der, key.verifying_key(), extractable).await.map(Self::WebCrypto)
+        } else {
+            Ok(Self::Wasm(key))
+        }
+    }
+
+    /// The public key that verifies this key's signatures.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            Self::Wasm(k) => k.verifying_key(),
+            Self::WebCrypto(k) => *k.public_key(),
+        }
+    }
+
+    /// `"wasm"` or `"webcrypto"`.
+    #[must_use]
+    pub const fn provider_name(&self) -> &'static str {
+        match self {
+            Self::Wasm(_) => "wasm",
+            Self::WebCrypto(_) => "webcrypto",
+        }
+    }
+
+    /// Whether the private key can be exported.
+    #[must_use]
+    pub fn extractable(&self) -> bool {
+        match self {
+            Self::Wasm(_) => true,
+            Self::WebCrypto(k) => k.extractable(),
+        }
+    }
+
+    /// ECDSA P-384 / SHA-384, P1363.
+    ///
+    /// # Errors
+    /// Platform failures.
+    pub async fn sign(&self, message: &[u8]) -> Result<[u8; SIGNATURE_LEN]> {
+        match self {
+            Self::Wasm(k) => k.sign(message),
+            Self::WebCrypto(k) => k.sign(message).await,
+        }
+    }
+}
+
+/// Checks a signature job: WebCrypto where it exists (several times faster
+/// than wasm), RustCrypto otherwise; the key was parsed and validated by
+/// phiseal either way.
+///
+/// # Errors
+/// [`ErrorCode::InvalidSignature`] if it does not verify.
+pub async fn verify(job: &VerifyJob) -> Result<Verified> {
+    if webcrypto::subtle().is_none() {
+        return job.run();
+    }
+    if webcrypto::ecdsa_verify(&job.key, &job.message, &job.signature).await? {
+        Ok(job.verified())
+    } else {
+        Err(Error::new(ErrorCode::InvalidSignature, "signature verification failed"))
+    }
 }

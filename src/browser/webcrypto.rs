@@ -215,3 +215,161 @@ pub fn jwk_from_js(value: &JsValue) -> Result<Jwk> {
         kid: get("kid")?,
     })
 }
+
+fn ecdsa_algorithm() -> Result<Object> {
+    object(&[("name", &"ECDSA".into()), ("namedCurve", &"P-384".into())])
+}
+
+fn ecdsa_params() -> Result<Object> {
+    object(&[("name", &"ECDSA".into()), ("hash", &"SHA-384".into())])
+}
+
+fn usage(name: &str) -> JsValue {
+    let arr = Array::new();
+    arr.push(&name.into());
+    arr.into()
+}
+
+/// An ECDSA P-384 signing key held by WebCrypto, with its public key.
+#[derive(Clone)]
+pub struct WebCryptoSigningKey {
+    key: CryptoKey,
+    public: PublicKey,
+}
+
+impl core::fmt::Debug for WebCryptoSigningKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WebCryptoSigningKey").field("kid", &self.public.kid()).finish_non_exhaustive()
+    }
+}
+
+impl WebCryptoSigningKey {
+    /// Generates an ECDSA P-384 key pair; with `extractable = false` no
+    /// script can ever read the private key.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Unsupported`] without WebCrypto; [`ErrorCode::Platform`] if it fails.
+    pub async fn generate(extractable: bool) -> Result<Self> {
+        let subtle = require_subtle()?;
+        let usages = Array::of2(&"sign".into(), &"verify".into());
+        let pair =
+            await_promise(subtle.generate_key_with_object(&ecdsa_algorithm()?, extractable, &usages), PLATFORM).await?;
+        let private: CryptoKey = Reflect::get(&pair, &"privateKey".into()).map_err(|_| PLATFORM)?.unchecked_into();
+        let public: CryptoKey = Reflect::get(&pair, &"publicKey".into()).map_err(|_| PLATFORM)?.unchecked_into();
+        let raw = await_promise(subtle.export_key("raw", &public), PLATFORM).await?;
+        let public = PublicKey::from_sec1(&Uint8Array::new(&raw).to_vec())?;
+        Ok(Self { key: private, public })
+    }
+
+    /// Imports a PKCS#8 ECDSA P-384 key (the JS copy of the bytes is wiped).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidKey`] if WebCrypto refuses it.
+    pub async fn import_pkcs8(der: &[u8], public: PublicKey, extractable: bool) -> Result<Self> {
+        let subtle = require_subtle()?;
+        let bytes = Uint8Array::from(der);
+        let result = await_promise(
+            subtle.import_key_with_object("pkcs8", &bytes, &ecdsa_algorithm()?, extractable, &usage("sign")),
+            Error::new(ErrorCode::InvalidKey, "WebCrypto refused the signing key"),
+        )
+        .await;
+        bytes.fill(0, 0, bytes.length());
+        Ok(Self { key: result?.unchecked_into(), public })
+    }
+
+    /// Wraps an existing WebCrypto ECDSA P-384 private key with its public key.
+    #[must_use]
+    pub const fn from_parts(key: CryptoKey, public: PublicKey) -> Self {
+        Self { key, public }
+    }
+
+    /// The public key.
+    #[must_use]
+    pub const fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The underlying `CryptoKey`.
+    #[must_use]
+    pub const fn crypto_key(&self) -> &CryptoKey {
+        &self.key
+    }
+
+    /// Whether WebCrypto lets this key be exported.
+    #[must_use]
+    pub fn extractable(&self) -> bool {
+        self.key.extractable()
+    }
+
+    /// Exports the private key as PKCS#8 DER (zeroized on drop).
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] if the key is not extractable.
+    pub async fn export_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>> {
+        if !self.extractable() {
+            return Err(Error::new(ErrorCode::Misuse, "this signing key is not extractable"));
+        }
+        let subtle = require_subtle()?;
+        let der = await_promise(subtle.export_key("pkcs8", &self.key), PLATFORM).await?;
+        let view = Uint8Array::new(&der);
+        let out = Zeroizing::new(view.to_vec());
+        view.fill(0, 0, view.length());
+        Ok(out)
+    }
+
+    /// ECDSA P-384 / SHA-384 over `message`: P1363 `r ‖ s`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Platform`] if WebCrypto fails (e.g. a key without `sign` usage).
+    pub async fn sign(&self, message: &[u8]) -> Result<[u8; crate::sign::SIGNATURE_LEN]> {
+        let subtle = require_subtle()?;
+        let data = Uint8Array::from(message);
+        let sig = await_promise(subtle.sign_with_object_and_buffer_source(&ecdsa_params()?, &self.key, &data), PLATFORM)
+            .await?;
+        Uint8Array::new(&sig).to_vec().try_into().map_err(|_| PLATFORM)
+    }
+}
+
+thread_local! {
+    static VERIFY_CACHE: core::cell::RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Verifies an ECDSA P-384 / SHA-384 P1363 signature with WebCrypto (the
+/// key is validated by phiseal before it gets here; imported keys are
+/// cached, public data only, bounded).
+///
+/// # Errors
+/// [`ErrorCode::Platform`] if WebCrypto fails; `Ok(false)` for a bad signature.
+pub async fn ecdsa_verify(public: &PublicKey, message: &[u8], signature: &[u8]) -> Result<bool> {
+    let subtle = require_subtle()?;
+    let point = public.to_sec1(false);
+    let cached = VERIFY_CACHE.with(|c| c.borrow().iter().find(|(p, _)| *p == point).map(|(_, k)| k.clone()));
+    let key = match cached {
+        Some(k) => k,
+        None => {
+            let raw = Uint8Array::from(point.as_slice());
+            let key: CryptoKey = await_promise(
+                subtle.import_key_with_object("raw", &raw, &ecdsa_algorithm()?, true, &usage("verify")),
+                PLATFORM,
+            )
+            .await?
+            .unchecked_into();
+            VERIFY_CACHE.with(|c| {
+                let mut cache = c.borrow_mut();
+                if cache.len() >= PEER_CACHE_SIZE {
+                    cache.remove(0);
+                }
+                cache.push((point, key.clone()));
+            });
+            key
+        }
+    };
+    let sig = Uint8Array::from(signature);
+    let data = Uint8Array::from(message);
+    let ok = await_promise(
+        subtle.verify_with_object_and_buffer_source_and_buffer_source(&ecdsa_params()?, &key, &sig, &data),
+        PLATFORM,
+    )
+    .await?;
+    Ok(ok.as_bool() == Some(true))
+}

@@ -98,6 +98,7 @@ pub struct Schema {
     id: String,
     version: u32,
     fields: Vec<FieldSpec>,
+    unsigned: Vec<String>,
 }
 
 fn name(s: &str, what: &'static str) -> Result<()> {
@@ -177,6 +178,34 @@ fn parse_spec(path: &str, spec: &Value) -> Result<FieldSpec> {
     Ok(FieldSpec { path: path.to_owned(), segments: parse_path(path)?, mode, group })
 }
 
+/// `unsigned`: top-level member names, each 1 to 255 bytes, not `_phiseal`,
+/// not holding a PHI field, no duplicates; kept sorted by bytes.
+fn parse_unsigned(value: Option<&Value>, fields: &[FieldSpec]) -> Result<Vec<String>> {
+    const SHAPE: Error = Error::invalid_argument("schema unsigned must be an array of top-level member names");
+    let items = match value {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(SHAPE),
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        let name_str = item.as_str().ok_or(SHAPE)?;
+        name(name_str, "an unsigned member name must be 1 to 255 bytes")?;
+        if name_str == "_phiseal" {
+            return Err(Error::invalid_argument("the envelope member _phiseal cannot be unsigned"));
+        }
+        if fields.iter().any(|f| f.segments.first() == Some(&Segment::Key(name_str.to_owned()))) {
+            return Err(Error::invalid_argument("an unsigned member cannot hold a PHI field"));
+        }
+        names.push(name_str.to_owned());
+    }
+    names.sort();
+    if names.windows(2).any(|w| w.first() == w.get(1)) {
+        return Err(Error::invalid_argument("schema unsigned names a member twice"));
+    }
+    Ok(names)
+}
+
 impl Schema {
     /// Parses and validates a schema.
     ///
@@ -217,7 +246,13 @@ impl Schema {
                 }
             }
         }
-        Ok(Self { id: id.to_owned(), version, fields })
+        let unsigned = parse_unsigned(obj.get("unsigned"), &fields)?;
+        for key in obj.keys() {
+            if !matches!(key.as_str(), "id" | "version" | "fields" | "unsigned") {
+                return Err(Error::invalid_argument("unknown member in a schema (allowed: id, version, fields, unsigned)"));
+            }
+        }
+        Ok(Self { id: id.to_owned(), version, fields, unsigned })
     }
 
     /// Parses a schema from JSON text.
@@ -254,6 +289,12 @@ impl Schema {
             .collect();
         groups.dedup();
         groups
+    }
+    /// Top-level members left out of the record signature (sorted by bytes):
+    /// the server may change them undetected (docs/FORMAT.md §5.2).
+    #[must_use]
+    pub fn unsigned(&self) -> &[String] {
+        &self.unsigned
     }
     /// Whether any field needs the tenant index key.
     #[must_use]
