@@ -89,6 +89,35 @@ export declare class PrivateKey {
   free(): void;
 }
 
+/**
+ * An ECDSA P-384 author key: it signs the records, index keys and streams
+ * you seal; readers trust its `publicKey`. In browsers a WebCrypto
+ * CryptoKey, non-extractable unless asked.
+ */
+export declare class AuthorKey {
+  /** Nominal: only phiseal makes these (a look-alike object is refused by the type checker). */
+  private readonly __phiseal: 'AuthorKey';
+  private constructor();
+  /** What readers pass in `authors`. */
+  readonly publicKey: PublicKey;
+  readonly kid: string;
+  readonly extractable: boolean;
+  readonly provider: 'webcrypto' | 'wasm';
+  /** The WebCrypto key (store it in IndexedDB, or use KeyStore), or undefined for a wasm key. */
+  cryptoKey(): CryptoKey | undefined;
+  /** Rejects with MISUSE when the key is not extractable. */
+  exportPkcs8(): Promise<Uint8Array<ArrayBuffer>>;
+  free(): void;
+}
+
+/** Generates an author key (non-extractable WebCrypto ECDSA P-384 in browsers). */
+export declare function generateAuthorKey(options?: KeyOptions): Promise<AuthorKey>;
+/** Imports an author key: PKCS#8 DER or PEM, or a WebCrypto ECDSA P-384 private CryptoKey with its `publicKey`. */
+export declare function importAuthorKey(
+  key: Uint8Array | string | CryptoKey,
+  options?: KeyOptions & { publicKey?: PublicKey },
+): Promise<AuthorKey>;
+
 export interface KeyOptions {
   /** Default false: the private key can never be exported. */
   extractable?: boolean;
@@ -216,6 +245,8 @@ export interface Schema {
   id: string;
   version: number;
   fields: Record<string, FieldSpec>;
+  /** Top-level members left out of the record signature (the server may change them undetected). */
+  unsigned?: string[];
 }
 
 /**
@@ -242,10 +273,40 @@ export declare class IndexKey {
 /** A public key, or one with the access groups it may open (all groups when omitted). A PrivateKey is refused. */
 export type Recipient = PublicKey | { publicKey: PublicKey; groups?: string[]; /** (a PrivateKey is not a recipient) */ kid?: never };
 
+/** Clear key/values a record is bound to (patient id, table, tenant): signed, compared exactly on open. */
+export type EncryptionContext = Record<string, string>;
+
+/** The highest version seen per record (rollback protection); VersionStore and MemoryVersionStore implement it. */
+export interface VersionTracker {
+  /** Stores `seen` if newer than what is stored (atomically); resolves to what was stored before. */
+  advance(key: string, seen: { version: number; digest: string }): Promise<{ version: number; digest: string } | undefined>;
+}
+
+/** Rollback protection in IndexedDB (survives reloads; shared by an origin's tabs). */
+export declare class VersionStore implements VersionTracker {
+  private constructor();
+  static open(options?: { name?: string }): Promise<VersionStore>;
+  advance(key: string, seen: { version: number; digest: string }): Promise<{ version: number; digest: string } | undefined>;
+  get(key: string): Promise<{ version: number; digest: string } | undefined>;
+  close(): void;
+}
+
+/** Rollback protection in memory (tests, services, one page's lifetime). */
+export declare class MemoryVersionStore implements VersionTracker {
+  advance(key: string, seen: { version: number; digest: string }): Promise<{ version: number; digest: string } | undefined>;
+  get(key: string): Promise<{ version: number; digest: string } | undefined>;
+}
+
 export interface SealRecordOptions {
   schema: Schema;
   recordId: string;
   recipients: Recipient[];
+  /** Signs the record; readers list its `publicKey` in `authors`. */
+  author: AuthorKey;
+  /** Bound to the record; openers must pass the same (default {}). */
+  context?: EncryptionContext;
+  /** For an update: the header of the opened version it replaces (version + 1, linked to its digest). */
+  previous?: { version: number; digest: string };
   /** Required when the schema has deterministic or blind-index fields (an IndexKeyset seals with its primary). */
   indexKey?: IndexKey | IndexKeyset;
   /** Default now. */
@@ -253,10 +314,24 @@ export interface SealRecordOptions {
   provider?: Provider;
 }
 
-export interface OpenRecordOptions {
+/** What an opener expects; anything else is refused with a typed error. */
+export interface Expectation {
+  /** The id you asked for (CONTEXT_MISMATCH for a record sealed under another). */
+  recordId: string;
+  /** The exact context it was sealed with (CONTEXT_MISMATCH otherwise; default {}). */
+  context?: EncryptionContext;
+  /** The author keys you trust (UNTRUSTED_AUTHOR otherwise; INVALID_SIGNATURE for a bad signature). */
+  authors: (PublicKey | AuthorKey)[];
+  /** The lowest version accepted (STALE_VERSION below it). */
+  minVersion?: number;
+}
+
+export interface OpenRecordOptions extends Expectation {
   schema: Schema;
   privateKey: PrivateKey | Keyset | SessionKey | GrantedKey;
   indexKey?: IndexKey | IndexKeyset;
+  /** Refuses versions older than (or forks of) the newest already opened: STALE_VERSION. */
+  versions?: VersionTracker;
 }
 
 /** A field left sealed: `path` is a JSON Pointer, `reason` the missing group or "indexKey". */
@@ -265,8 +340,10 @@ export interface LockedField {
   reason: string;
 }
 
-export interface RewrapOptions {
+export interface RewrapOptions extends Expectation {
   schema: Schema;
+  /** Signs the new version. */
+  author: AuthorKey;
   /** Must be a recipient of every group. */
   privateKey: PrivateKey | Keyset;
   recipients: Recipient[];
@@ -279,14 +356,38 @@ export interface RecordHeader {
   recordId: string;
   schemaId: string;
   schemaVersion: number;
+  /** 1 for a new record; every update, rewrap and re-key raises it. */
+  version: number;
+  /** The previous version's digest (base64url), null for version 1. */
+  previous: string | null;
   epoch: number;
   created: number;
+  context: EncryptionContext;
+  /** The author's kid. */
+  author: string;
+  indexKeyId: string | null;
   groups: { group: string; recipients: string[] }[];
 }
 
+/** The header of an opened record: authenticated, with this version's digest. */
+export interface OpenedHeader extends RecordHeader {
+  /** What the next version links to (pass the header as `previous`). */
+  digest: string;
+}
+
+/** An opened record: the fields, what stayed locked, the authenticated header and the verified author. */
+export interface OpenedRecord<T> {
+  record: T;
+  locked: LockedField[];
+  header: OpenedHeader;
+  author: { kid: string };
+}
+
 export declare function generateIndexKey(): Promise<IndexKey>;
-export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[], options?: { provider?: Provider }): Promise<string>;
-export declare function openIndexKey(sealed: string, privateKey: PrivateKey): Promise<IndexKey>;
+/** Seals the index key to recipients, signed by `author` (a `phk2.` string). */
+export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[], options: { author: AuthorKey; provider?: Provider }): Promise<string>;
+/** Opens a sealed index key by one of `authors` (UNTRUSTED_AUTHOR, INVALID_SIGNATURE otherwise). */
+export declare function openIndexKey(sealed: string, privateKey: PrivateKey, options: { authors: (PublicKey | AuthorKey)[] }): Promise<IndexKey>;
 /**
  * Seals the PHI fields of `record` (any object of JSON values: an interface
  * of your form model works). Values JSON cannot hold (undefined, Date, NaN,
@@ -301,15 +402,16 @@ export declare function sealRecord(record: object, options: SealRecordOptions): 
 export declare function openRecord<T extends object = JsonObject>(
   sealed: JsonObject,
   options: OpenRecordOptions,
-): Promise<{ record: T; locked: LockedField[] }>;
+): Promise<OpenedRecord<T>>;
 export declare function sealRecords(
-  items: { record: object; recordId: string }[],
-  options: Omit<SealRecordOptions, 'recordId'>,
+  items: { record: object; recordId: string; context?: EncryptionContext; previous?: { version: number; digest: string } }[],
+  options: Omit<SealRecordOptions, 'recordId' | 'previous'>,
 ): Promise<{ [key: string]: Json }[]>;
+/** Opens many records, each checked against its own `recordId` (and `context`, default the options'). */
 export declare function openRecords<T extends object = JsonObject>(
-  sealed: JsonObject[],
-  options: OpenRecordOptions,
-): Promise<{ record: T; locked: LockedField[] }[]>;
+  items: { sealed: JsonObject; recordId: string; context?: EncryptionContext }[],
+  options: Omit<OpenRecordOptions, 'recordId'>,
+): Promise<OpenedRecord<T>[]>;
 export declare function rewrapRecord(sealed: { [key: string]: Json }, options: RewrapOptions): Promise<{ [key: string]: Json }>;
 export declare function rekeyRecord(sealed: { [key: string]: Json }, options: RewrapOptions): Promise<{ [key: string]: Json }>;
 export declare function addRecipient(
@@ -365,6 +467,10 @@ export declare function reencryptRecords(
     privateKey: PrivateKey | Keyset;
     indexKeys: IndexKeyset;
     directory: PublicKey[];
+    /** Signs the re-encrypted versions. */
+    author: AuthorKey;
+    /** Authors whose records may be re-encrypted (each record is verified first). */
+    authors: (PublicKey | AuthorKey)[];
     start?: number;
     limit?: number;
     save?: (index: number, sealed: { [key: string]: Json }) => void | Promise<void>;
@@ -496,16 +602,18 @@ export declare class AccessAlert {
 export declare class KeyStore {
   private constructor();
   static open(options?: { name?: string }): Promise<KeyStore>;
-  /** Resolves to the id to load it by: the kid (PrivateKey, SigningKey's public key), `session:<kid>` (SessionKey) or IndexKey.id. */
+  /** Resolves to the id to load it by: the kid (PrivateKey, AuthorKey, SigningKey's public key), `session:<kid>` (SessionKey) or IndexKey.id. */
   put(
-    key: PrivateKey | SigningKey | IndexKey | SessionKey,
+    key: PrivateKey | AuthorKey | SigningKey | IndexKey | SessionKey,
     meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number },
   ): Promise<string>;
   list(): Promise<
-    { kid: string; kind: 'hpke' | 'signing' | 'index' | 'session'; created: number; expires: number | null; purpose: string; epoch: number; protection: string }[]
+    { kid: string; kind: 'hpke' | 'author' | 'signing' | 'index' | 'session'; created: number; expires: number | null; purpose: string; epoch: number; protection: string }[]
   >;
   /** An HPKE private key, as a non-extractable WebCrypto key where WebCrypto exists. */
   get(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider }): Promise<PrivateKey>;
+  /** An author key, as a non-extractable WebCrypto key where WebCrypto exists. */
+  getAuthorKey(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider }): Promise<AuthorKey>;
   getSigningKey(kid: string, options?: { passphrase?: string; now?: number }): Promise<SigningKey>;
   getIndexKey(id: string, options?: { now?: number }): Promise<IndexKey>;
   /** The stored session key, expiring when it did (KEY_EXPIRED after). */

@@ -1122,6 +1122,10 @@ fn members_by_group(schema: &Schema, recipients: &[Recipient]) -> Result<Vec<Vec
             if members.is_empty() {
                 return Err(Error::invalid_argument("every access group of the schema needs at least one recipient"));
             }
+            let kids: Vec<[u8; 32]> = members.iter().map(PublicKey::thumbprint).collect();
+            if kids.iter().enumerate().any(|(i, a)| kids.iter().skip(i + 1).any(|b| a == b)) {
+                return Err(Error::invalid_argument("a recipient is listed twice for one group"));
+            }
             Ok(members)
         })
         .collect()
