@@ -2,7 +2,7 @@
 // field by field before it leaves the browser, open it with a recipient key.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { isA, options, privateKeyArg, providerArg, recipientKeyArg, requireInit, schemaArg, wasm } from './internal.js';
+import { authorsArg, isA, options, privateKeyArg, providerArg, recipientKeyArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
 
@@ -93,18 +93,6 @@ function authorArg(value) {
     throw invalidArgument('author must be an AuthorKey (ECDSA P-384: generateAuthorKey()), not an HPKE PrivateKey or an audit SigningKey');
   }
   throw invalidArgument('author is required: the AuthorKey that signs it (generateAuthorKey(), KeyStore.getAuthorKey)');
-}
-
-/** The author keys an opener trusts: PublicKeys (or AuthorKeys), as the JSON the wasm side reads. */
-export function authorsArg(value) {
-  if (!Array.isArray(value) || value.length === 0) {
-    throw invalidArgument('authors is required: a non-empty array of the PublicKeys whose signatures you trust (authorKey.publicKey)');
-  }
-  return value.map((k) => {
-    if (isA(k, 'AuthorKey')) return { jwk: k.publicKey.toJwk() };
-    if (isA(k, 'PublicKey')) return { jwk: k.toJwk() };
-    throw invalidArgument('each trusted author must be a PublicKey (authorKey.publicKey)');
-  });
 }
 
 /** An encryption context: a plain object of string values (default: empty). */

@@ -168,6 +168,18 @@ export function recipientKeyArg(r, what) {
   throw invalidArgument(`each recipient must be ${what}`);
 }
 
+/** The author keys an opener trusts: PublicKeys (or AuthorKeys), as the JSON the wasm side reads. */
+export function authorsArg(value) {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw invalidArgument('authors is required: a non-empty array of the PublicKeys whose signatures you trust (authorKey.publicKey)');
+  }
+  return value.map((k) => {
+    if (isA(k, 'AuthorKey')) return { jwk: k.publicKey.toJwk() };
+    if (isA(k, 'PublicKey')) return { jwk: k.toJwk() };
+    throw invalidArgument('each trusted author must be a PublicKey (authorKey.publicKey)');
+  });
+}
+
 export function privateKeyArg(value, name) {
   if (isA(value, 'PrivateKey')) return value;
   throw invalidArgument(`${name} must be a phiseal PrivateKey (see generateKeyPair, importPrivateKey)`);

@@ -20,14 +20,14 @@
 // errors (truncation is reported at the end, as DECRYPT_FAILED).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { options, privateKeyArg, providerArg, recipientKeyArg, requireCapability, useFullBuild, wasm } from './internal.js';
+import { authorsArg, isA, options, privateKeyArg, providerArg, recipientKeyArg, requireCapability, useFullBuild, wasm } from './internal.js';
 
 useFullBuild();
 
 /** Segment sizes (plaintext bytes per segment). */
 export const StreamSegmentSize = Object.freeze({ DEFAULT: 65536, MIN: 1024, MAX: 16777216 });
 
-const MAX_HEADER_LEN = 55 + 64 * 177;
+const MAX_HEADER_LEN = 87 + 64 * 177 + 128;
 
 function recipientsArg(recipients) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array of PublicKeys');
@@ -81,7 +81,11 @@ function encryptTransform(makeEncryptor, webcrypto) {
   let aad;
   const sealAll = async (jobs, controller) => {
     const cts = await Promise.all(jobs.map(([nonce, pt]) => platform(crypto.subtle.encrypt(gcm(nonce, aad), key, pt)).finally(() => pt.fill(0))));
-    for (const ct of cts) controller.enqueue(new Uint8Array(ct));
+    for (const ct of cts) {
+      const bytes = new Uint8Array(ct);
+      enc.absorb(bytes);
+      controller.enqueue(bytes);
+    }
   };
   return new TransformStream({
     async start() {
@@ -110,20 +114,22 @@ function encryptTransform(makeEncryptor, webcrypto) {
         if (header !== undefined) controller.enqueue(header);
         await sealAll([enc.finishSegment()], controller);
       }
+      // The author's signature over the header and every segment: the stream's last 96 bytes.
+      controller.enqueue(await enc.signTrailer());
       enc.free();
     },
   });
 }
 
 /**
- * Encrypts a stream of bytes to `recipients` (PublicKeys).
+ * Encrypts a stream of bytes to `recipients` (PublicKeys), signed by `author`.
  * @param {ReadableStream<Uint8Array> | Blob} readable
- * @param {{recipients: Array, segmentSize?: number, provider?: 'auto'|'webcrypto'|'wasm'}} opts
+ * @param {{recipients: Array, author: AuthorKey, segmentSize?: number, provider?: 'auto'|'webcrypto'|'wasm'}} opts
  * @returns {ReadableStream<Uint8Array>} the encrypted stream (errors with a PhisealError)
  */
 export function encryptStream(readable, opts) {
-  const { input, size, provider, webcrypto, recipients } = encryptArgs(readable, opts);
-  return input.pipeThrough(encryptTransform(() => wasm.StreamEncryptor.create(recipients, size, provider), webcrypto));
+  const { input, size, provider, webcrypto, recipients, author } = encryptArgs(readable, opts);
+  return input.pipeThrough(encryptTransform(() => wasm.StreamEncryptor.create(recipients, size, provider, author), webcrypto));
 }
 
 /** The checked arguments shared by the encrypting entry points. */
@@ -135,16 +141,20 @@ function encryptArgs(readable, opts) {
   const provider = providerArg(o.provider);
   const webcrypto = useWebCrypto(provider);
   const recipients = recipientsArg(o.recipients);
-  return { o, input, size, provider, webcrypto, recipients };
+  if (!isA(o.author, 'AuthorKey')) throw invalidArgument('author is required: the AuthorKey that signs the stream (generateAuthorKey())');
+  return { o, input, size, provider, webcrypto, recipients, author: o.author };
 }
 
 /**
- * Decrypts a phiseal stream with a recipient's private key. Plaintext comes
- * out segment by segment as each authenticates; the stream errors with
- * DECRYPT_FAILED on tampering or truncation (at the end), NOT_RECIPIENT if
- * the key is not a recipient.
+ * Decrypts a phiseal stream by one of `authors` with a recipient's private
+ * key. Plaintext comes out segment by segment as each authenticates (the
+ * header's author signature is checked before any); the final segment comes
+ * out only once the author's trailer signature over the whole stream
+ * verifies, so a stream is complete and authentic only when the output ends
+ * without error. Errors: UNTRUSTED_AUTHOR, NOT_RECIPIENT, INVALID_SIGNATURE,
+ * DECRYPT_FAILED (tampering or truncation).
  * @param {ReadableStream<Uint8Array> | Blob} readable
- * @param {{privateKey: PrivateKey, provider?: 'auto'|'webcrypto'|'wasm'}} opts
+ * @param {{privateKey: PrivateKey, authors: PublicKey[], provider?: 'auto'|'webcrypto'|'wasm'}} opts
  * @returns {ReadableStream<Uint8Array>}
  */
 export function decryptStream(readable, opts) {
@@ -154,6 +164,7 @@ export function decryptStream(readable, opts) {
   const provider = providerArg(o.provider);
   const webcrypto = useWebCrypto(provider);
   const privateKey = privateKeyArg(o.privateKey, 'privateKey');
+  const authors = JSON.stringify(authorsArg(o.authors));
   let dec;
   let key;
   let aad;
@@ -187,7 +198,7 @@ export function decryptStream(readable, opts) {
           return undefined;
         }
         pending = new Uint8Array(0);
-        dec = await wasm.StreamDecryptor.open(joined.slice(0, n), privateKey);
+        dec = await wasm.StreamDecryptor.open(joined.slice(0, n), privateKey, authors);
         if (webcrypto) {
           key = await platform(dec.webCryptoKey());
           aad = dec.aad;

@@ -59,9 +59,10 @@ use crate::field::{UnwrapJob, WrapJob, Wrapped};
 use crate::hpke::{ENC_LEN, Suite};
 use crate::kdf::Kdf;
 use crate::keys::{PrivateKey, PublicKey, random_bytes};
+use crate::sign::{SIGNATURE_LEN, SigningKey, Verified, VerifyJob};
 
-/// §8.1: the magic and version, `"phst1"`.
-pub const MAGIC: [u8; 5] = *b"phst1";
+/// §8.1: the magic and version, `"phst2"`.
+pub const MAGIC: [u8; 5] = *b"phst2";
 /// Default plaintext bytes per segment (64 KiB).
 pub const DEFAULT_SEGMENT_SIZE: usize = 64 * 1024;
 /// Smallest segment size accepted (1 KiB).
@@ -82,14 +83,26 @@ pub const KID_LEN: usize = 32;
 pub const WRAPPED_KEY_LEN: usize = CONTENT_KEY_LEN + TAG_LEN;
 /// One recipient stanza: `kid ‖ enc ‖ wrapped key`.
 pub const STANZA_LEN: usize = KID_LEN + ENC_LEN + WRAPPED_KEY_LEN;
-/// Header bytes before the stanzas.
-pub const FIXED_HEADER_LEN: usize = MAGIC.len() + 6 + 4 + SALT_LEN + NONCE_PREFIX_LEN + 1;
+/// Header bytes before the stanzas (through the author's thumbprint and `n`).
+pub const FIXED_HEADER_LEN: usize = MAGIC.len() + 6 + 4 + SALT_LEN + NONCE_PREFIX_LEN + KID_LEN + 1;
+/// Key commitment length.
+pub const COMMITMENT_LEN: usize = 32;
+/// Bytes after the stanzas: key commitment and the author's header signature.
+pub const HEADER_TAIL_LEN: usize = COMMITMENT_LEN + SIGNATURE_LEN;
+/// The author's trailer signature after the final segment.
+pub const TRAILER_LEN: usize = SIGNATURE_LEN;
 /// Largest possible header.
-pub const MAX_HEADER_LEN: usize = FIXED_HEADER_LEN + MAX_RECIPIENTS * STANZA_LEN;
+pub const MAX_HEADER_LEN: usize = FIXED_HEADER_LEN + MAX_RECIPIENTS * STANZA_LEN + HEADER_TAIL_LEN;
 /// HPKE `info` of the content-key wraps.
-pub const WRAP_INFO: &[u8] = b"phiseal-stream-v1";
+pub const WRAP_INFO: &[u8] = b"phiseal-stream-v2";
 /// HKDF `info` of the segment key.
-pub const SEGMENT_KEY_INFO: &[u8] = b"phiseal-stream-v1 segment key";
+pub const SEGMENT_KEY_INFO: &[u8] = b"phiseal-stream-v2 segment key";
+/// HKDF `info` of the key-commitment key.
+pub const COMMITMENT_INFO: &[u8] = b"phiseal-stream-v2 commitment";
+/// Label of the header signature.
+pub const HEADER_SIGNATURE_LABEL: &[u8] = b"phiseal-stream-v2 header";
+/// Label of the trailer signature.
+pub const TRAILER_SIGNATURE_LABEL: &[u8] = b"phiseal-stream-v2 trailer";
 /// Segment AAD length: SHA-384 of the header.
 pub const AAD_LEN: usize = 48;
 
@@ -103,10 +116,33 @@ fn check_segment_size(size: usize) -> Result<u32> {
     u32::try_from(size).map_err(|_| Error::invalid_argument("segment size must be from 1 KiB to 16 MiB"))
 }
 
+/// `str8(label) ‖ bytes`.
+fn labelled(label: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + label.len() + bytes.len());
+    out.push(u8::try_from(label.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(label);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// §8.2: `HMAC-SHA384(HKDF-SHA384(salt, content_key, COMMITMENT_INFO, 32), fixed ‖ stanzas)[..32]`.
+fn key_commitment(content_key: &[u8], salt: &[u8], covered: &[u8]) -> Result<[u8; COMMITMENT_LEN]> {
+    let mut k = Zeroizing::new([0u8; 32]);
+    Kdf::Sha384.hkdf(salt, content_key, COMMITMENT_INFO, &mut k[..])?;
+    let mut mac = <hmac::Hmac<Sha384> as hmac::KeyInit>::new_from_slice(&k[..])
+        .map_err(|_| Error::invalid_argument("bad commitment key"))?;
+    hmac::Mac::update(&mut mac, covered);
+    let tag = hmac::Mac::finalize(mac).into_bytes();
+    let mut out = [0u8; COMMITMENT_LEN];
+    out.copy_from_slice(tag.get(..COMMITMENT_LEN).unwrap_or_default());
+    Ok(out)
+}
+
 fn fixed_header(
     segment_size: u32,
     salt: &[u8; SALT_LEN],
     prefix: &[u8; NONCE_PREFIX_LEN],
+    author: &[u8; KID_LEN],
     n: usize,
 ) -> Result<Vec<u8>> {
     let n = u8::try_from(n).ok().filter(|n| (1..=MAX_RECIPIENTS).contains(&usize::from(*n)));
@@ -120,6 +156,7 @@ fn fixed_header(
     h.extend_from_slice(&segment_size.to_be_bytes());
     h.extend_from_slice(salt);
     h.extend_from_slice(prefix);
+    h.extend_from_slice(author);
     h.push(n);
     Ok(h)
 }
@@ -141,13 +178,17 @@ pub struct Stanza {
 }
 
 /// A parsed stream header (docs/FORMAT.md §8.1). Parsing checks structure
-/// only; the header is authenticated by the first segment.
+/// only; [`StreamHeader::verify_job`] checks its author's signature, and the
+/// content key is checked against its commitment.
 #[derive(Clone, Debug)]
 pub struct StreamHeader {
     segment_size: u32,
     salt: [u8; SALT_LEN],
     nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    author: [u8; KID_LEN],
     stanzas: Vec<Stanza>,
+    commitment: [u8; COMMITMENT_LEN],
+    signature: [u8; SIGNATURE_LEN],
     bytes: Vec<u8>,
 }
 
@@ -165,7 +206,7 @@ impl StreamHeader {
             return Err(if data.starts_with(b"phst") {
                 Error::unsupported("unsupported phiseal stream version")
             } else {
-                Error::malformed("not a phiseal stream (no phst1 header)")
+                Error::malformed("not a phiseal stream (no phst2 header)")
             });
         }
         if data.len() < FIXED_HEADER_LEN {
@@ -184,21 +225,30 @@ impl StreamHeader {
         }
         let salt = array_at(data, 15)?;
         let nonce_prefix = array_at(data, 15 + SALT_LEN)?;
+        let author = array_at(data, 15 + SALT_LEN + NONCE_PREFIX_LEN)?;
         let [n] = array_at::<1>(data, FIXED_HEADER_LEN - 1)?;
         let n = usize::from(n);
         if !(1..=MAX_RECIPIENTS).contains(&n) {
             return Err(Error::malformed("a stream header names 1 to 64 recipients"));
         }
-        let total = FIXED_HEADER_LEN + n * STANZA_LEN;
+        let total = FIXED_HEADER_LEN + n * STANZA_LEN + HEADER_TAIL_LEN;
         let Some(bytes) = data.get(..total) else { return Ok(None) };
         let mut stanzas = Vec::with_capacity(n);
         for i in 0..n {
             let at = FIXED_HEADER_LEN + i * STANZA_LEN;
             let enc = bytes.get(at + KID_LEN..at + KID_LEN + ENC_LEN).ok_or(TRUNCATED_HEADER)?.to_vec();
             let ct = bytes.get(at + KID_LEN + ENC_LEN..at + STANZA_LEN).ok_or(TRUNCATED_HEADER)?.to_vec();
-            stanzas.push(Stanza { kid: array_at(bytes, at)?, wrapped: Wrapped { enc, ct } });
+            let kid = array_at(bytes, at)?;
+            if stanzas.iter().any(|s: &Stanza| s.kid == kid) {
+                return Err(Error::malformed("a stream header names each recipient once"));
+            }
+            stanzas.push(Stanza { kid, wrapped: Wrapped { enc, ct } });
         }
-        let header = Self { segment_size, salt, nonce_prefix, stanzas, bytes: bytes.to_vec() };
+        let tail = FIXED_HEADER_LEN + n * STANZA_LEN;
+        let commitment = array_at(bytes, tail)?;
+        let signature = array_at(bytes, tail + COMMITMENT_LEN)?;
+        let header =
+            Self { segment_size, salt, nonce_prefix, author, stanzas, commitment, signature, bytes: bytes.to_vec() };
         Ok(Some((header, total)))
     }
 
@@ -221,6 +271,26 @@ impl StreamHeader {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The author's key id (raw RFC 7638 thumbprint).
+    #[must_use]
+    pub const fn author(&self) -> &[u8; KID_LEN] {
+        &self.author
+    }
+
+    /// The check of the author's header signature, with the trusted key the
+    /// header names.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UntrustedAuthor`] if the author is not among `authors`.
+    pub fn verify_job(&self, authors: &[PublicKey]) -> Result<VerifyJob> {
+        let key = authors
+            .iter()
+            .find(|k| k.thumbprint() == self.author)
+            .ok_or(Error::new(ErrorCode::UntrustedAuthor, "the stream's author is not among the trusted authors"))?;
+        let signed = self.bytes.get(..self.bytes.len() - SIGNATURE_LEN).ok_or(TRUNCATED_HEADER)?;
+        Ok(VerifyJob { key: *key, message: labelled(HEADER_SIGNATURE_LABEL, signed), signature: self.signature })
     }
 
     /// The recipient stanzas, in header order.
@@ -252,9 +322,16 @@ struct SegmentKeys {
 }
 
 impl SegmentKeys {
-    /// §8.2: `HKDF-SHA384(salt, content_key, SEGMENT_KEY_INFO, 32)`, AAD `SHA-384(header)`.
+    /// §8.2: `HKDF-SHA384(salt, content_key, SEGMENT_KEY_INFO, 32)`, AAD
+    /// `SHA-384(header)`, after checking the content key against the
+    /// header's commitment (so every recipient holds the same key).
     fn derive(content_key: &[u8], header: &StreamHeader) -> Result<Self> {
         if content_key.len() != CONTENT_KEY_LEN {
+            return Err(Error::DECRYPT_FAILED);
+        }
+        let covered = header.bytes.get(..header.bytes.len() - HEADER_TAIL_LEN).ok_or(TRUNCATED_HEADER)?;
+        let expected = key_commitment(content_key, &header.salt, covered)?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &header.commitment[..])) {
             return Err(Error::DECRYPT_FAILED);
         }
         let mut key = Zeroizing::new([0u8; CONTENT_KEY_LEN]);
@@ -388,7 +465,64 @@ enum Phase {
 pub struct EncryptPlan {
     content_key: Zeroizing<[u8; CONTENT_KEY_LEN]>,
     fixed: Vec<u8>,
+    salt: [u8; SALT_LEN],
     kids: Vec<[u8; KID_LEN]>,
+}
+
+/// A stream header waiting for its author's signature over
+/// [`HeaderSignPlan::message`].
+pub struct HeaderSignPlan {
+    content_key: Zeroizing<[u8; CONTENT_KEY_LEN]>,
+    bytes: Vec<u8>,
+}
+
+impl fmt::Debug for HeaderSignPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeaderSignPlan").finish_non_exhaustive()
+    }
+}
+
+impl HeaderSignPlan {
+    /// `str8("phiseal-stream-v2 header") ‖ fixed ‖ stanzas ‖ commitment`.
+    #[must_use]
+    pub fn message(&self) -> Vec<u8> {
+        labelled(HEADER_SIGNATURE_LABEL, &self.bytes)
+    }
+
+    /// Starts the stream with the signed header.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a signature that is not 96 bytes.
+    pub fn finish(self, signature: &[u8]) -> Result<StreamEncryptor> {
+        if signature.len() != SIGNATURE_LEN {
+            return Err(Error::invalid_argument("an author signature is 96 bytes (P1363 r ‖ s)"));
+        }
+        let mut bytes = self.bytes;
+        bytes.extend_from_slice(signature);
+        let (header, _) = StreamHeader::parse(&bytes)?.ok_or(TRUNCATED_HEADER)?;
+        let keys = SegmentKeys::derive(&self.content_key[..], &header)?;
+        let mut transcript = Sha384::new();
+        transcript.update(&bytes);
+        Ok(StreamEncryptor {
+            keys,
+            header: Some(bytes),
+            buf: Zeroizing::new(Vec::new()),
+            next: 0,
+            phase: Phase::Open,
+            transcript,
+            absorbed: 0,
+            trailer_done: false,
+        })
+    }
+
+    /// Signs with a RustCrypto key and starts the stream.
+    ///
+    /// # Errors
+    /// As [`HeaderSignPlan::finish`].
+    pub fn sign(self, author: &SigningKey) -> Result<StreamEncryptor> {
+        let signature = author.sign(&self.message())?;
+        self.finish(&signature)
+    }
 }
 
 impl fmt::Debug for EncryptPlan {
@@ -398,11 +532,12 @@ impl fmt::Debug for EncryptPlan {
 }
 
 impl EncryptPlan {
-    /// Builds the header from the wrap results (in job order) and starts the stream.
+    /// Builds the header from the wrap results (in job order) and its key
+    /// commitment; the author then signs it ([`HeaderSignPlan`]).
     ///
     /// # Errors
     /// [`ErrorCode::InvalidArgument`] if the results do not fit the plan.
-    pub fn finish(self, wrapped: &[Wrapped]) -> Result<StreamEncryptor> {
+    pub fn finish(self, wrapped: &[Wrapped]) -> Result<HeaderSignPlan> {
         if wrapped.len() != self.kids.len() {
             return Err(Error::invalid_argument("wrap results do not match the plan"));
         }
@@ -415,9 +550,9 @@ impl EncryptPlan {
             bytes.extend_from_slice(&w.enc);
             bytes.extend_from_slice(&w.ct);
         }
-        let (header, _) = StreamHeader::parse(&bytes)?.ok_or(TRUNCATED_HEADER)?;
-        let keys = SegmentKeys::derive(&self.content_key[..], &header)?;
-        Ok(StreamEncryptor { keys, header: Some(bytes), buf: Zeroizing::new(Vec::new()), next: 0, phase: Phase::Open })
+        let commitment = key_commitment(&self.content_key[..], &self.salt, &bytes)?;
+        bytes.extend_from_slice(&commitment);
+        Ok(HeaderSignPlan { content_key: self.content_key, bytes })
     }
 }
 
@@ -429,6 +564,11 @@ pub struct StreamEncryptor {
     buf: Zeroizing<Vec<u8>>,
     next: u32,
     phase: Phase,
+    /// SHA-384 of the header and every segment so far (the trailer signs it).
+    transcript: Sha384,
+    /// Segments added to the transcript.
+    absorbed: u64,
+    trailer_done: bool,
 }
 
 impl fmt::Debug for StreamEncryptor {
@@ -448,13 +588,17 @@ impl StreamEncryptor {
     /// # Errors
     /// [`ErrorCode::InvalidArgument`] for a segment size outside 1 KiB..=16
     /// MiB or not 1 to 64 recipients; [`ErrorCode::RngFailed`].
-    pub fn plan(recipients: &[PublicKey], segment_size: usize) -> Result<(EncryptPlan, Vec<WrapJob>)> {
+    pub fn plan(
+        recipients: &[PublicKey],
+        segment_size: usize,
+        author: &PublicKey,
+    ) -> Result<(EncryptPlan, Vec<WrapJob>)> {
         let mut content_key = Zeroizing::new([0u8; CONTENT_KEY_LEN]);
         let (mut salt, mut prefix) = ([0u8; SALT_LEN], [0u8; NONCE_PREFIX_LEN]);
         random_bytes(&mut content_key[..])?;
         random_bytes(&mut salt)?;
         random_bytes(&mut prefix)?;
-        Self::plan_with(recipients, segment_size, content_key, &salt, &prefix)
+        Self::plan_with(recipients, segment_size, content_key, &salt, &prefix, author)
     }
 
     fn plan_with(
@@ -463,8 +607,14 @@ impl StreamEncryptor {
         content_key: Zeroizing<[u8; CONTENT_KEY_LEN]>,
         salt: &[u8; SALT_LEN],
         prefix: &[u8; NONCE_PREFIX_LEN],
+        author: &PublicKey,
     ) -> Result<(EncryptPlan, Vec<WrapJob>)> {
-        let fixed = fixed_header(check_segment_size(segment_size)?, salt, prefix, recipients.len())?;
+        let kids: Vec<[u8; KID_LEN]> = recipients.iter().map(PublicKey::thumbprint).collect();
+        if kids.iter().enumerate().any(|(i, a)| kids.iter().skip(i + 1).any(|b| a == b)) {
+            return Err(Error::invalid_argument("a recipient is listed twice"));
+        }
+        let fixed =
+            fixed_header(check_segment_size(segment_size)?, salt, prefix, &author.thumbprint(), recipients.len())?;
         let jobs = recipients
             .iter()
             .map(|r| WrapJob {
@@ -474,18 +624,17 @@ impl StreamEncryptor {
                 secret: Zeroizing::new(content_key.to_vec()),
             })
             .collect();
-        let kids = recipients.iter().map(PublicKey::thumbprint).collect();
-        Ok((EncryptPlan { content_key, fixed, kids }, jobs))
+        Ok((EncryptPlan { content_key, fixed, salt: *salt, kids }, jobs))
     }
 
-    /// A stream to `recipients`, with HPKE in RustCrypto.
+    /// A stream to `recipients` signed by `author`, with HPKE in RustCrypto.
     ///
     /// # Errors
     /// As [`StreamEncryptor::plan`].
-    pub fn new(recipients: &[PublicKey], segment_size: usize) -> Result<Self> {
-        let (plan, jobs) = Self::plan(recipients, segment_size)?;
+    pub fn new(recipients: &[PublicKey], segment_size: usize, author: &SigningKey) -> Result<Self> {
+        let (plan, jobs) = Self::plan(recipients, segment_size, &author.verifying_key())?;
         let wrapped = jobs.iter().map(WrapJob::run).collect::<Result<Vec<_>>>()?;
-        plan.finish(&wrapped)
+        plan.finish(&wrapped)?.sign(author)
     }
 
     /// **Test only; never use for data.** A fully deterministic stream:
@@ -503,8 +652,16 @@ impl StreamEncryptor {
         salt: &[u8; SALT_LEN],
         nonce_prefix: &[u8; NONCE_PREFIX_LEN],
         ephemeral_ikm: &[u8],
+        author: &SigningKey,
     ) -> Result<Self> {
-        let (plan, jobs) = Self::plan_with(recipients, segment_size, Zeroizing::new(*content_key), salt, nonce_prefix)?;
+        let (plan, jobs) = Self::plan_with(
+            recipients,
+            segment_size,
+            Zeroizing::new(*content_key),
+            salt,
+            nonce_prefix,
+            &author.verifying_key(),
+        )?;
         let mut wrapped = Vec::with_capacity(jobs.len());
         for (i, job) in jobs.iter().enumerate() {
             let mut ikm = Zeroizing::new(ephemeral_ikm.to_vec());
@@ -514,7 +671,7 @@ impl StreamEncryptor {
                 crate::hpke::setup_sender_with_ephemeral(Suite::PHISEAL, &job.recipient, &job.info, None, None, &sk_e)?;
             wrapped.push(Wrapped { enc, ct: ctx.seal(&job.aad, &job.secret)? });
         }
-        plan.finish(&wrapped)
+        plan.finish(&wrapped)?.sign(author)
     }
 
     /// The header, once: later output does not repeat it. `push` and
@@ -584,10 +741,58 @@ impl StreamEncryptor {
     pub fn push(&mut self, data: &[u8]) -> Result<Vec<u8>> {
         let mut out = self.header.take().unwrap_or_default();
         let (key, aad) = (self.keys.key.clone(), self.keys.aad);
+        let mut cts = Vec::new();
         self.frame(data, &mut |_, nonce, pt| {
-            out.extend_from_slice(&seal_one(&key[..], &nonce, &aad, pt)?);
+            cts.push(seal_one(&key[..], &nonce, &aad, pt)?);
             Ok(())
         })?;
+        for ct in cts {
+            self.transcript.update(&ct);
+            self.absorbed += 1;
+            out.extend_from_slice(&ct);
+        }
+        Ok(out)
+    }
+
+    /// Adds a segment sealed by an external AES-GCM to the transcript the
+    /// trailer signs: call it for every segment, in order, with exactly the
+    /// bytes emitted.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] for more segments than were handed out.
+    pub fn absorb(&mut self, ciphertext: &[u8]) -> Result<()> {
+        let handed_out = u64::from(self.next) + u64::from(self.phase == Phase::Done);
+        if self.absorbed >= handed_out || self.trailer_done {
+            return Err(Error::misuse("more segments absorbed than were sealed"));
+        }
+        self.transcript.update(ciphertext);
+        self.absorbed += 1;
+        Ok(())
+    }
+
+    /// What the author signs once the final segment is out (once):
+    /// `str8("phiseal-stream-v2 trailer") ‖ SHA-384(header ‖ every segment)`.
+    /// The 96-byte P1363 signature over it is the trailer, the stream's last bytes.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] before the final segment, if a segment was not
+    /// absorbed, or on a second call.
+    pub fn trailer_message(&mut self) -> Result<Vec<u8>> {
+        if self.phase != Phase::Done || self.absorbed != u64::from(self.next) + 1 || self.trailer_done {
+            return Err(Error::misuse("the trailer follows the final segment, once, after every segment was absorbed"));
+        }
+        self.trailer_done = true;
+        Ok(labelled(TRAILER_SIGNATURE_LABEL, &self.transcript.clone().finalize()))
+    }
+
+    /// Ends the stream with RustCrypto AES-GCM and a RustCrypto author key:
+    /// header if not yet out, final segment and trailer.
+    ///
+    /// # Errors
+    /// As [`StreamEncryptor::finish`] and [`StreamEncryptor::trailer_message`].
+    pub fn finish_signed(&mut self, author: &SigningKey) -> Result<Vec<u8>> {
+        let mut out = self.finish()?;
+        out.extend_from_slice(&author.sign(&self.trailer_message()?)?);
         Ok(out)
     }
 
@@ -599,7 +804,9 @@ impl StreamEncryptor {
     pub fn finish(&mut self) -> Result<Vec<u8>> {
         let mut out = self.header.take().unwrap_or_default();
         let seg = self.finish_segment()?;
-        out.extend_from_slice(&seal_one(&self.keys.key[..], &seg.nonce, &self.keys.aad, &seg.plaintext)?);
+        let ct = seal_one(&self.keys.key[..], &seg.nonce, &self.keys.aad, &seg.plaintext)?;
+        self.absorb(&ct)?;
+        out.extend_from_slice(&ct);
         Ok(out)
     }
 
@@ -639,15 +846,36 @@ impl StreamEncryptor {
     }
 }
 
-/// The state of a decryptor's body: segment keys, one buffered segment, counter.
+/// The state of a decryptor's body: segment keys, one buffered segment and
+/// the trailer's bytes, counter, transcript, the author's key.
 struct Body {
     keys: SegmentKeys,
     buf: Vec<u8>,
     next: u32,
+    transcript: Sha384,
+    author: PublicKey,
+}
+
+impl Body {
+    /// Takes the final segment and the trailer off the buffer, checks the
+    /// trailer signature over the whole transcript, and returns the final
+    /// segment's index and ciphertext.
+    fn final_segment(self) -> Result<(SegmentKeys, u32, Vec<u8>)> {
+        let Self { keys, mut buf, next, mut transcript, author } = self;
+        if buf.len() < TAG_LEN + TRAILER_LEN {
+            return Err(Error::DECRYPT_FAILED);
+        }
+        let signature = buf.split_off(buf.len() - TRAILER_LEN);
+        transcript.update(&buf);
+        let message = labelled(TRAILER_SIGNATURE_LABEL, &transcript.finalize());
+        crate::sign::verify_p1363(&author, &message, &signature)
+            .map_err(|_| Error::new(ErrorCode::InvalidSignature, "the stream is not what its author signed"))?;
+        Ok((keys, next, buf))
+    }
 }
 
 enum DecState {
-    Header { key: PrivateKey, buf: Vec<u8> },
+    Header { key: PrivateKey, authors: Vec<PublicKey>, buf: Vec<u8> },
     Body(Body),
     Done,
 }
@@ -671,26 +899,40 @@ impl fmt::Debug for StreamDecryptor {
 }
 
 impl StreamDecryptor {
-    /// A decryptor that reads the header itself and unwraps the content key
-    /// with `key` (RustCrypto).
+    /// A decryptor that reads the header itself, accepts only a stream by
+    /// one of `authors`, and unwraps the content key with `key` (RustCrypto).
     #[must_use]
-    pub fn new(key: &PrivateKey) -> Self {
-        Self { state: DecState::Header { key: key.clone(), buf: Vec::new() } }
+    pub fn new(key: &PrivateKey, authors: &[PublicKey]) -> Self {
+        Self { state: DecState::Header { key: key.clone(), authors: authors.to_vec(), buf: Vec::new() } }
     }
 
-    /// A decryptor for the segments after `header`, given the unwrapped
-    /// content key (the result of [`StreamHeader::unwrap_job`], run anywhere).
+    /// A decryptor for the segments after `header`, given the proof that its
+    /// [`StreamHeader::verify_job`] succeeded and the unwrapped content key
+    /// (the result of [`StreamHeader::unwrap_job`], run anywhere).
     ///
     /// # Errors
-    /// [`ErrorCode::DecryptFailed`] if the key did not unwrap (any HPKE or
-    /// `enc` failure) or has the wrong length; other errors (platform) pass through.
-    pub fn from_unwrapped(header: &StreamHeader, content_key: Result<Zeroizing<Vec<u8>>>) -> Result<Self> {
+    /// [`ErrorCode::InvalidSignature`] without the proof of this header's
+    /// job; [`ErrorCode::DecryptFailed`] if the key did not unwrap (any HPKE
+    /// or `enc` failure), has the wrong length or is not the committed key;
+    /// other errors (platform) pass through.
+    pub fn from_unwrapped(
+        header: &StreamHeader,
+        verify: &VerifyJob,
+        verified: &Verified,
+        content_key: Result<Zeroizing<Vec<u8>>>,
+    ) -> Result<Self> {
+        let expected = header.verify_job(core::slice::from_ref(&verify.key))?;
+        if !expected.accepts(verified) || !verify.accepts(verified) {
+            return Err(Error::new(ErrorCode::InvalidSignature, "the stream header's signature was not verified"));
+        }
         let content_key = content_key.map_err(|e| match e.code() {
             ErrorCode::InvalidKey | ErrorCode::DecryptFailed | ErrorCode::MalformedInput => Error::DECRYPT_FAILED,
             _ => e,
         })?;
         let keys = SegmentKeys::derive(&content_key, header)?;
-        Ok(Self { state: DecState::Body(Body { keys, buf: Vec::new(), next: 0 }) })
+        let mut transcript = Sha384::new();
+        transcript.update(&header.bytes);
+        Ok(Self { state: DecState::Body(Body { keys, buf: Vec::new(), next: 0, transcript, author: verify.key }) })
     }
 
     /// Bytes buffered: the header while it is incomplete, then at most one
@@ -746,12 +988,17 @@ impl StreamDecryptor {
     /// [`ErrorCode::DecryptFailed`] if the stream is truncated or the final
     /// segment does not authenticate.
     pub fn finish(&mut self) -> Result<Vec<u8>> {
-        let (keys, index, ct) = match core::mem::replace(&mut self.state, DecState::Done) {
-            DecState::Body(Body { keys, buf, next }) => (keys, next, buf),
+        let body = match core::mem::replace(&mut self.state, DecState::Done) {
+            DecState::Body(body) => body,
             DecState::Header { .. } => return Err(Error::DECRYPT_FAILED),
             DecState::Done => return Err(FAILED_BEFORE),
         };
-        open_segment(&keys.key[..], &keys.nonce(index, true), &keys.aad, &ct)
+        let ct_len = body.buf.len().checked_sub(TRAILER_LEN).filter(|n| *n >= TAG_LEN).ok_or(Error::DECRYPT_FAILED)?;
+        let ct = body.buf.get(..ct_len).ok_or(Error::DECRYPT_FAILED)?;
+        let plaintext = open_segment(&body.keys.key[..], &body.keys.nonce(body.next, true), &body.keys.aad, ct)?;
+        // The segment authenticated; the trailer must too before it is released.
+        body.final_segment()?;
+        Ok(plaintext)
     }
 
     /// Cuts more input into whole non-final segments for an external
@@ -775,11 +1022,12 @@ impl StreamDecryptor {
     /// for a final segment); [`ErrorCode::Misuse`] after an error or `finish`.
     pub fn finish_segment(&mut self) -> Result<SealedSegment> {
         match core::mem::replace(&mut self.state, DecState::Done) {
-            DecState::Body(Body { keys, buf, next }) if buf.len() >= TAG_LEN => {
+            DecState::Body(body) => {
+                let (keys, next, buf) = body.final_segment()?;
                 Ok(SealedSegment { index: next, last: true, nonce: keys.nonce(next, true), ciphertext: buf })
             }
             DecState::Done => Err(FAILED_BEFORE),
-            _ => Err(Error::DECRYPT_FAILED),
+            DecState::Header { .. } => Err(Error::DECRYPT_FAILED),
         }
     }
 
@@ -791,7 +1039,7 @@ impl StreamDecryptor {
     }
 
     fn push_inner(&mut self, mut data: &[u8], open: &mut OpenSink<'_>) -> Result<()> {
-        if let DecState::Header { key, buf } = &mut self.state {
+        if let DecState::Header { key, authors, buf } = &mut self.state {
             // Take only the header's bytes, so the buffer never holds more.
             loop {
                 let need = match StreamHeader::parse(buf)? {
@@ -799,7 +1047,7 @@ impl StreamDecryptor {
                     None if buf.len() < FIXED_HEADER_LEN => FIXED_HEADER_LEN,
                     None => {
                         let n = buf.get(FIXED_HEADER_LEN - 1).copied().unwrap_or_default();
-                        FIXED_HEADER_LEN + usize::from(n) * STANZA_LEN
+                        FIXED_HEADER_LEN + usize::from(n) * STANZA_LEN + HEADER_TAIL_LEN
                     }
                 };
                 if data.is_empty() {
@@ -811,18 +1059,37 @@ impl StreamDecryptor {
                 data = rest;
             }
             let (header, _) = StreamHeader::parse(buf)?.ok_or(TRUNCATED_HEADER)?;
-            let content_key = header.unwrap_job(key.public_key())?.run(key);
-            *self = Self::from_unwrapped(&header, content_key)?;
+            let verify = header.verify_job(authors)?;
+            let job = header.unwrap_job(key.public_key())?;
+            let verified = verify.run()?;
+            let content_key = job.run(key);
+            *self = Self::from_unwrapped(&header, &verify, &verified, content_key)?;
         }
-        let DecState::Body(Body { keys, buf, next }) = &mut self.state else { return Err(FAILED_BEFORE) };
-        split_segments(buf, keys.segment_size + TAG_LEN, data, &mut |ct| {
-            // A non-final segment at the last index could never have been written.
-            if *next == u32::MAX {
-                return Err(Error::DECRYPT_FAILED);
+        let DecState::Body(Body { keys, buf, next, transcript, .. }) = &mut self.state else {
+            return Err(FAILED_BEFORE);
+        };
+        let seg = keys.segment_size + TAG_LEN;
+        // A segment is non-final exactly when more than the trailer follows it.
+        let keep = seg + TRAILER_LEN;
+        loop {
+            while buf.len() > keep {
+                // A non-final segment at the last index could never have been written.
+                if *next == u32::MAX {
+                    return Err(Error::DECRYPT_FAILED);
+                }
+                let ct = buf.get(..seg).ok_or(TRUNCATED_HEADER)?;
+                transcript.update(ct);
+                open(keys, *next, ct)?;
+                *next += 1;
+                buf.drain(..seg);
             }
-            open(keys, *next, ct)?;
-            *next += 1;
-            Ok(())
-        })
+            if data.is_empty() {
+                return Ok(());
+            }
+            let take = (keep + 1).saturating_sub(buf.len()).min(data.len());
+            let (head, rest) = data.split_at_checked(take).ok_or(TRUNCATED_HEADER)?;
+            buf.extend_from_slice(head);
+            data = rest;
+        }
     }
 }

@@ -10,9 +10,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
+use super::author::WasmAuthorKey;
 use super::error::{IntoJs as _, JsResult, to_js};
 use super::keys::WasmPrivateKey;
-use crate::browser::provider::{self, Provider};
+use std::rc::Rc;
+
+use crate::browser::provider::{self, Provider, SignerHandle};
 use crate::browser::webcrypto;
 use crate::error::{Error, ErrorCode};
 use crate::keys::PublicKey;
@@ -52,20 +55,56 @@ fn sealed_job(s: SealedSegment) -> Array {
     Array::of2(&Uint8Array::from(&s.nonce[..]), &Uint8Array::from(&s.ciphertext[..]))
 }
 
-/// Encrypts one stream.
+/// `[{jwk}]`: the trusted author keys (built by `js/`).
+fn authors_arg(value: &JsValue) -> JsResult<Vec<PublicKey>> {
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "authors must be [{jwk}] (built by js/)");
+    let authors: Vec<PublicKey> =
+        args::recipients(value, SHAPE, |_| Ok(()))?.into_iter().map(|(key, ())| key).collect();
+    if authors.is_empty() {
+        return Err(to_js(SHAPE));
+    }
+    Ok(authors)
+}
+
+/// Encrypts one stream, signed by its author.
 #[wasm_bindgen(js_name = StreamEncryptor)]
-pub struct WasmStreamEncryptor(StreamEncryptor);
+pub struct WasmStreamEncryptor(StreamEncryptor, Rc<SignerHandle>);
 
 #[wasm_bindgen(js_class = StreamEncryptor)]
 impl WasmStreamEncryptor {
-    /// A stream to `recipients` (JSON `[{jwk}]`); HPKE with `provider`.
-    pub fn create(recipients: JsValue, segment_size: JsValue, provider: JsValue) -> JsResult<Promise> {
+    /// A stream to `recipients` (JSON `[{jwk}]`) signed by `author`; HPKE with `provider`.
+    pub fn create(
+        recipients: JsValue,
+        segment_size: JsValue,
+        provider: JsValue,
+        author: &WasmAuthorKey,
+    ) -> JsResult<Promise> {
         let recipients = recipients_arg(&recipients)?;
         let provider = Provider::parse(&args::string(&provider, "provider must be a string")?).js()?;
-        let (plan, jobs) = StreamEncryptor::plan(&recipients, segment_size_arg(&segment_size)?).js()?;
+        let signer = author.0.clone();
+        let (plan, jobs) =
+            StreamEncryptor::plan(&recipients, segment_size_arg(&segment_size)?, &signer.public_key()).js()?;
         Ok(future_to_promise(async move {
             let wrapped = provider::run_wrap_jobs(provider, &jobs).await.js()?;
-            Ok(Self(plan.finish(&wrapped).js()?).into())
+            let plan = plan.finish(&wrapped).js()?;
+            let signature = signer.sign(&plan.message()).await.js()?;
+            Ok(Self(plan.finish(&signature).js()?, signer).into())
+        }))
+    }
+
+    /// Adds a segment sealed in WebCrypto to the transcript the trailer signs (every one, in order).
+    pub fn absorb(&mut self, ciphertext: JsValue) -> JsResult<()> {
+        self.0.absorb(&args::bytes(&ciphertext, "ciphertext must be a Uint8Array")?).js()
+    }
+
+    /// After the final segment: resolves to the trailer (the author's signature), the stream's last bytes.
+    #[wasm_bindgen(js_name = signTrailer)]
+    pub fn sign_trailer(&mut self) -> JsResult<Promise> {
+        let message = self.0.trailer_message().js()?;
+        let signer = self.1.clone();
+        Ok(future_to_promise(async move {
+            let signature = signer.sign(&message).await.js()?;
+            Ok(Uint8Array::from(&signature[..]).into())
         }))
     }
 
@@ -130,20 +169,24 @@ impl WasmStreamDecryptor {
         Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
     }
 
-    /// Reads a complete header and unwraps the content key with `key`
-    /// (WebCrypto or wasm, wherever the key lives).
-    pub fn open(header: JsValue, key: &WasmPrivateKey) -> JsResult<Promise> {
+    /// Reads a complete header, checks that one of `authors` (JSON `[{jwk}]`)
+    /// signed it, and unwraps the content key with `key` (WebCrypto or wasm,
+    /// wherever the key lives).
+    pub fn open(header: JsValue, key: &WasmPrivateKey, authors: JsValue) -> JsResult<Promise> {
+        let authors = authors_arg(&authors)?;
         let bytes = args::bytes(&header, "header must be a Uint8Array")?;
         let (header, n) = StreamHeader::parse(&bytes).js()?.ok_or_else(|| to_js(Error::DECRYPT_FAILED))?;
         if n != bytes.len() {
             return Err(to_js(Error::new(ErrorCode::InvalidArgument, "header must be exactly the stream header")));
         }
+        let verify = header.verify_job(&authors).js()?;
         let job = header.unwrap_job(key.0.public_key()).js()?;
         let key = key.0.clone();
         Ok(future_to_promise(async move {
+            let verified = provider::verify(&verify).await.js()?;
             let unwrapped = provider::run_unwrap_jobs(&key, core::slice::from_ref(&job)).await;
             let ck = unwrapped.and_then(|mut keys| keys.pop().ok_or(Error::DECRYPT_FAILED));
-            Ok(Self(StreamDecryptor::from_unwrapped(&header, ck).js()?).into())
+            Ok(Self(StreamDecryptor::from_unwrapped(&header, &verify, &verified, ck).js()?).into())
         }))
     }
 
