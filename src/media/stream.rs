@@ -993,11 +993,9 @@ impl StreamDecryptor {
             DecState::Header { .. } => return Err(Error::DECRYPT_FAILED),
             DecState::Done => return Err(FAILED_BEFORE),
         };
-        let ct_len = body.buf.len().checked_sub(TRAILER_LEN).filter(|n| *n >= TAG_LEN).ok_or(Error::DECRYPT_FAILED)?;
-        let ct = body.buf.get(..ct_len).ok_or(Error::DECRYPT_FAILED)?;
-        let plaintext = open_segment(&body.keys.key[..], &body.keys.nonce(body.next, true), &body.keys.aad, ct)?;
-        // The segment authenticated; the trailer must too before it is released.
-        body.final_segment()?;
+        // The trailer first (as finish_segment does), then the final segment.
+        let (keys, index, ct) = body.final_segment()?;
+        let plaintext = open_segment(&keys.key[..], &keys.nonce(index, true), &keys.aad, &ct)?;
         Ok(plaintext)
     }
 
