@@ -47,8 +47,8 @@ use sha2::{Digest as _, Sha384};
 use zeroize::Zeroizing;
 
 use self::codec::{Reader, Writer, b64, unb64};
-use self::index_key::{INDEX_KEY_COMMITMENT_LEN, INDEX_KEY_ID_LEN};
 pub use self::index_key::IndexKey;
+use self::index_key::{INDEX_KEY_COMMITMENT_LEN, INDEX_KEY_ID_LEN};
 use self::schema::visit_mut;
 pub use self::schema::{FieldMode, FieldSpec, Schema};
 pub use self::wrap::{UnwrapJob, WrapJob, Wrapped};
@@ -56,8 +56,8 @@ use crate::aead::{AesGcm, NONCE_LEN};
 use crate::error::{Error, ErrorCode, Result};
 use crate::hpke::{ENC_LEN, Suite};
 use crate::keys::{PrivateKey, PublicKey, random_bytes};
-pub use crate::sign::{SIGNATURE_LEN, Verified, VerifyJob};
 use crate::sign::SigningKey;
+pub use crate::sign::{SIGNATURE_LEN, Verified, VerifyJob};
 
 /// The member of a sealed record that holds the envelope.
 pub const ENVELOPE_MEMBER: &str = "_phiseal";
@@ -232,9 +232,10 @@ impl Header {
         w.raw(&self.author);
         match &self.index_key {
             None => w.u8(0),
-            Some((id, commitment)) => {
-                w.u8(u8::try_from(INDEX_KEY_ID_LEN + INDEX_KEY_COMMITMENT_LEN).unwrap_or(u8::MAX)).raw(id).raw(commitment)
-            }
+            Some((id, commitment)) => w
+                .u8(u8::try_from(INDEX_KEY_ID_LEN + INDEX_KEY_COMMITMENT_LEN).unwrap_or(u8::MAX))
+                .raw(id)
+                .raw(commitment),
         };
         w.raw(&self.content_digest);
         w.u8(u8::try_from(self.groups.len()).map_err(|_| Error::invalid_argument("at most 255 groups"))?);
@@ -870,7 +871,11 @@ impl OpenPlan {
     /// against its group's commitment in the signed header (so every
     /// recipient of a group holds the same key, and a ciphertext opens to
     /// one plaintext only).
-    fn keys(&self, verified: &Verified, deks: &[Zeroizing<Vec<u8>>]) -> Result<Vec<(String, Zeroizing<[u8; DEK_LEN]>)>> {
+    fn keys(
+        &self,
+        verified: &Verified,
+        deks: &[Zeroizing<Vec<u8>>],
+    ) -> Result<Vec<(String, Zeroizing<[u8; DEK_LEN]>)>> {
         if !self.verify.accepts(verified) {
             return Err(Error::new(ErrorCode::InvalidSignature, "the record's signature was not verified"));
         }

@@ -9,9 +9,9 @@
 #![allow(clippy::missing_errors_doc)]
 
 pub mod args;
-pub mod author;
 #[cfg(feature = "audit")]
 pub mod audit;
+pub mod author;
 pub mod error;
 pub mod field;
 pub mod hpke;

@@ -69,7 +69,11 @@ fn round_trip_many_sizes() {
         let pt = data(n);
         let ct = encrypt(&key, &pt, SEG);
         let segments = if n == 0 { 1 } else { n.div_ceil(SEG) };
-        assert_eq!(ct.len(), FIXED_HEADER_LEN + STANZA_LEN + HEADER_TAIL_LEN + n + 16 * segments + TRAILER_LEN, "size {n}");
+        assert_eq!(
+            ct.len(),
+            FIXED_HEADER_LEN + STANZA_LEN + HEADER_TAIL_LEN + n + 16 * segments + TRAILER_LEN,
+            "size {n}"
+        );
         assert_eq!(decrypt(&key, &ct).unwrap(), pt, "size {n}");
     }
 }
@@ -190,7 +194,8 @@ fn segments_from_another_stream_with_the_same_key_are_rejected() {
     let (ck, ikm) = ([7u8; 32], [9u8; 48]);
     let pt = data(3 * SEG);
     let make = |salt: [u8; 32], prefix: [u8; 7], ikm: &[u8]| {
-        let mut e = StreamEncryptor::dangerous_with_fixed_salt(&recipients, SEG, &ck, &salt, &prefix, ikm, author()).unwrap();
+        let mut e =
+            StreamEncryptor::dangerous_with_fixed_salt(&recipients, SEG, &ck, &salt, &prefix, ikm, author()).unwrap();
         let mut v = e.push(&pt).unwrap();
         v.extend(e.finish_signed(author()).unwrap());
         v
@@ -236,7 +241,12 @@ fn every_flipped_byte_is_detected() {
             } else if (11..15).contains(&i) {
                 &[ErrorCode::MalformedInput, ErrorCode::InvalidSignature] // segment size out of range, or another (signed) one
             } else if i == FIXED_HEADER_LEN - 1 {
-                &[ErrorCode::MalformedInput, ErrorCode::NotRecipient, ErrorCode::InvalidSignature, ErrorCode::DecryptFailed] // recipient count
+                &[
+                    ErrorCode::MalformedInput,
+                    ErrorCode::NotRecipient,
+                    ErrorCode::InvalidSignature,
+                    ErrorCode::DecryptFailed,
+                ] // recipient count
             } else if author_kid.contains(&i) {
                 &[ErrorCode::UntrustedAuthor]
             } else if kid.contains(&i) {
@@ -326,8 +336,9 @@ fn segment_jobs_give_the_same_bytes_as_push() {
     let key = PrivateKey::generate().unwrap();
     let recipients = [*key.public_key()];
     let pt = data(3 * SEG + 5);
-    let fixed =
-        || StreamEncryptor::dangerous_with_fixed_salt(&recipients, SEG, &[1; 32], &[2; 32], &[3; 7], &[4; 48], author());
+    let fixed = || {
+        StreamEncryptor::dangerous_with_fixed_salt(&recipients, SEG, &[1; 32], &[2; 32], &[3; 7], &[4; 48], author())
+    };
     let mut a = fixed().unwrap();
     let mut wire_a = a.push(&pt).unwrap();
     wire_a.extend(a.finish().unwrap());

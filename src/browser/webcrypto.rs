@@ -324,8 +324,9 @@ impl WebCryptoSigningKey {
     pub async fn sign(&self, message: &[u8]) -> Result<[u8; crate::sign::SIGNATURE_LEN]> {
         let subtle = require_subtle()?;
         let data = Uint8Array::from(message);
-        let sig = await_promise(subtle.sign_with_object_and_buffer_source(&ecdsa_params()?, &self.key, &data), PLATFORM)
-            .await?;
+        let sig =
+            await_promise(subtle.sign_with_object_and_buffer_source(&ecdsa_params()?, &self.key, &data), PLATFORM)
+                .await?;
         Uint8Array::new(&sig).to_vec().try_into().map_err(|_| PLATFORM)
     }
 }

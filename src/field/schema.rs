@@ -249,7 +249,9 @@ impl Schema {
         let unsigned = parse_unsigned(obj.get("unsigned"), &fields)?;
         for key in obj.keys() {
             if !matches!(key.as_str(), "id" | "version" | "fields" | "unsigned") {
-                return Err(Error::invalid_argument("unknown member in a schema (allowed: id, version, fields, unsigned)"));
+                return Err(Error::invalid_argument(
+                    "unknown member in a schema (allowed: id, version, fields, unsigned)",
+                ));
             }
         }
         Ok(Self { id: id.to_owned(), version, fields, unsigned })

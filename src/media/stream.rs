@@ -876,7 +876,7 @@ impl Body {
 
 enum DecState {
     Header { key: PrivateKey, authors: Vec<PublicKey>, buf: Vec<u8> },
-    Body(Body),
+    Body(Box<Body>),
     Done,
 }
 
@@ -932,7 +932,9 @@ impl StreamDecryptor {
         let keys = SegmentKeys::derive(&content_key, header)?;
         let mut transcript = Sha384::new();
         transcript.update(&header.bytes);
-        Ok(Self { state: DecState::Body(Body { keys, buf: Vec::new(), next: 0, transcript, author: verify.key }) })
+        Ok(Self {
+            state: DecState::Body(Box::new(Body { keys, buf: Vec::new(), next: 0, transcript, author: verify.key })),
+        })
     }
 
     /// Bytes buffered: the header while it is incomplete, then at most one
@@ -1063,9 +1065,10 @@ impl StreamDecryptor {
             let content_key = job.run(key);
             *self = Self::from_unwrapped(&header, &verify, &verified, content_key)?;
         }
-        let DecState::Body(Body { keys, buf, next, transcript, .. }) = &mut self.state else {
+        let DecState::Body(body) = &mut self.state else {
             return Err(FAILED_BEFORE);
         };
+        let Body { keys, buf, next, transcript, .. } = &mut **body;
         let seg = keys.segment_size + TAG_LEN;
         // A segment is non-final exactly when more than the trailer follows it.
         let keep = seg + TRAILER_LEN;

@@ -50,7 +50,8 @@ impl WasmAuthorKey {
     /// back from IndexedDB) with its public key.
     #[wasm_bindgen(js_name = fromCryptoKey)]
     pub fn from_crypto_key(key: JsValue, public_key: &WasmPublicKey) -> JsResult<WasmAuthorKey> {
-        let wrong = || to_js(Error::new(ErrorCode::InvalidKey, "expected an ECDSA P-384 private CryptoKey with sign usage"));
+        let wrong =
+            || to_js(Error::new(ErrorCode::InvalidKey, "expected an ECDSA P-384 private CryptoKey with sign usage"));
         let key: web_sys::CryptoKey = key.dyn_into().map_err(|_| wrong())?;
         let algorithm = key.algorithm().ok();
         let field = |name: &str| algorithm.as_ref().and_then(|a| js_sys::Reflect::get(a, &name.into()).ok());

@@ -7,8 +7,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
-use super::error::{IntoJs as _, JsResult, to_js};
 use super::author::WasmAuthorKey;
+use super::error::{IntoJs as _, JsResult, to_js};
 use super::keys::WasmPrivateKey;
 use crate::browser::provider::{self, Provider};
 use crate::error::{Error, ErrorCode};
@@ -113,7 +113,7 @@ fn context_value(value: Option<Value>) -> JsResult<Context> {
 fn u64_value(value: Option<&Value>, default: u64, message: &'static str) -> JsResult<u64> {
     match value {
         None | Some(Value::Null) => Ok(default),
-        Some(v) => v.as_u64().filter(|n| *n <= (1u64 << 53) - 1).ok_or_else(|| invalid(message)),
+        Some(v) => v.as_u64().filter(|n| *n < (1u64 << 53)).ok_or_else(|| invalid(message)),
     }
 }
 
