@@ -11,6 +11,7 @@
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import {
   bytes,
+  checkAuthorPair,
   extractableArg,
   init,
   loadedBuild,
@@ -110,7 +111,9 @@ export async function importAuthorKey(key, opts) {
   requireInit();
   const o = options(opts, 'options');
   if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) {
-    return wasm.AuthorKey.fromCryptoKey(key, publicKeyArg(o.publicKey, 'publicKey'));
+    const author = wasm.AuthorKey.fromCryptoKey(key, publicKeyArg(o.publicKey, 'publicKey'));
+    await checkAuthorPair(key, o.publicKey, 'importAuthorKey');
+    return author;
   }
   const provider = providerArg(o.provider);
   const extractable = extractableArg(o.extractable);

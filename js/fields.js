@@ -294,7 +294,14 @@ async function rewrap(sealed, opts, rekey) {
   const sk = await openerArg(o.privateKey, sealed);
   const schema = schemaArg(o.schema);
   const now = secondsArg(o.now, 'now');
-  return JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider, expected, author));
+  const next = JSON.parse(await wasm.rewrapRecord(text, schema, sk, recipients, rekey, now, provider, expected, author));
+  if (o.versions !== undefined && o.versions !== null) {
+    // The rewrap authenticated the old version: refuse it if a newer one was
+    // seen (a server handing an old version to re-sign), then record the new one.
+    await checkFreshness(o.versions, inspectRecord(sealed));
+    await checkFreshness(o.versions, inspectRecord(next));
+  }
+  return next;
 }
 
 /** The recipients of `sealed` as {publicKey, groups}, resolved through `directory` (PublicKeys). */

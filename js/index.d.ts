@@ -119,7 +119,10 @@ export declare function importAuthorKey(
 ): Promise<AuthorKey>;
 
 export interface KeyOptions {
-  /** Default false: the private key can never be exported. */
+  /**
+   * Default false: a WebCrypto private key can never be exported. A `'wasm'`
+   * key lives in wasm memory and is always extractable (`extractable` reads true).
+   */
   extractable?: boolean;
   /** Default 'auto': WebCrypto where present, else wasm. */
   provider?: Provider;
@@ -344,6 +347,8 @@ export interface RewrapOptions extends Expectation {
   schema: Schema;
   /** Signs the new version. */
   author: AuthorKey;
+  /** Refuses to rewrap a version older than one already seen (STALE_VERSION), and records the new one. */
+  versions?: VersionTracker;
   /** Must be a recipient of every group. */
   privateKey: PrivateKey | Keyset;
   recipients: Recipient[];
@@ -422,7 +427,8 @@ export declare function removeRecipient(
   sealed: { [key: string]: Json },
   options: Omit<RewrapOptions, 'recipients'> & { directory: PublicKey[]; recipient: PublicKey | string },
 ): Promise<{ [key: string]: Json }>;
-export declare function inspectRecord(sealed: { [key: string]: Json }): RecordHeader;
+/** The header as stored, with its digest: unauthenticated (use it for routing; openRecord authenticates). */
+export declare function inspectRecord(sealed: { [key: string]: Json }): OpenedHeader;
 export declare function needsRotation(sealed: { [key: string]: Json }, options?: { maxAgeDays?: number; now?: Date | number }): boolean;
 export declare function rotationReport(
   sealed: { [key: string]: Json }[],

@@ -160,6 +160,9 @@ export function publicKeyArg(value, name) {
  */
 export function recipientKeyArg(r, what) {
   if (isA(r, 'PrivateKey')) throw invalidArgument('recipients take public keys: pass privateKey.publicKey, never the private key');
+  if (isA(r, 'AuthorKey') || isA(r?.publicKey, 'AuthorKey')) {
+    throw invalidArgument("recipients take HPKE public keys (generateKeyPair().publicKey); an AuthorKey only signs, and its key can decrypt nothing");
+  }
   const key = isA(r, 'PublicKey') ? r : r?.publicKey;
   if (isA(key, 'PublicKey')) return key;
   if (r?.kty !== undefined || r?.publicKey?.kty !== undefined) {
@@ -264,4 +267,22 @@ function schemaFieldError(schema, error) {
     }
   }
   return error;
+}
+
+/**
+ * Whether `cryptoKey` (ECDSA P-384, sign) is the private half of `publicKey`:
+ * one signature over a random probe, verified with the public key. Refuses a
+ * mismatched pair (a planted or mislabelled key would sign as someone else).
+ */
+export async function checkAuthorPair(cryptoKey, publicKey, what) {
+  const probe = crypto.getRandomValues(new Uint8Array(32));
+  const alg = { name: 'ECDSA', hash: 'SHA-384' };
+  const pub = await crypto.subtle.importKey('raw', publicKey.toSec1(false), { name: 'ECDSA', namedCurve: 'P-384' }, false, ['verify']);
+  let ok = false;
+  try {
+    ok = await crypto.subtle.verify(alg, pub, await crypto.subtle.sign(alg, cryptoKey, probe), probe);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new PhisealError(`${what}: the CryptoKey is not the private key of this public key`, ErrorCode.INVALID_KEY);
 }

@@ -9,7 +9,7 @@
 // and SessionKeys (the key plus its expiry, restored as a SessionKey).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { idbDone as done, idbRequest as request, isA, requireInit, options, privateKeyArg, wasm } from './internal.js';
+import { checkAuthorPair, idbDone as done, idbRequest as request, isA, requireInit, options, privateKeyArg, wasm } from './internal.js';
 import { SessionKey, unlockKey } from './lifecycle.js';
 
 const PBKDF2_ITERATIONS = 600_000;
@@ -264,7 +264,12 @@ export class KeyStore {
     const r = await this.#entry(kid, 'author', o);
     const publicKey = wasm.PublicKey.fromJwk(r.publicJwk);
     if (publicKey.kid !== kid) throw new PhisealError(`the stored author key is not ${kid} (tampered store)`, ErrorCode.DECRYPT_FAILED);
-    if (r.wrapped.alg === 'webcrypto-non-extractable') return wasm.AuthorKey.fromCryptoKey(r.wrapped.key, publicKey);
+    if (r.wrapped.alg === 'webcrypto-non-extractable') {
+      const key = wasm.AuthorKey.fromCryptoKey(r.wrapped.key, publicKey);
+      // A planted entry (someone's key pair under this kid) would sign as this author: refuse it.
+      await checkAuthorPair(r.wrapped.key, publicKey, `stored author key ${kid}`);
+      return key;
+    }
     const der = await this.#unwrap(r, o);
     try {
       const key = await wasm.AuthorKey.importPkcs8(der, o.provider ?? 'auto', false);

@@ -153,7 +153,8 @@ impl SealOptions {
             record_id: opened.header.record_id.clone(),
             recipients,
             created,
-            epoch: opened.header.epoch,
+            // New content, fresh data keys: an update starts its epochs again.
+            epoch: 1,
             context: opened.header.context.clone(),
             version: opened.header.version.saturating_add(1),
             previous: Some(opened.digest),
@@ -744,6 +745,9 @@ fn check_expected(env: &Envelope, schema: &Schema, expected: &Expected<'_>) -> R
     if groups != schema.groups() {
         return Err(mismatch("the record's access groups are not the schema's"));
     }
+    if header.index_key.is_some() != schema.needs_index_key() {
+        return Err(mismatch("the record names an index key exactly when its schema has deterministic or blind-index fields"));
+    }
     if header.record_id != expected.record_id {
         return Err(mismatch("the record was sealed under another record id"));
     }
@@ -948,7 +952,22 @@ fn open_field(
                 return Err(Error::DECRYPT_FAILED);
             }
             let Some(dek) = deks.get(spec.group()) else { return Ok(None) };
-            gcm_open(dek, &field_aad(h, spec.mode(), pointer, &index)?, &unb64(ct).map_err(|_| Error::DECRYPT_FAILED)?)?
+            let pt = gcm_open(
+                dek,
+                &field_aad(h, spec.mode(), pointer, &index)?,
+                &unb64(ct).map_err(|_| Error::DECRYPT_FAILED)?,
+            )?;
+            // With the index key, the index must be the value's (a wrong one would
+            // hide the record from searches or match it to another value).
+            if let Some(ik) = ik {
+                let value = Value::from_slice(&pt).map_err(|_| Error::DECRYPT_FAILED)?;
+                let expected = ik.blind_index(&h.schema_id, spec.path(), bits, &canonical(&value))?;
+                if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &index[..])) {
+                    return Err(Error::DECRYPT_FAILED);
+                }
+                return Ok(Some(value));
+            }
+            pt
         }
     };
     Value::from_slice(&pt).map(Some).map_err(|_| Error::DECRYPT_FAILED)
@@ -1217,6 +1236,15 @@ pub fn rekey_record(
 /// As the envelope parsing of [`plan_open`].
 pub fn inspect(sealed: &Value) -> Result<Header> {
     parse_envelope(sealed).map(|e| e.header)
+}
+
+/// A sealed record's header and version digest, without any key or check
+/// (authentic only once the record was opened or rewrapped).
+///
+/// # Errors
+/// As the envelope parsing of [`plan_open`].
+pub fn inspect_with_digest(sealed: &Value) -> Result<(Header, [u8; VERSION_DIGEST_LEN])> {
+    parse_envelope(sealed).map(|e| (e.header, version_digest(&e.signed)))
 }
 
 /// Whether the record's data keys are older than `max_age_days` at `now`

@@ -382,8 +382,12 @@ pub fn redact(record: JsValue, schema: &WasmSchema) -> JsResult<String> {
 /// The unauthenticated header of a sealed record (JSON text).
 #[wasm_bindgen(js_name = inspectRecord)]
 pub fn inspect_record(sealed: JsValue) -> JsResult<String> {
-    let h = field::inspect(&json_arg(&sealed, "sealed record must be JSON text")?).js()?;
-    Ok(header_json(&h).to_json())
+    let (h, digest) = field::inspect_with_digest(&json_arg(&sealed, "sealed record must be JSON text")?).js()?;
+    let mut header = header_json(&h);
+    if let Value::Object(o) = &mut header {
+        o.insert("digest".to_owned(), b64(&digest));
+    }
+    Ok(header.to_json())
 }
 
 /// Whether the record's keys are older than `maxAgeDays` at `now` (Unix seconds).

@@ -7,6 +7,9 @@ const { ErrorCode } = phiseal;
 await phiseal.init();
 
 const actor = { id: 'dr-lee', role: 'clinician' };
+const author = await phiseal.generateAuthorKey();
+/** What a reader of record "r" expects (it was sealed by `author`, no context). */
+const expect = { recordId: 'r', authors: [author.publicKey] };
 
 test('entries chain, checkpoints sign, verifyLog names the first bad line', async () => {
   let now = 1_700_000_000_000;
@@ -43,14 +46,14 @@ test('session keys expire on a moved clock and renew explicitly', async () => {
   const clock = () => now;
   const { privateKey, publicKey } = await phiseal.generateKeyPair();
   const schema = { id: 's', version: 1, fields: { note: true } };
-  const sealed = await phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey] });
+  const sealed = await phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey], author });
   const session = new phiseal.SessionKey(privateKey, { clock });
   assert.equal(session.expiresAt, 15 * 60 * 1000);
-  assert.equal((await phiseal.openRecord(sealed, { schema, privateKey: session })).record.note, 'x');
+  assert.equal((await phiseal.openRecord(sealed, { ...expect, schema, privateKey: session })).record.note, 'x');
   now = 15 * 60 * 1000;
-  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: session }), ErrorCode.KEY_EXPIRED);
+  await rejectsWith(assert, phiseal.openRecord(sealed, { ...expect, schema, privateKey: session }), ErrorCode.KEY_EXPIRED);
   session.renew(60_000);
-  assert.equal((await phiseal.openRecord(sealed, { schema, privateKey: session })).record.note, 'x');
+  assert.equal((await phiseal.openRecord(sealed, { ...expect, schema, privateKey: session })).record.note, 'x');
 });
 
 test('break-glass: the audit entry is written before anything can be decrypted', async () => {
@@ -58,7 +61,7 @@ test('break-glass: the audit entry is written before anything can be decrypted',
   const clock = () => now;
   const emergency = await phiseal.generateKeyPair();
   const schema = { id: 's', version: 1, fields: { note: true } };
-  const sealed = await phiseal.sealRecord({ note: 'allergy: penicillin' }, { schema, recordId: 'r', recipients: [emergency.publicKey] });
+  const sealed = await phiseal.sealRecord({ note: 'allergy: penicillin' }, { schema, recordId: 'r', recipients: [emergency.publicKey], author });
   const log = new phiseal.AuditLog({ logId: 'er', clock });
   const broken = { durable: true, append: async () => { throw new Error('disk full'); } };
   await rejectsWith(assert, phiseal.breakGlass({ audit: log, actor, patientId: 'p-1', reason: 'unconscious patient in ER', emergencyKey: emergency.privateKey }), ErrorCode.INVALID_ARGUMENT);
@@ -69,9 +72,9 @@ test('break-glass: the audit entry is written before anything can be decrypted',
   const key = await phiseal.breakGlass({ audit: sink, actor, patientId: 'p-1', reason: 'unconscious patient in ER', emergencyKey: emergency.privateKey, ttlMs: 60_000, clock });
   assert.equal(log.seq, 1);
   assert.match(log.toJsonl(), /"action":"break-glass"/);
-  assert.equal((await phiseal.openRecord(sealed, { schema, privateKey: key })).record.note, 'allergy: penicillin');
+  assert.equal((await phiseal.openRecord(sealed, { ...expect, schema, privateKey: key })).record.note, 'allergy: penicillin');
   now += 60_000;
-  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key }), ErrorCode.KEY_EXPIRED);
+  await rejectsWith(assert, phiseal.openRecord(sealed, { ...expect, schema, privateKey: key }), ErrorCode.KEY_EXPIRED);
 });
 
 test('grants: roles, organization, working hours, lifetime; refusals are audited', async () => {
@@ -80,22 +83,22 @@ test('grants: roles, organization, working hours, lifetime; refusals are audited
   const clock = () => now;
   const { privateKey, publicKey } = await phiseal.generateKeyPair();
   const schema = { id: 's', version: 1, fields: { note: true } };
-  const sealed = await phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey] });
+  const sealed = await phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey], author });
   const log = new phiseal.AuditLog({ logId: 'g', clock });
   const grant = new phiseal.Grant({ roles: ['consultant'], organization: 'clinic-a', hours: [8, 18], ttlMs: 4 * 3600e3, clock });
   const key = (ctx) => new phiseal.GrantedKey(privateKey, grant, ctx, { audit: log });
   const mutable = { actorId: 'dr-y', role: 'consultant', organization: 'clinic-a' };
   const held = key(mutable);
   mutable.role = 'billing';
-  assert.equal((await phiseal.openRecord(sealed, { schema, privateKey: held })).record.note, 'x', 'the context was copied');
+  assert.equal((await phiseal.openRecord(sealed, { ...expect, schema, privateKey: held })).record.note, 'x', 'the context was copied');
   assert.equal(held.privateKey, undefined, 'the key is not handed out');
   assert.throws(() => { grant.expiresAt = Infinity; }, TypeError);
   const ok = { actorId: 'dr-x', role: 'consultant', organization: 'clinic-a' };
-  assert.equal((await phiseal.openRecord(sealed, { schema, privateKey: key(ok) })).record.note, 'x');
-  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key({ ...ok, role: 'billing' }) }), ErrorCode.ACCESS_DENIED);
-  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key({ ...ok, organization: 'clinic-b' }) }), ErrorCode.ACCESS_DENIED);
+  assert.equal((await phiseal.openRecord(sealed, { ...expect, schema, privateKey: key(ok) })).record.note, 'x');
+  await rejectsWith(assert, phiseal.openRecord(sealed, { ...expect, schema, privateKey: key({ ...ok, role: 'billing' }) }), ErrorCode.ACCESS_DENIED);
+  await rejectsWith(assert, phiseal.openRecord(sealed, { ...expect, schema, privateKey: key({ ...ok, organization: 'clinic-b' }) }), ErrorCode.ACCESS_DENIED);
   now = day + 19 * 3600e3; // 19:00, outside hours, still within the 4 h lifetime? no: 10 h later
-  await rejectsWith(assert, phiseal.openRecord(sealed, { schema, privateKey: key(ok) }), ErrorCode.KEY_EXPIRED);
+  await rejectsWith(assert, phiseal.openRecord(sealed, { ...expect, schema, privateKey: key(ok) }), ErrorCode.KEY_EXPIRED);
   const late = new phiseal.Grant({ hours: [8, 18], clock });
   await rejectsWith(assert, () => late.check({ role: 'x' }), ErrorCode.ACCESS_DENIED);
   const denied = log.toJsonl().trim().split('\n').map((l) => JSON.parse(l));

@@ -55,6 +55,20 @@ for (const e of entries) {
   });
 }
 
+// The signed-record API is in both record entries, declared and at run time
+// (a name dropped from both would pass the check above).
+const SIGNED_RECORDS = ['AuthorKey', 'generateAuthorKey', 'importAuthorKey', 'VersionStore', 'MemoryVersionStore'];
+for (const e of entries.filter((x) => x.name === 'phiseal' || x.name === 'phiseal/fields')) {
+  test(`${e.name}: exports the signed-record API (${SIGNED_RECORDS.join(', ')})`, async () => {
+    const declared = declaredValues(e.types);
+    const runtime = await import(e.code);
+    for (const name of SIGNED_RECORDS) {
+      assert.ok(declared.has(name), `${e.types} declares ${name}`);
+      assert.equal(typeof runtime[name], 'function', `${e.code} exports ${name}`);
+    }
+  });
+}
+
 // Return shapes as declared: byte outputs are Uint8Array over a plain
 // ArrayBuffer (Uint8Array<ArrayBuffer>: they go into Blob, fetch and
 // crypto.subtle without a copy); wraps are plain JSON.
@@ -69,10 +83,22 @@ test('return shapes match the declarations', async () => {
   assert.ok(isBytes(await phiseal.hpkeOpen(privateKey, sealed.enc, sealed.ciphertext)));
   assert.ok(isBytes(publicKey.toSpki()) && isBytes(publicKey.toSec1()) && isBytes(await privateKey.exportPkcs8()));
   const schema = phiseal.defineSchema({ id: 's', version: 1, fields: { 'a.b': { mode: 'random' } } });
-  const record = await phiseal.sealRecord({ a: { b: 'x' }, c: 1 }, { schema, recordId: 'r', recipients: [publicKey] });
-  const opened = await phiseal.openRecord(record, { schema, privateKey });
-  assert.deepEqual(Object.keys(opened).sort(), ['locked', 'record']);
+  const author = await phiseal.generateAuthorKey();
+  assert.ok(author instanceof phiseal.AuthorKey && author.publicKey instanceof phiseal.PublicKey);
+  const record = await phiseal.sealRecord({ a: { b: 'x' }, c: 1 }, { schema, recordId: 'r', recipients: [publicKey], author, context: { patientId: 'p' } });
+  const opened = await phiseal.openRecord(record, { schema, privateKey, recordId: 'r', context: { patientId: 'p' }, authors: [author.publicKey] });
+  assert.deepEqual(Object.keys(opened).sort(), ['author', 'header', 'locked', 'record']);
   assert.deepEqual(opened.record, { a: { b: 'x' }, c: 1 });
+  assert.deepEqual(opened.author, { kid: author.kid });
+  // OpenedHeader (js/index.d.ts): RecordHeader plus digest; inspectRecord gives the same, unauthenticated.
+  const headerKeys = ['author', 'context', 'created', 'epoch', 'groups', 'indexKeyId', 'previous', 'recordId', 'schemaId', 'schemaVersion', 'version'];
+  assert.deepEqual(Object.keys(opened.header).sort(), [...headerKeys, 'digest'].sort());
+  assert.deepEqual(Object.keys(phiseal.inspectRecord(record)).sort(), [...headerKeys, 'digest'].sort());
+  assert.equal(typeof opened.header.digest, 'string');
+  assert.match(await phiseal.sealIndexKey(await phiseal.generateIndexKey(), [publicKey], { author }), /^phk2\./);
+  const versions = new phiseal.MemoryVersionStore();
+  assert.equal(await versions.advance('k', { version: 1, digest: opened.header.digest }), undefined);
+  assert.deepEqual(await versions.get('k'), { version: 1, digest: opened.header.digest });
   const wraps = await media.wrapBaseKey(media.generateBaseKey(), [publicKey], { senderId: 1 });
   assert.deepEqual(JSON.parse(JSON.stringify(wraps)), wraps, 'wraps survive JSON');
   const unwrapped = await media.unwrapBaseKey(privateKey, JSON.parse(JSON.stringify(wraps)));
@@ -90,7 +116,8 @@ test('no silent coercion; errors name the fix', async () => {
   const phiseal = await import('../../js/index.js');
   const { privateKey, publicKey } = await phiseal.generateKeyPair();
   const schema = phiseal.defineSchema({ id: 's', version: 1, fields: { note: true } });
-  const seal = (record, recipients = [publicKey]) => phiseal.sealRecord(record, { schema, recordId: 'r', recipients });
+  const author = await phiseal.generateAuthorKey();
+  const seal = (record, recipients = [publicKey]) => phiseal.sealRecord(record, { schema, recordId: 'r', recipients, author });
   const refused = async (p, pattern) => {
     await assert.rejects(p, (e) => e instanceof phiseal.PhisealError && e.code === 'INVALID_ARGUMENT' && pattern.test(e.message));
   };
@@ -103,5 +130,12 @@ test('no silent coercion; errors name the fix', async () => {
   assert.throws(() => phiseal.importPublicKey(JSON.stringify(publicKey.toJwk())), /JSON text, not a PEM string/);
   assert.throws(() => new phiseal.AuditLog({ checkpointEvery: 0 }), /checkpointEvery must be a whole number/);
   const badSchema = { id: 's', version: 1, fields: { note: true, 'patient..ssn': { mode: 'blindIndex' } } };
-  await refused(phiseal.sealRecord({ note: 'x' }, { schema: badSchema, recordId: 'r', recipients: [publicKey] }), /^schema field "patient\.\.ssn": /);
+  await refused(phiseal.sealRecord({ note: 'x' }, { schema: badSchema, recordId: 'r', recipients: [publicKey], author }), /^schema field "patient\.\.ssn": /);
+  // The keys of the signed-record API: the wrong kind of key says which one to pass.
+  await refused(phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey] }), /author is required: the AuthorKey .*generateAuthorKey\(\)/);
+  await refused(phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [publicKey], author: privateKey }), /not an HPKE PrivateKey/);
+  const sealed = await seal({ note: 'x' });
+  await refused(phiseal.openRecord(sealed, { schema, privateKey, recordId: 'r', authors: [author.publicKey.toJwk()] }), /must be a PublicKey \(authorKey\.publicKey\)/);
+  await refused(phiseal.openRecord(sealed, { schema, privateKey, recordId: 'r', authors: author.publicKey }), /authors is required: a non-empty array/);
+  await refused(phiseal.openRecord(sealed, { schema, privateKey, authors: [author] }), /recordId is required/);
 });

@@ -24,12 +24,27 @@ test('the fields entry loads the lean build, which is smaller than the full one'
 
 test('field encryption works on the lean build', async () => {
   const { privateKey, publicKey } = await lean.generateKeyPair();
+  const author = await lean.generateAuthorKey();
+  assert.ok(author instanceof lean.AuthorKey);
   const indexKey = await lean.generateIndexKey();
-  const sealed = await lean.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', recipients: [publicKey], indexKey });
+  const context = { patientId: 'p-1' };
+  const sealed = await lean.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', context, recipients: [publicKey], indexKey, author });
   assert.notEqual(sealed.patient.name, RECORD.patient.name);
   assert.deepEqual(lean.verifyAllPhiEncrypted(sealed, SCHEMA), []);
-  const opened = await lean.openRecord(sealed, { schema: SCHEMA, privateKey, indexKey });
+  const versions = new lean.MemoryVersionStore();
+  const expect = { schema: SCHEMA, recordId: 'r1', context, authors: [author.publicKey], privateKey, indexKey, versions };
+  const opened = await lean.openRecord(sealed, expect);
   assert.deepEqual(opened.record, RECORD);
+  assert.deepEqual(opened.author, { kid: author.kid });
+  // The lean build makes the same checks: signature, author, expectation, version.
+  await assert.rejects(lean.openRecord({ ...sealed, visit: 8 }, expect), (e) => e.code === lean.ErrorCode.INVALID_SIGNATURE);
+  await assert.rejects(lean.openRecord(sealed, { ...expect, authors: [(await lean.generateAuthorKey()).publicKey] }), (e) => e.code === lean.ErrorCode.UNTRUSTED_AUTHOR);
+  await assert.rejects(lean.openRecord(sealed, { ...expect, recordId: 'r2' }), (e) => e.code === lean.ErrorCode.CONTEXT_MISMATCH);
+  const next = await lean.sealRecord(opened.record, { schema: SCHEMA, recordId: 'r1', context, recipients: [publicKey], indexKey, author, previous: opened.header });
+  assert.equal((await lean.openRecord(next, expect)).header.version, 2);
+  await assert.rejects(lean.openRecord(sealed, expect), (e) => e.code === lean.ErrorCode.STALE_VERSION);
+  const sealedKey = await lean.sealIndexKey(indexKey, [publicKey], { author });
+  assert.equal((await lean.openIndexKey(sealedKey, privateKey, { authors: [author] })).id, indexKey.id);
 });
 
 test('the audit log is not in the lean build: UNSUPPORTED, not a TypeError', async () => {

@@ -8,6 +8,7 @@ import { phiseal, bytes, rand } from './helpers.mjs';
 
 await phiseal.init();
 const { privateKey, publicKey } = await phiseal.generateKeyPair({ provider: 'wasm', extractable: true });
+const author = await phiseal.generateAuthorKey({ provider: 'wasm', extractable: true });
 
 const GARBAGE = [
   undefined, null, 0, -1, 1.5, NaN, 2 ** 53, 'text', '', true, {}, [], [1, 2, 3], () => 1, Symbol('s'), 10n,
@@ -91,6 +92,35 @@ test('garbage into context methods and key methods gives PhisealError', async ()
   await stillWorks();
 });
 
+test('garbage in each option of sealRecord and openRecord gives PhisealError, never a record', async () => {
+  const schema = { id: 's', version: 1, fields: { note: true } };
+  const seal = { schema, recordId: 'r', recipients: [publicKey], author, context: { patientId: 'p' } };
+  const sealed = await phiseal.sealRecord({ note: 'x' }, seal);
+  const open = { schema, privateKey, recordId: 'r', authors: [author.publicKey], context: { patientId: 'p' } };
+  // The only garbage that may succeed: defaults (undefined, null), a non-empty string as the id of a
+  // new record, a plain object of strings as its context, and minVersion 0 (every version is at least 1).
+  const isContext = (g) => g?.constructor === Object && Object.values(g).every((v) => typeof v === 'string');
+  const mayPass = {
+    seal: { recordId: (g) => typeof g === 'string' && g.length > 0 && new TextEncoder().encode(g).length <= 255, author: () => false, context: (g) => g == null || isContext(g), previous: (g) => g == null },
+    open: { recordId: () => false, authors: () => false, context: () => false, minVersion: (g) => g == null || g === 0, versions: (g) => g == null },
+  };
+  for (const g of GARBAGE) {
+    for (const [name, ok] of Object.entries(mayPass.seal)) {
+      const { error } = await outcome(() => phiseal.sealRecord({ note: 'x' }, { ...seal, [name]: g }));
+      if (error?.message === 'hostile getter') continue;
+      assert.ok(error ? error instanceof phiseal.PhisealError : ok(g), `sealRecord ${name} = ${show(g)}: ${error ?? 'sealed'}`);
+    }
+    for (const [name, ok] of Object.entries(mayPass.open)) {
+      const { error } = await outcome(() => phiseal.openRecord(sealed, { ...open, [name]: g }));
+      if (error?.message === 'hostile getter') continue;
+      assert.ok(error ? error instanceof phiseal.PhisealError : ok(g), `openRecord ${name} = ${show(g)}: ${error ?? 'opened'}`);
+    }
+    const { error } = await outcome(() => phiseal.openRecord(sealed, { ...open, authors: [g] }));
+    if (error?.message !== 'hostile getter') assert.ok(error instanceof phiseal.PhisealError, `openRecord authors = [${show(g)}]: ${error}`);
+  }
+  await stillWorks();
+});
+
 test('raw wasm exports never trap on garbage', async () => {
   const targets = [];
   for (const [name, value] of Object.entries(raw)) {
@@ -107,6 +137,7 @@ test('raw wasm exports never trap on garbage', async () => {
   const methods = [
     ['PublicKey#', () => publicKey],
     ['PrivateKey#', () => privateKey],
+    ['AuthorKey#', () => author],
   ];
   for (const [label, get] of methods) {
     const obj = get();

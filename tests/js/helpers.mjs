@@ -29,8 +29,11 @@ export async function modes() {
   ];
 }
 
-/** Asserts that `promiseOrFn` fails with a PhisealError of `code`. */
-export async function rejectsWith(assert, promiseOrFn, code) {
+/**
+ * Asserts that `promiseOrFn` fails with a PhisealError of `code` (and, when
+ * given, a message matching `message`: errors that must name the fix).
+ */
+export async function rejectsWith(assert, promiseOrFn, code, message) {
   let error;
   try {
     await (typeof promiseOrFn === 'function' ? promiseOrFn() : promiseOrFn);
@@ -40,5 +43,6 @@ export async function rejectsWith(assert, promiseOrFn, code) {
   assert.ok(error, `expected a PhisealError ${code}, but the call succeeded`);
   assert.ok(error instanceof phiseal.PhisealError, `expected PhisealError, got ${error?.name}: ${error?.message}`);
   assert.equal(error.code, code, error.message);
+  if (message !== undefined) assert.match(error.message, message);
   return error;
 }

@@ -57,6 +57,58 @@ test('non-extractable keys refuse export; extractable WebCrypto keys export', as
   assert.equal(typeof jwk.d, 'string');
 });
 
+test('author keys: non-extractable by default; PKCS#8 DER and PEM round-trip; a WebCrypto ECDSA key wraps', async () => {
+  const schema = { id: 's', version: 1, fields: { note: true } };
+  const reader = await phiseal.generateKeyPair();
+  /** Seals with `author`, opens trusting only `trusted`: the kid in the record and the signature must both be right. */
+  const signsAs = async (author, trusted) => {
+    const sealed = await phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [reader.publicKey], author });
+    return (await phiseal.openRecord(sealed, { schema, recordId: 'r', privateKey: reader.privateKey, authors: [trusted] })).author.kid;
+  };
+  const locked = await phiseal.generateAuthorKey();
+  assert.ok(locked instanceof phiseal.AuthorKey);
+  assert.equal(locked.extractable, false);
+  assert.equal(locked.kid, locked.publicKey.kid);
+  const ck = locked.cryptoKey();
+  assert.deepEqual([ck.algorithm.name, ck.algorithm.namedCurve, ck.extractable, ck.usages], ['ECDSA', 'P-384', false, ['sign']]);
+  await rejectsWith(assert, locked.exportPkcs8(), ErrorCode.MISUSE);
+
+  const open = await phiseal.generateAuthorKey({ provider: 'wasm', extractable: true });
+  assert.deepEqual([open.provider, open.extractable, open.cryptoKey()], ['wasm', true, undefined]);
+  const der = await open.exportPkcs8();
+  const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
+  for (const form of [der, der.buffer, pem]) {
+    for (const provider of ['wasm', 'webcrypto']) {
+      const imported = await phiseal.importAuthorKey(form, { provider });
+      // Non-extractable unless asked, but a key in wasm memory is always extractable (as PrivateKey's).
+      assert.deepEqual([imported.kid, imported.provider, imported.extractable], [open.kid, provider, provider === 'wasm']);
+      assert.equal(await signsAs(imported, open.publicKey), open.kid, 'readers trust the imported key as the original');
+    }
+  }
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify']);
+  const publicKey = phiseal.importPublicKey(new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)));
+  const wrapped = await phiseal.importAuthorKey(pair.privateKey, { publicKey });
+  assert.equal(await signsAs(wrapped, publicKey), publicKey.kid);
+
+  await rejectsWith(assert, phiseal.importAuthorKey(der.slice(0, 60)), ErrorCode.INVALID_KEY);
+  await rejectsWith(assert, phiseal.importAuthorKey(open.publicKey.toSpkiPem()), ErrorCode.INVALID_ARGUMENT, /PRIVATE KEY/);
+  await rejectsWith(assert, phiseal.importAuthorKey(JSON.stringify(publicKey.toJwk())), ErrorCode.INVALID_ARGUMENT, /JSON text/);
+  await rejectsWith(assert, phiseal.importAuthorKey({}), ErrorCode.INVALID_ARGUMENT);
+  await rejectsWith(assert, phiseal.importAuthorKey(pair.privateKey), ErrorCode.INVALID_ARGUMENT, /publicKey/);
+  const ecdh = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-384' }, false, ['deriveBits']);
+  await rejectsWith(assert, phiseal.importAuthorKey(ecdh.privateKey, { publicKey }), ErrorCode.INVALID_KEY, /ECDSA/);
+});
+
+test('importAuthorKey(cryptoKey, {publicKey}) refuses a public key that is not the CryptoKey\'s', async () => {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify']);
+  const other = await phiseal.generateAuthorKey();
+  await rejectsWith(assert, phiseal.importAuthorKey(pair.privateKey, { publicKey: other.publicKey }), ErrorCode.INVALID_KEY, /not the private key/);
+  // The matching pair imports and signs records its public key verifies.
+  const pub = phiseal.importPublicKey(await crypto.subtle.exportKey('jwk', pair.publicKey));
+  const author = await phiseal.importAuthorKey(pair.privateKey, { publicKey: pub });
+  assert.equal(author.kid, pub.kid);
+});
+
 test('phiseal JWKs work in WebCrypto ECDH and back', async () => {
   const ours = await phiseal.generateKeyPair({ provider: 'wasm', extractable: true });
   const alg = { name: 'ECDH', namedCurve: 'P-384' };

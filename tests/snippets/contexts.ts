@@ -3,7 +3,7 @@
 // fake camera (Chromium's fake device), DOM elements, a signalling channel
 // that sends values through JSON. tests/snippets/run.mjs copies this file
 // into the generated strict TypeScript app as src/contexts.ts.
-import { AuditLog, SigningKey, generateKeyPair, hpkeSeal, init, type PrivateKey, type PublicKey } from 'phiseal';
+import { AuditLog, SigningKey, generateAuthorKey, generateKeyPair, hpkeSeal, init, type AuthorKey, type PrivateKey, type PublicKey } from 'phiseal';
 import { generateBaseKey, wrapBaseKey, type WrappedBaseKey } from 'phiseal/media';
 
 /** A form model declared the way an app declares it: an interface, no index signature. */
@@ -24,6 +24,12 @@ const user = { id: 'dr-7', name: 'Dr. Maya Lee', role: 'clinician' };
 async function keys(): Promise<{ clinician: { privateKey: PrivateKey; publicKey: PublicKey }; billing: { privateKey: PrivateKey; publicKey: PublicKey } }> {
   await init();
   return { clinician: await generateKeyPair(), billing: await generateKeyPair() };
+}
+
+/** The app's author key: it signs what this app seals (readers trust its publicKey). */
+async function author(): Promise<AuthorKey> {
+  await init();
+  return generateAuthorKey();
 }
 
 async function camera(): Promise<{ cameraStream: MediaStream; cameraTrack: MediaStreamTrack }> {
@@ -49,11 +55,17 @@ async function signer(): Promise<SigningKey> {
 export const contexts = {
   'fields-quickstart': async () => {
     const { clinician, billing } = await keys();
-    return { form: intake(), clinicianPublicKey: clinician.publicKey, billingPublicKey: billing.publicKey, privateKey: clinician.privateKey };
+    return {
+      form: intake(), patientId: 'p-1', authorKey: await author(),
+      clinicianPublicKey: clinician.publicKey, billingPublicKey: billing.publicKey, privateKey: clinician.privateKey,
+    };
   },
   'fields-form': async () => {
     const { clinician, billing } = await keys();
-    return { formRecord: intake(), clinicianPublicKey: clinician.publicKey, billingPublicKey: billing.publicKey, privateKey: clinician.privateKey };
+    return {
+      formRecord: intake(), patientId: 'p-1', authorKey: await author(),
+      clinicianPublicKey: clinician.publicKey, billingPublicKey: billing.publicKey, privateKey: clinician.privateKey,
+    };
   },
   'media-quickstart': async () => {
     const { clinician: me, billing: peer } = await keys();
@@ -71,7 +83,7 @@ export const contexts = {
   'stream-quickstart': async () => {
     const { clinician } = await keys();
     const recording = new Blob([new Uint8Array(200_000).map((_, i) => (i * 31) & 0xff)], { type: 'video/webm' });
-    return { recording, clinicianPublicKey: clinician.publicKey, privateKey: clinician.privateKey };
+    return { recording, authorKey: await author(), clinicianPublicKey: clinician.publicKey, privateKey: clinician.privateKey };
   },
   'guard-audit': async () => ({ user, signingKey: await signer() }),
   'watermark-quickstart': async () => {

@@ -3,7 +3,11 @@ import {
   Aead, ErrorCode, IndexKeyset, Kdf, Keyset, PhisealError, generateIndexKey, generateKeyPair, hpkeOpen, hpkeSeal,
   hpkeSetupSender, importPublicKey, init, openRecord, reencryptRecords, searchTokens, sealRecord, verifyAllPhiEncrypted,
   type Schema, AuditLog, SigningKey, SessionKey, verifyLog, defineSchema,
+  AuthorKey, KeyStore, MemoryVersionStore, VersionStore, generateAuthorKey, importAuthorKey, inspectRecord, openIndexKey,
+  openRecords, rewrapRecord, sealIndexKey, sealRecords, type EncryptionContext, type OpenedHeader, type OpenedRecord,
+  type PublicKey, type RecordHeader, type VersionTracker,
 } from '../../js/index.js';
+import * as fieldsEntry from '../../js/fields-entry.js';
 import { MediaKeyring, generateBaseKey, unwrapBaseKey, wrapBaseKey, type MediaCounters, type WrappedBaseKey } from '../../js/media.js';
 import { decryptStream, encryptStream } from '../../js/stream.js';
 import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
@@ -25,10 +29,41 @@ export async function usage(): Promise<string[]> {
   context.seal(pt);
   const schema: Schema = { id: 'x', version: 1, fields: { 'a.b': true, 'c[]': { mode: 'blindIndex', bits: 16, group: 'g' } } };
   const indexKeys = new IndexKeyset([await generateIndexKey()]);
-  const sealed = await sealRecord({ a: { b: 1 }, c: ['x'] }, { schema, recordId: 'r', recipients: [publicKey], indexKey: indexKeys });
+  const author: AuthorKey = await generateAuthorKey({ provider: 'auto' });
+  const trusted: PublicKey[] = [author.publicKey];
+  const encryptionContext: EncryptionContext = { patientId: 'p-1' };
+  const sealed = await sealRecord({ a: { b: 1 }, c: ['x'] }, { schema, recordId: 'r', context: encryptionContext, recipients: [publicKey], indexKey: indexKeys, author });
   const keyset = new Keyset([privateKey]);
-  const { record, locked } = await openRecord(sealed, { schema, privateKey: keyset, indexKey: indexKeys });
-  await reencryptRecords([sealed], { schema, privateKey: keyset, indexKeys, directory: [keyset.primaryPublicKey] });
+  const versions: VersionTracker = new MemoryVersionStore();
+  const { record, locked, header } = await openRecord(sealed, { schema, privateKey: keyset, indexKey: indexKeys, recordId: 'r', context: encryptionContext, authors: trusted, versions, minVersion: 1 });
+  const opened: OpenedHeader = header;
+  const clear: RecordHeader = inspectRecord(sealed);
+  const next = await sealRecord(record, { schema, recordId: 'r', context: encryptionContext, recipients: [publicKey], indexKey: indexKeys, author, previous: opened });
+  const many: OpenedRecord<{ a: { b: number } }>[] = await openRecords<{ a: { b: number } }>(
+    [{ sealed: next, recordId: 'r' }, { sealed, recordId: 'r', context: {} }],
+    { schema, privateKey, indexKey: indexKeys, authors: [author], context: encryptionContext },
+  );
+  const n: number = many[0].record.a.b + many[0].header.version + clear.version;
+  const digest: string = opened.digest;
+  const kid: string = many[0].author.kid;
+  const previous: string | null = opened.previous;
+  await sealRecords([{ record: { a: { b: 2 } }, recordId: 'r2', context: { patientId: 'p-2' } }, { record, recordId: 'r', previous: opened }], { schema, recipients: [publicKey], author, indexKey: indexKeys });
+  await rewrapRecord(sealed, { schema, privateKey, recordId: 'r', context: encryptionContext, authors: trusted, author, recipients: [publicKey, { publicKey, groups: ['g'] }] });
+  await reencryptRecords([sealed], { schema, privateKey: keyset, indexKeys, directory: [keyset.primaryPublicKey], author, authors: trusted });
+  const sealedIndexKey: string = await sealIndexKey(await generateIndexKey(), [publicKey], { author });
+  await openIndexKey(sealedIndexKey, privateKey, { authors: [author, author.publicKey] });
+  const stored = await VersionStore.open({ name: 'versions' });
+  const seen = await stored.advance('k', { version: header.version, digest });
+  if (seen !== undefined && seen.version > header.version) stored.close();
+  const imported: AuthorKey = await importAuthorKey(await author.exportPkcs8(), { extractable: false });
+  const wrapped: CryptoKey | undefined = imported.cryptoKey();
+  const store = await KeyStore.open();
+  const restoredAuthor: AuthorKey = await store.getAuthorKey(await store.put(author));
+  const leanAuthor: fieldsEntry.AuthorKey = await fieldsEntry.generateAuthorKey();
+  await fieldsEntry.openRecord(await fieldsEntry.sealRecord({ a: 1 }, { schema, recordId: 'f', recipients: [publicKey], author: leanAuthor }), {
+    schema, privateKey, recordId: 'f', authors: [leanAuthor.publicKey], versions: new fieldsEntry.MemoryVersionStore(),
+  });
+  if (n < 0 || kid === '' || previous === '' || wrapped === undefined || restoredAuthor.kid !== author.kid) return [];
   try {
     verifyAllPhiEncrypted(record, schema);
   } catch (e) {
@@ -37,13 +72,13 @@ export async function usage(): Promise<string[]> {
   const log = new AuditLog({ signingKey: SigningKey.generate(), clock: () => 0 });
   log.append({ actor: { id: 'u' }, action: 'view' });
   const report = verifyLog(log.toJsonl(), []);
-  await openRecord(sealed, { schema, privateKey: new SessionKey(privateKey, { ttlMs: 1000 }) });
+  await openRecord(sealed, { schema, privateKey: new SessionKey(privateKey, { ttlMs: 1000 }), recordId: 'r', context: encryptionContext, authors: trusted });
   if (!report.valid) return [];
   const ring = new MediaKeyring();
   await ring.setSendKey(1, 0, generateBaseKey());
   await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 1 });
-  const encStream = encryptStream(new Blob([new Uint8Array(3)]), { recipients: [publicKey] });
-  decryptStream(encStream, { privateKey });
+  const encStream = encryptStream(new Blob([new Uint8Array(3)]), { recipients: [publicKey], author });
+  decryptStream(encStream, { privateKey, authors: trusted });
   const events: WatermarkEvent[] = [];
   const mark = Watermark.attach('#video', { text: (now) => ['u-1', now.toISOString()], forensic: { id: 7 }, onTamper: (e) => events.push(e), failurePolicy: 'hide' });
   mark.update({ opacity: 0.2 });
@@ -54,15 +89,39 @@ export async function usage(): Promise<string[]> {
   interface Intake { patient: { name: string; ssn: string } }
   const form: Intake = { patient: { name: 'A', ssn: '1' } };
   const literal = defineSchema({ id: 'i', version: 1, fields: { 'patient.ssn': { mode: 'blindIndex', group: 'billing' } } });
-  const sealedForm = await sealRecord(form, { schema: literal, recordId: 'i-1', recipients: [publicKey] });
-  const opened = await openRecord<Intake>(sealedForm, { schema: literal, privateKey });
-  const name: string = opened.record.patient.name;
+  const sealedForm = await sealRecord(form, { schema: literal, recordId: 'i-1', recipients: [publicKey], author });
+  const openedForm = await openRecord<Intake>(sealedForm, { schema: literal, privateKey, recordId: 'i-1', authors: [author] });
+  const name: string = openedForm.record.patient.name;
   const satisfied = { id: 'i', version: 1, fields: { a: { mode: 'deterministic' } } } satisfies Schema;
   verifyAllPhiEncrypted(sealedForm, satisfied);
   // @ts-expect-error a look-alike object with a kid is not a private key
-  await openRecord(sealedForm, { schema: literal, privateKey: { kid: 'x' } });
+  await openRecord(sealedForm, { schema: literal, privateKey: { kid: 'x' }, recordId: 'i-1', authors: [author] });
   // @ts-expect-error recipients are public keys
-  await sealRecord(form, { schema: literal, recordId: 'i-2', recipients: [privateKey] });
+  await sealRecord(form, { schema: literal, recordId: 'i-2', recipients: [privateKey], author });
+  // @ts-expect-error an AuthorKey signs; it is not a recipient
+  await sealRecord(form, { schema: literal, recordId: 'i-2', recipients: [author], author });
+  // @ts-expect-error sealing needs the author that signs the record
+  await sealRecord(form, { schema: literal, recordId: 'i-2', recipients: [publicKey] });
+  // @ts-expect-error the author is an AuthorKey, not an HPKE private key
+  await sealRecord(form, { schema: literal, recordId: 'i-2', recipients: [publicKey], author: privateKey });
+  // @ts-expect-error opening needs the authors the reader trusts
+  await openRecord(sealedForm, { schema: literal, privateKey, recordId: 'i-1' });
+  // @ts-expect-error opening needs the id of the record asked for
+  await openRecord(sealedForm, { schema: literal, privateKey, authors: [author] });
+  // @ts-expect-error trusted authors are public keys (or AuthorKeys), not private keys
+  await openRecord(sealedForm, { schema: literal, privateKey, recordId: 'i-1', authors: [privateKey] });
+  // @ts-expect-error context values are strings
+  await openRecord(sealedForm, { schema: literal, privateKey, recordId: 'i-1', authors: [author], context: { visit: 7 } });
+  // @ts-expect-error openRecords takes {sealed, recordId} items, not bare sealed records
+  await openRecords([sealedForm], { schema: literal, privateKey, authors: [author] });
+  // @ts-expect-error each item of openRecords names its record id
+  await openRecords([{ sealed: sealedForm }], { schema: literal, privateKey, authors: [author] });
+  // @ts-expect-error sealIndexKey needs its author
+  await sealIndexKey(await generateIndexKey(), [publicKey]);
+  // @ts-expect-error openIndexKey needs the trusted authors
+  await openIndexKey(sealedIndexKey, privateKey);
+  // @ts-expect-error VersionStore is opened (IndexedDB), not constructed
+  new VersionStore();
   guard.protect(document.querySelector('video#remote'));
   const blob = new Blob([enc, ciphertext, publicKey.toSpki()]);
   const wire: WrappedBaseKey[] = JSON.parse(JSON.stringify(await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 2 })));
