@@ -709,7 +709,15 @@ impl Line {
     pub fn from_json(text: &str) -> Result<Self> {
         let Value::Object(mut o) = Value::parse(text)? else { return Err(BAD_LINE) };
         match take_str(&mut o, "type")?.as_deref() {
-            Some("entry") => Entry::from_obj(o).map(Self::Entry),
+            Some("entry") => {
+                // A stored line carries every member the writer fills in (an
+                // entry handed to `append` may leave them out; a log line may not):
+                // so no two texts of one line verify.
+                if ["log", "seq", "outcome", "client", "prevHash", "hash"].iter().any(|m| !o.contains_key(m)) {
+                    return Err(BAD_LINE);
+                }
+                Entry::from_obj(o).map(Self::Entry)
+            }
             Some("checkpoint") => Checkpoint::from_obj(o).map(Self::Checkpoint),
             _ => Err(BAD_LINE),
         }
