@@ -147,18 +147,21 @@ impl SealOptions {
 
     /// These options for the next version of an opened record: version + 1,
     /// linked to its digest, same record id and context.
-    #[must_use]
-    pub fn update_of(opened: &Opened, recipients: Vec<Recipient>, created: u64) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`ErrorCode::Misuse`] if the record is at the last version (`u64::MAX`).
+    pub fn update_of(opened: &Opened, recipients: Vec<Recipient>, created: u64) -> Result<Self> {
+        let version = opened.header.version.checked_add(1).ok_or(Error::misuse("record version exhausted"))?;
+        Ok(Self {
             record_id: opened.header.record_id.clone(),
             recipients,
             created,
             // New content, fresh data keys: an update starts its epochs again.
             epoch: 1,
             context: opened.header.context.clone(),
-            version: opened.header.version.saturating_add(1),
+            version,
             previous: Some(opened.digest),
-        }
+        })
     }
 }
 
@@ -428,7 +431,9 @@ fn check_record(record: &Value) -> Result<()> {
 fn check_version(version: u64, previous: Option<&[u8; VERSION_DIGEST_LEN]>) -> Result<()> {
     match (version, previous) {
         (1, None) => Ok(()),
-        (2.., Some(_)) => Ok(()),
+        // An all-zero digest is what a header without a previous version
+        // holds (§5.1); no version digest is all zero.
+        (2.., Some(p)) if p.iter().any(|&b| b != 0) => Ok(()),
         _ => Err(Error::invalid_argument(
             "version 1 has no previous digest; a later version needs the previous version's digest",
         )),
@@ -746,7 +751,9 @@ fn check_expected(env: &Envelope, schema: &Schema, expected: &Expected<'_>) -> R
         return Err(mismatch("the record's access groups are not the schema's"));
     }
     if header.index_key.is_some() != schema.needs_index_key() {
-        return Err(mismatch("the record names an index key exactly when its schema has deterministic or blind-index fields"));
+        return Err(mismatch(
+            "the record names an index key exactly when its schema has deterministic or blind-index fields",
+        ));
     }
     if header.record_id != expected.record_id {
         return Err(mismatch("the record was sealed under another record id"));

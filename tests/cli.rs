@@ -35,9 +35,10 @@ fn check_phi_passes_sealed_records_and_lists_plaintext_ones() {
     let schema_path = write(&dir, "schema.json", SCHEMA);
     let schema = Schema::from_json(SCHEMA).unwrap();
     let key = PrivateKey::generate().unwrap();
+    let author = SigningKey::generate().unwrap();
     let record = json!({"patient": {"ssn": "123-45-6789", "age": 3}, "codes": ["J45", "E11"]});
     let opts = SealOptions::new("r1", vec![Recipient::all_groups(*key.public_key())], 1_700_000_000);
-    let sealed = field::seal_record(&record, &schema, &opts, None).unwrap();
+    let sealed = field::seal_record(&record, &schema, &opts, None, &author).unwrap();
 
     let good = write(&dir, "good.json", &Value::Array(vec![sealed.clone(), sealed.clone()]).to_json());
     let (code, out) = run(&["check-phi", &schema_path, &good]);

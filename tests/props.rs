@@ -1,8 +1,10 @@
 //! Property tests (issue #11): seal/open round trips for random records,
-//! schemas and recipient sets; every single-bit flip and every truncation of
-//! a sealed record, SFrame frame, stream, HPKE message and audit log is
-//! rejected; random bytes and strings into every parser give a typed error,
-//! never a panic.
+//! schemas, recipient sets, encryption contexts and versions; every
+//! single-bit flip and every truncation of a sealed record, SFrame frame,
+//! stream, HPKE message and audit log is rejected (records and index keys
+//! with the codes docs/FORMAT.md §5.4 / §5.5 allow); another context, record
+//! id, author or signature is refused; random bytes and strings into every
+//! parser give a typed error, never a panic.
 //!
 //! Case counts are kept small so the file runs in well under a minute in the
 //! dev profile; the exhaustive flips run over deterministic positions, the
@@ -19,7 +21,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use phiseal::audit::{self, AuditLog, Entry, Verifier, verify_log};
-use phiseal::field::{self, IndexKey, Recipient, Schema, SealOptions};
+use phiseal::field::{self, Context, Expected, IndexKey, Recipient, Schema, SealOptions};
 use phiseal::hpke::{self, Suite};
 use phiseal::json::Value;
 use phiseal::keys::{Jwk, PrivateKey, PublicKey};
@@ -205,6 +207,16 @@ fn recipients() -> impl Strategy<Value = Vec<Option<u8>>> {
     prop::collection::vec(prop::option::weighted(0.5, 0..8u8), 0..3)
 }
 
+/// A random encryption context (0–4 entries, any UTF-8 keys and values).
+fn context() -> impl Strategy<Value = Context> {
+    prop::collection::btree_map("(?s).{1,8}", "(?s).{0,24}", 0..5)
+}
+
+/// A record version and the previous digest it needs (none for version 1).
+fn version() -> impl Strategy<Value = (u64, Option<[u8; 48]>)> {
+    prop_oneof![Just((1, None)), (2..u64::MAX, any::<[u8; 48]>()).prop_map(|(v, d)| (v, Some(d)))]
+}
+
 /// Puts the original value back at every locked pointer.
 fn unlock(opened: &field::Opened, original: &Value) -> Value {
     let mut rec = opened.record.clone();
@@ -218,7 +230,10 @@ fn unlock(opened: &field::Opened, original: &Value) -> Value {
 fn random_records_schemas_and_recipients_round_trip() {
     let keys: Vec<PrivateKey> = (0..3).map(|_| PrivateKey::generate().unwrap()).collect();
     let ik = IndexKey::generate().unwrap();
-    proptest!(config(24), |(rec in record(), schema in schema_json(), extra in recipients())| {
+    let author = SigningKey::generate().unwrap();
+    let authors = [author.verifying_key()];
+    proptest!(config(24), |(rec in record(), schema in schema_json(), extra in recipients(),
+                            context in context(), (version, previous) in version())| {
         let schema = Schema::from_value(&schema).unwrap();
         let schema_groups = schema.groups();
         // Recipient 0 reads every group; the others random subsets (possibly
@@ -230,8 +245,14 @@ fn random_records_schemas_and_recipients_round_trip() {
             });
             list.push(Recipient { key: *keys[i + 1].public_key(), groups });
         }
-        let opts = SealOptions::new("rec-prop", list.clone(), CREATED);
-        let sealed = match field::seal_record(&rec, &schema, &opts, Some(&ik)) {
+        let opts = SealOptions {
+            context: context.clone(),
+            version,
+            previous,
+            ..SealOptions::new("rec-prop", list.clone(), CREATED)
+        };
+        let expected = Expected { context: context.clone(), ..Expected::new("rec-prop", &authors) };
+        let sealed = match field::seal_record(&rec, &schema, &opts, Some(&ik), &author) {
             Ok(s) => s,
             Err(e) => {
                 // Only a recipient naming a group the schema lacks (or none) is refused.
@@ -246,17 +267,21 @@ fn random_records_schemas_and_recipients_round_trip() {
         // No PHI left in the clear.
         prop_assert_eq!(field::verify_all_phi_encrypted(&sealed, &schema).unwrap(), Vec::<String>::new());
         // The full recipient gets the record back exactly.
-        let opened = field::open_record(&sealed, &schema, &keys[0], Some(&ik)).unwrap();
+        let opened = field::open_record(&sealed, &schema, &keys[0], Some(&ik), &expected).unwrap();
         prop_assert!(opened.locked.is_empty(), "{:?}", opened.locked);
         prop_assert_eq!(&opened.record, &rec);
+        // The header carries what was sealed, authenticated.
+        prop_assert_eq!(&opened.header.context, &context);
+        prop_assert_eq!((opened.header.version, opened.header.previous), (version, previous));
+        prop_assert_eq!(opened.header.author, author.verifying_key().thumbprint());
         // Without the index key, deterministic fields stay locked; the rest opens.
-        if let Ok(partial) = field::open_record(&sealed, &schema, &keys[0], None) {
+        if let Ok(partial) = field::open_record(&sealed, &schema, &keys[0], None, &expected) {
             prop_assert!(partial.locked.iter().all(|l| l.reason == "indexKey"));
             prop_assert_eq!(unlock(&partial, &rec), rec.clone());
         }
         // Partial recipients read exactly their groups, the rest is locked.
         for (i, r) in list.iter().enumerate().skip(1) {
-            let opened = field::open_record(&sealed, &schema, &keys[i], Some(&ik));
+            let opened = field::open_record(&sealed, &schema, &keys[i], Some(&ik), &expected);
             if r.groups.as_ref().is_some_and(Vec::is_empty) {
                 prop_assert_eq!(opened.unwrap_err().code(), ErrorCode::NotRecipient);
                 continue;
@@ -275,6 +300,8 @@ struct Sealed {
     schema: Schema,
     key: PrivateKey,
     ik: IndexKey,
+    author: SigningKey,
+    authors: Vec<PublicKey>,
     sealed: Value,
     deks: Vec<zeroize::Zeroizing<Vec<u8>>>,
 }
@@ -291,11 +318,13 @@ fn sealed_fixture() -> Sealed {
     let key = PrivateKey::generate().unwrap();
     let ik = IndexKey::generate().unwrap();
     let rec = json!({"ssn":"123-45-6789","name":"Ada","notes":{"bp":[120,80]},"card":"4111111111111111","visit":3});
+    let author = SigningKey::generate().unwrap();
+    let authors = vec![author.verifying_key()];
     let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*key.public_key())], CREATED);
-    let sealed = field::seal_record(&rec, &schema, &opts, Some(&ik)).unwrap();
-    let (_, jobs) = field::plan_open(&sealed, &schema, key.public_key()).unwrap();
+    let sealed = field::seal_record(&rec, &schema, &opts, Some(&ik), &author).unwrap();
+    let (_, _, jobs) = field::plan_open(&sealed, &schema, key.public_key(), &Expected::new("rec-1", &authors)).unwrap();
     let deks = jobs.iter().map(|j| j.run(&key).unwrap()).collect();
-    Sealed { schema, key, ik, sealed, deks }
+    Sealed { schema, key, ik, author, authors, sealed, deks }
 }
 
 impl Sealed {
@@ -306,12 +335,53 @@ impl Sealed {
     fn open_with(&self, member: &str, text: String) -> phiseal::Result<field::Opened> {
         let mut v = self.sealed.clone();
         support_json::put(&mut v, member, Value::String(text));
-        if member == field::ENVELOPE_MEMBER {
-            return field::open_record(&v, &self.schema, &self.key, Some(&self.ik));
-        }
-        let (plan, _) = field::plan_open(&v, &self.schema, self.key.public_key())?;
-        plan.finish(&self.schema, &self.deks, Some(&self.ik))
+        self.open_value(&v, member == field::ENVELOPE_MEMBER)
     }
+
+    fn expected(&self) -> Expected<'_> {
+        Expected::new("rec-1", &self.authors)
+    }
+
+    /// `full`: with `open_record`; else the plan API with the data keys
+    /// unwrapped beforehand (the signature is still checked).
+    fn open_value(&self, v: &Value, full: bool) -> phiseal::Result<field::Opened> {
+        if full {
+            return field::open_record(v, &self.schema, &self.key, Some(&self.ik), &self.expected());
+        }
+        let (plan, verify, _) = field::plan_open(v, &self.schema, self.key.public_key(), &self.expected())?;
+        plan.finish(&self.schema, &verify.run()?, &self.deks, Some(&self.ik))
+    }
+}
+
+/// What a changed envelope may be refused with: docs/FORMAT.md §5.4 steps
+/// 1–8 (parsing, schema, record id and context, author, content, recipient,
+/// signature). The signature is checked before any key is unwrapped, so
+/// DECRYPT_FAILED cannot occur, nor STALE_VERSION without a minimum.
+const ENVELOPE_CODES: &[ErrorCode] = &[
+    ErrorCode::MalformedInput,
+    ErrorCode::Unsupported,
+    ErrorCode::ContextMismatch,
+    ErrorCode::UntrustedAuthor,
+    ErrorCode::InvalidSignature,
+    ErrorCode::NotRecipient,
+];
+
+/// Parse failures only: truncations.
+const PARSE_CODES: &[ErrorCode] = &[ErrorCode::MalformedInput, ErrorCode::Unsupported];
+
+/// What a changed sealed index key may be refused with (FORMAT.md §5.5):
+/// checked before its key is unwrapped.
+const INDEX_KEY_CODES: &[ErrorCode] = &[
+    ErrorCode::MalformedInput,
+    ErrorCode::Unsupported,
+    ErrorCode::UntrustedAuthor,
+    ErrorCode::NotRecipient,
+    ErrorCode::InvalidSignature,
+];
+
+#[track_caller]
+fn one_of(what: &str, c: ErrorCode, allowed: &[ErrorCode]) {
+    assert!(allowed.contains(&c), "{what}: {c:?}, expected one of {allowed:?}");
 }
 
 /// The sealed string's prefix and decoded body (a blind index string keeps
@@ -324,55 +394,170 @@ fn split_sealed(s: &str) -> (String, Vec<u8>) {
 #[test]
 fn every_bit_flip_and_truncation_of_a_sealed_record_is_rejected() {
     let fx = sealed_fixture();
-    assert!(field::open_record(&fx.sealed, &fx.schema, &fx.key, Some(&fx.ik)).is_ok());
+    assert!(field::open_record(&fx.sealed, &fx.schema, &fx.key, Some(&fx.ik), &fx.expected()).is_ok());
     for member in ["_phiseal", "ssn", "name", "notes", "card"] {
         let text = fx.sealed[member].as_str().unwrap().to_owned();
         let (prefix, body) = split_sealed(&text);
-        // The envelope: every bit of its header and MACs, one bit per byte of
-        // the wrapped keys between. Each field: every bit.
-        let edge = if member == field::ENVELOPE_MEMBER { 40 } else { body.len() };
+        let envelope = member == field::ENVELOPE_MEMBER;
+        // v2: any change of a field string is refused by the content digest
+        // under the author's signature, before any decryption (§5.4 step 5).
+        let (flipped, cut): (&[ErrorCode], &[ErrorCode]) = if envelope {
+            (ENVELOPE_CODES, PARSE_CODES)
+        } else {
+            (&[ErrorCode::InvalidSignature], &[ErrorCode::InvalidSignature])
+        };
+        // The envelope: every bit of its first and last 40 bytes (header
+        // start, signature), one bit per byte between. Each field: every bit.
+        let edge = if envelope { 40 } else { body.len() };
         for bit in bit_positions(body.len(), edge) {
             let bad = format!("{prefix}{}", b64(&flip(&body, bit)));
-            rejected(&format!("{member} bit {bit}"), || fx.open_with(member, bad));
+            let c = rejected(&format!("{member} bit {bit}"), || fx.open_with(member, bad));
+            one_of(&format!("{member} bit {bit}"), c, flipped);
         }
         // Every truncation of the decoded bytes, and of the text itself.
         for len in 0..body.len() {
             let bad = format!("{prefix}{}", b64(&body[..len]));
-            rejected(&format!("{member} cut to {len} bytes"), || fx.open_with(member, bad));
+            let c = rejected(&format!("{member} cut to {len} bytes"), || fx.open_with(member, bad));
+            one_of(&format!("{member} cut to {len} bytes"), c, cut);
         }
         for len in 0..text.len() {
-            rejected(&format!("{member} cut to {len} chars"), || fx.open_with(member, text[..len].to_owned()));
+            let c = rejected(&format!("{member} cut to {len} chars"), || fx.open_with(member, text[..len].to_owned()));
+            one_of(&format!("{member} cut to {len} chars"), c, cut);
         }
     }
-    // The blind index part of a blind-index field is authenticated too.
+    // The blind index part of a blind-index field is signed too.
     let ssn = fx.sealed["ssn"].as_str().unwrap().to_owned();
     let (index, rest) = ssn.strip_prefix("phb1.").unwrap().split_once('.').unwrap();
     let index = unb64(index);
     for bit in 0..index.len() * 8 {
         let bad = format!("phb1.{}.{rest}", b64(&flip(&index, bit)));
-        rejected(&format!("blind index bit {bit}"), || fx.open_with("ssn", bad));
+        let c = rejected(&format!("blind index bit {bit}"), || fx.open_with("ssn", bad));
+        assert_eq!(c, ErrorCode::InvalidSignature, "blind index bit {bit}");
     }
+}
+
+#[test]
+fn any_single_byte_change_of_the_envelope_is_refused_with_a_documented_code() {
+    let fx = sealed_fixture();
+    let envelope = fx.sealed["_phiseal"].as_str().unwrap().to_owned();
+    let body = unb64(envelope.strip_prefix("phe2.").unwrap());
+    proptest!(config(256), |(at in any::<prop::sample::Index>(), byte in any::<u8>())| {
+        let i = at.index(body.len());
+        prop_assume!(body[i] != byte);
+        let mut bad = body.clone();
+        bad[i] = byte;
+        let mut v = fx.sealed.clone();
+        support_json::put(&mut v, "_phiseal", Value::String(format!("phe2.{}", b64(&bad))));
+        // The plan API with the data keys unwrapped beforehand: every check
+        // (the unwraps would come after the signature anyway).
+        let c = rejected(&format!("byte {i} = {byte}"), || fx.open_value(&v, false));
+        prop_assert!(ENVELOPE_CODES.contains(&c), "byte {} = {}: {:?}", i, byte, c);
+    });
+    // And with the full opener (HPKE unwraps included) at a few positions of every region.
+    let len = body.len();
+    for i in [0, 7, 9, 20, 60, 90, 120, 150, 200, len / 2, len - 200, len - 100, len - 96, len - 1] {
+        let mut bad = body.clone();
+        bad[i] ^= 0x80;
+        let mut v = fx.sealed.clone();
+        support_json::put(&mut v, "_phiseal", Value::String(format!("phe2.{}", b64(&bad))));
+        let c = rejected(&format!("byte {i}"), || fx.open_value(&v, true));
+        one_of(&format!("byte {i}"), c, ENVELOPE_CODES);
+    }
+}
+
+#[test]
+fn random_contexts_and_versions_round_trip_and_any_other_context_is_a_mismatch() {
+    let fx = sealed_fixture();
+    let rec = json!({"ssn":"1","name":"Ada","notes":[1,{"a":null}],"card":"4111","visit":3});
+    let to = vec![Recipient::all_groups(*fx.key.public_key())];
+    proptest!(config(48), |(context in context(), other in context(), (version, previous) in version(),
+                            id in "(?s).{1,16}", other_id in "(?s).{1,16}", min in 0..4u64)| {
+        let opts = SealOptions { context: context.clone(), version, previous, ..SealOptions::new(&id, to.clone(), CREATED) };
+        let sealed = field::seal_record(&rec, &fx.schema, &opts, Some(&fx.ik), &fx.author).unwrap();
+        let expected = Expected { context: context.clone(), ..Expected::new(&id, &fx.authors) };
+        let open = |e: &Expected<'_>| field::open_record(&sealed, &fx.schema, &fx.key, Some(&fx.ik), e);
+        let opened = open(&expected).unwrap();
+        prop_assert_eq!(&opened.record, &rec);
+        prop_assert_eq!(&opened.header.context, &context);
+        prop_assert_eq!(&opened.header.record_id, &id);
+        prop_assert_eq!((opened.header.version, opened.header.previous), (version, previous));
+        prop_assert_eq!(field::inspect(&sealed).unwrap(), opened.header.clone());
+        // Another context, or another record id: CONTEXT_MISMATCH.
+        if other != context {
+            let e = Expected { context: other.clone(), ..Expected::new(&id, &fx.authors) };
+            prop_assert_eq!(open(&e).unwrap_err().code(), ErrorCode::ContextMismatch);
+        }
+        if other_id != id {
+            let e = Expected { context: context.clone(), ..Expected::new(&other_id, &fx.authors) };
+            prop_assert_eq!(open(&e).unwrap_err().code(), ErrorCode::ContextMismatch);
+        }
+        // A minimum version above this one: STALE_VERSION; at or below: opens.
+        let e = Expected { min_version: min, ..expected.clone() };
+        if min > version {
+            prop_assert_eq!(open(&e).unwrap_err().code(), ErrorCode::StaleVersion);
+        } else {
+            prop_assert!(open(&e).is_ok());
+        }
+    });
+}
+
+#[test]
+fn signatures_by_other_keys_changed_signatures_and_untrusted_authors_are_refused() {
+    let fx = sealed_fixture();
+    let others: Vec<SigningKey> = (0..3).map(|_| SigningKey::generate().unwrap()).collect();
+    let envelope = fx.sealed["_phiseal"].as_str().unwrap().to_owned();
+    let body = unb64(envelope.strip_prefix("phe2.").unwrap());
+    let (signed, signature) = body.split_at(body.len() - 96);
+    proptest!(config(64), |(at in 0..96usize, x in 1..=255u8, trusted in prop::collection::vec(0..4usize, 0..4))| {
+        // One byte of the signature changed.
+        let mut sig = signature.to_vec();
+        sig[at] ^= x;
+        let bad = format!("phe2.{}", b64(&[signed, &sig[..]].concat()));
+        prop_assert_eq!(rejected("signature byte", || fx.open_with("_phiseal", bad)), ErrorCode::InvalidSignature);
+        // A random list of trusted authors: the record opens exactly when its author is in it.
+        let authors: Vec<PublicKey> =
+            trusted.iter().map(|&i| if i == 3 { fx.author.verifying_key() } else { others[i].verifying_key() }).collect();
+        let r = field::open_record(&fx.sealed, &fx.schema, &fx.key, Some(&fx.ik), &Expected::new("rec-1", &authors));
+        if trusted.contains(&3) {
+            prop_assert!(r.is_ok());
+        } else {
+            prop_assert_eq!(r.unwrap_err().code(), ErrorCode::UntrustedAuthor);
+        }
+    });
+    // A valid signature by another key over the same header and wraps.
+    let mut labelled = vec![27u8];
+    labelled.extend_from_slice(b"phiseal-record-v2 signature");
+    labelled.extend_from_slice(signed);
+    for other in &others {
+        let forged = format!("phe2.{}", b64(&[signed, &other.sign(&labelled).unwrap()[..]].concat()));
+        assert_eq!(rejected("signed by another key", || fx.open_with("_phiseal", forged)), ErrorCode::InvalidSignature);
+    }
+    let resigned = format!("phe2.{}", b64(&[signed, &fx.author.sign(&labelled).unwrap()[..]].concat()));
+    assert!(fx.open_with("_phiseal", resigned).is_ok(), "the label and signed bytes are FORMAT.md §5.2's");
 }
 
 #[test]
 fn every_bit_flip_and_truncation_of_a_sealed_index_key_is_rejected() {
     let me = PrivateKey::generate().unwrap();
     let ik = IndexKey::generate().unwrap();
+    let author = SigningKey::generate().unwrap();
+    let authors = [author.verifying_key()];
     let recipients = [*me.public_key()];
-    let wrapped = ik.plan_seal(&recipients).unwrap().iter().map(|j| j.run().unwrap()).collect::<Vec<_>>();
-    let sealed = ik.finish_seal(&recipients, &wrapped).unwrap();
+    let sealed = ik.seal(&recipients, &author).unwrap();
     let open = |s: &str| {
-        let (plan, job) = IndexKey::plan_open(s, me.public_key())?;
-        plan.finish(&job.run(&me)?)
+        let (plan, verify, job) = IndexKey::plan_open(s, me.public_key(), &authors)?;
+        plan.finish(&verify.run()?, &job.run(&me)?)
     };
     assert_eq!(open(&sealed).unwrap().id(), ik.id());
-    let body = unb64(sealed.strip_prefix("phk1.").unwrap());
+    let body = unb64(sealed.strip_prefix("phk2.").unwrap());
     for bit in bit_positions(body.len(), 56) {
-        let bad = format!("phk1.{}", b64(&flip(&body, bit)));
-        rejected(&format!("index key bit {bit}"), || open(&bad));
+        let bad = format!("phk2.{}", b64(&flip(&body, bit)));
+        let c = rejected(&format!("index key bit {bit}"), || open(&bad));
+        one_of(&format!("index key bit {bit}"), c, INDEX_KEY_CODES);
     }
     for len in 0..sealed.len() {
-        rejected(&format!("index key cut to {len}"), || open(&sealed[..len]));
+        let c = rejected(&format!("index key cut to {len}"), || open(&sealed[..len]));
+        one_of(&format!("index key cut to {len}"), c, PARSE_CODES);
     }
 }
 
@@ -484,10 +669,20 @@ fn sframe_round_trips_random_frames() {
 
 const SEG: usize = 1024;
 
+/// The author of the streams here, and the authors their readers trust.
+fn stream_author() -> &'static SigningKey {
+    static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate().unwrap())
+}
+
+fn stream_authors() -> Vec<PublicKey> {
+    vec![stream_author().verifying_key()]
+}
+
 fn stream_encrypt(recipients: &[PublicKey], pt: &[u8]) -> Vec<u8> {
-    let mut enc = StreamEncryptor::new(recipients, SEG).unwrap();
+    let mut enc = StreamEncryptor::new(recipients, SEG, stream_author()).unwrap();
     let mut out = enc.push(pt).unwrap();
-    out.extend(enc.finish().unwrap());
+    out.extend(enc.finish_signed(stream_author()).unwrap());
     out
 }
 
@@ -504,13 +699,18 @@ fn every_bit_flip_and_truncation_of_a_stream_is_rejected() {
     let ct = stream_encrypt(&[*key.public_key()], &pt);
     let (header, hlen) = StreamHeader::parse(&ct).unwrap().unwrap();
     let content_key = header.unwrap_job(key.public_key()).unwrap().run(&key);
-    // A decryptor past the header without another HPKE unwrap.
-    let body_decryptor = || StreamDecryptor::from_unwrapped(&header, content_key.clone()).unwrap();
-    assert_eq!(stream_decrypt(StreamDecryptor::new(&key), &ct).unwrap(), pt);
+    let authors = stream_authors();
+    let verify = header.verify_job(&authors).unwrap();
+    let verified = verify.run().unwrap();
+    // A decryptor past the header without another HPKE unwrap or header signature check.
+    let body_decryptor = || StreamDecryptor::from_unwrapped(&header, &verify, &verified, content_key.clone()).unwrap();
+    assert_eq!(stream_decrypt(StreamDecryptor::new(&key, &authors), &ct).unwrap(), pt);
     // Header: every bit of the fixed part and of the wrapped key's tag, one
     // bit per byte between, with the full decryptor (it unwraps the key itself).
     for bit in bit_positions(hlen, 64) {
-        rejected(&format!("stream header bit {bit}"), || stream_decrypt(StreamDecryptor::new(&key), &flip(&ct, bit)));
+        rejected(&format!("stream header bit {bit}"), || {
+            stream_decrypt(StreamDecryptor::new(&key, &authors), &flip(&ct, bit))
+        });
     }
     // Segments: every bit of the first 600 bytes and of the last 600 (the
     // last full segment's tag and the whole final segment), one bit per byte
@@ -523,7 +723,9 @@ fn every_bit_flip_and_truncation_of_a_stream_is_rejected() {
     // including the final segment's tag.
     for len in 0..ct.len() {
         if len < hlen {
-            rejected(&format!("stream cut to {len}"), || stream_decrypt(StreamDecryptor::new(&key), &ct[..len]));
+            rejected(&format!("stream cut to {len}"), || {
+                stream_decrypt(StreamDecryptor::new(&key, &authors), &ct[..len])
+            });
         } else {
             rejected(&format!("stream cut to {len}"), || stream_decrypt(body_decryptor(), &ct[hlen..len]));
         }
@@ -542,13 +744,13 @@ fn streams_round_trip_random_sizes_chunkings_and_recipients() {
     proptest!(config(12), |(len in 0..4 * SEG, n in 1..=3usize, chunk in 1..2 * SEG, reader in 0..3usize)| {
         let pt: Vec<u8> = (0..len).map(|i| (i ^ (i >> 8)) as u8).collect();
         let recipients: Vec<PublicKey> = keys[..n].iter().map(|k| *k.public_key()).collect();
-        let mut enc = StreamEncryptor::new(&recipients, SEG).unwrap();
+        let mut enc = StreamEncryptor::new(&recipients, SEG, stream_author()).unwrap();
         let mut ct = Vec::new();
         for piece in pt.chunks(chunk) {
             ct.extend(enc.push(piece).unwrap());
         }
-        ct.extend(enc.finish().unwrap());
-        let mut dec = StreamDecryptor::new(&keys[reader]);
+        ct.extend(enc.finish_signed(stream_author()).unwrap());
+        let mut dec = StreamDecryptor::new(&keys[reader], &stream_authors());
         let result = (|| {
             let mut out = Vec::new();
             for piece in ct.chunks(chunk) {
@@ -669,10 +871,12 @@ fn any_json_serde() -> impl Strategy<Value = SValue> {
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(SValue::from),
         "(?s).{0,16}".prop_map(SValue::from),
         prop::sample::select(vec![
+            "phe2.",
             "phe1.",
             "phs1.",
             "phd1.",
             "phb1.AAA.",
+            "phk2.",
             "phk1.",
             "EC",
             "P-384",
@@ -785,8 +989,9 @@ fn random_bytes_into_openers_give_typed_errors() {
         // Streams: header parsing, whole-stream decryption, chunked pushes.
         total("StreamHeader::parse", || StreamHeader::parse(&stream).map(|h| h.map(|(_, n)| n)));
         total("StreamHeader::length", || StreamHeader::length(&stream));
-        rejected("StreamDecryptor", || stream_decrypt(StreamDecryptor::new(&key), &stream));
-        let mut dec = StreamDecryptor::new(&key);
+        let authors = [verifier];
+        rejected("StreamDecryptor", || stream_decrypt(StreamDecryptor::new(&key, &authors), &stream));
+        let mut dec = StreamDecryptor::new(&key, &authors);
         let (x, y) = stream.split_at(cut.min(stream.len()));
         total("StreamDecryptor::push", || dec.push(x));
         total("StreamDecryptor::push", || dec.push(y));
@@ -798,8 +1003,11 @@ fn random_bytes_into_openers_give_typed_errors() {
         }
         // Sealed index keys.
         let me = *key.public_key();
-        total("IndexKey::plan_open", || IndexKey::plan_open(&text, &me).map(|_| ()));
-        total("IndexKey::plan_open", || IndexKey::plan_open(&format!("phk1.{}", b64(&a)), &me).map(|_| ()));
+        total("IndexKey::plan_open", || IndexKey::plan_open(&text, &me, &authors).map(|_| ()));
+        for prefix in ["phk2.", "phk1."] {
+            let text = format!("{prefix}{}", b64(&a));
+            rejected("IndexKey::plan_open", || IndexKey::plan_open(&text, &me, &authors).map(|_| ()));
+        }
     });
 }
 
@@ -808,7 +1016,7 @@ fn random_json_into_schemas_and_record_openers_gives_typed_errors() {
     let fx = sealed_fixture();
     let members: Vec<String> = fx.sealed.as_object().unwrap().keys().cloned().collect();
     proptest!(config(256), |(v in any_json(), text in "(?s).{0,200}", member in 0..8usize, garbage in bytes(200),
-                             prefix in prop::sample::select(vec!["phe1.", "phs1.", "phd1.", "phb1.", "phb1.AAAA.", ""]))| {
+                             prefix in prop::sample::select(vec!["phe2.", "phe1.", "phs1.", "phd1.", "phb1.", "phb1.AAAA.", ""]))| {
         total("Schema::from_value", || Schema::from_value(&v));
         total("Schema::from_json", || Schema::from_json(&text));
         total("Schema::from_json", || Schema::from_json(&v.to_string()));
@@ -817,16 +1025,18 @@ fn random_json_into_schemas_and_record_openers_gives_typed_errors() {
         total("verify_all_phi_encrypted", || field::verify_all_phi_encrypted(&v, &fx.schema));
         let _ = no_panic("redact", || field::redact(&v, &fx.schema));
         // Opening random JSON, and the real record with one member replaced.
-        rejected("open_record", || field::open_record(&v, &fx.schema, &fx.key, Some(&fx.ik)));
+        rejected("open_record", || field::open_record(&v, &fx.schema, &fx.key, Some(&fx.ik), &fx.expected()));
         let mut bad = fx.sealed.clone();
         let name = members.get(member).cloned().unwrap_or_else(|| "extra".to_owned());
         support_json::put(&mut bad, &name, if member % 2 == 0 { v.clone() } else { Value::String(format!("{prefix}{}", b64(&garbage))) });
         if bad != fx.sealed {
-            total("open_record", || field::open_record(&bad, &fx.schema, &fx.key, Some(&fx.ik)));
+            // v2: every member but the envelope is signed (the schema has no
+            // unsigned members), so any change is refused.
+            rejected("open_record", || field::open_record(&bad, &fx.schema, &fx.key, Some(&fx.ik), &fx.expected()));
         }
         total("search_token", || field::search_token(&fx.schema, "ssn", &v, &fx.ik));
         // Sealing random JSON as a record.
         let opts = SealOptions::new("r", vec![Recipient::all_groups(*fx.key.public_key())], CREATED);
-        total("seal_record", || field::seal_record(&v, &fx.schema, &opts, Some(&fx.ik)));
+        total("seal_record", || field::seal_record(&v, &fx.schema, &opts, Some(&fx.ik), &fx.author));
     });
 }

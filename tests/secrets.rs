@@ -14,7 +14,7 @@ mod support_json;
 use base64ct::{Base64, Base64Unpadded, Base64UrlUnpadded, Encoding as _};
 use phiseal::Error;
 use phiseal::audit::{self, AuditLog, Entry, verify_log};
-use phiseal::field::{self, IndexKey, Recipient, Schema, SealOptions};
+use phiseal::field::{self, Context, Expected, IndexKey, Recipient, Schema, SealOptions};
 use phiseal::hpke::{self, Psk, Suite};
 use phiseal::keys::{Jwk, PrivateKey, PublicKey};
 use phiseal::media::sframe::{CipherSuite, SframeKey, SframeReceiver, SframeSender};
@@ -187,24 +187,43 @@ fn no_error_or_debug_text_shows_a_secret() {
     .unwrap();
     let ik = IndexKey::generate().unwrap();
     let me = [*key.public_key()];
-    let wrapped = ik.plan_seal(&me).unwrap().iter().map(|j| j.run().unwrap()).collect::<Vec<_>>();
-    let sealed_ik = ik.finish_seal(&me, &wrapped).unwrap();
-    let (plan, job) = IndexKey::plan_open(&sealed_ik, key.public_key()).unwrap();
+    // The signing key with known bytes is the author of the records and index keys.
+    let authors = [signer.verifying_key()];
+    let sealed_ik = ik.seal(&me, &signer).unwrap();
+    let (plan, verify, job) = IndexKey::plan_open(&sealed_ik, key.public_key(), &authors).unwrap();
     let ik_bytes = job.run(&key).unwrap();
+    let verified = verify.run().unwrap();
     scan.secret("index key", &ik_bytes);
     scan.debug("IndexKey", &ik);
-    scan.debug("IndexKey (opened)", &plan.finish(&ik_bytes).unwrap());
+    scan.debug("VerifyJob (index key)", &verify);
+    scan.debug("Verified (index key)", &verified);
+    scan.debug("IndexKey (opened)", &plan.finish(&verified, &ik_bytes).unwrap());
     scan.err(
         "index key wrong length",
-        IndexKey::plan_open(&sealed_ik, key.public_key()).unwrap().0.finish(&ik_bytes[1..]),
+        IndexKey::plan_open(&sealed_ik, key.public_key(), &authors).unwrap().0.finish(&verified, &ik_bytes[1..]),
     );
+    scan.err(
+        "index key, another secret",
+        IndexKey::plan_open(&sealed_ik, key.public_key(), &authors).unwrap().0.finish(&verified, &[0x5a; 32]),
+    );
+    scan.err("index key, untrusted author", IndexKey::open(&sealed_ik, &key, &[*key.public_key()]));
+    scan.err("index key, recipient twice", ik.seal(&[me[0], me[0]], &signer));
     let record = json!({"a": PHI, "b": PHI, "c": PHI, "visit": 1});
-    let opts = SealOptions::new("rec", vec![Recipient::all_groups(*key.public_key())], 1);
-    let sealed = field::seal_record(&record, &schema, &opts, Some(&ik)).unwrap();
-    let (_, jobs) = field::plan_open(&sealed, &schema, key.public_key()).unwrap();
+    let context: Context = [("patient".to_owned(), "p-1".to_owned())].into_iter().collect();
+    let opts = SealOptions {
+        context: context.clone(),
+        ..SealOptions::new("rec", vec![Recipient::all_groups(*key.public_key())], 1)
+    };
+    let expected = Expected { context: context.clone(), ..Expected::new("rec", &authors) };
+    let sealed = field::seal_record(&record, &schema, &opts, Some(&ik), &signer).unwrap();
+    let (open_plan, verify, jobs) = field::plan_open(&sealed, &schema, key.public_key(), &expected).unwrap();
+    scan.debug("VerifyJob (record)", &verify);
+    scan.debug("Header", open_plan.header());
+    let mut deks = Vec::new();
     for (i, j) in jobs.iter().enumerate() {
         let dek = j.run(&key).unwrap();
         scan.secret(["data key 0", "data key 1", "data key 2"][i.min(2)], &dek);
+        deks.push(dek);
     }
     scan.text("sealed record", &sealed.to_string());
     scan.err("PHI in the clear", field::verify_all_phi_encrypted(&record, &schema).map(|v| assert!(!v.is_empty())));
@@ -212,30 +231,99 @@ fn no_error_or_debug_text_shows_a_secret() {
         let mut bad = sealed.clone();
         let s = bad[member].as_str().unwrap().to_owned();
         support_json::put(&mut bad, member, json!(format!("{}A{}", &s[..s.len() - 3], &s[s.len() - 2..])));
-        scan.err("open tampered", field::open_record(&bad, &schema, &key, Some(&ik)));
+        scan.err("open tampered", field::open_record(&bad, &schema, &key, Some(&ik), &expected));
         support_json::put(&mut bad, member, json!(PHI));
-        scan.err("open plaintext member", field::open_record(&bad, &schema, &key, Some(&ik)));
+        scan.err("open plaintext member", field::open_record(&bad, &schema, &key, Some(&ik), &expected));
     }
+    // Behind the signature: the plan API with wrong data keys.
+    let wrong_keys: Vec<_> = deks.iter().map(|_| zeroize::Zeroizing::new(vec![0x5a; 32])).collect();
+    let plan = || field::plan_open(&sealed, &schema, key.public_key(), &expected).unwrap().0;
+    scan.err("open with wrong data keys", plan().finish(&schema, &verify.run().unwrap(), &wrong_keys, Some(&ik)));
+    scan.err("open with short data keys", plan().finish(&schema, &verify.run().unwrap(), &deks[..0], Some(&ik)));
     scan.err(
         "open with another key",
-        field::open_record(&sealed, &schema, &PrivateKey::generate().unwrap(), Some(&ik)),
+        field::open_record(&sealed, &schema, &PrivateKey::generate().unwrap(), Some(&ik), &expected),
     );
     scan.err(
         "open with another index key",
-        field::open_record(&sealed, &schema, &key, Some(&IndexKey::generate().unwrap())),
+        field::open_record(&sealed, &schema, &key, Some(&IndexKey::generate().unwrap()), &expected),
+    );
+    scan.err(
+        "open with another context",
+        field::open_record(&sealed, &schema, &key, Some(&ik), &Expected::new("rec", &authors)),
+    );
+    scan.err(
+        "open with another record id",
+        field::open_record(
+            &sealed,
+            &schema,
+            &key,
+            Some(&ik),
+            &Expected { context: context.clone(), ..Expected::new(PHI, &authors) },
+        ),
+    );
+    scan.err(
+        "open, untrusted author",
+        field::open_record(
+            &sealed,
+            &schema,
+            &key,
+            Some(&ik),
+            &Expected { context: context.clone(), ..Expected::new("rec", &me) },
+        ),
+    );
+    scan.err(
+        "open, stale version",
+        field::open_record(&sealed, &schema, &key, Some(&ik), &Expected { min_version: 2, ..expected.clone() }),
     );
     let mut with_env = record.clone();
     support_json::put(&mut with_env, "_phiseal", json!(PHI));
-    scan.err("seal a sealed record", field::seal_record(&with_env, &schema, &opts, Some(&ik)));
-    scan.err("seal without index key", field::seal_record(&record, &schema, &opts, None));
+    scan.err("seal a sealed record", field::seal_record(&with_env, &schema, &opts, Some(&ik), &signer));
+    scan.err("seal without index key", field::seal_record(&record, &schema, &opts, None, &signer));
     scan.err(
         "PHI record id",
-        field::seal_record(&record, &schema, &SealOptions::new(&PHI.repeat(9), opts.recipients.clone(), 1), Some(&ik)),
+        field::seal_record(
+            &record,
+            &schema,
+            &SealOptions::new(&PHI.repeat(9), opts.recipients.clone(), 1),
+            Some(&ik),
+            &signer,
+        ),
+    );
+    let phi_context: Context = [(PHI.repeat(9), PHI.to_owned())].into_iter().collect();
+    scan.err(
+        "PHI context key",
+        field::seal_record(&record, &schema, &SealOptions { context: phi_context, ..opts.clone() }, Some(&ik), &signer),
+    );
+    let opened = field::open_record(&sealed, &schema, &key, Some(&ik), &expected).unwrap();
+    scan.err(
+        "rewrap to a recipient twice",
+        field::rewrap_record(
+            &sealed,
+            &schema,
+            &key,
+            &[Recipient::all_groups(me[0]), Recipient::all_groups(me[0])],
+            &expected,
+            &signer,
+        ),
+    );
+    scan.err(
+        "seal an update with a wrong author",
+        field::plan_seal(
+            &record,
+            &schema,
+            &SealOptions::update_of(&opened, opts.recipients.clone(), 2).unwrap(),
+            Some(&ik),
+            &me[0],
+        )
+        .and_then(|(p, jobs)| p.finish(&jobs.iter().map(|j| j.run().unwrap()).collect::<Vec<_>>()))
+        .and_then(|p| p.sign(&signer)),
     );
     scan.err("PHI as schema", Schema::from_json(PHI));
     scan.err("PHI path", Schema::from_json(&json!({"id":"s","version":1,"fields":{PHI.repeat(9): true}}).to_string()));
     scan.err("search token for a non-PHI path", field::search_token(&schema, "visit", &json!(PHI), &ik));
-    scan.debug("Opened", &field::open_record(&sealed, &schema, &key, Some(&ik)).unwrap().locked);
+    scan.debug("Opened", &opened.locked);
+    scan.debug("Opened header", &opened.header);
 
     // ---- SFrame: base keys in keys, senders, receivers; failed frames
     for suite in CipherSuite::ALL {
@@ -268,21 +356,24 @@ fn no_error_or_debug_text_shows_a_secret() {
     }
 
     // ---- streams: content key, segment key, plaintext
-    let mut enc = StreamEncryptor::new(&me, 1024).unwrap();
+    let mut enc = StreamEncryptor::new(&me, 1024, &signer).unwrap();
     scan.debug("StreamEncryptor", &enc);
     let mut wire = enc.push(PHI.repeat(50).as_bytes()).unwrap();
-    wire.extend(enc.finish().unwrap());
+    wire.extend(enc.finish_signed(&signer).unwrap());
     let (header, _) = StreamHeader::parse(&wire).unwrap().unwrap();
     let content_key = header.unwrap_job(key.public_key()).unwrap().run(&key).unwrap();
     scan.secret("stream content key", &content_key);
-    let mut dec = StreamDecryptor::from_unwrapped(&header, Ok(content_key.clone())).unwrap();
+    let stream_verify = header.verify_job(&authors).unwrap();
+    let stream_verified = stream_verify.run().unwrap();
+    let mut dec =
+        StreamDecryptor::from_unwrapped(&header, &stream_verify, &stream_verified, Ok(content_key.clone())).unwrap();
     scan.debug("StreamDecryptor", &dec);
-    let mut dec2 = StreamDecryptor::from_unwrapped(&header, Ok(content_key)).unwrap();
+    let mut dec2 = StreamDecryptor::from_unwrapped(&header, &stream_verify, &stream_verified, Ok(content_key)).unwrap();
     scan.secret("stream segment key", &dec2.export_segment_key().unwrap()[..]);
     scan.err("segment key twice", dec2.export_segment_key());
-    let (plan, _) = StreamEncryptor::plan(&me, 1024).unwrap();
+    let (plan, _) = StreamEncryptor::plan(&me, 1024, &signer.verifying_key()).unwrap();
     scan.debug("EncryptPlan", &plan);
-    let mut enc2 = StreamEncryptor::new(&me, 1024).unwrap();
+    let mut enc2 = StreamEncryptor::new(&me, 1024, &signer).unwrap();
     enc2.take_header();
     enc2.export_segment_key().unwrap();
     for s in enc2.push_segments(PHI.repeat(60).as_bytes()).unwrap() {
@@ -293,8 +384,8 @@ fn no_error_or_debug_text_shows_a_secret() {
     bad[last] ^= 1;
     scan.err("stream tampered", dec.push(&bad[header.as_bytes().len()..]).and_then(|_| dec.finish()));
     scan.err("stream after error", dec.finish());
-    scan.err("stream wrong key", StreamDecryptor::new(&PrivateKey::generate().unwrap()).push(&wire));
-    scan.err("stream bad segment size", StreamEncryptor::new(&me, 1));
+    scan.err("stream wrong key", StreamDecryptor::new(&PrivateKey::generate().unwrap(), &authors).push(&wire));
+    scan.err("stream bad segment size", StreamEncryptor::new(&me, 1, &signer));
 
     // ---- audit: PHI refused in entries, signing key in checkpoints
     let mut log = AuditLog::new("log").unwrap();

@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use phiseal::field::{self, Recipient, Schema, SealOptions};
-use phiseal_fuzz::{hpke_key, index_key, typed};
+use phiseal::field::{self, Expected, Recipient, Schema, SealOptions};
 use phiseal::json::Value;
+use phiseal_fuzz::{author_key, authors, hpke_key, index_key, typed};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -19,8 +19,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let key = hpke_key();
     let opts = SealOptions::new("r", vec![Recipient::all_groups(*key.public_key())], 1);
-    if let Some(sealed) = typed(field::seal_record(&record, &schema, &opts, Some(index_key()))) {
-        let opened = field::open_record(&sealed, &schema, key, Some(index_key())).unwrap();
+    if let Some(sealed) = typed(field::seal_record(&record, &schema, &opts, Some(index_key()), author_key())) {
+        let opened =
+            field::open_record(&sealed, &schema, key, Some(index_key()), &Expected::new("r", authors())).unwrap();
         assert_eq!(opened.record, record);
     }
 });

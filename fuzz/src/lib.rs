@@ -7,7 +7,8 @@
 use std::sync::OnceLock;
 
 use phiseal::field::{IndexKey, Schema};
-use phiseal::keys::PrivateKey;
+use phiseal::kdf::Kdf;
+use phiseal::keys::{PrivateKey, PublicKey};
 use phiseal::sign::SigningKey;
 
 /// The recipient key of every sealed seed (HPKE, records, streams, index keys).
@@ -20,6 +21,19 @@ pub fn hpke_key() -> &'static PrivateKey {
 pub fn signing_key() -> &'static SigningKey {
     static KEY: OnceLock<SigningKey> = OnceLock::new();
     KEY.get_or_init(|| SigningKey::from_scalar_bytes(&[0x22; 48]).unwrap())
+}
+
+/// The author of every sealed seed (records and index keys), the one author
+/// the targets trust.
+pub fn author_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::from_scalar_bytes(&[0x55; 48]).unwrap())
+}
+
+/// The trusted authors: [`author_key`]'s public key.
+pub fn authors() -> &'static [PublicKey] {
+    static KEYS: OnceLock<[PublicKey; 1]> = OnceLock::new();
+    KEYS.get_or_init(|| [author_key().verifying_key()])
 }
 
 /// SFrame base key of sender id 1, epoch 0 (KID 0x100), and of KID 7.
@@ -41,19 +55,36 @@ pub fn schema() -> &'static Schema {
     S.get_or_init(|| Schema::from_json(SCHEMA).unwrap())
 }
 
-/// A fixed tenant index key (id 0x44.., key 0x33..), built through the
-/// sealed-index-key parser so that no test-only constructor is needed.
+/// The fixed tenant index key's id and secret.
+pub const INDEX_KEY_ID: [u8; 16] = [0x44; 16];
+pub const INDEX_KEY_SECRET: [u8; 32] = [0x33; 32];
+
+/// A fixed tenant index key ([`INDEX_KEY_ID`], [`INDEX_KEY_SECRET`]), built
+/// through the sealed-index-key opener so that no test-only constructor is
+/// needed: a `phk2.` key written from docs/FORMAT.md §5.5 with its
+/// commitment, signed by [`author_key`]; its wrap is never run (the secret
+/// is handed to the opener directly), so it is left zero.
 pub fn index_key() -> &'static IndexKey {
     static K: OnceLock<IndexKey> = OnceLock::new();
     K.get_or_init(|| {
-        let mut raw = vec![1u8];
-        raw.extend_from_slice(&[0x44; 16]);
+        let mut commitment = [0u8; 32];
+        Kdf::Sha384
+            .hkdf(&INDEX_KEY_ID, &INDEX_KEY_SECRET, b"phiseal-index-key-v2 commitment", &mut commitment)
+            .unwrap();
+        let me = hpke_key().public_key();
+        let mut raw = vec![2u8];
+        raw.extend_from_slice(&INDEX_KEY_ID);
+        raw.extend_from_slice(&commitment);
+        raw.extend_from_slice(&author_key().verifying_key().thumbprint());
         raw.push(1);
-        raw.extend_from_slice(&hpke_key().public_key().thumbprint());
+        raw.extend_from_slice(&me.thumbprint());
         raw.extend_from_slice(&[0u8; 97 + 48]);
-        let sealed = format!("phk1.{}", b64(&raw));
-        let (plan, _) = IndexKey::plan_open(&sealed, hpke_key().public_key()).unwrap();
-        plan.finish(&[0x33; 32]).unwrap()
+        const LABEL: &[u8] = b"phiseal-index-key-v2 signature";
+        let message = [&[LABEL.len() as u8][..], LABEL, &raw].concat();
+        raw.extend_from_slice(&author_key().sign(&message).unwrap());
+        let sealed = format!("phk2.{}", b64(&raw));
+        let (plan, verify, _) = IndexKey::plan_open(&sealed, me, authors()).unwrap();
+        plan.finish(&verify.run().unwrap(), &INDEX_KEY_SECRET).unwrap()
     })
 }
 

@@ -7,13 +7,13 @@ use std::fs;
 use std::path::Path;
 
 use phiseal::audit::{AuditLog, Entry};
-use phiseal::field::{self, IndexKey, Recipient, SealOptions};
+use phiseal::field::{self, Expected, IndexKey, Recipient, SealOptions};
 use phiseal::hpke::{self, Suite};
+use phiseal::json::Value;
 use phiseal::keys::PrivateKey;
 use phiseal::media::sframe::{CipherSuite, SframeSender};
 use phiseal::media::stream::StreamEncryptor;
-use phiseal_fuzz::{HPKE_INFO, SCHEMA, SFRAME_BASE_KEY, hpke_key, index_key, schema, signing_key};
-use phiseal::json::Value;
+use phiseal_fuzz::{HPKE_INFO, SCHEMA, SFRAME_BASE_KEY, author_key, authors, hpke_key, index_key, schema, signing_key};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
@@ -44,7 +44,8 @@ fn main() {
         write("hpke_open", &format!("msg{i}"), &[enc, ct].concat());
     }
 
-    // field_open: sealed records (JSON text) and a sealed index key.
+    // field_open: sealed records (JSON text), signed by the trusted author,
+    // and sealed index keys.
     let _ = SCHEMA;
     let opts = SealOptions::new("rec-1", vec![Recipient::all_groups(*key.public_key())], 1_700_000_000);
     let records = [
@@ -52,12 +53,22 @@ fn main() {
         Value::parse(r#"{"name":"Bob","v":2}"#).unwrap(),
     ];
     for (i, r) in records.iter().enumerate() {
-        let sealed = field::seal_record(r, schema(), &opts, Some(index_key())).unwrap();
+        let sealed = field::seal_record(r, schema(), &opts, Some(index_key()), author_key()).unwrap();
         write("field_open", &format!("record{i}"), sealed.to_string().as_bytes());
     }
+    // With an encryption context, then its next version (update_of).
+    let mut with_context = opts.clone();
+    with_context.context.insert("patient".to_owned(), "p-1".to_owned());
+    let v1 = field::seal_record(&records[0], schema(), &with_context, Some(index_key()), author_key()).unwrap();
+    write("field_open", "record_context", v1.to_string().as_bytes());
+    let expected = Expected { context: with_context.context.clone(), ..Expected::new("rec-1", authors()) };
+    let opened = field::open_record(&v1, schema(), key, Some(index_key()), &expected).unwrap();
+    let update = SealOptions::update_of(&opened, opts.recipients.clone(), 1_700_000_100).expect("version 2");
+    let v2 = field::seal_record(&records[1], schema(), &update, Some(index_key()), author_key()).unwrap();
+    write("field_open", "record_v2", v2.to_string().as_bytes());
     let ik = IndexKey::generate().unwrap();
-    let wrapped = ik.plan_seal(&me).unwrap().iter().map(|j| j.run().unwrap()).collect::<Vec<_>>();
-    write("field_open", "index_key", ik.finish_seal(&me, &wrapped).unwrap().as_bytes());
+    write("field_open", "index_key", ik.seal(&me, author_key()).unwrap().as_bytes());
+    write("field_open", "index_key_fixed", index_key().seal(&me, author_key()).unwrap().as_bytes());
 
     // json_parse: the JSON every record, schema, JWK and audit line goes through.
     for (i, text) in [
@@ -83,10 +94,10 @@ fn main() {
 
     // stream_open: two chunk-size bytes, then the stream.
     for (i, len) in [0usize, 700, 2100].into_iter().enumerate() {
-        let mut enc = StreamEncryptor::new(&me, 1024).unwrap();
+        let mut enc = StreamEncryptor::new(&me, 1024, author_key()).unwrap();
         let pt: Vec<u8> = (0..len).map(|n| n as u8).collect();
         let mut wire = enc.push(&pt).unwrap();
-        wire.extend(enc.finish().unwrap());
+        wire.extend(enc.finish_signed(author_key()).unwrap());
         write("stream_open", &format!("stream{i}"), &[&[1u8, 0][..], &wire].concat());
     }
 

@@ -11,10 +11,14 @@
 //! splicing segments of another stream all fail authentication. An empty
 //! input still produces one (empty) final segment.
 //!
-//! The header carries a random 32-byte salt and 7-byte nonce prefix, and a
-//! fresh 32-byte content key wrapped with HPKE ([`Suite::PHISEAL`], mode
-//! base, info `"phiseal-stream-v1"`) to each recipient. Every segment's AAD
-//! is `SHA-384(header)`, so the first segment also authenticates the header.
+//! The header (version 2) carries the author's key id, a random 32-byte
+//! salt and 7-byte nonce prefix, a fresh 32-byte content key wrapped with
+//! HPKE ([`Suite::PHISEAL`], mode base, info `"phiseal-stream-v2"`) to each
+//! recipient, a key commitment (so every recipient unwraps the same content
+//! key or is refused) and the author's ECDSA P-384 signature. Every
+//! segment's AAD is `SHA-384(header)`, and a trailer signature by the same
+//! author over the transcript follows the final segment, so a recipient
+//! cannot forge or rewrite the end of a stream.
 //!
 //! # Where AES-GCM runs
 //! The format, key schedule, nonces, last flags and all framing checks live
@@ -29,19 +33,22 @@
 //! Plaintext returned by `push` is authenticated segment by segment, but the
 //! stream as a whole is only known complete when `finish` succeeds: a
 //! consumer must discard (or mark as failed) everything it received if
-//! `finish` fails. Every recipient learns the content key and so could forge
-//! a stream to the other recipients (as in age); sign the stream if
-//! recipients must not be able to forge.
+//! `finish` fails. Every recipient learns the content key, so until the
+//! trailer signature is checked a co-recipient could have rewritten
+//! non-final segments; `finish` checks the trailer before releasing the
+//! final segment.
 //!
 //! ```
 //! use phiseal::keys::PrivateKey;
 //! use phiseal::media::stream::{DEFAULT_SEGMENT_SIZE, StreamDecryptor, StreamEncryptor};
+//! use phiseal::sign::SigningKey;
 //! let recipient = PrivateKey::generate()?;
-//! let mut enc = StreamEncryptor::new(&[*recipient.public_key()], DEFAULT_SEGMENT_SIZE)?;
+//! let author = SigningKey::generate()?;
+//! let mut enc = StreamEncryptor::new(&[*recipient.public_key()], DEFAULT_SEGMENT_SIZE, &author)?;
 //! let mut wire = enc.push(b"recorded ")?;
 //! wire.extend(enc.push(b"media")?);
-//! wire.extend(enc.finish()?);
-//! let mut dec = StreamDecryptor::new(&recipient);
+//! wire.extend(enc.finish_signed(&author)?);
+//! let mut dec = StreamDecryptor::new(&recipient, &[author.verifying_key()]);
 //! let mut plain = dec.push(&wire)?;
 //! plain.extend(dec.finish()?);
 //! assert_eq!(plain, b"recorded media");
