@@ -3,10 +3,12 @@
 //
 // Demo setup, stated plainly: every key is generated in the browser of the
 // person it belongs to. The clinician's and the billing officer's HPKE private
-// keys are non-extractable WebCrypto keys kept in IndexedDB by phiseal's
-// KeyStore; only their public JWKs go to the server's directory. In this demo
-// the three roles share one browser profile (one origin, separate IndexedDB
-// stores); in a real portal each person uses their own device.
+// keys, and the patient's author key (ECDSA P-384: it signs every record the
+// patient seals), are non-extractable WebCrypto keys kept in IndexedDB by
+// phiseal's KeyStore; only their public JWKs go to the server's directory. In
+// this demo the three roles share one browser profile (one origin, separate
+// IndexedDB stores; `intake.html?profile=NAME` is another patient); in a real
+// portal each person uses their own device.
 
 import * as phiseal from '../../js/index.js';
 import { ROLE_GROUPS, SCHEMA, STAFF } from './schema.js';
@@ -38,6 +40,52 @@ export async function recipients() {
     entry: e,
     recipient: { publicKey: phiseal.importPublicKey(e.jwk), groups: ROLE_GROUPS[e.role] },
   }));
+}
+
+/**
+ * The patient of this browser (profile `profile`): an id made here (opaque,
+ * not PHI) and an author key, non-extractable, kept in the KeyStore across
+ * reloads; its public half is (re-)registered with the server, which files
+ * the patient's records under the id.
+ * @returns {Promise<{patientId: string, author: phiseal.AuthorKey, created: boolean}>}
+ */
+export async function patientIdentity(profile = 'default') {
+  const slot = `phiseal-portal-patient-${profile}`;
+  const store = await phiseal.KeyStore.open({ name: slot });
+  try {
+    const saved = JSON.parse(localStorage.getItem(slot) ?? 'null');
+    const stored = saved && (await store.list()).find((k) => k.kind === 'author' && k.kid === saved.kid);
+    let author;
+    let patientId;
+    let created = false;
+    if (stored) {
+      author = await store.getAuthorKey(saved.kid);
+      patientId = saved.patientId;
+    } else {
+      author = await phiseal.generateAuthorKey(); // non-extractable
+      await store.put(author, { purpose: 'author' });
+      patientId = `patient-${crypto.randomUUID()}`;
+      localStorage.setItem(slot, JSON.stringify({ patientId, kid: author.kid }));
+      created = true;
+    }
+    await api('patients', { patientId, jwk: author.publicKey.toJwk() });
+    return { patientId, author, created };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Each patient's author public key, from the server's directory: what a
+ * record of that patient must be signed by. Demo simplification: the server
+ * hands these out, so a compromised server could substitute a key of its own
+ * (and records signed by it); pinning or certifying patients' keys is issue
+ * "certified keys".
+ * @returns {Promise<Map<string, phiseal.PublicKey>>} patient id -> author key
+ */
+export async function patientAuthors() {
+  const entries = (await api('directory')).filter((e) => e.purpose === 'author' && e.role === 'patient');
+  return new Map(entries.map((e) => [e.actor, phiseal.importPublicKey(e.jwk)]));
 }
 
 /**

@@ -1,7 +1,15 @@
-// The patient portal's server: a key directory (public keys only), sealed
-// intake records and audit lines, stored in SQLite. It never holds a private
-// key or a plaintext PHI field: records arrive sealed by the patient's browser,
-// and a record in which a schema field is still plaintext is refused.
+// The patient portal's server: a key directory (public keys only: the care
+// team's HPKE and audit keys, and each patient's author key), sealed intake
+// records filed under their patient, and audit lines, stored in SQLite. It
+// never holds a private key or a plaintext PHI field: records arrive sealed
+// and signed by the patient's browser, and a record in which a schema field is
+// still plaintext is refused.
+//
+// This server is the adversary of the threat model: it can serve any record
+// under any row. Readers therefore open each record against the row they
+// asked for (record id and patient id, bound into the record and signed by
+// the patient's author key), so a record moved to another row or patient is
+// refused (CONTEXT_MISMATCH), not shown.
 //
 // SQLite: Node's built-in `node:sqlite` where the installed Node has it
 // (22.5 and later), otherwise `sql.js` (SQLite compiled to WebAssembly, a
@@ -26,7 +34,7 @@ const TABLES = `
     kid TEXT PRIMARY KEY, actor TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
     purpose TEXT NOT NULL, jwk TEXT NOT NULL, registered INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS records (
-    id TEXT PRIMARY KEY, received INTEGER NOT NULL, sealed TEXT NOT NULL);
+    id TEXT PRIMARY KEY, patient_id TEXT NOT NULL DEFAULT '', received INTEGER NOT NULL, sealed TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS audit (
     log TEXT NOT NULL, type TEXT NOT NULL, seq INTEGER NOT NULL, digest TEXT NOT NULL, line TEXT NOT NULL,
     received INTEGER NOT NULL, UNIQUE (log, type, seq, digest));
@@ -44,6 +52,7 @@ export async function openDatabase(file) {
   if (sqlite) {
     const db = new sqlite.DatabaseSync(file);
     db.exec(TABLES);
+    migrate(db.prepare('PRAGMA table_info(records)').all().map((c) => c.name), (sql) => db.exec(sql));
     return {
       engine: 'node:sqlite',
       run: (sql, params = []) => db.prepare(sql).run(...params),
@@ -62,6 +71,7 @@ export async function openDatabase(file) {
   }
   const db = new SQL.Database(existing ?? undefined);
   db.exec(TABLES);
+  migrate((db.exec('PRAGMA table_info(records)')[0]?.values ?? []).map((c) => c[1]), (sql) => db.exec(sql));
   let saving = Promise.resolve();
   const store = {
     engine: 'sql.js',
@@ -89,6 +99,13 @@ export async function openDatabase(file) {
   };
   await store.save();
   return store;
+}
+
+/** A database made before records were filed per patient gets the column (`columns`: those of records now). */
+function migrate(columns, exec) {
+  if (!columns.includes('patient_id')) {
+    exec("ALTER TABLE records ADD COLUMN patient_id TEXT NOT NULL DEFAULT ''");
+  }
 }
 
 class HttpError extends Error {
@@ -136,6 +153,8 @@ function publicJwk(value) {
 }
 
 const KNOWN_ACTORS = new Map(Object.values(STAFF).map((s) => [s.actor, s]));
+/** Patient ids are made by the patient's browser: opaque, never PHI. */
+const PATIENT_ID = /^patient-[0-9a-f-]{36}$/;
 
 /**
  * The portal API on `file` (a SQLite database). `handle(req, res)` answers
@@ -164,8 +183,28 @@ export async function portalApi({ file }) {
       await db.save();
       return { kid };
     },
+    // A patient's author key (ECDSA P-384, made and kept in the patient's
+    // browser; it signs every record the patient seals), stored with the
+    // registration like the other public keys. Staff views take it from here
+    // to check the records' signatures. This server is the party the
+    // signatures guard against, and it could hand out a key of its own
+    // instead: pinning or certifying the patient's key (registration desk,
+    // out of band) is issue "certified keys".
+    'POST /api/portal/patients': async (req) => {
+      const body = await readJson(req);
+      if (typeof body.patientId !== 'string' || !PATIENT_ID.test(body.patientId)) throw new HttpError(400, 'patientId must be patient-<uuid>');
+      const jwk = publicJwk(body.jwk);
+      const kid = thumbprint(jwk);
+      const existing = db.all("SELECT kid FROM directory WHERE actor = ? AND purpose = 'author'", [body.patientId]);
+      if (existing.some((r) => r.kid !== kid)) throw new HttpError(409, 'this patient id is registered to another author key');
+      db.run('INSERT OR REPLACE INTO directory (kid, actor, role, name, purpose, jwk, registered) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        kid, body.patientId, 'patient', 'patient', 'author', JSON.stringify(jwk), Date.now(),
+      ]);
+      await db.save();
+      return { kid, patientId: body.patientId };
+    },
 
-    // Sealed intake records.
+    // Sealed intake records, filed under the patient named in their (signed) context.
     'POST /api/portal/records': async (req) => {
       const sealed = await readJson(req);
       let header;
@@ -178,13 +217,20 @@ export async function portalApi({ file }) {
       const plaintext = verifyAllPhiEncrypted(sealed, SCHEMA);
       if (plaintext.length > 0) throw new HttpError(422, `refused: PHI in plaintext at ${plaintext.join(', ')}`);
       if (!/^[A-Za-z0-9_-]{8,64}$/.test(header.recordId)) throw new HttpError(400, 'recordId must be 8 to 64 url-safe characters');
+      const patientId = header.context.patientId;
+      const author = db.all("SELECT kid FROM directory WHERE actor = ? AND purpose = 'author'", [patientId ?? '']);
+      if (author.length === 0) throw new HttpError(400, 'the record names no registered patient (context.patientId)');
+      // A courtesy check (readers verify the signature themselves): the record names its patient's registered key.
+      if (!author.some((r) => r.kid === header.author)) throw new HttpError(400, 'the record is not by this patient\'s registered author key');
       if (db.all('SELECT id FROM records WHERE id = ?', [header.recordId]).length) throw new HttpError(409, 'a record with this id exists');
-      db.run('INSERT INTO records (id, received, sealed) VALUES (?, ?, ?)', [header.recordId, Date.now(), JSON.stringify(sealed)]);
+      db.run('INSERT INTO records (id, patient_id, received, sealed) VALUES (?, ?, ?, ?)', [header.recordId, patientId, Date.now(), JSON.stringify(sealed)]);
       await db.save();
-      return { id: header.recordId };
+      return { id: header.recordId, patientId };
     },
     'GET /api/portal/records': () =>
-      db.all('SELECT id, received, sealed FROM records ORDER BY received').map((r) => ({ ...r, sealed: JSON.parse(r.sealed) })),
+      db.all('SELECT id, patient_id, received, sealed FROM records ORDER BY received').map((r) => ({
+        id: r.id, patientId: r.patient_id, received: r.received, sealed: JSON.parse(r.sealed),
+      })),
 
     // Audit lines, delivered at least once by each browser's AuditQueue; deduplicated here.
     'POST /api/portal/audit': async (req) => {
@@ -232,5 +278,6 @@ export async function portalApi({ file }) {
     return true;
   }
 
-  return { handle, engine: db.engine, file, close: () => db.close() };
+  // `db` (run, all, save) is for tests that play a compromised server editing its own database.
+  return { handle, engine: db.engine, file, db, close: () => db.close() };
 }

@@ -3,9 +3,16 @@
 // key's groups allow; the rest stays sealed), write an audit entry for every
 // record opened before showing it, and show the PHI under a watermark with
 // the viewer's identity, with the capture guard on.
+//
+// Each row is opened as what it claims to be: the record id of the row asked
+// for, the row's patient (`context: {patientId}`), signed by that patient's
+// author key, and not older than the newest version this browser has opened
+// (a VersionStore in IndexedDB). A record the server moved to another row or
+// patient, signed by anyone else, or rolled back is refused, and nothing of
+// it is shown.
 
 import { protect, describe } from '../protect.js';
-import { $, api, esc, phiseal, SCHEMA, staffAudit, staffKey, status } from './portal.js';
+import { $, api, esc, patientAuthors, phiseal, SCHEMA, staffAudit, staffKey, status } from './portal.js';
 
 const role = document.documentElement.dataset.role;
 
@@ -30,14 +37,27 @@ function renderRecord(id, received, opened) {
   const card = document.createElement('section');
   card.className = 'card record';
   card.dataset.recordId = id;
+  card.dataset.patientId = opened.header.context.patientId;
   const items = rows(opened.record).map(([label, ptr]) => {
     const value = locked.has(ptr)
       ? `<span class="locked">sealed: your key was not granted this field's group</span>`
       : esc(at(opened.record, ptr) ?? '');
     return `<dt>${esc(label)}</dt><dd data-field="${esc(ptr)}">${value}</dd>`;
   });
-  card.innerHTML = `<h3>${esc(id)} <small class="muted">received ${new Date(received).toLocaleString()}</small></h3>
+  card.innerHTML = `<h3>${esc(id)} <small class="muted">${esc(opened.header.context.patientId)} · version ${opened.header.version} · ` +
+    `signed by the patient's key ${esc(opened.author.kid.slice(0, 10))}… · received ${new Date(received).toLocaleString()}</small></h3>
     <dl class="fields">${items.join('')}</dl>`;
+  return card;
+}
+
+/** A row that did not open as what it claims to be: the reason, nothing of the record. */
+function renderRefusal(id, patientId, received, code, message) {
+  const card = document.createElement('section');
+  card.className = 'card record refused';
+  card.dataset.recordId = id;
+  card.dataset.refused = code;
+  card.innerHTML = `<h3>${esc(id)} <small class="muted">${esc(patientId)} · received ${new Date(received).toLocaleString()}</small></h3>
+    <p class="err">Refused (${esc(code)}): ${esc(message)}. This is not a valid record of this patient under this id, so nothing of it is shown.</p>`;
   return card;
 }
 
@@ -63,30 +83,45 @@ async function main() {
   window.portalProtection = protection;
 
   audit = await staffAudit(role);
-  const records = await api('records');
+  // The highest version of each record this browser has opened, across reloads: older ones are refused (STALE_VERSION).
+  const versions = await phiseal.VersionStore.open({ name: `phiseal-portal-versions-${me.staff.actor}` });
+  const [records, authors] = await Promise.all([api('records'), patientAuthors()]);
   await audit.record({ action: 'list-records', resource: `records (${records.length})`, outcome: 'success' });
   let opened = 0;
   let sealedToOthers = 0;
+  const refusals = [];
   phi.textContent = '';
-  for (const { id, received, sealed } of records) {
+  for (const { id, patientId, received, sealed } of records) {
     try {
-      const result = await phiseal.openRecord(sealed, { schema: SCHEMA, privateKey: me.privateKey });
+      const author = authors.get(patientId);
+      if (!author) throw new phiseal.PhisealError(`no author key is registered for ${patientId}`, phiseal.ErrorCode.UNTRUSTED_AUTHOR);
+      const result = await phiseal.openRecord(sealed, {
+        schema: SCHEMA, privateKey: me.privateKey, recordId: id, context: { patientId }, authors: [author], versions,
+      });
       // Durable audit entry first (refused if it would contain a PHI value of the record), then the PHI on screen.
-      await audit.record({ action: 'view-record', resource: id, outcome: 'success' }, { record: result.record, schema: SCHEMA });
+      await audit.record({ action: 'view-record', resource: id, patientId, outcome: 'success' }, { record: result.record, schema: SCHEMA });
       phi.append(renderRecord(id, received, result));
       opened++;
     } catch (e) {
-      if (e.code !== 'NOT_RECIPIENT') throw e;
-      sealedToOthers++;
-      await audit.record({ action: 'view-record', resource: id, outcome: 'failure', reason: 'not sealed to this key' });
+      if (!(e instanceof phiseal.PhisealError)) throw e;
+      if (e.code === 'NOT_RECIPIENT') {
+        sealedToOthers++;
+        await audit.record({ action: 'view-record', resource: id, patientId, outcome: 'failure', reason: 'not sealed to this key' });
+        continue;
+      }
+      refusals.push({ id, code: e.code });
+      await audit.record({ action: 'view-record', resource: id, patientId, outcome: 'failure', reason: `refused: ${e.code}` });
+      phi.append(renderRefusal(id, patientId, received, e.code, e.message));
     }
   }
+  versions.close();
   if (records.length === 0) phi.innerHTML = '<p class="muted">No records yet: submit the <a href="intake.html">intake form</a>.</p>';
   const delivered = await audit.publish();
   status('summary', `${records.length} record(s) on the server; opened ${opened} with your key` +
     (sealedToOthers ? `; ${sealedToOthers} sealed before your key was registered (not readable by it)` : '') +
-    `. ${delivered} audit line(s) sent (log ${audit.logId.slice(0, 8)}…).`);
-  window.portalView = { role, opened, records: records.length, logId: audit.logId };
+    (refusals.length ? `; REFUSED ${refusals.length} that did not verify as the record of their row (${refusals.map((r) => r.code).join(', ')})` : '') +
+    `. ${delivered} audit line(s) sent (log ${audit.logId.slice(0, 8)}…).`, refusals.length === 0);
+  window.portalView = { role, opened, records: records.length, refusals, logId: audit.logId };
 }
 
 main().catch((e) => {

@@ -89,8 +89,10 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       await store.put(soft.privateKey, { passphrase: 'correct horse battery staple', expires: Date.now() + 3600e3 });
       await store.put(old.privateKey, { created: Date.now() - 100 * 86400e3 });
       const schema = { id: 's', version: 1, fields: { note: true } };
-      const sealed = await phiseal.sealRecord({ note: 'kept' }, { schema, recordId: 'r', recipients: [web.publicKey, soft.publicKey] });
+      const author = await phiseal.generateAuthorKey();
+      const sealed = await phiseal.sealRecord({ note: 'kept' }, { schema, recordId: 'r', author, recipients: [web.publicKey, soft.publicKey] });
       localStorage.setItem('sealed', JSON.stringify(sealed));
+      localStorage.setItem('sealed-author', JSON.stringify(author.publicKey.toJwk())); // public: whom the reader trusts
       return { web: web.privateKey.kid, soft: soft.privateKey.kid, old: old.privateKey.kid };
     }, name);
     await reloadAuditPage(page3);
@@ -99,12 +101,13 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       const store = await phiseal.KeyStore.open({ name });
       const schema = { id: 's', version: 1, fields: { note: true } };
       const sealed = JSON.parse(localStorage.getItem('sealed'));
+      const expect = { schema, recordId: 'r', authors: [phiseal.importPublicKey(JSON.parse(localStorage.getItem('sealed-author')))] };
       const web = await store.get(kids.web);
-      const a = (await phiseal.openRecord(sealed, { schema, privateKey: web })).record.note;
+      const a = (await phiseal.openRecord(sealed, { ...expect, privateKey: web })).record.note;
       let wrong = '';
       try { await store.get(kids.soft, { passphrase: 'wrong passphrase!!' }); } catch (e) { wrong = e.code; }
       const soft = await store.get(kids.soft, { passphrase: 'correct horse battery staple' });
-      const b = (await phiseal.openRecord(sealed, { schema, privateKey: soft })).record.note;
+      const b = (await phiseal.openRecord(sealed, { ...expect, privateKey: soft })).record.note;
       let expired = '';
       try { await store.get(kids.soft, { passphrase: 'correct horse battery staple', now: Date.now() + 7200e3 }); } catch (e) { expired = e.code; }
       return { a, b, wrong, expired, extractable: [web.extractable, soft.extractable], due: await store.due(), list: (await store.list()).map((k) => k.protection).sort() };
@@ -126,8 +129,10 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       const { privateKey, publicKey } = await phiseal.generateKeyPair();
       const session = new phiseal.SessionKey(privateKey, { ttlMs: 3600e3 });
       const schema = { id: 's', version: 1, fields: { email: 'deterministic', note: true } };
-      const sealed = await phiseal.sealRecord({ email: 'a@example.org', note: 'kept' }, { schema, recordId: 'r', recipients: [publicKey], indexKey });
+      const author = await phiseal.generateAuthorKey();
+      const sealed = await phiseal.sealRecord({ email: 'a@example.org', note: 'kept' }, { schema, recordId: 'r', author, recipients: [publicKey], indexKey });
       localStorage.setItem('sealed-kinds', JSON.stringify(sealed));
+      localStorage.setItem('sealed-kinds-author', JSON.stringify(author.publicKey.toJwk()));
       const log = new phiseal.AuditLog({ signingKey, checkpointEvery: 1 });
       log.append({ actor: { id: 'dr-7', role: 'clinician' }, action: 'view' });
       localStorage.setItem('log-kinds', log.toJsonl());
@@ -148,7 +153,9 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       const session = await store.getSessionKey(ids.session);
       const schema = { id: 's', version: 1, fields: { email: 'deterministic', note: true } };
       const sealed = JSON.parse(localStorage.getItem('sealed-kinds'));
-      const { record } = await phiseal.openRecord(sealed, { schema, privateKey: session, indexKey });
+      const authors = [phiseal.importPublicKey(JSON.parse(localStorage.getItem('sealed-kinds-author')))];
+      // The IndexKey came back through the store's own sealed, signed copy (phk2) and still opens the deterministic field.
+      const { record } = await phiseal.openRecord(sealed, { schema, privateKey: session, indexKey, recordId: 'r', authors });
       // The restored signer continues a log that verifies against the key stored before the reload.
       const log = new phiseal.AuditLog({ signingKey, checkpointEvery: 1 });
       log.append({ actor: { id: 'dr-7', role: 'clinician' }, action: 'view' });
@@ -167,5 +174,140 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       && out.sessionLeft > 3500e3 && out.sessionLeft <= 3600e3 && out.wrongGetter === 'MISUSE' && out.expired === 'KEY_EXPIRED'
       && JSON.stringify(out.kinds) === JSON.stringify(['index', 'session', 'signing']);
     if (!ok) throw new Error(JSON.stringify(out));
+  });
+  await check('VersionStore (IndexedDB): the highest version opened survives a reload; the older version and a fork are then refused (STALE_VERSION)', async () => {
+    const page5 = await auditPage();
+    const names = { keys: `vkeys-${Date.now()}`, versions: `versions-${Date.now()}` };
+    const before = await page5.evaluate(async (names) => {
+      const { phiseal } = window;
+      const keys = await phiseal.KeyStore.open({ name: names.keys });
+      const reader = await phiseal.generateKeyPair(); // non-extractable, kept across the reload by the KeyStore
+      await keys.put(reader.privateKey);
+      const author = await phiseal.generateAuthorKey();
+      const schema = { id: 'chart', version: 1, fields: { allergy: true } };
+      const seal = (record, previous) =>
+        phiseal.sealRecord(record, { schema, recordId: 'chart-1', context: { patientId: 'p-1' }, recipients: [reader.publicKey], author, previous });
+      const expect = { schema, privateKey: reader.privateKey, recordId: 'chart-1', context: { patientId: 'p-1' }, authors: [author.publicKey] };
+      const versions = await phiseal.VersionStore.open({ name: names.versions });
+      const v1 = await seal({ allergy: 'none known' });
+      const o1 = await phiseal.openRecord(v1, { ...expect, versions });
+      const v2 = await seal({ allergy: 'penicillin' }, o1.header);
+      const fork = await seal({ allergy: 'latex' }, o1.header); // another version 2 after the same version 1
+      const o2 = await phiseal.openRecord(v2, { ...expect, versions });
+      versions.close();
+      localStorage.setItem('versions-test', JSON.stringify({ v1, v2, fork, reader: reader.privateKey.kid, author: author.publicKey.toJwk() }));
+      return { v1: o1.header.version, v2: o2.header.version, digest: o2.header.digest, linked: o2.header.previous === o1.header.digest };
+    }, names);
+    await reloadAuditPage(page5);
+    const after = await page5.evaluate(async (names) => {
+      const { phiseal } = window;
+      const saved = JSON.parse(localStorage.getItem('versions-test'));
+      const keys = await phiseal.KeyStore.open({ name: names.keys });
+      const schema = { id: 'chart', version: 1, fields: { allergy: true } };
+      const expect = {
+        schema, privateKey: await keys.get(saved.reader), recordId: 'chart-1', context: { patientId: 'p-1' }, authors: [phiseal.importPublicKey(saved.author)],
+      };
+      const code = (p) => p.then((o) => `opened ${o.record.allergy}`, (e) => e.code);
+      const versions = await phiseal.VersionStore.open({ name: names.versions });
+      // The store's key for a record is [schema id, record id] (js/fields.js checkFreshness).
+      const stored = await versions.get(JSON.stringify(['chart', 'chart-1']));
+      const out = {
+        stored,
+        rollback: await code(phiseal.openRecord(saved.v1, { ...expect, versions })),
+        fork: await code(phiseal.openRecord(saved.fork, { ...expect, versions })),
+        // Controls: the old version itself is valid (only the remembered state refuses it) ...
+        withoutStore: await code(phiseal.openRecord(saved.v1, { ...expect })),
+        // ... and the newest one still opens through the store, which still holds version 2.
+        newest: await code(phiseal.openRecord(saved.v2, { ...expect, versions })),
+        storedAfter: await versions.get(JSON.stringify(['chart', 'chart-1'])),
+        // A store of another name has seen nothing.
+        otherStore: await code(phiseal.openRecord(saved.v1, { ...expect, versions: await phiseal.VersionStore.open({ name: `${names.versions}-other` }) })),
+        minVersion: await code(phiseal.openRecord(saved.v1, { ...expect, minVersion: 2 })),
+      };
+      versions.close();
+      return out;
+    }, names);
+    // Another tab of the origin shares the store.
+    const tab = await auditPage();
+    const otherTab = await tab.evaluate(async (names) => {
+      const { phiseal } = window;
+      const saved = JSON.parse(localStorage.getItem('versions-test'));
+      const keys = await phiseal.KeyStore.open({ name: names.keys });
+      const versions = await phiseal.VersionStore.open({ name: names.versions });
+      return phiseal.openRecord(saved.v1, {
+        schema: { id: 'chart', version: 1, fields: { allergy: true } }, privateKey: await keys.get(saved.reader), recordId: 'chart-1',
+        context: { patientId: 'p-1' }, authors: [phiseal.importPublicKey(saved.author)], versions,
+      }).then(() => 'opened', (e) => e.code);
+    }, names);
+    await tab.close();
+    await page5.close();
+    const ok = before.v1 === 1 && before.v2 === 2 && before.linked
+      && after.stored?.version === 2 && after.stored?.digest === before.digest
+      && after.rollback === 'STALE_VERSION' && after.fork === 'STALE_VERSION'
+      && after.withoutStore === 'opened none known' && after.newest === 'opened penicillin'
+      && after.storedAfter?.version === 2 && after.storedAfter?.digest === before.digest
+      && after.otherStore === 'opened none known' && after.minVersion === 'STALE_VERSION' && otherTab === 'STALE_VERSION';
+    if (!ok) throw new Error(JSON.stringify({ before, after, otherTab }));
+    return `after the reload: version ${after.stored.version} remembered; v1 ${after.rollback}, fork ${after.fork}; another tab: ${otherTab}`;
+  });
+  await check('KeyStore: an AuthorKey survives a reload as a non-extractable WebCrypto key that still signs what its old public key verifies', async () => {
+    const page6 = await auditPage();
+    const name = `authors-${Date.now()}`;
+    const before = await page6.evaluate(async (name) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name });
+      const author = await phiseal.generateAuthorKey();
+      const reader = await phiseal.generateKeyPair();
+      const schema = { id: 's', version: 1, fields: { note: true } };
+      const sealed = await phiseal.sealRecord({ note: 'before the reload' }, { schema, recordId: 'r-before', recipients: [reader.publicKey], author });
+      // An extractable author key is stored wrapped under a passphrase (and comes back non-extractable).
+      const portable = await phiseal.generateAuthorKey({ extractable: true });
+      const stored = {
+        kid: await store.put(author),
+        portable: await store.put(portable, { passphrase: 'correct horse battery staple' }),
+        reader: await store.put(reader.privateKey),
+      };
+      localStorage.setItem('authors-test', JSON.stringify({ sealed, publicJwk: author.publicKey.toJwk(), portableJwk: portable.publicKey.toJwk(), ...stored }));
+      return { ...stored, authorKid: author.kid, portableKid: portable.kid };
+    }, name);
+    await reloadAuditPage(page6);
+    const after = await page6.evaluate(async (name) => {
+      const { phiseal } = window;
+      const saved = JSON.parse(localStorage.getItem('authors-test'));
+      const store = await phiseal.KeyStore.open({ name });
+      const author = await store.getAuthorKey(saved.kid);
+      const ck = author.cryptoKey();
+      const exportCode = await author.exportPkcs8().then(() => 'exported', (e) => e.code);
+      const webExport = await crypto.subtle.exportKey('pkcs8', ck).then(() => 'exported', (e) => e.name);
+      const oldPublic = phiseal.importPublicKey(saved.publicJwk);
+      const reader = await store.get(saved.reader);
+      const schema = { id: 's', version: 1, fields: { note: true } };
+      const fresh = await phiseal.sealRecord({ note: 'after the reload' }, { schema, recordId: 'r-after', recipients: [reader.publicKey], author });
+      const opened = await phiseal.openRecord(fresh, { schema, privateKey: reader, recordId: 'r-after', authors: [oldPublic] });
+      const old = await phiseal.openRecord(saved.sealed, { schema, privateKey: reader, recordId: 'r-before', authors: [oldPublic] });
+      const stranger = await phiseal.generateAuthorKey();
+      const untrusted = await phiseal.openRecord(fresh, { schema, privateKey: reader, recordId: 'r-after', authors: [stranger.publicKey] }).then(() => 'opened', (e) => e.code);
+      const wrongGetter = await store.get(saved.kid).then(() => 'loaded', (e) => e.code);
+      const wrongPassphrase = await store.getAuthorKey(saved.portable, { passphrase: 'not the passphrase' }).then(() => 'loaded', (e) => e.code);
+      const portable = await store.getAuthorKey(saved.portable, { passphrase: 'correct horse battery staple' });
+      const byPortable = await phiseal.sealRecord({ note: 'portable' }, { schema, recordId: 'r-p', recipients: [reader.publicKey], author: portable });
+      const portableOpened = await phiseal.openRecord(byPortable, { schema, privateKey: reader, recordId: 'r-p', authors: [phiseal.importPublicKey(saved.portableJwk)] });
+      const list = (await store.list()).filter((k) => k.kind === 'author').map((k) => `${k.kid === saved.kid ? 'author' : 'portable'}:${k.protection}`).sort();
+      return {
+        kid: author.kid, provider: author.provider, extractable: author.extractable,
+        cryptoKey: ck instanceof CryptoKey && ck.type === 'private' && ck.extractable === false && ck.algorithm.name === 'ECDSA' && ck.algorithm.namedCurve === 'P-384',
+        exportCode, webExport, opened: opened.record.note, openedAuthor: opened.author.kid, old: old.record.note, untrusted, wrongGetter,
+        wrongPassphrase, portable: [portable.kid, portable.provider, portable.extractable], portableNote: portableOpened.record.note, list,
+      };
+    }, name);
+    await page6.close();
+    const ok = before.kid === before.authorKid && after.kid === before.kid && after.provider === 'webcrypto' && after.extractable === false && after.cryptoKey
+      && after.exportCode === 'MISUSE' && after.webExport === 'InvalidAccessError'
+      && after.opened === 'after the reload' && after.openedAuthor === before.kid && after.old === 'before the reload'
+      && after.untrusted === 'UNTRUSTED_AUTHOR' && after.wrongGetter === 'MISUSE' && after.wrongPassphrase === 'DECRYPT_FAILED'
+      && JSON.stringify(after.portable) === JSON.stringify([before.portableKid, 'webcrypto', false]) && after.portableNote === 'portable'
+      && JSON.stringify(after.list) === JSON.stringify(['author:webcrypto-non-extractable', 'portable:passphrase']);
+    if (!ok) throw new Error(JSON.stringify({ before, after }));
+    return `kid ${after.kid.slice(0, 12)}…: ${after.provider}, extractable ${after.extractable}, exportPkcs8 ${after.exportCode}`;
   });
 });

@@ -121,7 +121,30 @@ const tests = {
     assert(checked >= 4 * 257, `only ${checked} checks`);
   },
 
-  async 'field encryption with non-extractable WebCrypto keys: every mode, groups, tampering'() {
+  async 'an author key made in the browser is a non-extractable WebCrypto ECDSA P-384 key'() {
+    const author = await phiseal.generateAuthorKey();
+    assert(author.provider === 'webcrypto', `provider ${author.provider}`);
+    assert(author.extractable === false, 'extractable');
+    const ck = author.cryptoKey();
+    assert(ck instanceof CryptoKey && ck.extractable === false && ck.type === 'private', 'CryptoKey');
+    assert(ck.algorithm.name === 'ECDSA' && ck.algorithm.namedCurve === 'P-384' && ck.usages.join() === 'sign', JSON.stringify([ck.algorithm, ck.usages]));
+    assert(author.kid === author.publicKey.kid && typeof author.kid === 'string' && author.kid.length === 43, `kid ${author.kid}`);
+    await rejects(author.exportPkcs8(), 'MISUSE');
+    // WebCrypto itself refuses to hand out the key's bytes.
+    const leaked = await crypto.subtle.exportKey('pkcs8', ck).then(() => true, (e) => e.name !== 'InvalidAccessError');
+    assert(!leaked, 'a non-extractable author key was exported');
+    // Asked for, an extractable one exports PKCS#8 that imports back to the same kid (non-extractable again).
+    const open = await phiseal.generateAuthorKey({ extractable: true });
+    assert(open.provider === 'webcrypto' && open.extractable === true, 'extractable: true');
+    const again = await phiseal.importAuthorKey(await open.exportPkcs8());
+    assert(again.kid === open.kid && again.provider === 'webcrypto' && again.extractable === false, 'PKCS#8 round trip');
+    // An HPKE key is not an author key.
+    const { privateKey } = await phiseal.generateKeyPair();
+    const schema = { id: 's', version: 1, fields: { note: true } };
+    await rejects(phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [privateKey.publicKey], author: privateKey }), 'INVALID_ARGUMENT');
+  },
+
+  async 'field encryption with non-extractable WebCrypto keys: every mode, groups, author, context, tampering'() {
     const schema = {
       id: 'browser', version: 1,
       fields: { name: true, email: { mode: 'deterministic' }, ssn: { mode: 'blindIndex', bits: 12, group: 'billing' }, 'codes[]': { group: 'clinical' } },
@@ -130,26 +153,48 @@ const tests = {
     const clinician = await phiseal.generateKeyPair();
     const billing = await phiseal.generateKeyPair();
     const outsider = await phiseal.generateKeyPair();
+    const author = await phiseal.generateAuthorKey();
+    const stranger = await phiseal.generateAuthorKey();
     assert(clinician.privateKey.provider === 'webcrypto' && !clinician.privateKey.extractable, 'custody');
     const indexKey = await phiseal.generateIndexKey();
+    const context = { patientId: 'p-1' };
     const sealed = await phiseal.sealRecord(record, {
-      schema, recordId: 'b-1', indexKey, recipients: [clinician.publicKey, { publicKey: billing.publicKey, groups: ['billing'] }],
+      schema, recordId: 'b-1', indexKey, author, context, recipients: [clinician.publicKey, { publicKey: billing.publicKey, groups: ['billing'] }],
     });
     assert(JSON.stringify(sealed).indexOf('123-45-6789') < 0 && phiseal.verifyAllPhiEncrypted(sealed, schema).length === 0, 'sealed');
-    const all = await phiseal.openRecord(sealed, { schema, privateKey: clinician.privateKey, indexKey });
+    const expect = { schema, recordId: 'b-1', context, authors: [author.publicKey], indexKey };
+    const all = await phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey });
     assert(JSON.stringify(all.record) === JSON.stringify(record) && all.locked.length === 0, JSON.stringify(all));
-    const some = await phiseal.openRecord(sealed, { schema, privateKey: billing.privateKey, indexKey });
+    assert(all.author.kid === author.kid && all.header.author === author.kid && all.header.version === 1, JSON.stringify(all.header));
+    assert(JSON.stringify(all.header.context) === JSON.stringify(context) && all.header.recordId === 'b-1', JSON.stringify(all.header));
+    const some = await phiseal.openRecord(sealed, { ...expect, privateKey: billing.privateKey });
     assert(some.record.ssn === '123-45-6789' && some.locked.length === 4, JSON.stringify(some.locked));
-    await rejects(phiseal.openRecord(sealed, { schema, privateKey: outsider.privateKey }), 'NOT_RECIPIENT');
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: outsider.privateKey }), 'NOT_RECIPIENT');
+    // What the opener expects: the record id it asked for, the exact context, a trusted author.
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, recordId: 'b-2' }), 'CONTEXT_MISMATCH');
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, context: { patientId: 'p-2' } }), 'CONTEXT_MISMATCH');
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, context: undefined }), 'CONTEXT_MISMATCH');
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, authors: [stranger.publicKey] }), 'UNTRUSTED_AUTHOR');
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, authors: undefined }), 'INVALID_ARGUMENT');
+    await rejects(phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, recordId: undefined }), 'INVALID_ARGUMENT');
+    // Two field strings swapped: the record's content no longer matches its signed digest
+    // (records v2 check the digest before any field is opened; v1 said DECRYPT_FAILED).
     const bad = structuredClone(sealed);
     bad.codes[1] = sealed.codes[0];
-    await rejects(phiseal.openRecord(bad, { schema, privateKey: clinician.privateKey, indexKey }), 'DECRYPT_FAILED');
+    await rejects(phiseal.openRecord(bad, { ...expect, privateKey: clinician.privateKey }), 'INVALID_SIGNATURE');
+    const clear = structuredClone(sealed);
+    clear.keep = false;
+    await rejects(phiseal.openRecord(clear, { ...expect, privateKey: clinician.privateKey }), 'INVALID_SIGNATURE');
+    // One envelope character changed: at 30 it is in the schema id / version (step 2 of
+    // FORMAT.md §5.4: CONTEXT_MISMATCH); 10 from the end it is in the signature.
     const env = sealed._phiseal;
-    for (const i of [30, env.length - 10]) {
+    for (const [i, code] of [[30, 'CONTEXT_MISMATCH'], [env.length - 10, 'INVALID_SIGNATURE']]) {
       const tampered = { ...sealed, _phiseal: env.slice(0, i) + (env[i] === 'A' ? 'B' : 'A') + env.slice(i + 1) };
-      // A changed header byte may be read as another record id or schema first.
-      await rejects(phiseal.openRecord(tampered, { schema, privateKey: clinician.privateKey, indexKey }), ['DECRYPT_FAILED', 'INVALID_ARGUMENT']);
+      await rejects(phiseal.openRecord(tampered, { ...expect, privateKey: clinician.privateKey }), code);
     }
+    // A signature by another (untrusted) author over the same content is refused too.
+    const forged = await phiseal.sealRecord(record, { schema, recordId: 'b-1', indexKey, author: stranger, context, recipients: [clinician.publicKey] });
+    await rejects(phiseal.openRecord(forged, { ...expect, privateKey: clinician.privateKey }), 'UNTRUSTED_AUTHOR');
   },
 
   async 'phiseal runs in a module worker'() {

@@ -1,7 +1,9 @@
 // End-to-end test of examples/patient-portal: the care team's keys are made
 // in the browser, the patient submits the intake form, the server's SQLite
 // file is searched for every PHI value, then the clinician, billing and audit
-// pages are checked. Called by run.mjs.
+// pages are checked; last, the server (playing the compromised one) moves a
+// record to another patient's row, and the staff view must refuse it. Called
+// by run.mjs.
 import { readFile } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
 import { init, verifyAllPhiEncrypted } from '../../js/index.js';
@@ -20,6 +22,19 @@ const PHI = {
   notes: 'Palpitations after caffeine; sister had SVT ablation in 2019.',
   payer: 'Cormorant Mutual Health HMO',
   member: 'CMH-4410958-22',
+};
+/** A second patient's intake (another patient profile in the same browser). */
+const PHI2 = {
+  name: 'Ignatius Vandermeer-Adeyemi',
+  dob: '1991-06-17',
+  ssn: '876-54-3218',
+  dx1code: 'K50.90',
+  dx1desc: 'Crohn disease, unspecified, without complications',
+  dx2code: '',
+  dx2desc: '',
+  notes: 'Budesonide taper finished in March; flare after travel.',
+  payer: 'Heron Valley Health EPO',
+  member: 'HVH-0093317-05',
 };
 const CLINICAL = ['name', 'dob', 'dx1code', 'dx1desc', 'dx2code', 'dx2desc', 'notes'];
 const BILLING = ['ssn', 'payer', 'member'];
@@ -68,14 +83,25 @@ export async function portalTests({ context, url, check, server }) {
     return `${directory.length} public keys (2 HPKE, 2 audit signers)`;
   });
 
-  await check('portal: the intake form is sealed in the browser and stored', async () => {
-    await page.goto(`${url}/examples/patient-portal/intake.html`);
+  /** Fills and submits the intake form as the patient of `profile`; resolves to the stored record id. */
+  const submitIntake = async (phi, profile) => {
+    await page.goto(`${url}/examples/patient-portal/intake.html${profile ? `?profile=${profile}` : ''}`);
     await page.waitForFunction(() => window.portalReady === true && !document.getElementById('submit').disabled, null, { timeout: 20_000 });
-    for (const [field, value] of Object.entries(PHI)) await page.fill(`#${field}`, value);
+    for (const [field, value] of Object.entries(phi)) await page.fill(`#${field}`, value);
     await page.click('#submit');
     await page.waitForFunction(() => window.portalSubmitted !== undefined || document.getElementById('result').className === 'err', null, { timeout: 20_000 });
     const id = await page.evaluate(() => window.portalSubmitted);
     assert(id, `submit failed: ${await page.textContent('#result')}`);
+    return id;
+  };
+
+  await check('portal: the intake form is sealed in the browser and stored', async () => {
+    const id = await submitIntake(PHI);
+    const patient = await page.textContent('#patient');
+    assert(/You are patient patient-[0-9a-f-]{36}\. Your author key: kid .*webcrypto, non-extractable/.test(patient), patient);
+    const directory = await (await fetch(`${url}/api/portal/directory`)).json();
+    const authors = directory.filter((e) => e.purpose === 'author');
+    assert(authors.length === 1 && authors[0].role === 'patient' && !('d' in authors[0].jwk), `patient author keys in the directory: ${JSON.stringify(authors)}`);
     const form = await page.evaluate(() => [...document.querySelectorAll('#intake input, #intake textarea')].map((e) => e.value).join(''));
     assert(form === '', 'the form still holds the plaintext after submit');
     shots.push(await screenshot(page, 'portal-1-intake-sent'));
@@ -158,6 +184,49 @@ export async function portalTests({ context, url, check, server }) {
     assert(tamper.startsWith('detected'), tamper);
     shots.push(await screenshot(page, 'portal-4-audit'));
     return `${audit.logs} logs, ${audit.entries} entries; ${tamper}`;
+  });
+
+  await check("portal: a record the server moves to another patient's row is refused in the staff view (CONTEXT_MISMATCH), no PHI shown", async () => {
+    // A second patient (another profile of this browser: its own author key and patient id) submits an intake.
+    const second = await submitIntake(PHI2, 'second');
+    const db = server.portal.db;
+    const rows = db.all('SELECT id, patient_id, sealed FROM records ORDER BY received');
+    assert(rows.length === 2 && rows[1].id === second && rows[0].patient_id !== rows[1].patient_id, `rows: ${JSON.stringify(rows.map((r) => [r.id, r.patient_id]))}`);
+    const [a, b] = rows;
+    // The first patient's browser kept its author key and id across reloads (KeyStore): same patient, no new key.
+    await page.goto(`${url}/examples/patient-portal/intake.html`);
+    await page.waitForFunction(() => window.portalReady === true, null, { timeout: 20_000 });
+    const again = await page.textContent('#patient');
+    assert(again.includes(a.patient_id) && !again.includes('made just now'), `after a reload: ${again}`);
+    // The compromised server puts the first patient's sealed record into the second patient's row (that row's id and patient).
+    db.run('UPDATE records SET sealed = ? WHERE id = ?', [a.sealed, b.id]);
+    await db.save();
+    const view = await waitView(page, 'clinician.html', url);
+    assert(view.records === 2 && view.opened === 1, `opened ${view.opened} of ${view.records}`);
+    assert(view.refusals.length === 1 && view.refusals[0].id === b.id && view.refusals[0].code === 'CONTEXT_MISMATCH', `refusals: ${JSON.stringify(view.refusals)}`);
+    const card = page.locator(`#phi [data-record-id="${b.id}"]`);
+    const refusedText = await card.textContent();
+    assert(refusedText.includes('Refused (CONTEXT_MISMATCH)'), `the refusal is not shown: ${refusedText}`);
+    const shownInRefused = [...Object.values(PHI), ...Object.values(PHI2)].filter((v) => v && refusedText.includes(v));
+    assert(shownInRefused.length === 0, `PHI shown in the refused row: ${shownInRefused}`);
+    // The first patient's own row still opens (the refusal is per row), and the summary says a row was refused.
+    const own = await page.textContent(`#phi [data-record-id="${a.id}"]`);
+    const missing = [...CLINICAL, ...BILLING].filter((f) => !own.includes(PHI[f]));
+    assert(missing.length === 0, `the first patient's own record does not show ${missing.join(', ')}`);
+    const text = await page.textContent('#phi');
+    assert(text.split(PHI.ssn).length === 2, 'the first patient\'s PHI is shown more than once (also under the second patient)');
+    const summary = page.locator('#summary');
+    assert((await summary.getAttribute('class')) === 'err' && (await summary.textContent()).includes('REFUSED 1'), await summary.textContent());
+    shots.push(await screenshot(page, 'portal-5-moved-record-refused'));
+    // Re-filed instead: the first patient's own row put under the second patient's id is refused too.
+    db.run('UPDATE records SET patient_id = ? WHERE id = ?', [b.patient_id, a.id]);
+    await db.save();
+    const refiled = await waitView(page, 'clinician.html', url);
+    const after = await page.textContent('#phi');
+    const leaked = [...Object.values(PHI), ...Object.values(PHI2)].filter((v) => v && after.includes(v));
+    assert(refiled.opened === 0 && refiled.refusals.length === 2 && refiled.refusals.every((r) => r.code === 'CONTEXT_MISMATCH'), `refiled: ${JSON.stringify(refiled)}`);
+    assert(leaked.length === 0, `PHI shown after the re-filing: ${leaked}`);
+    return `moved into ${b.id.slice(0, 15)}…: ${view.refusals[0].code}; re-filed under the other patient: ${refiled.refusals.map((r) => r.code).join(', ')}`;
   });
 
   await page.close();

@@ -1,7 +1,7 @@
 // The smoke app a frontend developer would write: every capability through
 // its public entry point, nothing else. Bundled by Vite and webpack, or loaded
 // as plain ES modules with an import map (tests/package/run.mjs).
-import { AuditLog, capabilities, generateKeyPair, init, openRecord, sealRecord, verifyLog } from 'phiseal';
+import { AuditLog, ErrorCode, VersionStore, capabilities, generateAuthorKey, generateKeyPair, init, openRecord, sealRecord, verifyLog } from 'phiseal';
 import { MediaKeyring, e2eeSupport, generateBaseKey } from 'phiseal/media';
 import { decryptBlob, encryptBlob } from 'phiseal/stream';
 import { CaptureGuard } from 'phiseal/guard';
@@ -14,9 +14,18 @@ window.smoke = async () => {
   const out = {};
   await init();
   const { privateKey, publicKey } = await generateKeyPair();
-  const sealed = await sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', recipients: [publicKey] });
-  const opened = await openRecord(sealed, { schema: SCHEMA, privateKey });
-  out.fields = !JSON.stringify(sealed).includes('Ana Souza') && JSON.stringify(opened.record) === JSON.stringify(RECORD);
+  const author = await generateAuthorKey();
+  const context = { patientId: 'p-1' };
+  const sealed = await sealRecord(RECORD, { schema: SCHEMA, recordId: 'r1', context, recipients: [publicKey], author });
+  const versions = await VersionStore.open({ name: `smoke-versions-${Date.now()}` });
+  const expect = { schema: SCHEMA, privateKey, recordId: 'r1', context, authors: [author.publicKey], versions };
+  const opened = await openRecord(sealed, expect);
+  out.fields = !JSON.stringify(sealed).includes('Ana Souza') && JSON.stringify(opened.record) === JSON.stringify(RECORD)
+    && opened.author.kid === author.kid && author.provider === 'webcrypto' && author.extractable === false;
+  // The same record asked for under another patient is refused with a typed error.
+  const refused = await openRecord(sealed, { ...expect, context: { patientId: 'p-2' } }).then(() => 'opened', (e) => e.code);
+  out.fieldsRefusal = refused === ErrorCode.CONTEXT_MISMATCH;
+  versions.close();
   const log = new AuditLog();
   log.append({ actor: { id: 'dr-1', role: 'clinician' }, action: 'view', resource: 'r1' });
   out.audit = verifyLog(log.toJsonl(), []).valid;
@@ -26,8 +35,8 @@ window.smoke = async () => {
   ring.close();
   out.frameTransform = e2eeSupport().supported;
   const data = new Uint8Array(100_000).map((_, i) => i * 7);
-  const blob = await encryptBlob(new Blob([data]), { recipients: [publicKey] });
-  const back = new Uint8Array(await (await decryptBlob(blob, { privateKey })).arrayBuffer());
+  const blob = await encryptBlob(new Blob([data]), { recipients: [publicKey], author });
+  const back = new Uint8Array(await (await decryptBlob(blob, { privateKey, authors: [author.publicKey] })).arrayBuffer());
   out.stream = back.length === data.length && back.every((b, i) => b === data[i]);
   out.guard = typeof CaptureGuard.install === 'function';
   const div = document.createElement('div');

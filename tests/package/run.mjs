@@ -3,8 +3,10 @@
 // then run the same smoke app in headless Chromium three ways: plain ES
 // modules from a static server (an import map generated from the package's
 // `exports`), a Vite production build, and a webpack 5 production build. Each
-// must seal and open records, keep an audit log, start the media worker, run
-// encrypted streams and load the guard and watermark; an app importing only
+// must seal records (signed by an author key made in the page) and open them
+// against the expected id, context and author (refusing another), keep an
+// audit log, start the media worker, run encrypted streams and load the guard
+// and watermark; an app importing only
 // 'phiseal/fields' must load the lean wasm build alone.
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -133,9 +135,9 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
             await page.close();
           }
         };
-        await check(`${name}: fields, audit, media worker, streams, guard, watermark and its worker work`, async () => {
+        await check(`${name}: signed fields (and a refusal), audit, media worker, streams, guard, watermark and its worker work`, async () => {
           const r = await run(mainPage);
-          const bad = ['fields', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
+          const bad = ['fields', 'fieldsRefusal', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
           if (bad.length || r.capabilities.build !== 'full') throw new Error(`failed: ${bad.join(', ')} ${JSON.stringify(r.capabilities)}`);
           if (r.wasmFiles !== 1) throw new Error(`${r.wasmFiles} wasm files fetched by the page (expected the full build once)`);
           return `build ${r.capabilities.build}, frame transform ${r.capabilities.frameTransform}`;
@@ -143,6 +145,7 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
         await check(`${name}: a 'phiseal/fields' app loads only the lean wasm`, async () => {
           const r = await run(fieldsPage);
           if (!r.fields) throw new Error('seal/open failed');
+          if (!r.fieldsRefusal) throw new Error('a record by an untrusted author was not refused with UNTRUSTED_AUTHOR');
           if (r.capabilities.build !== 'fields' || r.capabilities.audit || r.capabilities.media) {
             throw new Error(`loaded ${JSON.stringify(r.capabilities)}`);
           }
@@ -182,7 +185,7 @@ await runSuite('package', { timeoutMs: 300_000 }, async ({ context, check }) => 
         await page.waitForFunction(() => window.appReady === true, null, { timeout: 60_000 });
         const r = await page.evaluate(() => window.smoke());
         if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-        const bad = ['fields', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
+        const bad = ['fields', 'fieldsRefusal', 'audit', 'mediaWorker', 'frameTransform', 'stream', 'guard', 'watermark', 'burnInWorker'].filter((k) => r[k] !== true);
         if (bad.length || r.capabilities.build !== 'full') throw new Error(`failed: ${bad.join(', ')} ${JSON.stringify(r.capabilities)}`);
         return `build ${r.capabilities.build}, frame transform ${r.capabilities.frameTransform}`;
       } finally {
