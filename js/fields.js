@@ -5,10 +5,10 @@ import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { authorsArg, isA, options, privateKeyArg, providerArg, recipientKeyArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
+import { follows } from './versions.js';
 
 export { IndexKeyset, Keyset };
 export { MemoryVersionStore, VersionStore } from './versions.js';
-
 
 /**
  * The JSON text of `value`, refusing what JSON.stringify would silently
@@ -125,20 +125,24 @@ function previousArg(value) {
 }
 
 /**
- * Refuses a rollback through `versions` (a VersionStore, or any object with
- * `advance(key, {version, digest})`): the store keeps the highest version
- * seen per record and answers what it held before.
+ * Refuses a rollback or a fork through `versions` (a VersionStore, or any
+ * object with `advance(key, {version, digest, previous})`): the store keeps
+ * the highest version seen per record and answers what it held before.
  */
 async function checkFreshness(versions, header) {
   if (versions === undefined || versions === null) return;
   if (typeof versions.advance !== 'function') throw invalidArgument('versions must be a VersionStore (or have advance(key, seen))');
   const key = JSON.stringify([header.schemaId, header.recordId]);
-  const before = await versions.advance(key, { version: header.version, digest: header.digest });
-  if (before && (before.version > header.version || (before.version === header.version && before.digest !== header.digest))) {
+  const seen = { version: header.version, digest: header.digest, previous: header.previous ?? null };
+  const before = await versions.advance(key, seen);
+  if (before && before.version === header.version && before.digest === header.digest) return;
+  if (before && !follows(before, seen)) {
     throw new PhisealError(
       before.version > header.version
         ? `record ${header.recordId} is version ${header.version}, but version ${before.version} was already seen (rollback)`
-        : `record ${header.recordId} version ${header.version} differs from the one already seen (fork)`,
+        : before.version === header.version
+          ? `record ${header.recordId} version ${header.version} differs from the one already seen (fork)`
+          : `record ${header.recordId} version ${header.version} does not follow the version ${before.version} already seen (fork)`,
       ErrorCode.STALE_VERSION,
     );
   }

@@ -279,24 +279,35 @@ export type Recipient = PublicKey | { publicKey: PublicKey; groups?: string[]; /
 /** Clear key/values a record is bound to (patient id, table, tenant): signed, compared exactly on open. */
 export type EncryptionContext = Record<string, string>;
 
-/** The highest version seen per record (rollback protection); VersionStore and MemoryVersionStore implement it. */
+/** An opened version, from the authenticated header: its number, digest and the digest it links to (null for version 1). */
+export interface VersionSeen {
+  version: number;
+  digest: string;
+  previous: string | null;
+}
+
+/** The highest version seen per record (rollback and fork protection); VersionStore and MemoryVersionStore implement it. */
 export interface VersionTracker {
-  /** Stores `seen` if newer than what is stored (atomically); resolves to what was stored before. */
-  advance(key: string, seen: { version: number; digest: string }): Promise<{ version: number; digest: string } | undefined>;
+  /**
+   * Stores `seen` (atomically) if it is newer than what is stored and, when it
+   * is the very next version, links to the stored digest; resolves to what was
+   * stored before. openRecord refuses with STALE_VERSION whatever does not follow.
+   */
+  advance(key: string, seen: VersionSeen): Promise<{ version: number; digest: string } | undefined>;
 }
 
 /** Rollback protection in IndexedDB (survives reloads; shared by an origin's tabs). */
 export declare class VersionStore implements VersionTracker {
   private constructor();
   static open(options?: { name?: string }): Promise<VersionStore>;
-  advance(key: string, seen: { version: number; digest: string }): Promise<{ version: number; digest: string } | undefined>;
+  advance(key: string, seen: VersionSeen): Promise<{ version: number; digest: string } | undefined>;
   get(key: string): Promise<{ version: number; digest: string } | undefined>;
   close(): void;
 }
 
 /** Rollback protection in memory (tests, services, one page's lifetime). */
 export declare class MemoryVersionStore implements VersionTracker {
-  advance(key: string, seen: { version: number; digest: string }): Promise<{ version: number; digest: string } | undefined>;
+  advance(key: string, seen: VersionSeen): Promise<{ version: number; digest: string } | undefined>;
   get(key: string): Promise<{ version: number; digest: string } | undefined>;
 }
 

@@ -1,29 +1,43 @@
 // Rollback protection: the highest version of each record this client has
-// opened, kept durably, so that a server handing back an older (or a
-// different same-numbered) version is refused with STALE_VERSION.
-// openRecord({versions}) calls `advance` once per successful open, with the
-// authenticated header's version and digest only.
+// opened, kept durably, so that a server handing back an older version, a
+// different same-numbered one, or a next version that does not link to the
+// one seen (a fork) is refused with STALE_VERSION. openRecord({versions})
+// calls `advance` once per successful open, with the authenticated header's
+// version, digest and previous digest only.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { idbDone as done, idbRequest as request, options } from './internal.js';
 
 function seenArg(seen) {
   if (seen === null || typeof seen !== 'object' || !Number.isSafeInteger(seen.version) || seen.version < 1 || typeof seen.digest !== 'string') {
-    throw invalidArgument('seen must be {version, digest}');
+    throw invalidArgument('seen must be {version, digest, previous}');
   }
-  return { version: seen.version, digest: seen.digest };
+  const previous = seen.previous ?? null;
+  if (previous !== null && typeof previous !== 'string') throw invalidArgument('seen.previous must be a digest string or null');
+  return { version: seen.version, digest: seen.digest, previous };
 }
 
-/** Keeps `seen` if it is newer than what is stored; returns what was stored before. */
+/**
+ * Whether `seen` may follow `before`: newer, and when it is the very next
+ * version, linked to the one stored (any other next version is a fork).
+ * A later version (a gap) is accepted: its chain was not seen.
+ */
+export function follows(before, seen) {
+  if (before === undefined || before === null) return true;
+  if (seen.version <= before.version) return false;
+  return seen.version !== before.version + 1 || seen.previous === before.digest;
+}
+
+/** Keeps `seen` if it may follow what is stored; returns what was stored before. */
 function next(before, seen) {
-  return before === undefined || seen.version > before.version ? seen : before;
+  return follows(before, seen) ? { version: seen.version, digest: seen.digest } : before;
 }
 
 /** A version store in memory (tests, Node services, one page's lifetime). */
 export class MemoryVersionStore {
   #map = new Map();
 
-  /** Stores `seen` when it is newer; resolves to what was stored before (or undefined). */
+  /** Stores `seen` ({version, digest, previous}) when it may follow what is stored; resolves to what was stored before (or undefined). */
   async advance(key, seen) {
     if (typeof key !== 'string') throw invalidArgument('key must be a string');
     const s = seenArg(seen);
@@ -57,7 +71,7 @@ export class VersionStore {
     return store;
   }
 
-  /** Stores `seen` when it is newer; resolves to what was stored before (or undefined). */
+  /** Stores `seen` ({version, digest, previous}) when it may follow what is stored; resolves to what was stored before (or undefined). */
   async advance(key, seen) {
     if (typeof key !== 'string') throw invalidArgument('key must be a string');
     const s = seenArg(seen);

@@ -153,6 +153,25 @@ test('attack 4: rolling back to an older version is refused (version store, mini
   // A fork: another version 3 (here by re-keying v2 again) is refused too.
   const fork = await phiseal.rekeyRecord(v2sealed, { schema, privateKey: clinician.privateKey, recordId: 'rec-1', context, authors: [patient.publicKey], author: patient, recipients: [clinician.publicKey] });
   await rejectsWith(assert, open(fork, { versions }), ErrorCode.STALE_VERSION, /fork/);
+  // A fork numbered higher: a second version 2 made from v1 (billing still a
+  // reader), then its version 3 and 4. A reader that saw the real v2 is handed
+  // the forked v3, the very next number: it does not link to the v2 seen,
+  // refused, and the store does not move; the same for the forked v4 once the
+  // real v3 was seen.
+  const rekey = (s) => phiseal.rekeyRecord(s, { schema, privateKey: clinician.privateKey, recordId: 'rec-1', context, authors: [patient.publicKey], author: patient, recipients });
+  const fork2 = await rekey(sealed);
+  const fork3 = await rekey(fork2);
+  const fork4 = await rekey(fork3);
+  const seen = new phiseal.MemoryVersionStore();
+  assert.equal((await open(v2sealed, { versions: seen })).header.version, 2);
+  await rejectsWith(assert, open(fork3, { versions: seen }), ErrorCode.STALE_VERSION, /does not follow/);
+  assert.equal((await open(v3sealed, { versions: seen })).header.version, 3);
+  await rejectsWith(assert, open(fork4, { versions: seen }), ErrorCode.STALE_VERSION, /does not follow/);
+  // What remains (FORMAT.md §5.6): across a gap the chain between is not
+  // seen, so a reader that last saw v1 takes the forked v3.
+  const lastSawV1 = new phiseal.MemoryVersionStore();
+  await open(sealed, { versions: lastSawV1 });
+  assert.equal((await open(fork3, { versions: lastSawV1 })).header.version, 3);
 });
 
 test("attack 5: a billing recipient re-encrypting its own group's fields is refused for everyone", async () => {

@@ -292,6 +292,11 @@ test('MemoryVersionStore refuses a rollback and a fork (STALE_VERSION) and never
   await rejectsWith(assert, store.advance('k', { version: 6 }), ErrorCode.INVALID_ARGUMENT);
   await rejectsWith(assert, store.advance(7, { version: 6, digest: d('a') }), ErrorCode.INVALID_ARGUMENT);
   assert.deepEqual(await store.get('k'), { version: 5, digest: d('e') });
+  // The very next version must link to the one stored; a fork is not stored.
+  assert.deepEqual(await store.advance('k', { version: 6, digest: d('f'), previous: d('x') }), { version: 5, digest: d('e') });
+  assert.deepEqual(await store.get('k'), { version: 5, digest: d('e') });
+  assert.deepEqual(await store.advance('k', { version: 6, digest: d('f'), previous: d('e') }), { version: 5, digest: d('e') });
+  assert.deepEqual(await store.get('k'), { version: 6, digest: d('f') });
   await rejectsWith(assert, phiseal.openRecord(sealed, { ...expect, privateKey: clinician.privateKey, versions: {} }), ErrorCode.INVALID_ARGUMENT, /versions must be a VersionStore/);
   // The IndexedDB store needs IndexedDB (browsers; tests/browser covers it).
   await rejectsWith(assert, phiseal.VersionStore.open(), ErrorCode.UNSUPPORTED);

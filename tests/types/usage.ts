@@ -53,7 +53,7 @@ export async function usage(): Promise<string[]> {
   const sealedIndexKey: string = await sealIndexKey(await generateIndexKey(), [publicKey], { author });
   await openIndexKey(sealedIndexKey, privateKey, { authors: [author, author.publicKey] });
   const stored = await VersionStore.open({ name: 'versions' });
-  const seen = await stored.advance('k', { version: header.version, digest });
+  const seen = await stored.advance('k', { version: header.version, digest, previous: header.previous });
   if (seen !== undefined && seen.version > header.version) stored.close();
   const imported: AuthorKey = await importAuthorKey(await author.exportPkcs8(), { extractable: false });
   const wrapped: CryptoKey | undefined = imported.cryptoKey();
