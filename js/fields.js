@@ -194,13 +194,23 @@ export async function sealIndexKey(indexKey, recipients, opts) {
 /**
  * Opens a sealed index key with a recipient's private key; `authors` are
  * the PublicKeys whose signatures you trust (UNTRUSTED_AUTHOR otherwise).
+ * With `id` (the current key's id, kept by the caller) an authentic key of
+ * another id, such as one from before a rotation, is refused with
+ * CONTEXT_MISMATCH.
  */
 export async function openIndexKey(sealed, privateKey, opts) {
   requireInit();
   if (typeof sealed !== 'string') throw invalidArgument('sealed index key must be a string');
   const o = options(opts, 'options');
   const sk = privateKeyArg(privateKey, 'privateKey');
-  return wasm.openIndexKey(sealed, sk, JSON.stringify(authorsArg(o.authors)));
+  if (o.id !== undefined && typeof o.id !== 'string') throw invalidArgument('id must be the expected index key id (a string)');
+  const key = await wasm.openIndexKey(sealed, sk, JSON.stringify(authorsArg(o.authors)));
+  if (o.id !== undefined && key.id !== o.id) {
+    const got = key.id;
+    key.free();
+    throw new PhisealError(`the sealed index key is ${got}, not the expected ${o.id}`, ErrorCode.CONTEXT_MISMATCH);
+  }
+  return key;
 }
 
 /**

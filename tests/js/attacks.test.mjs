@@ -224,4 +224,10 @@ test("attack 7: a sealed index key cannot be swapped for one recipient, nor re-a
   // And a record names the exact key (id and commitment) its fields were made with.
   const other = await phiseal.generateIndexKey();
   await rejectsWith(assert, open(sealed, { indexKey: other }), ErrorCode.INVALID_ARGUMENT, /another index key/);
+  // After a rotation to `other`, the server serves the authentic old sealed
+  // key: a reader that keeps the current id refuses it.
+  const rotated = await phiseal.sealIndexKey(other, [billing.publicKey], { author: patient });
+  assert.equal((await phiseal.openIndexKey(rotated, billing.privateKey, { authors: [patient.publicKey], id: other.id })).id, other.id);
+  const old = await phiseal.sealIndexKey(indexKey, [billing.publicKey], { author: patient });
+  await rejectsWith(assert, phiseal.openIndexKey(old, billing.privateKey, { authors: [patient.publicKey], id: other.id }), ErrorCode.CONTEXT_MISMATCH, /not the expected/);
 });
