@@ -453,13 +453,14 @@ export async function reencryptRecords(records, opts) {
       // Re-encryption keeps each record's id and context; the record is still
       // checked (author, signature, every field) before it is re-signed.
       const opened = await openRecord(sealed, {
-        schema: o.schema, privateKey: o.privateKey, indexKey: o.indexKeys, recordId: header.recordId, context: header.context, authors: o.authors,
+        schema: o.schema, privateKey: o.privateKey, indexKey: o.indexKeys, recordId: header.recordId, context: header.context, authors: o.authors, versions: o.versions,
       });
       if (opened.locked.length > 0) throw new PhisealError('re-encryption needs a key of every group and the old index key', ErrorCode.MISUSE);
       const recipients = currentRecipients(sealed, o.directory);
       const next = await sealRecord(opened.record, {
         schema: o.schema, recordId: header.recordId, context: header.context, previous: opened.header, recipients, indexKey: target, provider: o.provider, author: o.author,
       });
+      await checkFreshness(o.versions, inspectRecord(next));
       if (o.save) await o.save(i, next);
       else records[i] = next;
       reencrypted++;

@@ -489,6 +489,8 @@ export declare function reencryptRecords(
     author: AuthorKey;
     /** Authors whose records may be re-encrypted (each record is verified first). */
     authors: (PublicKey | AuthorKey)[];
+    /** Refuses (STALE_VERSION) to re-sign a version older than, or forked from, one already seen; records the new versions. */
+    versions?: VersionTracker;
     start?: number;
     limit?: number;
     save?: (index: number, sealed: { [key: string]: Json }) => void | Promise<void>;

@@ -44,6 +44,7 @@ test('index-key rotation: old and new tokens during the move, resumable job, ide
     schema: SCHEMA, recipients: [clinician.publicKey], indexKey: indexKeys, author,
   });
   const before = records.map((r) => phiseal.inspectRecord(r));
+  const originals = [...records];
   const ik2 = await phiseal.generateIndexKey();
   indexKeys.add(ik2, { primary: true });
   const [newTok, oldTok] = phiseal.searchTokens('odd@example.org', { schema: SCHEMA, path: 'email', indexKeys });
@@ -81,6 +82,15 @@ test('index-key rotation: old and new tokens during the move, resumable job, ide
   assert.deepEqual(records.filter((r) => r.ssn.startsWith(prefix)).map((r) => r.n), [3]);
   const again = await phiseal.reencryptRecords(records, opts);
   assert.deepEqual(again, { reencrypted: 0, skipped: 5, next: 5, total: 5, done: true });
+  // A job with a version store that saw the new versions is handed the old
+  // ones (still under the old index key): refused, never re-signed.
+  const seen = new phiseal.MemoryVersionStore();
+  for (const [i, r] of records.entries()) {
+    await phiseal.openRecord(r, { schema: SCHEMA, privateKey: clinician.privateKey, indexKey: indexKeys, recordId: `r${i}`, context: { patientId: `p-${i}` }, authors: [rotator], versions: seen });
+  }
+  await rejectsWith(assert, phiseal.reencryptRecords(originals, { ...opts, versions: seen, save: () => assert.fail('saved') }), ErrorCode.STALE_VERSION, /rollback/);
+  // Without the store the same job would re-sign them as a fork.
+  assert.equal((await phiseal.reencryptRecords([originals[0]], { ...opts, limit: 1 })).reencrypted, 1);
   const items = records.map((sealed, i) => ({ sealed, recordId: `r${i}`, context: { patientId: `p-${i}` } }));
   const readOpts = { schema: SCHEMA, privateKey: clinician.privateKey, indexKey: indexKeys, authors: [author, rotator] };
   const opened = await phiseal.openRecords(items, readOpts);
