@@ -402,7 +402,6 @@ export interface OpenedRecord<T> {
 export declare function generateIndexKey(): Promise<IndexKey>;
 /** Seals the index key to recipients, signed by `author` (a `phk2.` string). */
 export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[], options: { author: AuthorKey; provider?: Provider }): Promise<string>;
-/** Opens a sealed index key by one of `authors` (UNTRUSTED_AUTHOR, INVALID_SIGNATURE otherwise). */
 /** Opens a sealed index key signed by one of `authors`; with `id`, a key of another id (an older generation) is refused with CONTEXT_MISMATCH. */
 export declare function openIndexKey(sealed: string, privateKey: PrivateKey, options: { authors: (PublicKey | AuthorKey)[]; id?: string }): Promise<IndexKey>;
 /**
