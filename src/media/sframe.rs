@@ -42,7 +42,17 @@
 //! * Epoch overlap: after a new epoch, the previous epoch's key stays
 //!   usable until [`PREVIOUS_EPOCH_OVERLAP`] = 128 frames of the new epoch
 //!   have been accepted (or the next epoch arrives), then it is dropped and
-//!   zeroized. Memory is bounded: two keys and two windows per sender.
+//!   zeroized. Memory is bounded: two keys and two windows per sender, and
+//!   a 32-byte digest per epoch it went through.
+//!
+//! # No (KID, key, salt) twice
+//!
+//! A sender and a receiver refuse a base key they already used for that
+//! sender, at any epoch ([`ErrorCode::Misuse`]): only the epoch's low 8 bits
+//! travel in the KID, so `rekey(epoch + 256, same_key)` would otherwise give
+//! the same KID, key and salt with the counter back at 0 (nonce reuse, and
+//! old frames passing a fresh replay window). The RFC 9605 key schedule is
+//! unchanged, so the RFC's test vectors still apply.
 //!
 //! # Example
 //!
@@ -75,7 +85,7 @@ mod sender;
 mod suite;
 
 pub use header::{Counter, KeyId, MAX_HEADER_LEN, SframeHeader};
-pub use key::{MIN_BASE_KEY_LEN, SframeKey};
+pub use key::{MAX_EPOCHS_PER_SENDER, MIN_BASE_KEY_LEN, SframeKey};
 pub use keyring::{
     EPOCH_BITS, MAX_SENDER_ID, PREVIOUS_EPOCH_OVERLAP, PendingFrame, ReceivedFrame, SframeReceiver, kid_for, split_kid,
 };

@@ -66,6 +66,46 @@ pub(crate) fn check_base_key(base_key: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The base keys a sender has used, so that none is installed twice.
+///
+/// A (KID, key, salt) triple must never repeat: the counter restarts at 0
+/// with every new key, so a repeated triple reuses every nonce, and frames
+/// of the earlier use pass the receiver's fresh replay window again. Only 8
+/// bits of the epoch travel in the KID, so `rekey(epoch + 256, same_key)`
+/// would repeat one; phiseal refuses any base key a sender already used, at
+/// any epoch. Kept as SHA-256 digests (32 bytes per epoch, never the keys),
+/// compared in constant time; at most [`MAX_EPOCHS_PER_SENDER`] epochs per
+/// sender.
+#[derive(Default)]
+pub(crate) struct UsedKeys(Vec<[u8; 32]>);
+
+/// Epochs a sender (or a receiver, per sender id) can go through; after
+/// that the sender needs a new sender id.
+pub const MAX_EPOCHS_PER_SENDER: usize = 1 << 16;
+
+impl UsedKeys {
+    /// Records `base_key`, or refuses it if it was used before.
+    pub(crate) fn insert(&mut self, base_key: &[u8]) -> Result<()> {
+        use sha2::Digest as _;
+        use subtle::ConstantTimeEq as _;
+        let mut h = sha2::Sha256::new();
+        h.update(b"phiseal-sframe-used-base-key");
+        h.update(base_key);
+        let digest: [u8; 32] = h.finalize().into();
+        let seen = self.0.iter().fold(subtle::Choice::from(0), |acc, d| acc | d.ct_eq(&digest));
+        if bool::from(seen) {
+            return Err(Error::misuse(
+                "this SFrame base key was already used by this sender: a repeated (KID, key, salt) reuses nonces and lets old frames replay; rekey with a fresh key (generateBaseKey)",
+            ));
+        }
+        if self.0.len() >= MAX_EPOCHS_PER_SENDER {
+            return Err(Error::misuse("SFrame sender used 65,536 base keys: continue under a new sender id"));
+        }
+        self.0.push(digest);
+        Ok(())
+    }
+}
+
 /// One SFrame key: a cipher suite, a KID and the `sframe_key` and
 /// `sframe_salt` derived for them (RFC 9605 §4.4.2). Stateless.
 ///

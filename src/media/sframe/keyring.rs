@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::UNKNOWN_KID;
 use super::header::{Counter, KeyId, SframeHeader};
-use super::key::{SframeKey, check_base_key, ratchet_base_key};
+use super::key::{SframeKey, UsedKeys, check_base_key, ratchet_base_key};
 use super::replay::ReplayWindow;
 use super::suite::CipherSuite;
 use crate::error::{Error, Result};
@@ -115,7 +115,10 @@ const fn epoch_low(epoch: u64) -> u8 {
 /// ([`kid_for`] layout), with replay protection.
 ///
 /// Memory is bounded by the senders the application adds: per sender two
-/// keys and two 128-bit windows at most. Frames never add state.
+/// keys and two 128-bit windows at most, and a 32-byte digest of each base
+/// key it ever installed for that sender id (kept after
+/// [`remove_sender`](Self::remove_sender), so a removed sender's key cannot
+/// come back). Frames never add state.
 ///
 /// # Security
 /// The replay window moves only after a frame authenticated, so forged
@@ -123,6 +126,7 @@ const fn epoch_low(epoch: u64) -> u8 {
 pub struct SframeReceiver {
     suite: CipherSuite,
     senders: BTreeMap<u64, SenderKeys>,
+    used: BTreeMap<u64, UsedKeys>,
 }
 
 impl core::fmt::Debug for SframeReceiver {
@@ -138,7 +142,7 @@ impl SframeReceiver {
     /// An empty receiver for one cipher suite.
     #[must_use]
     pub const fn new(suite: CipherSuite) -> Self {
-        Self { suite, senders: BTreeMap::new() }
+        Self { suite, senders: BTreeMap::new(), used: BTreeMap::new() }
     }
 
     /// The cipher suite.
@@ -156,7 +160,10 @@ impl SframeReceiver {
     /// # Errors
     /// [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument) for
     /// an epoch not newer than the sender's current one, or a sender id
-    /// above [`MAX_SENDER_ID`]; as [`SframeKey::new`] for the base key.
+    /// above [`MAX_SENDER_ID`]; [`ErrorCode::Misuse`](crate::ErrorCode::Misuse)
+    /// for a base key already installed for this sender id (at any epoch,
+    /// also before a [`remove_sender`](Self::remove_sender)); as
+    /// [`SframeKey::new`] for the base key.
     pub fn set_sender_key(&mut self, sender_id: u64, epoch: u64, base_key: &[u8]) -> Result<()> {
         check_base_key(base_key)?;
         if let Some(keys) = self.senders.get(&sender_id)
@@ -165,6 +172,7 @@ impl SframeReceiver {
             return Err(Error::invalid_argument("SFrame epoch must increase"));
         }
         let next = EpochKey::new(self.suite, sender_id, epoch, base_key)?;
+        self.used.entry(sender_id).or_default().insert(base_key)?;
         match self.senders.get_mut(&sender_id) {
             Some(keys) => keys.advance(next),
             None => {
@@ -186,7 +194,9 @@ impl SframeReceiver {
         let keys = self.senders.get_mut(&sender_id).ok_or(UNKNOWN_KID)?;
         let epoch = keys.current.epoch.checked_add(1).ok_or(Error::misuse("SFrame epoch exhausted"))?;
         let base_key = ratchet_base_key(self.suite, &keys.current.base_key)?;
-        keys.advance(EpochKey::new(self.suite, sender_id, epoch, &base_key)?);
+        let next = EpochKey::new(self.suite, sender_id, epoch, &base_key)?;
+        self.used.entry(sender_id).or_default().insert(&base_key)?;
+        keys.advance(next);
         Ok(epoch)
     }
 

@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::header::{Counter, KeyId};
-use super::key::{SframeKey, check_base_key, ratchet_base_key};
+use super::key::{SframeKey, UsedKeys, check_base_key, ratchet_base_key};
 use super::keyring::kid_for;
 use super::suite::CipherSuite;
 use crate::error::{Error, Result};
@@ -13,6 +13,7 @@ struct Member {
     sender_id: u64,
     epoch: u64,
     base_key: Zeroizing<Vec<u8>>,
+    used: UsedKeys,
 }
 
 /// Encrypts frames under one SFrame key, choosing each frame's counter.
@@ -71,7 +72,9 @@ impl SframeSender {
     /// [`SframeKey::new`] for the base key.
     pub fn for_member(suite: CipherSuite, sender_id: u64, epoch: u64, base_key: &[u8]) -> Result<Self> {
         let key = SframeKey::new(suite, kid_for(sender_id, epoch)?, base_key)?;
-        let member = Member { sender_id, epoch, base_key: Zeroizing::new(base_key.to_vec()) };
+        let mut used = UsedKeys::default();
+        used.insert(base_key)?;
+        let member = Member { sender_id, epoch, base_key: Zeroizing::new(base_key.to_vec()), used };
         Ok(Self { key, next_ctr: Some(0), member: Some(member) })
     }
 
@@ -165,7 +168,10 @@ impl SframeSender {
     ///
     /// # Errors
     /// [`ErrorCode::Misuse`](crate::ErrorCode::Misuse) for a sender made with
-    /// a raw KID; [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument)
+    /// a raw KID, or for a base key this sender already used (at any epoch:
+    /// `rekey(epoch + 256, same_key)` would repeat the KID, key and salt, see
+    /// [`MAX_EPOCHS_PER_SENDER`](super::MAX_EPOCHS_PER_SENDER));
+    /// [`ErrorCode::InvalidArgument`](crate::ErrorCode::InvalidArgument)
     /// unless `epoch` is greater than the current one; as [`SframeKey::new`].
     pub fn rekey(&mut self, epoch: u64, base_key: &[u8]) -> Result<()> {
         let member = self.member.as_mut().ok_or(Error::misuse("a raw-KID SFrame sender cannot be rekeyed"))?;
@@ -173,7 +179,9 @@ impl SframeSender {
             return Err(Error::invalid_argument("SFrame epoch must increase"));
         }
         check_base_key(base_key)?;
-        self.key = SframeKey::new(self.key.suite(), kid_for(member.sender_id, epoch)?, base_key)?;
+        let key = SframeKey::new(self.key.suite(), kid_for(member.sender_id, epoch)?, base_key)?;
+        member.used.insert(base_key)?;
+        self.key = key;
         member.epoch = epoch;
         member.base_key = Zeroizing::new(base_key.to_vec());
         self.next_ctr = Some(0);
