@@ -1,25 +1,45 @@
 //! Tamper-evident audit log (docs/FORMAT.md §6): a SHA-384 hash chain of
-//! entries with ECDSA P-384 signed checkpoints, exported as JSON Lines.
+//! entries, an RFC 9162 Merkle tree (SHA-256) over the same entries, and
+//! checkpoints as C2SP signed notes (tlog-checkpoint body, ECDSA P-384 log
+//! signature, witness cosignatures), exported as JSON Lines.
 //!
 //! Each entry's hash covers a fixed binary encoding of all its fields and
 //! the previous entry's hash; the chain starts from a genesis hash bound to
-//! the log id. A checkpoint signs (log id, sequence, head hash, time).
-//! [`verify_log`] pinpoints the first bad line for modification, insertion,
-//! deletion, reordering and replay, and reports how many entries follow the
-//! last signed checkpoint (those are not protected against truncation).
+//! the log id; the same encoding is the entry's Merkle leaf. A checkpoint
+//! signs (log id, tree size, root hash, time). [`verify_log`] pinpoints the
+//! first bad line for modification, insertion, deletion, reordering and
+//! replay, and reports how many entries follow the last signed checkpoint.
+//! [`verify_log_with`] also takes the checkpoint the verifier kept from an
+//! earlier run (`since`: a shorter or forked log is refused) and the
+//! witnesses whose cosignatures it requires ([`Witness`]).
 //!
 //! ```
-//! use phiseal::audit::{AuditLog, Entry, verify_log};
+//! use phiseal::audit::{AuditLog, Entry, VerifyOptions, verify_log, verify_log_with};
 //! use phiseal::sign::SigningKey;
 //! let key = SigningKey::generate()?;
 //! let mut log = AuditLog::new("session-1")?;
 //! log.append(Entry::new("dr-lee", "clinician", "view", 1_700_000_000_000).patient("p-17"))?;
-//! log.checkpoint(&key, 1_700_000_000_500)?;
+//! let kept = log.checkpoint(&key, 1_700_000_000_500)?.to_text();
 //! let report = verify_log(&log.to_jsonl(), &[key.verifying_key()]);
 //! assert!(report.valid);
+//! log.append(Entry::new("dr-lee", "clinician", "export", 1_700_000_001_000))?;
+//! log.checkpoint(&key, 1_700_000_001_500)?;
+//! let opts = VerifyOptions { trusted: vec![key.verifying_key()], since: Some(kept), ..VerifyOptions::default() };
+//! assert!(verify_log_with(&log.to_jsonl(), &opts)?.valid);
 //! # Ok::<(), phiseal::Error>(())
 //! ```
 
+pub mod alerts;
+pub mod merkle;
+pub mod note;
+pub mod witness;
+
+pub use alerts::{Alert, AlertKind, AlertRules, access_alerts};
+pub use merkle::{Frontier, MerkleTree, TreeHash, verify_consistency, verify_inclusion};
+pub use note::{CheckpointBody, CheckpointNote};
+pub use witness::Witness;
+
+use base64ct::Encoding as _;
 use sha2::{Digest as _, Sha384};
 use subtle::ConstantTimeEq as _;
 
@@ -159,8 +179,22 @@ impl Entry {
         Ok(out)
     }
 
-    fn compute_hash(&self, prev: &[u8; HASH_LEN]) -> Result<[u8; HASH_LEN]> {
-        Ok(Sha384::digest(self.canonical(prev)?).into())
+    /// The chain hash `SHA-384(C)` and the Merkle leaf hash
+    /// `SHA-256(0x00 ‖ C)` of this entry after `prev`.
+    fn hashes(&self, prev: &[u8; HASH_LEN]) -> Result<([u8; HASH_LEN], TreeHash)> {
+        let c = self.canonical(prev)?;
+        Ok((Sha384::digest(&c).into(), merkle::leaf_hash(&c)))
+    }
+
+    /// This entry's Merkle leaf hash (docs/FORMAT.md §6.3), computed from its
+    /// members and its `prevHash` (not from `hash`).
+    ///
+    /// # Errors
+    /// [`ErrorCode::MalformedInput`] for a bad `prevHash`; [`ErrorCode::InvalidArgument`]
+    /// for an oversize member.
+    pub fn leaf_hash(&self) -> Result<TreeHash> {
+        let prev = hash_from(&self.prev_hash).ok_or(Error::malformed("bad prevHash"))?;
+        Ok(merkle::leaf_hash(&self.canonical(&prev)?))
     }
 
     fn text_fields(&self) -> impl Iterator<Item = &str> {
@@ -178,7 +212,8 @@ impl Entry {
     }
 }
 
-/// A signed checkpoint.
+/// A version 1 checkpoint line (read and verified; phiseal no longer writes
+/// them: [`AuditLog::checkpoint`] writes a [`CheckpointNote`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     /// Log id.
@@ -218,8 +253,10 @@ impl Checkpoint {
 pub enum Line {
     /// An entry.
     Entry(Entry),
-    /// A checkpoint.
+    /// A version 1 checkpoint (`log`, `seq`, `head`, `time`, `kid`, `sig`).
     Checkpoint(Checkpoint),
+    /// A checkpoint note (`{"type":"checkpoint","note":…}`).
+    Note(CheckpointNote),
 }
 
 /// The genesis "previous hash" of a log: SHA-384(label ‖ log id).
@@ -240,17 +277,21 @@ fn hash_from(s: &str) -> Option<[u8; HASH_LEN]> {
     unb64(s).ok().and_then(|v| <[u8; HASH_LEN]>::try_from(v.as_slice()).ok())
 }
 
-/// An append-only audit log (one chain).
+/// An append-only audit log (one chain, one tree).
 #[derive(Clone, Debug)]
 pub struct AuditLog {
     id: String,
     lines: Vec<Line>,
     head: [u8; HASH_LEN],
     seq: u64,
+    /// The tree's right edge; `None` after [`AuditLog::resume`] without it.
+    tree: Option<Frontier>,
 }
 
 impl AuditLog {
-    /// A new, empty log. The id names the chain (one per tab or session).
+    /// A new, empty log. The id names the chain (one per tab or session);
+    /// to be checkpointed it must also be a valid note origin (no spaces,
+    /// `+` or control characters).
     ///
     /// # Errors
     /// [`ErrorCode::InvalidArgument`] for an empty id or one over 255 bytes.
@@ -258,10 +299,12 @@ impl AuditLog {
         if id.is_empty() || id.len() > 255 {
             return Err(Error::invalid_argument("log id must be 1 to 255 bytes"));
         }
-        Ok(Self { id: id.to_owned(), lines: Vec::new(), head: genesis(id), seq: 0 })
+        Ok(Self { id: id.to_owned(), lines: Vec::new(), head: genesis(id), seq: 0, tree: Some(Frontier::new()) })
     }
 
-    /// Continues a log from its last entry (e.g. after a page reload).
+    /// Continues a chain from its last entry without its tree state: entries
+    /// can be appended, but [`AuditLog::checkpoint`] refuses (use
+    /// [`AuditLog::resume_with_tree`]).
     ///
     /// # Errors
     /// [`ErrorCode::MalformedInput`] for a bad hash.
@@ -270,8 +313,33 @@ impl AuditLog {
         if seq > 0 {
             log.head = hash_from(head).ok_or(Error::malformed("bad head hash"))?;
             log.seq = seq;
+            log.tree = None;
         }
         Ok(log)
+    }
+
+    /// Continues a log from its last entry and its tree state (what
+    /// [`AuditLog::tree_state`] returned), e.g. after a page reload.
+    ///
+    /// # Errors
+    /// [`ErrorCode::MalformedInput`] for a bad hash or tree state.
+    pub fn resume_with_tree(id: &str, seq: u64, head: &str, tree: &str) -> Result<Self> {
+        let mut log = Self::resume(id, seq, head)?;
+        let bytes = unb64(tree)?;
+        let nodes: Vec<TreeHash> = bytes
+            .chunks(merkle::TREE_HASH_LEN)
+            .map(|c| <TreeHash>::try_from(c).map_err(|_| Error::malformed("bad tree state")))
+            .collect::<Result<_>>()?;
+        log.tree = Some(Frontier::from_parts(seq, nodes).map_err(|_| Error::malformed("bad tree state"))?);
+        Ok(log)
+    }
+
+    /// The tree state to keep with `seq` and `head` for
+    /// [`AuditLog::resume_with_tree`]: base64url of the frontier hashes
+    /// (32 bytes per set bit of `seq`); `None` if unknown.
+    #[must_use]
+    pub fn tree_state(&self) -> Option<String> {
+        self.tree.as_ref().map(|t| b64(&t.nodes().concat()))
     }
 
     /// Appends an entry, setting `log`, `seq`, `prevHash`, `hash`.
@@ -289,7 +357,10 @@ impl AuditLog {
         entry.log.clone_from(&self.id);
         entry.seq = self.seq.checked_add(1).ok_or(Error::misuse("audit sequence exhausted"))?;
         entry.prev_hash = b64(&self.head);
-        let hash = entry.compute_hash(&self.head)?;
+        let (hash, leaf) = entry.hashes(&self.head)?;
+        if let Some(t) = &mut self.tree {
+            t.push(leaf)?;
+        }
         entry.hash = b64(&hash);
         self.head = hash;
         self.seq = entry.seq;
@@ -315,25 +386,22 @@ impl AuditLog {
         self.append(entry)
     }
 
-    /// Signs a checkpoint over the current head.
+    /// Signs a checkpoint of the whole tree (docs/FORMAT.md §6.4) and adds
+    /// its line.
     ///
     /// # Errors
-    /// [`ErrorCode::Misuse`] on an empty log.
-    pub fn checkpoint(&mut self, key: &SigningKey, time_ms: u64) -> Result<Checkpoint> {
+    /// [`ErrorCode::Misuse`] on an empty log or one resumed without its tree
+    /// state; [`ErrorCode::InvalidArgument`] for a log id that cannot be a
+    /// note origin.
+    pub fn checkpoint(&mut self, key: &SigningKey, time_ms: u64) -> Result<CheckpointNote> {
         if self.seq == 0 {
             return Err(Error::misuse("nothing to checkpoint"));
         }
-        let sig = key.sign(&Checkpoint::message(&self.id, self.seq, &self.head, time_ms)?)?;
-        let cp = Checkpoint {
-            log: self.id.clone(),
-            seq: self.seq,
-            head: b64(&self.head),
-            time: time_ms,
-            kid: key.verifying_key().kid(),
-            sig: b64(&sig),
-        };
-        self.lines.push(Line::Checkpoint(cp.clone()));
-        Ok(cp)
+        let tree = self.tree.as_ref().ok_or(Error::misuse("log resumed without its tree state"))?;
+        let body = CheckpointBody { origin: self.id.clone(), size: tree.size(), root: tree.root(), time: time_ms };
+        let note = CheckpointNote::sign(body, key)?;
+        self.lines.push(Line::Note(note.clone()));
+        Ok(note)
     }
 
     /// The lines so far.
@@ -354,6 +422,12 @@ impl AuditLog {
         b64(&self.head)
     }
 
+    /// Root hash of the tree of every entry, if the tree state is known.
+    #[must_use]
+    pub fn root(&self) -> Option<TreeHash> {
+        self.tree.as_ref().map(Frontier::root)
+    }
+
     /// Exports as JSON Lines (one entry or checkpoint per line).
     #[must_use]
     pub fn to_jsonl(&self) -> String {
@@ -366,14 +440,77 @@ impl AuditLog {
     }
 }
 
+/// What kind of problem [`verify_log`] found: a stable code for programs
+/// (the `reason` text is for people).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemCode {
+    /// Not a valid audit line.
+    Malformed,
+    /// An entry or checkpoint of another log.
+    OtherLog,
+    /// Sequence goes back.
+    SequenceBack,
+    /// Sequence gap.
+    SequenceGap,
+    /// Previous-hash link broken.
+    BrokenLink,
+    /// Entry hash does not match its content.
+    Modified,
+    /// Checkpoint signed by an untrusted key (or by none).
+    UntrustedKey,
+    /// Checkpoint covers entries that are missing.
+    Truncated,
+    /// Checkpoint signature or root does not verify.
+    BadCheckpoint,
+    /// A cosignature by a required witness's key does not verify.
+    BadCosignature,
+    /// No entry at all.
+    Empty,
+    /// No valid signed checkpoint.
+    Unsigned,
+    /// No checkpoint carries the required cosignatures.
+    NotWitnessed,
+    /// Fewer entries than the checkpoint the verifier kept.
+    RolledBack,
+    /// The entries differ from the ones the kept checkpoint covers.
+    Forked,
+}
+
+impl ProblemCode {
+    /// The code as SCREAMING_CASE text (JSON `problem.code`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "MALFORMED",
+            Self::OtherLog => "OTHER_LOG",
+            Self::SequenceBack => "SEQUENCE_BACK",
+            Self::SequenceGap => "SEQUENCE_GAP",
+            Self::BrokenLink => "BROKEN_LINK",
+            Self::Modified => "MODIFIED",
+            Self::UntrustedKey => "UNTRUSTED_KEY",
+            Self::Truncated => "TRUNCATED",
+            Self::BadCheckpoint => "BAD_CHECKPOINT",
+            Self::BadCosignature => "BAD_COSIGNATURE",
+            Self::Empty => "EMPTY",
+            Self::Unsigned => "UNSIGNED",
+            Self::NotWitnessed => "NOT_WITNESSED",
+            Self::RolledBack => "ROLLED_BACK",
+            Self::Forked => "FORKED",
+        }
+    }
+}
+
 /// The first problem found by [`verify_log`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     /// 1-based line number in the JSON Lines input.
     pub line: usize,
-    /// The entry's sequence number, when known.
+    /// The entry's sequence number (a note's tree size), when known.
     pub seq: Option<u64>,
-    /// What is wrong.
+    /// What kind of problem.
+    pub code: ProblemCode,
+    /// What is wrong, for people.
     pub reason: String,
 }
 
@@ -382,53 +519,124 @@ pub struct Problem {
 pub struct Report {
     /// No problem found and at least one entry.
     pub valid: bool,
+    /// Valid, and checked against trusted keys (not only the chain).
+    pub authenticated: bool,
     /// Entries verified before the first problem.
     pub entries: u64,
-    /// Checkpoints verified.
+    /// Checkpoints whose signature verified (0 without trusted keys).
     pub checkpoints: u64,
-    /// Sequence number covered by the last valid checkpoint (0: none).
+    /// Entries covered by the last checkpoint that counts: signed by a
+    /// trusted key (and cosigned as required), or the kept one (0: none).
     pub last_checkpoint_seq: u64,
-    /// Entries after the last checkpoint: not protected against truncation.
+    /// Entries after it: not authenticated (could be cut off or rewritten).
     pub unsigned_tail: u64,
+    /// Root hash of the tree of the verified entries.
+    pub root: TreeHash,
+    /// The signed note of that checkpoint, to keep for the next
+    /// verification's `since` (`None` for a version 1 checkpoint or none).
+    pub checkpoint: Option<String>,
+    /// Distinct required-witness cosignatures on that checkpoint.
+    pub witnessed: u64,
     /// The first problem.
     pub problem: Option<Problem>,
 }
+
+/// What [`verify_log_with`] checks a log against.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// Keys whose checkpoint signatures are accepted (the writers' audit
+    /// signing keys, pinned by the verifier). Empty: the chain and tree are
+    /// checked, no signature, and the report is not `authenticated`.
+    pub trusted: Vec<PublicKey>,
+    /// The checkpoint note kept from an earlier verification of this log
+    /// (its `Report::checkpoint`): the log must extend it.
+    pub since: Option<String>,
+    /// Witness public keys.
+    pub witnesses: Vec<PublicKey>,
+    /// How many distinct witnesses of `witnesses` must cosign a checkpoint
+    /// for it to count.
+    pub witnesses_required: usize,
+}
+
+type Failure = (Option<u64>, ProblemCode, &'static str);
 
 /// Streaming verification: feed lines in order with [`Verifier::push_line`];
 /// it stops at the first problem. Cloning a verifier snapshots the chain
 /// state (used to check very large logs incrementally).
 #[derive(Clone, Debug)]
 pub struct Verifier {
-    trusted: Vec<PublicKey>,
+    opts: VerifyOptions,
+    since: Option<CheckpointBody>,
     report: Report,
     log_id: Option<String>,
     head: [u8; HASH_LEN],
     seq: u64,
-    /// Entry hashes by sequence number (index = seq - 1).
+    /// Entry hashes by sequence number (index = seq - 1), for version 1 checkpoints.
     hashes: Vec<[u8; HASH_LEN]>,
+    tree: MerkleTree,
     line: usize,
+    collected: Option<Vec<(usize, Entry)>>,
 }
 
 impl Verifier {
-    /// A verifier trusting these checkpoint keys.
+    /// A verifier trusting these checkpoint keys (no kept checkpoint, no witnesses).
     #[must_use]
     pub fn new(trusted: &[PublicKey]) -> Self {
+        let opts = VerifyOptions { trusted: trusted.to_vec(), ..VerifyOptions::default() };
         Self {
-            trusted: trusted.to_vec(),
+            opts,
+            since: None,
             report: Report {
                 valid: false,
+                authenticated: false,
                 entries: 0,
                 checkpoints: 0,
                 last_checkpoint_seq: 0,
                 unsigned_tail: 0,
+                root: merkle::empty_root(),
+                checkpoint: None,
+                witnessed: 0,
                 problem: None,
             },
             log_id: None,
             head: [0u8; HASH_LEN],
             seq: 0,
             hashes: Vec::new(),
+            tree: MerkleTree::new(),
             line: 0,
+            collected: None,
         }
+    }
+
+    /// A verifier with a kept checkpoint and required witnesses.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for `since` or witnesses without
+    /// trusted keys, or more required witnesses than keys;
+    /// [`ErrorCode::MalformedInput`] for a `since` that is not a checkpoint
+    /// note; [`ErrorCode::UntrustedAuthor`] / [`ErrorCode::InvalidSignature`]
+    /// for one not signed by a trusted key.
+    pub fn with_options(opts: &VerifyOptions) -> Result<Self> {
+        if opts.trusted.is_empty() && (opts.since.is_some() || opts.witnesses_required > 0) {
+            return Err(Error::invalid_argument("a kept checkpoint or required witnesses need trusted keys"));
+        }
+        if opts.witnesses_required > opts.witnesses.len() {
+            return Err(Error::invalid_argument("more witnesses required than witness keys given"));
+        }
+        let mut v = Self::new(&opts.trusted);
+        v.opts = opts.clone();
+        if let Some(text) = &opts.since {
+            let note = CheckpointNote::parse(text)?;
+            note.verify_log_signature(&opts.trusted)?;
+            v.since = Some(note.body);
+        }
+        Ok(v)
+    }
+
+    /// Keeps every verified entry with its line number (for [`access_alerts`]).
+    fn collecting(mut self) -> Self {
+        self.collected = Some(Vec::new());
+        self
     }
 
     /// Verifies the next line (blank lines are skipped).
@@ -444,95 +652,182 @@ impl Verifier {
             return Ok(());
         }
         let result = match Line::from_json(text) {
-            Ok(Line::Entry(e)) => self.entry(&e),
+            Ok(Line::Entry(e)) => self.entry(e),
             Ok(Line::Checkpoint(c)) => self.checkpoint(&c),
-            Err(_) => Err((None, "not a valid audit line")),
+            Ok(Line::Note(n)) => self.note(&n),
+            Err(_) => Err((None, ProblemCode::Malformed, "not a valid audit line")),
         };
-        result.map_err(|(seq, reason)| {
-            let p = Problem { line: self.line, seq, reason: reason.to_owned() };
-            self.report.problem = Some(p.clone());
-            p
-        })
+        result.map_err(|(seq, code, reason)| self.fail(seq, code, reason))
     }
 
-    fn entry(&mut self, e: &Entry) -> core::result::Result<(), (Option<u64>, &'static str)> {
+    fn fail(&mut self, seq: Option<u64>, code: ProblemCode, reason: &str) -> Problem {
+        let p = Problem { line: self.line, seq, code, reason: reason.to_owned() };
+        self.report.problem = Some(p.clone());
+        p
+    }
+
+    fn entry(&mut self, e: Entry) -> core::result::Result<(), Failure> {
         let id = self.log_id.get_or_insert_with(|| e.log.clone()).clone();
         if self.seq == 0 {
             self.head = genesis(&id);
+            if self.since.as_ref().is_some_and(|s| s.origin != id) {
+                return Err((Some(e.seq), ProblemCode::OtherLog, "the kept checkpoint is of another log"));
+            }
         }
         if e.log != id {
-            return Err((Some(e.seq), "entry from another log (replayed or spliced)"));
+            return Err((Some(e.seq), ProblemCode::OtherLog, "entry from another log (replayed or spliced)"));
         }
         if e.seq != self.seq + 1 {
-            let why = if e.seq <= self.seq {
-                "sequence goes back (reordered or replayed)"
+            return Err(if e.seq <= self.seq {
+                (Some(e.seq), ProblemCode::SequenceBack, "sequence goes back (reordered or replayed)")
             } else {
-                "sequence gap (entry deleted)"
-            };
-            return Err((Some(e.seq), why));
+                (Some(e.seq), ProblemCode::SequenceGap, "sequence gap (entry deleted)")
+            });
         }
         if !hash_is(&e.prev_hash, &self.head) {
-            return Err((Some(e.seq), "previous-hash link broken (entry inserted, deleted or reordered)"));
+            return Err((
+                Some(e.seq),
+                ProblemCode::BrokenLink,
+                "previous-hash link broken (entry inserted, deleted or reordered)",
+            ));
         }
-        match e.compute_hash(&self.head) {
-            Ok(h) if hash_is(&e.hash, &h) => {
-                self.head = h;
-                self.seq = e.seq;
-                self.hashes.push(h);
-                self.report.entries += 1;
-                Ok(())
+        let modified = (Some(e.seq), ProblemCode::Modified, "entry hash does not match its content (modified)");
+        let (h, leaf) = e.hashes(&self.head).map_err(|_| modified)?;
+        if !hash_is(&e.hash, &h) {
+            return Err(modified);
+        }
+        self.head = h;
+        self.seq = e.seq;
+        self.hashes.push(h);
+        self.tree.push(leaf);
+        self.report.entries += 1;
+        if let Some(kept) = &self.since
+            && kept.size == self.tree.size()
+        {
+            if !self.tree.root_at(kept.size).is_ok_and(|r| merkle::same(&r, &kept.root)) {
+                return Err((
+                    Some(e.seq),
+                    ProblemCode::Forked,
+                    "log does not extend the kept checkpoint (forked or rewritten)",
+                ));
             }
-            _ => Err((Some(e.seq), "entry hash does not match its content (modified)")),
+            self.covered(kept.size, None, 0);
+        }
+        if let Some(c) = &mut self.collected {
+            c.push((self.line, e));
+        }
+        Ok(())
+    }
+
+    /// Records that the first `size` entries are authenticated by `note`.
+    fn covered(&mut self, size: u64, note: Option<String>, witnessed: u64) {
+        if size >= self.report.last_checkpoint_seq {
+            self.report.last_checkpoint_seq = size;
+            if note.is_some() || self.report.checkpoint.is_none() {
+                self.report.checkpoint = note.or_else(|| self.opts.since.clone());
+                self.report.witnessed = witnessed;
+            }
         }
     }
 
-    fn checkpoint(&mut self, c: &Checkpoint) -> core::result::Result<(), (Option<u64>, &'static str)> {
-        let key = self.trusted.iter().find(|k| k.kid() == c.kid);
+    fn checkpoint(&mut self, c: &Checkpoint) -> core::result::Result<(), Failure> {
         let covered = usize::try_from(c.seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| self.hashes.get(i));
-        let ok = key.is_some_and(|k| {
-            let head = hash_from(&c.head);
+        let key = self.opts.trusted.iter().find(|k| k.kid() == c.kid);
+        if !self.opts.trusted.is_empty() && key.is_none() {
+            return Err((Some(c.seq), ProblemCode::UntrustedKey, "checkpoint signed by an untrusted key"));
+        }
+        if c.seq > self.seq {
+            return Err((
+                Some(c.seq),
+                ProblemCode::Truncated,
+                "checkpoint covers entries that are missing (log truncated)",
+            ));
+        }
+        let head = hash_from(&c.head);
+        let bound = covered.is_some_and(|h| hash_is(&c.head, h)) && self.log_id.as_deref() == Some(c.log.as_str());
+        let signed = key.is_none_or(|k| {
             let msg = head.and_then(|h| Checkpoint::message(&c.log, c.seq, &h, c.time).ok());
             let sig = unb64(&c.sig).ok();
-            covered.is_some_and(|h| hash_is(&c.head, h))
-                && self.log_id.as_deref() == Some(c.log.as_str())
-                && matches!((msg, sig), (Some(m), Some(s)) if sign::verify_p1363(k, &m, &s).is_ok())
+            matches!((msg, sig), (Some(m), Some(s)) if sign::verify_p1363(k, &m, &s).is_ok())
         });
-        if !ok {
-            let reason = if key.is_none() {
-                "checkpoint signed by an untrusted key"
-            } else if c.seq > self.seq {
-                "checkpoint covers entries that are missing (log truncated)"
-            } else {
-                "checkpoint does not verify"
-            };
-            return Err((Some(c.seq), reason));
+        if !bound || !signed {
+            return Err((Some(c.seq), ProblemCode::BadCheckpoint, "checkpoint does not verify"));
         }
+        if key.is_some() {
+            self.report.checkpoints += 1;
+            if self.opts.witnesses_required == 0 {
+                self.covered(c.seq, None, 0);
+            }
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, n: &CheckpointNote) -> core::result::Result<(), Failure> {
+        let size = Some(n.body.size);
+        if self.log_id.as_deref() != Some(n.body.origin.as_str()) {
+            return Err((size, ProblemCode::OtherLog, "checkpoint of another log (or before any entry)"));
+        }
+        if !self.opts.trusted.is_empty() {
+            n.verify_log_signature(&self.opts.trusted).map_err(|e| match e.code() {
+                ErrorCode::UntrustedAuthor => {
+                    (size, ProblemCode::UntrustedKey, "checkpoint signed by an untrusted key")
+                }
+                _ => (size, ProblemCode::BadCheckpoint, "checkpoint does not verify"),
+            })?;
+        }
+        if n.body.size > self.tree.size() {
+            return Err((size, ProblemCode::Truncated, "checkpoint covers entries that are missing (log truncated)"));
+        }
+        if !self.tree.root_at(n.body.size).is_ok_and(|r| merkle::same(&r, &n.body.root)) {
+            return Err((size, ProblemCode::BadCheckpoint, "checkpoint root does not match the entries (rewritten)"));
+        }
+        if self.opts.trusted.is_empty() {
+            return Ok(());
+        }
+        let cosigned = n
+            .verify_cosignatures(&self.opts.witnesses)
+            .map_err(|_| (size, ProblemCode::BadCosignature, "a witness cosignature does not verify"))?;
         self.report.checkpoints += 1;
-        self.report.last_checkpoint_seq = self.report.last_checkpoint_seq.max(c.seq);
+        if cosigned.len() >= self.opts.witnesses_required {
+            self.covered(n.body.size, Some(n.to_text()), cosigned.len() as u64);
+        }
         Ok(())
     }
 
     /// The report for the lines pushed so far. With trusted keys, a log
-    /// needs at least one valid checkpoint to be `valid`: the chain itself
-    /// has no key, so without a checkpoint anyone could have rewritten it.
-    /// Entries after the last checkpoint are counted in `unsigned_tail`.
+    /// needs at least one checkpoint that counts (signed by a trusted key,
+    /// cosigned by the required witnesses) or to extend the kept one: the
+    /// chain itself has no key, so without one anyone could have rewritten
+    /// it. Entries after the last such checkpoint are counted in `unsigned_tail`.
     #[must_use]
     pub fn finish(mut self) -> Report {
         if self.report.problem.is_none() {
             self.report.unsigned_tail = self.seq - self.report.last_checkpoint_seq;
+            self.report.root = self.tree.root_at(self.tree.size()).unwrap_or_else(|_| merkle::empty_root());
+            let keyed = !self.opts.trusted.is_empty();
             let problem = if self.report.entries == 0 {
-                Some("empty log")
-            } else if !self.trusted.is_empty() && self.report.checkpoints == 0 {
-                Some("no signed checkpoint: the log is not authenticated")
+                Some((ProblemCode::Empty, "empty log"))
+            } else if self.since.as_ref().is_some_and(|s| s.size > self.tree.size()) {
+                Some((ProblemCode::RolledBack, "log is shorter than the kept checkpoint (truncated or rolled back)"))
+            } else if keyed && self.report.last_checkpoint_seq == 0 {
+                Some(if self.report.checkpoints > 0 && self.opts.witnesses_required > 0 {
+                    (ProblemCode::NotWitnessed, "no checkpoint cosigned by the required witnesses")
+                } else {
+                    (ProblemCode::Unsigned, "no signed checkpoint: the log is not authenticated")
+                })
             } else {
                 None
             };
             match problem {
-                Some(reason) => {
-                    self.report.problem = Some(Problem { line: self.line, seq: None, reason: reason.to_owned() });
+                Some((code, reason)) => drop(self.fail(None, code, reason)),
+                None => {
+                    self.report.valid = true;
+                    self.report.authenticated = keyed;
                 }
-                None => self.report.valid = true,
             }
+        }
+        if !self.report.valid {
+            self.report.authenticated = false;
         }
         self.report
     }
@@ -541,13 +836,51 @@ impl Verifier {
 /// Verifies a JSON Lines log against trusted checkpoint keys.
 #[must_use]
 pub fn verify_log(jsonl: &str, trusted: &[PublicKey]) -> Report {
-    let mut v = Verifier::new(trusted);
+    run(Verifier::new(trusted), jsonl).0
+}
+
+/// Verifies a JSON Lines log against trusted keys, the checkpoint kept from
+/// an earlier verification and required witnesses (docs/FORMAT.md §6.7).
+///
+/// # Errors
+/// As [`Verifier::with_options`] (bad options); a log that does not verify
+/// is a [`Report`] with a [`Problem`], not an error.
+pub fn verify_log_with(jsonl: &str, opts: &VerifyOptions) -> Result<Report> {
+    Ok(run(Verifier::with_options(opts)?, jsonl).0)
+}
+
+fn run(mut v: Verifier, jsonl: &str) -> (Report, Vec<(usize, Entry)>) {
     for line in jsonl.lines() {
         if v.push_line(line).is_err() {
             break;
         }
     }
-    v.finish()
+    let entries = v.collected.take().unwrap_or_default();
+    (v.finish(), entries)
+}
+
+/// Verifies like [`verify_log_with`] and returns the entries with their line numbers.
+pub(crate) fn verify_collecting(jsonl: &str, opts: &VerifyOptions) -> Result<(Report, Vec<(usize, Entry)>)> {
+    Ok(run(Verifier::with_options(opts)?.collecting(), jsonl))
+}
+
+/// Builds the full Merkle tree of a log's entries (for proofs), after
+/// checking its chain.
+///
+/// # Errors
+/// [`ErrorCode::MalformedInput`] if the log's chain does not verify.
+pub fn tree_of(jsonl: &str) -> Result<(MerkleTree, Vec<Entry>)> {
+    let (report, entries) = run(Verifier::new(&[]).collecting(), jsonl);
+    if !report.valid {
+        return Err(Error::malformed("the log's chain does not verify"));
+    }
+    let mut tree = MerkleTree::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (_, e) in entries {
+        tree.push(e.leaf_hash()?);
+        out.push(e);
+    }
+    Ok((tree, out))
 }
 
 /// Parses a checkpoint-signing public key from a JWK or SPKI PEM.
@@ -564,7 +897,7 @@ pub fn trusted_key(text: &str) -> Result<PublicKey> {
 
 const _: ErrorCode = ErrorCode::InvalidArgument;
 
-// JSON forms (docs/FORMAT.md §7). Member names are camelCase; optional
+// JSON forms (docs/FORMAT.md §6). Member names are camelCase; optional
 // members are omitted when absent (and read `null` as absent); unknown
 // members are an error, so a line cannot carry unhashed data.
 
@@ -718,13 +1051,37 @@ impl Line {
                 }
                 Entry::from_obj(o).map(Self::Entry)
             }
+            Some("checkpoint") if o.contains_key("note") => {
+                let note = take_str(&mut o, "note")?.ok_or(BAD_LINE)?;
+                done(&o, ())?;
+                CheckpointNote::parse(&note).map(Self::Note).map_err(|_| BAD_LINE)
+            }
             Some("checkpoint") => Checkpoint::from_obj(o).map(Self::Checkpoint),
             _ => Err(BAD_LINE),
         }
     }
 
-    /// Appends the line's compact JSON (no newline) to `out`.
+    /// Appends the line's compact JSON (no newline) to `out`. A note's
+    /// non-ASCII characters (the signature lines' em dash) are written as
+    /// `\uXXXX` escapes, so phiseal's lines are ASCII.
     pub fn write(&self, out: &mut String) {
+        if let Self::Note(n) = self {
+            let mut text = String::new();
+            Value::from(n.to_text().as_str()).write(&mut text);
+            out.push_str("{\"type\":\"checkpoint\",\"note\":");
+            for c in text.chars() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+            }
+            out.push('}');
+            return;
+        }
         let mut o = Obj::new();
         match self {
             Self::Entry(e) => {
@@ -740,6 +1097,7 @@ impl Line {
                 put(&mut o, "kid", c.kid.as_str());
                 put(&mut o, "sig", c.sig.as_str());
             }
+            Self::Note(_) => {}
         }
         Value::Object(o).write(out);
     }
@@ -754,20 +1112,26 @@ impl Line {
 }
 
 impl Report {
-    /// The report as JSON: `{valid, entries, checkpoints, lastCheckpointSeq,
-    /// unsignedTail, problem: null | {line, seq, reason}}`.
+    /// The report as JSON: `{valid, authenticated, entries, checkpoints,
+    /// lastCheckpointSeq, unsignedTail, root, checkpoint, witnessed,
+    /// problem: null | {line, seq, code, reason}}` (`root` base64).
     #[must_use]
     pub fn to_json(&self) -> String {
         let mut o = Obj::new();
         put(&mut o, "valid", self.valid);
+        put(&mut o, "authenticated", self.authenticated);
         put(&mut o, "entries", self.entries);
         put(&mut o, "checkpoints", self.checkpoints);
         put(&mut o, "lastCheckpointSeq", self.last_checkpoint_seq);
         put(&mut o, "unsignedTail", self.unsigned_tail);
+        put(&mut o, "root", base64ct::Base64::encode_string(&self.root));
+        put(&mut o, "checkpoint", self.checkpoint.as_deref());
+        put(&mut o, "witnessed", self.witnessed);
         let problem = self.problem.as_ref().map(|p| {
             let mut po = Obj::new();
             put(&mut po, "line", p.line);
             put(&mut po, "seq", p.seq);
+            put(&mut po, "code", p.code.as_str());
             put(&mut po, "reason", p.reason.as_str());
             Value::Object(po)
         });

@@ -88,7 +88,7 @@ impl WasmAuditLog {
     /// Signs a checkpoint; returns its JSON line.
     pub fn checkpoint(&mut self, key: &WasmSigningKey, time: JsValue) -> JsResult<String> {
         let time = args::safe_u64(&time, "time must be Unix milliseconds")?;
-        Ok(audit::Line::Checkpoint(self.0.checkpoint(&key.0, time).js()?).to_json())
+        Ok(audit::Line::Note(self.0.checkpoint(&key.0, time).js()?).to_json())
     }
     /// JSON Lines export.
     #[wasm_bindgen(js_name = toJsonl)]

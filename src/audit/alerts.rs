@@ -1,0 +1,191 @@
+//! Access alerts over a verified audit log (docs/FORMAT.md §6.9): many
+//! distinct patients in a short window, access outside working hours, and
+//! repeated failed or denied attempts. They run only on a log that verified
+//! against trusted keys ([`access_alerts`] refuses anything else), and each
+//! alert names the lines and sequence numbers it rests on.
+//!
+//! ```
+//! use phiseal::audit::{AlertRules, AuditLog, Entry, VerifyOptions, access_alerts};
+//! use phiseal::sign::SigningKey;
+//! let key = SigningKey::generate()?;
+//! let mut log = AuditLog::new("s")?;
+//! let t0 = 1_700_000_000_000; // 22:13 UTC: outside 08-18
+//! log.append(Entry::new("dr-lee", "clinician", "view", t0).patient("p-1"))?;
+//! log.checkpoint(&key, t0)?;
+//! let opts = VerifyOptions { trusted: vec![key.verifying_key()], ..VerifyOptions::default() };
+//! let (_, alerts) = access_alerts(&log.to_jsonl(), &opts, &AlertRules::default())?;
+//! assert_eq!(alerts[0].seqs, vec![1]);
+//! # Ok::<(), phiseal::Error>(())
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::{Entry, Report, VerifyOptions, verify_collecting};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Which rule an alert comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// One user touched at least the threshold of distinct patients within the window.
+    DistinctPatients,
+    /// An access outside the role's working hours.
+    OffHours,
+    /// More failed or denied attempts by one user within the window than allowed.
+    FailedAttempts,
+}
+
+impl AlertKind {
+    /// `distinct-patients`, `off-hours` or `failed-attempts`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::DistinctPatients => "distinct-patients",
+            Self::OffHours => "off-hours",
+            Self::FailedAttempts => "failed-attempts",
+        }
+    }
+}
+
+/// Thresholds. Hours are `[from, to)` in local time at `utc_offset_minutes`
+/// from UTC (default 0: UTC); `from > to` spans midnight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRules {
+    /// Distinct patients that raise an alert (default 10).
+    pub distinct_patients: usize,
+    /// Per-role override of `distinct_patients`.
+    pub distinct_patients_by_role: BTreeMap<String, usize>,
+    /// Window for distinct patients, ms (default 5 minutes).
+    pub patients_window_ms: u64,
+    /// Working hours (default 08–18).
+    pub hours: (u8, u8),
+    /// Per-role override of `hours`.
+    pub hours_by_role: BTreeMap<String, (u8, u8)>,
+    /// Offset of local time from UTC, minutes (default 0).
+    pub utc_offset_minutes: i32,
+    /// Failed or denied attempts allowed per user within the window (default
+    /// 3: the 4th raises an alert).
+    pub max_failures: usize,
+    /// Window for failed attempts, ms (default 15 minutes).
+    pub failures_window_ms: u64,
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        Self {
+            distinct_patients: 10,
+            distinct_patients_by_role: BTreeMap::new(),
+            patients_window_ms: 5 * 60 * 1000,
+            hours: (8, 18),
+            hours_by_role: BTreeMap::new(),
+            utc_offset_minutes: 0,
+            max_failures: 3,
+            failures_window_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// One alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// The rule.
+    pub kind: AlertKind,
+    /// The user.
+    pub actor_id: String,
+    /// The user's role (on the last entry).
+    pub role: String,
+    /// Sequence numbers of the entries it rests on.
+    pub seqs: Vec<u64>,
+    /// Their 1-based line numbers in the log.
+    pub lines: Vec<usize>,
+    /// Time of the last of them (Unix ms).
+    pub time: u64,
+    /// Whether every one of them is covered by a checkpoint that counts
+    /// (false: some are in the unsigned tail).
+    pub authenticated: bool,
+}
+
+#[derive(Default)]
+struct UserState<'a> {
+    /// (line, entry) with a patient, within the patients window.
+    recent: VecDeque<(usize, &'a Entry)>,
+    failures: VecDeque<(usize, &'a Entry)>,
+}
+
+fn in_hours(time_ms: u64, offset_min: i32, (from, to): (u8, u8)) -> bool {
+    let local = i128::from(time_ms / 1000) + i128::from(offset_min) * 60;
+    let hour = u8::try_from(local.rem_euclid(86_400) / 3600).unwrap_or(0);
+    if from <= to { hour >= from && hour < to } else { hour >= from || hour < to }
+}
+
+/// Verifies `jsonl` with `opts` and runs the alert rules on its entries.
+///
+/// # Errors
+/// As [`super::Verifier::with_options`]; [`ErrorCode::InvalidSignature`]
+/// when the log does not verify or is not authenticated (no trusted keys):
+/// alerts never run on a log that could have been rewritten.
+/// [`ErrorCode::InvalidArgument`] for hours above 24 or zero thresholds.
+pub fn access_alerts(jsonl: &str, opts: &VerifyOptions, rules: &AlertRules) -> Result<(Report, Vec<Alert>)> {
+    let bad_hours = |(a, b): (u8, u8)| a > 24 || b > 24;
+    if bad_hours(rules.hours)
+        || rules.hours_by_role.values().any(|h| bad_hours(*h))
+        || rules.distinct_patients == 0
+        || rules.distinct_patients_by_role.values().any(|n| *n == 0)
+    {
+        return Err(Error::invalid_argument("alert hours must be 0-24 and thresholds at least 1"));
+    }
+    let (report, entries) = verify_collecting(jsonl, opts)?;
+    if !report.valid || !report.authenticated {
+        return Err(Error::new(
+            ErrorCode::InvalidSignature,
+            "the audit log did not verify against trusted keys: alerts run only on a verified log",
+        ));
+    }
+    let covered = report.last_checkpoint_seq;
+    let mut users: BTreeMap<&str, UserState<'_>> = BTreeMap::new();
+    let mut alerts = Vec::new();
+    let alert = |kind, hits: &[(usize, &Entry)]| {
+        let last = hits.last().map(|(_, e)| *e);
+        Alert {
+            kind,
+            actor_id: last.map(|e| e.actor.id.clone()).unwrap_or_default(),
+            role: last.map(|e| e.actor.role.clone()).unwrap_or_default(),
+            seqs: hits.iter().map(|(_, e)| e.seq).collect(),
+            lines: hits.iter().map(|(l, _)| *l).collect(),
+            time: last.map_or(0, |e| e.time),
+            authenticated: hits.iter().all(|(_, e)| e.seq <= covered),
+        }
+    };
+    for (line, e) in &entries {
+        let role = e.actor.role.as_str();
+        let hours = rules.hours_by_role.get(role).copied().unwrap_or(rules.hours);
+        if !in_hours(e.time, rules.utc_offset_minutes, hours) {
+            alerts.push(alert(AlertKind::OffHours, &[(*line, e)]));
+        }
+        let state = users.entry(e.actor.id.as_str()).or_default();
+        if e.outcome == "failure" || e.outcome == "denied" {
+            state.failures.push_back((*line, e));
+            while state.failures.front().is_some_and(|(_, f)| e.time.saturating_sub(f.time) > rules.failures_window_ms)
+            {
+                state.failures.pop_front();
+            }
+            if state.failures.len() > rules.max_failures {
+                alerts.push(alert(AlertKind::FailedAttempts, state.failures.make_contiguous()));
+                state.failures.clear();
+            }
+        }
+        if let Some(patient) = e.patient_id.as_deref() {
+            state.recent.retain(|(_, r)| r.patient_id.as_deref() != Some(patient));
+            state.recent.push_back((*line, e));
+            while state.recent.front().is_some_and(|(_, r)| e.time.saturating_sub(r.time) > rules.patients_window_ms) {
+                state.recent.pop_front();
+            }
+            let threshold = rules.distinct_patients_by_role.get(role).copied().unwrap_or(rules.distinct_patients);
+            if state.recent.len() >= threshold {
+                alerts.push(alert(AlertKind::DistinctPatients, state.recent.make_contiguous()));
+                state.recent.clear();
+            }
+        }
+    }
+    Ok((report, alerts))
+}
