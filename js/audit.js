@@ -1,5 +1,8 @@
-// Tamper-evident audit log (docs/FORMAT.md §6): hash chain (SHA-384),
-// signed checkpoints (ECDSA P-384), JSON Lines, and a durable IndexedDB queue.
+// Tamper-evident audit log (docs/FORMAT.md §6): hash chain (SHA-384), RFC 9162
+// Merkle tree (SHA-256) with inclusion and consistency proofs, checkpoints as
+// C2SP signed notes (ECDSA P-384) with witness cosignatures, verification
+// against a kept checkpoint, access alerts, JSON Lines, and a durable
+// IndexedDB queue.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import {
@@ -50,13 +53,18 @@ export class AuditLog {
 
   /**
    * @param {{logId?: string, signingKey?: SigningKey, checkpointEvery?: number, clock?: () => number,
-   *          resume?: {seq: number, head: string}}} [opts]
+   *          resume?: {seq: number, head: string, tree?: string}}} [opts]
    */
   constructor(opts) {
     requireCapability('audit');
     const o = options(opts, 'options');
     this.#id = o.logId ?? crypto.randomUUID();
-    this.#log = o.resume ? wasm.AuditLog.resume(this.#id, o.resume.seq, o.resume.head) : new wasm.AuditLog(this.#id);
+    const r = o.resume;
+    this.#log = !r
+      ? new wasm.AuditLog(this.#id)
+      : typeof r.tree === 'string'
+        ? wasm.AuditLog.resumeWithTree(this.#id, r.seq, r.head, r.tree)
+        : wasm.AuditLog.resume(this.#id, r.seq, r.head);
     this.#key = o.signingKey;
     this.#every = o.checkpointEvery ?? 100;
     if (!Number.isSafeInteger(this.#every) || this.#every < 1) {
@@ -85,7 +93,7 @@ export class AuditLog {
     return this.#log.checkpoint(this.#key, this.#clock());
   }
 
-  /** Signs a checkpoint now; returns its JSON line. */
+  /** Signs a checkpoint note now; returns its JSON line (`{"type":"checkpoint","note":...}`). */
   checkpoint() {
     if (!this.#key) throw new PhisealError('this log has no signing key', ErrorCode.MISUSE);
     return this.#checkpointLine();
@@ -104,20 +112,148 @@ export class AuditLog {
   get head() {
     return this.#log.head;
   }
+  /** Tree state to keep with `seq` and `head` for `resume` (undefined after a resume without it). */
+  get treeState() {
+    return this.#log.treeState;
+  }
+  /** Root hash (base64) of the tree of every entry, undefined if the tree state is unknown. */
+  get root() {
+    return this.#log.root;
+  }
+}
+
+function keysJson(keys, what) {
+  if (!Array.isArray(keys) || keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument(`${what} must be an array of PublicKeys`);
+  return JSON.stringify(keys.map((k) => k.toJwk()));
+}
+
+/** `verifyLog(jsonl, trustedKeys)` or `verifyLog(jsonl, {trusted, since, witnesses: {keys, required}})`. */
+function verifyArgs(jsonl, opts) {
+  if (typeof jsonl !== 'string') throw invalidArgument('log must be JSON Lines text');
+  const o = Array.isArray(opts) ? { trusted: opts } : options(opts, 'options');
+  const trusted = keysJson(o.trusted ?? [], 'trusted');
+  if (o.since !== undefined && o.since !== null && typeof o.since !== 'string') {
+    throw invalidArgument('since must be the checkpoint note a previous verifyLog returned (report.checkpoint)');
+  }
+  const w = o.witnesses === undefined ? { keys: [] } : options(o.witnesses, 'witnesses');
+  const witnesses = keysJson(w.keys ?? [], 'witnesses.keys');
+  const required = w.required ?? (w.keys ?? []).length;
+  if (!Number.isSafeInteger(required) || required < 0) throw invalidArgument('witnesses.required must be a whole number');
+  return [jsonl, trusted, o.since ?? undefined, witnesses, required];
 }
 
 /**
- * Verifies JSON Lines against trusted checkpoint keys (PublicKeys).
- * @returns {{valid: boolean, entries: number, checkpoints: number, lastCheckpointSeq: number, unsignedTail: number,
- *            problem: null | {line: number, seq: number|null, reason: string}}}
+ * Verifies JSON Lines against trusted checkpoint keys, optionally the
+ * checkpoint kept from an earlier verification (`since`: a shorter or forked
+ * log is refused) and required witness cosignatures.
  */
-export function verifyLog(jsonl, trustedKeys) {
+export function verifyLog(jsonl, opts) {
   requireCapability('audit');
-  if (typeof jsonl !== 'string') throw invalidArgument('log must be JSON Lines text');
-  if (!Array.isArray(trustedKeys) || trustedKeys.some((k) => !isA(k, 'PublicKey'))) {
-    throw invalidArgument('trustedKeys must be an array of PublicKeys');
+  return JSON.parse(wasm.verifyLog(...verifyArgs(jsonl, opts)));
+}
+
+/** Verifies the log (as verifyLog) and runs the access alerts on it; throws INVALID_SIGNATURE if it does not verify. */
+export function accessAlerts(jsonl, opts) {
+  requireCapability('audit');
+  const o = options(opts, 'options');
+  return JSON.parse(wasm.accessAlerts(...verifyArgs(jsonl, o), JSON.stringify(options(o.rules, 'rules'))));
+}
+
+/** The body of a checkpoint note: `{origin, size, root, time}`. */
+export function parseCheckpoint(note) {
+  requireCapability('audit');
+  return JSON.parse(wasm.parseCheckpoint(note));
+}
+
+/** The JSON line that stores a (cosigned) checkpoint note in a log. */
+export function checkpointLine(note) {
+  if (typeof note !== 'string') throw invalidArgument('note must be text');
+  return JSON.stringify({ type: 'checkpoint', note });
+}
+
+function proofJson(proof) {
+  if (!Array.isArray(proof) || proof.some((h) => typeof h !== 'string')) throw invalidArgument('proof must be an array of base64 hashes');
+  return JSON.stringify(proof);
+}
+
+/** The Merkle tree (RFC 9162, SHA-256) of a log's entries: roots and proofs. */
+export class AuditTree {
+  #tree;
+  constructor(tree) {
+    this.#tree = tree;
   }
-  return JSON.parse(wasm.verifyLog(jsonl, JSON.stringify(trustedKeys.map((k) => k.toJwk()))));
+  /** The tree of a JSON Lines log (its chain must verify). */
+  static fromLog(jsonl) {
+    requireCapability('audit');
+    return new AuditTree(wasm.AuditTree.fromLog(jsonl));
+  }
+  get size() {
+    return this.#tree.size;
+  }
+  /** Root (base64) of the tree of the first `size` entries (default all). */
+  root(size = this.size) {
+    return this.#tree.root(size);
+  }
+  /** Inclusion proof of entry `seq` in the tree of `size` entries. */
+  inclusionProof(seq, size = this.size) {
+    return JSON.parse(this.#tree.inclusionProof(seq, size));
+  }
+  /** Consistency proof from `oldSize` to `newSize` entries. */
+  consistencyProof(oldSize, newSize = this.size) {
+    return JSON.parse(this.#tree.consistencyProof(oldSize, newSize));
+  }
+}
+
+/** Verifies an entry's JSON line against a tree `{size, root}` and proof; throws INVALID_SIGNATURE if it is not included. */
+export function verifyInclusion(entryLine, tree, proof) {
+  requireCapability('audit');
+  const t = options(tree, 'tree');
+  wasm.verifyInclusion(entryLine, t.size, t.root, proofJson(proof));
+  return true;
+}
+
+/** Verifies that tree `newer` ({size, root}) extends `older`; throws INVALID_SIGNATURE if not. */
+export function verifyConsistency(older, newer, proof) {
+  requireCapability('audit');
+  const a = options(older, 'older');
+  const b = options(newer, 'newer');
+  wasm.verifyConsistency(a.size, a.root, b.size, b.root, proofJson(proof));
+  return true;
+}
+
+/**
+ * A witness: cosigns a checkpoint only if one of its log keys signed it and
+ * it is consistent with what it cosigned before for that log (else
+ * STALE_VERSION; UNTRUSTED_AUTHOR for an unknown log key).
+ */
+export class Witness {
+  #w;
+  /** @param {{name: string, signingKey: SigningKey, logKeys: PublicKey[]}} opts */
+  constructor(opts) {
+    requireCapability('audit');
+    const o = options(opts, 'options');
+    if (!isA(o.signingKey, 'SigningKey')) throw invalidArgument('signingKey must be a SigningKey');
+    this.#w = new wasm.Witness(o.name, o.signingKey, keysJson(o.logKeys ?? [], 'logKeys'));
+  }
+  /** Returns the signature line to append to `note`. `time`: POSIX seconds. */
+  cosign(note, proof = [], time = Math.floor(Date.now() / 1000)) {
+    return this.#w.cosign(note, proofJson(proof), time);
+  }
+  /** `{size, root}` last cosigned for `origin`, or null. */
+  last(origin) {
+    const s = this.#w.last(origin);
+    return s === undefined ? null : JSON.parse(s);
+  }
+  /** Restores `{size, root}` cosigned before for `origin` (after a restart). */
+  remember(origin, { size, root }) {
+    this.#w.remember(origin, size, root);
+  }
+  get name() {
+    return this.#w.name;
+  }
+  get publicKey() {
+    return this.#w.publicKey;
+  }
 }
 
 // ---------------------------------------------------------------- durable queue
@@ -155,7 +291,8 @@ export class AuditQueue {
   async #write(lines) {
     const tx = this.#db.transaction(['state', 'lines'], 'readwrite');
     for (const line of lines) tx.objectStore('lines').add(line);
-    tx.objectStore('state').put({ logId: this.#log.logId, seq: this.#log.seq, head: this.#log.head }, 'chain');
+    const { logId, seq, head, treeState: tree } = this.#log;
+    tx.objectStore('state').put({ logId, seq, head, tree }, 'chain');
     try {
       await done(tx);
     } catch (e) {
@@ -175,7 +312,7 @@ export class AuditQueue {
   /** Appends an entry; resolves once it is durable in IndexedDB. Appends are serialized. */
   append(entry, check) {
     return this.#serial(async () => {
-      const before = { seq: this.#log.seq, head: this.#log.head };
+      const before = { seq: this.#log.seq, head: this.#log.head, tree: this.#log.treeState };
       const { entry: stored, lines } = this.#log.append(entry, check);
       try {
         await this.#write(lines);

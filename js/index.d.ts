@@ -523,13 +523,69 @@ export interface AuditEntry extends Required<Pick<AuditEntryInput, 'actor' | 'ac
   client: { ip?: string; device?: string };
   reason?: string;
 }
+/** Stable codes of `VerifyReport.problem.code` (docs/FORMAT.md §6.7). */
+export type AuditProblemCode =
+  | 'MALFORMED' | 'OTHER_LOG' | 'SEQUENCE_BACK' | 'SEQUENCE_GAP' | 'BROKEN_LINK' | 'MODIFIED'
+  | 'UNTRUSTED_KEY' | 'TRUNCATED' | 'BAD_CHECKPOINT' | 'BAD_COSIGNATURE' | 'EMPTY' | 'UNSIGNED'
+  | 'NOT_WITNESSED' | 'ROLLED_BACK' | 'FORKED';
 export interface VerifyReport {
   valid: boolean;
+  /** Valid and checked against trusted keys (false for a chain-only check with no keys). */
+  authenticated: boolean;
   entries: number;
+  /** Checkpoints whose signature verified (0 without trusted keys). */
   checkpoints: number;
+  /** Entries covered by the last checkpoint that counts (signed, cosigned as required, or the kept one). */
   lastCheckpointSeq: number;
+  /** Entries after it: not authenticated. */
   unsignedTail: number;
-  problem: null | { line: number; seq: number | null; reason: string };
+  /** Root hash (base64) of the tree of the verified entries. */
+  root: string;
+  /** That checkpoint's signed note: keep it and pass it as `since` next time. */
+  checkpoint: string | null;
+  /** Required-witness cosignatures on that checkpoint. */
+  witnessed: number;
+  problem: null | { line: number; seq: number | null; code: AuditProblemCode; reason: string };
+}
+/** What verifyLog checks a log against. */
+export interface VerifyLogOptions {
+  /** The writers' checkpoint keys, pinned by the verifier (never taken from the log's server). */
+  trusted: PublicKey[];
+  /** The checkpoint note a previous verification returned (`report.checkpoint`): the log must extend it. */
+  since?: string | null;
+  /** Witness keys and how many of them must cosign (default: all of them). */
+  witnesses?: { keys: PublicKey[]; required?: number };
+}
+/** Access-alert thresholds (defaults: 10 patients in 5 minutes, 08-18 UTC, more than 3 failures in 15 minutes). */
+export interface AlertRules {
+  distinctPatients?: number;
+  distinctPatientsByRole?: { [role: string]: number };
+  patientsWindowMs?: number;
+  /** Working hours [from, to) in local time at utcOffsetMinutes; from > to spans midnight. */
+  hours?: [number, number];
+  hoursByRole?: { [role: string]: [number, number] };
+  utcOffsetMinutes?: number;
+  maxFailures?: number;
+  failuresWindowMs?: number;
+}
+export interface AccessAlertResult {
+  kind: 'distinct-patients' | 'off-hours' | 'failed-attempts';
+  actorId: string;
+  role: string;
+  /** Sequence numbers and 1-based log line numbers of the entries the alert rests on. */
+  seqs: number[];
+  lines: number[];
+  time: number;
+  /** false when some of them are in the unsigned tail. */
+  authenticated: boolean;
+}
+/** Body of a checkpoint note. */
+export interface CheckpointBody {
+  origin: string;
+  size: number;
+  /** base64 root hash. */
+  root: string;
+  time: number;
 }
 /** ECDSA P-384 key that signs checkpoints. */
 export declare class SigningKey {
@@ -550,15 +606,50 @@ export interface AuditLogOptions {
   clock?: () => number;
 }
 export declare class AuditLog {
-  constructor(options?: AuditLogOptions & { resume?: { seq: number; head: string } });
+  /** `resume.tree`: the `treeState` kept with seq and head (without it, checkpoint() throws MISUSE). */
+  constructor(options?: AuditLogOptions & { resume?: { seq: number; head: string; tree?: string } });
   append(entry: AuditEntryInput, check?: { record: { [key: string]: Json }; schema: Schema }): { entry: AuditEntry; lines: string[] };
   checkpoint(): string;
   toJsonl(): string;
   readonly logId: string;
   readonly seq: number;
   readonly head: string;
+  /** Tree state to keep with seq and head for `resume`. */
+  readonly treeState: string | undefined;
+  /** Root hash (base64) of the tree of every entry. */
+  readonly root: string | undefined;
 }
-export declare function verifyLog(jsonl: string, trustedKeys: PublicKey[]): VerifyReport;
+/** Verifies a log; the array form is `{trusted}`. */
+export declare function verifyLog(jsonl: string, trusted: PublicKey[] | VerifyLogOptions): VerifyReport;
+/** Verifies the log, then runs the access alerts; throws INVALID_SIGNATURE unless it verified against trusted keys. */
+export declare function accessAlerts(jsonl: string, options: VerifyLogOptions & { rules?: AlertRules }): { report: VerifyReport; alerts: AccessAlertResult[] };
+/** The body of a checkpoint note (MALFORMED_INPUT if it is not one). */
+export declare function parseCheckpoint(note: string): CheckpointBody;
+/** The JSON line that stores a (cosigned) checkpoint note in a log. */
+export declare function checkpointLine(note: string): string;
+/** The Merkle tree (RFC 9162, SHA-256) of a log's entries. Proofs are arrays of base64 hashes. */
+export declare class AuditTree {
+  private constructor();
+  static fromLog(jsonl: string): AuditTree;
+  readonly size: number;
+  root(size?: number): string;
+  inclusionProof(seq: number, size?: number): string[];
+  consistencyProof(oldSize: number, newSize?: number): string[];
+}
+/** Throws INVALID_SIGNATURE unless the entry line is in the tree. */
+export declare function verifyInclusion(entryLine: string, tree: { size: number; root: string }, proof: string[]): true;
+/** Throws INVALID_SIGNATURE unless `newer` extends `older`. */
+export declare function verifyConsistency(older: { size: number; root: string }, newer: { size: number; root: string }, proof: string[]): true;
+/** A witness: cosigns only checkpoints its log keys signed that extend what it cosigned before (else STALE_VERSION). */
+export declare class Witness {
+  constructor(options: { name: string; signingKey: SigningKey; logKeys: PublicKey[] });
+  /** The signature line to append to the note; `time` in POSIX seconds (default now). */
+  cosign(note: string, proof?: string[], time?: number): string;
+  last(origin: string): { size: number; root: string } | null;
+  remember(origin: string, state: { size: number; root: string }): void;
+  readonly name: string;
+  readonly publicKey: PublicKey;
+}
 /** Durable (IndexedDB) audit queue; one chain per name. */
 export declare class AuditQueue {
   private constructor();

@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::{Entry, Report, VerifyOptions, verify_collecting};
 use crate::error::{Error, ErrorCode, Result};
+use crate::json::{Map, Value};
 
 /// Which rule an alert comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,4 +189,78 @@ pub fn access_alerts(jsonl: &str, opts: &VerifyOptions, rules: &AlertRules) -> R
         }
     }
     Ok((report, alerts))
+}
+
+const BAD_RULES: Error = Error::new(
+    ErrorCode::InvalidArgument,
+    "alert rules are {distinctPatients, distinctPatientsByRole, patientsWindowMs, hours: [from, to], hoursByRole, utcOffsetMinutes, maxFailures, failuresWindowMs}",
+);
+
+fn uint(v: &Value) -> Result<u64> {
+    v.as_u64().ok_or(BAD_RULES)
+}
+
+fn hour_pair(v: &Value) -> Result<(u8, u8)> {
+    match v {
+        Value::Array(a) => match a.as_slice() {
+            [f, t] => {
+                Ok((u8::try_from(uint(f)?).map_err(|_| BAD_RULES)?, u8::try_from(uint(t)?).map_err(|_| BAD_RULES)?))
+            }
+            _ => Err(BAD_RULES),
+        },
+        _ => Err(BAD_RULES),
+    }
+}
+
+fn by_role<T>(v: &Value, each: impl Fn(&Value) -> Result<T>) -> Result<BTreeMap<String, T>> {
+    let Value::Object(m) = v else { return Err(BAD_RULES) };
+    m.iter().map(|(k, v)| Ok((k.clone(), each(v)?))).collect()
+}
+
+impl AlertRules {
+    /// Rules from JSON (every member optional; defaults as [`AlertRules::default`]).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for an unknown member or a value of the wrong type.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let Ok(Value::Object(m)) = Value::parse(text) else { return Err(BAD_RULES) };
+        let mut r = Self::default();
+        let size = |v: &Value| usize::try_from(uint(v)?).map_err(|_| BAD_RULES);
+        for (k, v) in m.iter() {
+            match k.as_str() {
+                "distinctPatients" => r.distinct_patients = size(v)?,
+                "distinctPatientsByRole" => r.distinct_patients_by_role = by_role(v, size)?,
+                "patientsWindowMs" => r.patients_window_ms = uint(v)?,
+                "hours" => r.hours = hour_pair(v)?,
+                "hoursByRole" => r.hours_by_role = by_role(v, hour_pair)?,
+                "utcOffsetMinutes" => {
+                    let Value::Number(n) = v else { return Err(BAD_RULES) };
+                    r.utc_offset_minutes = n.as_str().parse().map_err(|_| BAD_RULES)?;
+                    if r.utc_offset_minutes.abs() > 24 * 60 {
+                        return Err(BAD_RULES);
+                    }
+                }
+                "maxFailures" => r.max_failures = size(v)?,
+                "failuresWindowMs" => r.failures_window_ms = uint(v)?,
+                _ => return Err(BAD_RULES),
+            }
+        }
+        Ok(r)
+    }
+}
+
+impl Alert {
+    /// `{kind, actorId, role, seqs, lines, time, authenticated}`.
+    #[must_use]
+    pub fn to_value(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("kind".into(), self.kind.as_str().into());
+        o.insert("actorId".into(), self.actor_id.as_str().into());
+        o.insert("role".into(), self.role.as_str().into());
+        o.insert("seqs".into(), Value::Array(self.seqs.iter().map(|s| Value::from(*s)).collect()));
+        o.insert("lines".into(), Value::Array(self.lines.iter().map(|s| Value::from(*s)).collect()));
+        o.insert("time".into(), self.time.into());
+        o.insert("authenticated".into(), self.authenticated.into());
+        Value::Object(o)
+    }
 }

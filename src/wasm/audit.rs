@@ -1,4 +1,5 @@
-//! Audit-log bindings: entries and reports cross as JSON text.
+//! Audit-log bindings (docs/FORMAT.md §6): entries, reports, proofs and
+//! alerts cross as JSON text; hashes as standard base64.
 
 use wasm_bindgen::prelude::*;
 
@@ -6,10 +7,65 @@ use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
 use super::field::WasmSchema;
 use super::keys::WasmPublicKey;
-use crate::audit::{self, AuditLog, Entry};
+use crate::audit::merkle::{TREE_HASH_LEN, TreeHash};
+use crate::audit::{self, AlertRules, AuditLog, CheckpointNote, Entry, MerkleTree, VerifyOptions, Witness};
 use crate::error::{Error, ErrorCode};
-use crate::keys::{Jwk, PrivateKey};
+use crate::json::Value;
+use crate::keys::{Jwk, PrivateKey, PublicKey};
 use crate::sign::SigningKey;
+use base64ct::{Base64, Encoding as _};
+
+fn hash_arg(value: &JsValue, message: &'static str) -> JsResult<TreeHash> {
+    let text = args::string(value, message)?;
+    Base64::decode_vec(&text)
+        .ok()
+        .and_then(|v| <[u8; TREE_HASH_LEN]>::try_from(v.as_slice()).ok())
+        .ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, message)))
+}
+
+fn proof_arg(value: &JsValue) -> JsResult<Vec<TreeHash>> {
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "a proof is JSON text of an array of base64 hashes");
+    let text = args::string(value, SHAPE.message())?;
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
+    items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| Base64::decode_vec(s).ok())
+                .and_then(|b| <[u8; TREE_HASH_LEN]>::try_from(b.as_slice()).ok())
+                .ok_or_else(|| to_js(SHAPE))
+        })
+        .collect()
+}
+
+fn proof_json(proof: &[TreeHash]) -> String {
+    Value::Array(proof.iter().map(|h| Value::from(Base64::encode_string(h))).collect()).to_json()
+}
+
+fn keys_arg(value: &JsValue, message: &'static str) -> JsResult<Vec<PublicKey>> {
+    let text = args::string(value, message)?;
+    let shape = Error::new(ErrorCode::InvalidArgument, message);
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(shape)) };
+    items
+        .into_iter()
+        .map(|v| Jwk::from_value(v).map_err(|_| shape).and_then(|jwk| PublicKey::from_jwk(&jwk)))
+        .collect::<crate::Result<Vec<_>>>()
+        .js()
+}
+
+/// `{trusted, since, witnesses, required}` from the JS wrapper's arguments.
+fn options_arg(trusted: &JsValue, since: &JsValue, witnesses: &JsValue, required: &JsValue) -> JsResult<VerifyOptions> {
+    Ok(VerifyOptions {
+        trusted: keys_arg(trusted, "trusted keys must be public JWKs")?,
+        since: if since.is_undefined() || since.is_null() {
+            None
+        } else {
+            Some(args::string(since, "since must be a checkpoint note (text)")?)
+        },
+        witnesses: keys_arg(witnesses, "witness keys must be public JWKs")?,
+        witnesses_required: args::integer(required, 64, "witnesses.required must be a whole number")? as usize,
+    })
+}
 
 fn entry_arg(value: &JsValue) -> JsResult<Entry> {
     let text = args::string(value, "entry must be JSON text")?;
@@ -73,6 +129,25 @@ impl WasmAuditLog {
         let head = args::string(&head, "head must be a string")?;
         AuditLog::resume(&id, seq, &head).map(Self).js()
     }
+    /// Continues a chain and its tree (what `treeState` returned).
+    #[wasm_bindgen(js_name = resumeWithTree)]
+    pub fn resume_with_tree(id: JsValue, seq: JsValue, head: JsValue, tree: JsValue) -> JsResult<WasmAuditLog> {
+        let id = args::string(&id, "log id must be a string")?;
+        let seq = args::safe_u64(&seq, "seq must be a non-negative integer")?;
+        let head = args::string(&head, "head must be a string")?;
+        let tree = args::string(&tree, "tree must be a string")?;
+        AuditLog::resume_with_tree(&id, seq, &head, &tree).map(Self).js()
+    }
+    /// The tree state to keep with seq and head (undefined if unknown).
+    #[wasm_bindgen(getter, js_name = treeState)]
+    pub fn tree_state(&self) -> Option<String> {
+        self.0.tree_state()
+    }
+    /// Root hash of all entries (base64), undefined if the tree state is unknown.
+    #[wasm_bindgen(getter)]
+    pub fn root(&self) -> Option<String> {
+        self.0.root().map(|r| Base64::encode_string(&r))
+    }
     /// Appends an entry (JSON text); returns its JSON line.
     pub fn append(&mut self, entry: JsValue) -> JsResult<String> {
         Ok(audit::Line::Entry(self.0.append(entry_arg(&entry)?).js()?).to_json())
@@ -107,17 +182,164 @@ impl WasmAuditLog {
     }
 }
 
-/// Verifies a JSON Lines log; `trusted` is JSON text of public JWKs.
+/// Verifies a JSON Lines log; keys are JSON text of public JWKs.
 #[wasm_bindgen(js_name = verifyLog)]
-pub fn verify_log(jsonl: JsValue, trusted: JsValue) -> JsResult<String> {
+pub fn verify_log(
+    jsonl: JsValue,
+    trusted: JsValue,
+    since: JsValue,
+    witnesses: JsValue,
+    required: JsValue,
+) -> JsResult<String> {
     let jsonl = args::string(&jsonl, "log must be JSON Lines text")?;
-    let trusted = args::string(&trusted, "trusted keys must be JSON text")?;
-    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "trusted keys must be public JWKs");
-    let Ok(crate::json::Value::Array(items)) = crate::json::Value::parse(&trusted) else { return Err(to_js(SHAPE)) };
-    let keys = items
-        .into_iter()
-        .map(|v| Jwk::from_value(v).map_err(|_| SHAPE).and_then(|jwk| crate::keys::PublicKey::from_jwk(&jwk)))
-        .collect::<crate::Result<Vec<_>>>()
-        .js()?;
-    Ok(audit::verify_log(&jsonl, &keys).to_json())
+    let opts = options_arg(&trusted, &since, &witnesses, &required)?;
+    Ok(audit::verify_log_with(&jsonl, &opts).js()?.to_json())
+}
+
+/// Verifies a log, then runs the access alerts on it: `{report, alerts}`.
+#[wasm_bindgen(js_name = accessAlerts)]
+pub fn access_alerts(
+    jsonl: JsValue,
+    trusted: JsValue,
+    since: JsValue,
+    witnesses: JsValue,
+    required: JsValue,
+    rules: JsValue,
+) -> JsResult<String> {
+    let jsonl = args::string(&jsonl, "log must be JSON Lines text")?;
+    let opts = options_arg(&trusted, &since, &witnesses, &required)?;
+    let rules = AlertRules::from_json(&args::string(&rules, "rules must be JSON text")?).js()?;
+    let (report, alerts) = audit::access_alerts(&jsonl, &opts, &rules).js()?;
+    let alerts = Value::Array(alerts.iter().map(audit::Alert::to_value).collect()).to_json();
+    Ok(format!("{{\"report\":{},\"alerts\":{alerts}}}", report.to_json()))
+}
+
+/// The Merkle tree of a log's entries, for inclusion and consistency proofs.
+#[wasm_bindgen(js_name = AuditTree)]
+pub struct WasmAuditTree(MerkleTree);
+
+#[wasm_bindgen(js_class = AuditTree)]
+impl WasmAuditTree {
+    /// The tree of a JSON Lines log (its chain must verify).
+    #[wasm_bindgen(js_name = fromLog)]
+    pub fn from_log(jsonl: JsValue) -> JsResult<WasmAuditTree> {
+        let jsonl = args::string(&jsonl, "log must be JSON Lines text")?;
+        audit::tree_of(&jsonl).map(|(t, _)| Self(t)).js()
+    }
+    /// Number of entries.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> f64 {
+        self.0.size() as f64
+    }
+    /// Root of the tree of the first `size` entries (base64).
+    pub fn root(&self, size: JsValue) -> JsResult<String> {
+        let size = args::safe_u64(&size, "size must be a non-negative integer")?;
+        Ok(Base64::encode_string(&self.0.root_at(size).js()?))
+    }
+    /// Inclusion proof of entry `seq` in the tree of `size` entries (JSON array).
+    #[wasm_bindgen(js_name = inclusionProof)]
+    pub fn inclusion_proof(&self, seq: JsValue, size: JsValue) -> JsResult<String> {
+        let seq = args::safe_u64(&seq, "seq must be a positive integer")?;
+        let size = args::safe_u64(&size, "size must be a non-negative integer")?;
+        let index =
+            seq.checked_sub(1).ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, "seq starts at 1")))?;
+        Ok(proof_json(&self.0.inclusion_proof(index, size).js()?))
+    }
+    /// Consistency proof from `oldSize` to `newSize` entries (JSON array).
+    #[wasm_bindgen(js_name = consistencyProof)]
+    pub fn consistency_proof(&self, old: JsValue, new: JsValue) -> JsResult<String> {
+        let old = args::safe_u64(&old, "oldSize must be a non-negative integer")?;
+        let new = args::safe_u64(&new, "newSize must be a non-negative integer")?;
+        Ok(proof_json(&self.0.consistency_proof(old, new).js()?))
+    }
+}
+
+/// Verifies that an entry line is entry `seq` of the tree of `size` entries
+/// with `root`; throws INVALID_SIGNATURE if not.
+#[wasm_bindgen(js_name = verifyInclusion)]
+pub fn verify_inclusion(entry: JsValue, size: JsValue, root: JsValue, proof: JsValue) -> JsResult<()> {
+    let line = args::string(&entry, "entry must be its JSON line")?;
+    let Ok(audit::Line::Entry(e)) = audit::Line::from_json(&line) else {
+        return Err(to_js(Error::new(ErrorCode::InvalidArgument, "entry must be its JSON line")));
+    };
+    let size = args::safe_u64(&size, "size must be a non-negative integer")?;
+    let root = hash_arg(&root, "root must be a base64 hash")?;
+    let index = e.seq.checked_sub(1).ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, "seq starts at 1")))?;
+    audit::verify_inclusion(index, size, &e.leaf_hash().js()?, &proof_arg(&proof)?, &root).js()
+}
+
+/// Verifies that the tree (`newSize`, `newRoot`) extends (`oldSize`,
+/// `oldRoot`); throws INVALID_SIGNATURE if not.
+#[wasm_bindgen(js_name = verifyConsistency)]
+pub fn verify_consistency(
+    old_size: JsValue,
+    old_root: JsValue,
+    new_size: JsValue,
+    new_root: JsValue,
+    proof: JsValue,
+) -> JsResult<()> {
+    let old = args::safe_u64(&old_size, "oldSize must be a non-negative integer")?;
+    let new = args::safe_u64(&new_size, "newSize must be a non-negative integer")?;
+    let (a, b) =
+        (hash_arg(&old_root, "oldRoot must be a base64 hash")?, hash_arg(&new_root, "newRoot must be a base64 hash")?);
+    audit::verify_consistency(old, new, &a, &b, &proof_arg(&proof)?).js()
+}
+
+/// A checkpoint note's body as JSON: `{origin, size, root, time}`.
+#[wasm_bindgen(js_name = parseCheckpoint)]
+pub fn parse_checkpoint(note: JsValue) -> JsResult<String> {
+    let note = CheckpointNote::parse(&args::string(&note, "a checkpoint note is text")?).js()?;
+    let mut o = crate::json::Map::new();
+    o.insert("origin".into(), note.body.origin.as_str().into());
+    o.insert("size".into(), note.body.size.into());
+    o.insert("root".into(), Base64::encode_string(&note.body.root).into());
+    o.insert("time".into(), note.body.time.into());
+    Ok(Value::Object(o).to_json())
+}
+
+/// A witness that cosigns consistent checkpoints of the logs it accepts.
+#[wasm_bindgen(js_name = Witness)]
+pub struct WasmWitness(Witness);
+
+#[wasm_bindgen(js_class = Witness)]
+impl WasmWitness {
+    /// `name` (e.g. `witness.example/w1`), its key, and the log keys it accepts (JSON of JWKs).
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: JsValue, key: &WasmSigningKey, log_keys: JsValue) -> JsResult<WasmWitness> {
+        let name = args::string(&name, "witness name must be a string")?;
+        let key = SigningKey::from_scalar_bytes(&key.0.to_scalar_bytes()[..]).js()?;
+        Witness::new(&name, key, keys_arg(&log_keys, "log keys must be public JWKs")?).map(Self).js()
+    }
+    /// Cosigns `note` at `time` (POSIX seconds) given the consistency proof
+    /// from the size last cosigned; returns the signature line to append.
+    pub fn cosign(&mut self, note: JsValue, proof: JsValue, time: JsValue) -> JsResult<String> {
+        let note = args::string(&note, "a checkpoint note is text")?;
+        let time = args::safe_u64(&time, "time must be POSIX seconds")?;
+        self.0.cosign(&note, &proof_arg(&proof)?, time).js()
+    }
+    /// `{size, root}` last cosigned for `origin` (JSON), or undefined.
+    pub fn last(&self, origin: JsValue) -> JsResult<Option<String>> {
+        let origin = args::string(&origin, "origin must be a string")?;
+        Ok(self
+            .0
+            .last(&origin)
+            .map(|(size, root)| format!("{{\"size\":{size},\"root\":\"{}\"}}", Base64::encode_string(&root))))
+    }
+    /// Restores what was cosigned before (from the witness's own storage).
+    pub fn remember(&mut self, origin: JsValue, size: JsValue, root: JsValue) -> JsResult<()> {
+        let origin = args::string(&origin, "origin must be a string")?;
+        let size = args::safe_u64(&size, "size must be a non-negative integer")?;
+        self.0.remember(&origin, size, hash_arg(&root, "root must be a base64 hash")?);
+        Ok(())
+    }
+    /// The witness's name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.0.name().to_owned()
+    }
+    /// The public key verifiers require cosignatures from.
+    #[wasm_bindgen(getter, js_name = publicKey)]
+    pub fn public_key(&self) -> WasmPublicKey {
+        WasmPublicKey(self.0.public_key())
+    }
 }

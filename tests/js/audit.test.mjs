@@ -122,3 +122,120 @@ test('alert: 10 distinct patients within 5 minutes raises an event, per-role thr
   assert.equal(alerts.length, 1, 'admin threshold is 20');
   assert.deepEqual(rule.toJSON(), { rule: 'distinct-patients', distinctPatients: 10, windowMs: 300000, perRole: { admin: 20 } });
 });
+
+// ---------------------------------------------------------------- tree, kept checkpoints, witnesses, alerts
+
+/** A log of `n` entries signed by `signingKey`, checkpoint every `every`; `fork` changes entries from that seq on. */
+function buildLog(signingKey, n, every, { logId = 'tab-js', fork = Infinity } = {}) {
+  let now = 1_700_000_000_000;
+  const log = new phiseal.AuditLog({ logId, signingKey, checkpointEvery: every, clock: () => now++ });
+  for (let i = 1; i <= n; i++) log.append({ actor, action: i >= fork ? 'forged' : 'view', patientId: `p-${i % 4}` });
+  return log.toJsonl();
+}
+const linesOf = (jsonl) => jsonl.trimEnd().split('\n');
+/** The log up to and including its checkpoint of tree size `size`. */
+const cutAt = (jsonl, size) => {
+  const ls = linesOf(jsonl);
+  const i = ls.findIndex((l) => l.includes('"checkpoint"') && phiseal.parseCheckpoint(JSON.parse(l).note).size === size);
+  return ls.slice(0, i + 1).join('\n') + '\n';
+};
+const lastNote = (jsonl) => JSON.parse(linesOf(jsonl).findLast((l) => l.includes('"checkpoint"'))).note;
+
+test('checkpoints are C2SP signed notes; the positional and options forms agree', () => {
+  const key = phiseal.SigningKey.generate();
+  const jsonl = buildLog(key, 12, 5);
+  const note = lastNote(jsonl);
+  const body = phiseal.parseCheckpoint(note);
+  assert.deepEqual([body.origin, body.size], ['tab-js', 10]);
+  assert.match(note, /^tab-js\n10\n[A-Za-z0-9+/]{43}=\nphiseal-time-ms \d+\n\n\u2014 tab-js [A-Za-z0-9+/]+=*\n$/);
+  const a = phiseal.verifyLog(jsonl, [key.publicKey]);
+  const b = phiseal.verifyLog(jsonl, { trusted: [key.publicKey] });
+  assert.deepEqual(a, b);
+  assert.deepEqual([a.valid, a.authenticated, a.lastCheckpointSeq, a.unsignedTail, a.checkpoint], [true, true, 10, 2, note]);
+  assert.equal(a.root, phiseal.AuditTree.fromLog(jsonl).root());
+  // Without keys: the chain only, nothing authenticated.
+  const none = phiseal.verifyLog(jsonl, []);
+  assert.deepEqual([none.valid, none.authenticated, none.checkpoints, none.unsignedTail], [true, false, 0, 12]);
+});
+
+test('attacks: cut back to an earlier checkpoint, fork, server key, missing witness are refused', () => {
+  const key = phiseal.SigningKey.generate();
+  const trusted = [key.publicKey];
+  const jsonl = buildLog(key, 30, 10);
+  const kept = phiseal.verifyLog(jsonl, trusted).checkpoint;
+  const cut = cutAt(jsonl, 20);
+  assert.equal(phiseal.verifyLog(cut, trusted).valid, true, 'alone, a cut at a checkpoint looks whole');
+  assert.equal(phiseal.verifyLog(cut, { trusted, since: kept }).problem.code, 'ROLLED_BACK');
+  assert.equal(phiseal.verifyLog(jsonl, { trusted, since: kept }).valid, true);
+  const fork = buildLog(key, 30, 10, { fork: 7 });
+  assert.equal(phiseal.verifyLog(fork, trusted).valid, true, 'a fork by the writer key verifies alone');
+  assert.equal(phiseal.verifyLog(fork, { trusted, since: kept }).problem.code, 'FORKED');
+  const server = phiseal.SigningKey.generate();
+  assert.equal(phiseal.verifyLog(buildLog(server, 30, 10, { fork: 7 }), trusted).problem.code, 'UNTRUSTED_KEY');
+  const witnessKey = phiseal.SigningKey.generate();
+  const witness = new phiseal.Witness({ name: 'witness.example/w1', signingKey: witnessKey, logKeys: trusted });
+  const witnesses = { keys: [witness.publicKey], required: 1 };
+  assert.equal(phiseal.verifyLog(jsonl, { trusted, witnesses }).problem.code, 'NOT_WITNESSED');
+  const at20 = cutAt(jsonl, 20);
+  const cosig = witness.cosign(lastNote(at20), [], 1_700_000_000);
+  const cosigned = at20 + phiseal.checkpointLine(lastNote(at20) + cosig) + '\n';
+  const r = phiseal.verifyLog(cosigned, { trusted, witnesses });
+  assert.deepEqual([r.valid, r.witnessed, r.lastCheckpointSeq], [true, 1, 20], JSON.stringify(r));
+  // The witness refuses the fork and the cut; it cosigns the extension with its proof.
+  assert.throws(() => witness.cosign(lastNote(cutAt(jsonl, 10))), (e) => e.code === ErrorCode.STALE_VERSION);
+  const forkTree = phiseal.AuditTree.fromLog(fork);
+  assert.throws(() => witness.cosign(lastNote(fork), forkTree.consistencyProof(20, 30)), (e) => e.code === ErrorCode.STALE_VERSION);
+  assert.throws(() => witness.cosign(lastNote(buildLog(server, 30, 10))), (e) => e.code === ErrorCode.UNTRUSTED_AUTHOR);
+  const tree = phiseal.AuditTree.fromLog(jsonl);
+  assert.match(witness.cosign(lastNote(jsonl), tree.consistencyProof(20, 30)), /^\u2014 witness\.example\/w1 /);
+  assert.equal(witness.last('tab-js').size, 30);
+});
+
+test('inclusion and consistency proofs: generated, verified, refused when modified', () => {
+  const key = phiseal.SigningKey.generate();
+  const jsonl = buildLog(key, 40, 100);
+  const tree = phiseal.AuditTree.fromLog(jsonl);
+  const entry = linesOf(jsonl)[16];
+  const at = { size: 40, root: tree.root() };
+  const proof = tree.inclusionProof(17);
+  assert.equal(phiseal.verifyInclusion(entry, at, proof), true);
+  assert.throws(() => phiseal.verifyInclusion(entry.replace('"view"', '"export"'), at, proof), (e) => e.code === ErrorCode.INVALID_SIGNATURE);
+  const old = { size: 25, root: tree.root(25) };
+  assert.equal(phiseal.verifyConsistency(old, at, tree.consistencyProof(25, 40)), true);
+  const fork = phiseal.AuditTree.fromLog(buildLog(key, 40, 100, { fork: 10 }));
+  assert.throws(() => phiseal.verifyConsistency(old, { size: 40, root: fork.root() }, fork.consistencyProof(25, 40)), (e) => e.code === ErrorCode.INVALID_SIGNATURE);
+});
+
+test('access alerts run on a verified log only and name the lines', () => {
+  const key = phiseal.SigningKey.generate();
+  const day = Date.UTC(2026, 10, 23);
+  let now = day + 10 * 3600e3;
+  const log = new phiseal.AuditLog({ logId: 'alerts-js', signingKey: key, checkpointEvery: 1000, clock: () => now });
+  for (let i = 0; i < 10; i++, now += 20_000) log.append({ actor, action: 'view', patientId: `p${i}` });
+  now = day + 23 * 3600e3;
+  for (let i = 0; i < 4; i++) log.append({ actor: { id: 'dr-x', role: 'billing' }, action: 'decrypt', outcome: 'denied' });
+  log.checkpoint();
+  const jsonl = log.toJsonl();
+  const { report, alerts } = phiseal.accessAlerts(jsonl, { trusted: [key.publicKey], rules: { hoursByRole: { billing: [20, 24] } } });
+  assert.equal(report.valid, true);
+  assert.deepEqual(alerts.map((a) => [a.kind, a.actorId, a.seqs]), [
+    ['distinct-patients', 'dr-lee', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]],
+    ['failed-attempts', 'dr-x', [11, 12, 13, 14]],
+  ]);
+  assert.deepEqual(alerts[1].lines, [11, 12, 13, 14]);
+  assert.throws(() => phiseal.accessAlerts(jsonl.replace('"p3"', '"p4"'), { trusted: [key.publicKey] }), (e) => e.code === ErrorCode.INVALID_SIGNATURE);
+  assert.throws(() => phiseal.accessAlerts(jsonl, { trusted: [] }), (e) => e.code === ErrorCode.INVALID_SIGNATURE);
+});
+
+test('a resumed log keeps its tree: checkpoints after a reload verify', () => {
+  const key = phiseal.SigningKey.generate();
+  const first = new phiseal.AuditLog({ logId: 'resume-js', signingKey: key });
+  first.append({ actor, action: 'view' });
+  first.append({ actor, action: 'view' });
+  const next = new phiseal.AuditLog({ logId: 'resume-js', signingKey: key, resume: { seq: first.seq, head: first.head, tree: first.treeState } });
+  next.append({ actor, action: 'export' });
+  next.checkpoint();
+  assert.equal(phiseal.verifyLog(first.toJsonl() + next.toJsonl(), [key.publicKey]).valid, true);
+  const blind = new phiseal.AuditLog({ logId: 'resume-js', signingKey: key, resume: { seq: first.seq, head: first.head } });
+  assert.throws(() => blind.checkpoint(), (e) => e.code === ErrorCode.MISUSE);
+});

@@ -108,7 +108,7 @@ test('return shapes match the declarations', async () => {
   const appended = log.append({ actor: { id: 'a', role: 'r' }, action: 'view' });
   assert.deepEqual(Object.keys(appended).sort(), ['entry', 'lines']);
   const report = phiseal.verifyLog(log.toJsonl(), []);
-  assert.deepEqual(Object.keys(report).sort(), ['checkpoints', 'entries', 'lastCheckpointSeq', 'problem', 'unsignedTail', 'valid']);
+  assert.deepEqual(Object.keys(report).sort(), ['authenticated', 'checkpoint', 'checkpoints', 'entries', 'lastCheckpointSeq', 'problem', 'root', 'unsignedTail', 'valid', 'witnessed']);
 });
 
 // Inputs that used to be changed silently, and errors that now say what to do.
