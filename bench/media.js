@@ -2,8 +2,9 @@
 // 1, 16 and 64 KiB frames, phiseal (wasm, AES_128_GCM_SHA256_128) against
 // WebCrypto AES-GCM doing the same frames one by one in JS; and the CPU share
 // of a 1080p30 video (2.5 Mbit/s) + Opus (32 kbit/s) call at that speed.
-import { init } from '../js/index.js';
+import { generateKeyPair, hpkeOpen, hpkeSeal, init } from '../js/index.js';
 import { wasm } from '../js/internal.js';
+import { callSafetyCode, generateBaseKey, unwrapBaseKey, wrapBaseKey } from '../js/media.js';
 
 const SUITE = 4;
 
@@ -79,5 +80,43 @@ export async function runMediaCases() {
   rows.push({ metric: 'CPU share of one core, 1080p30 video + audio (%)', phiseal: perSecondMs / 10, peer: '-', peerValue: NaN, lowerIsBetter: true });
   sender.free();
   receiver.free();
+  rows.push(...(await keyWrapCases()));
   return rows;
+}
+
+/** Mean ms per call of `fn` over `n` calls (after 5 warm-up calls). */
+async function perCall(n, fn) {
+  for (let i = 0; i < 5; i++) await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn();
+  return (performance.now() - t0) / n;
+}
+
+/**
+ * The cost of authenticated key wraps (issue "calls"): a version 2 wrap
+ * (HPKE auth mode from the sender's identity key, non-extractable WebCrypto
+ * keys) against the version 1 wrap it replaced (HPKE base mode, same aad
+ * size), per recipient; and the safety code.
+ */
+async function keyWrapCases() {
+  const sender = await generateKeyPair();
+  const recipient = await generateKeyPair();
+  const baseKey = generateBaseKey();
+  const call = 'telehealth:bench';
+  const info = new TextEncoder().encode('phiseal-sframe-key-v1');
+  const aad = new Uint8Array(18);
+  const n = 60;
+  const v2 = await perCall(n, () => wrapBaseKey(baseKey, [recipient.publicKey], { senderKey: sender.privateKey, call, senderId: 1 }));
+  const v1 = await perCall(n, () => hpkeSeal(recipient.publicKey, baseKey, { info, aad }));
+  const wrapped = await wrapBaseKey(baseKey, [recipient.publicKey], { senderKey: sender.privateKey, call, senderId: 1 });
+  const sealed = await hpkeSeal(recipient.publicKey, baseKey, { info, aad });
+  const open2 = await perCall(n, () => unwrapBaseKey(recipient.privateKey, wrapped, { sender: sender.publicKey, call }));
+  const open1 = await perCall(n, () => hpkeOpen(recipient.privateKey, sealed.enc, sealed.ciphertext, { info, aad }));
+  const parts = [{ publicKey: sender.publicKey, senderId: 1 }, { publicKey: recipient.publicKey, senderId: 2 }];
+  const code = await perCall(n, () => callSafetyCode(call, parts));
+  return [
+    { metric: 'key wrap v2 (auth mode), per recipient (ms)', phiseal: v2, peer: 'v1 base', peerValue: v1, lowerIsBetter: true },
+    { metric: 'key unwrap v2 (auth mode, sender checked) (ms)', phiseal: open2, peer: 'v1 base', peerValue: open1, lowerIsBetter: true },
+    { metric: 'safety code, 2 participants (ms)', phiseal: code, peer: '-', peerValue: NaN, lowerIsBetter: true },
+  ];
 }

@@ -10,8 +10,11 @@
 //   pc.ontrack = (e) => attachE2EE(e.receiver, { keyring });
 //
 // Base keys are random per sender and travel to each participant wrapped
-// with HPKE to the participant's P-384 public key (wrapBaseKey/unwrapBaseKey),
-// so the signalling server never sees them.
+// with HPKE auth mode from the sender's identity key to the participant's
+// P-384 public key (wrapBaseKey/unwrapBaseKey), so the signalling server
+// never sees them and cannot make one of its own. SecureCall pins each
+// participant's identity, installs keys only from it, and gives the safety
+// code the participants compare.
 //
 // Frames are transformed in js/media-worker.js via RTCRtpScriptTransform, or
 // createEncodedStreams() where that is missing (Chromium before it shipped
@@ -24,7 +27,7 @@
 // hides content, not sizes or timing of frames.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { hpkeOpen, hpkeSeal } from './index.js';
+import { PublicKey, hpkeOpen, hpkeSeal } from './index.js';
 import { bytes, options, requireInit, useFullBuild } from './internal.js';
 
 useFullBuild();
@@ -53,8 +56,8 @@ export const ClearPrefix = Object.freeze({
   NONE: Object.freeze({ key: 0, delta: 0 }),
 });
 
-/** HPKE info string binding wrapped SFrame base keys to their purpose. */
-export const SFRAME_KEY_INFO = 'phiseal-sframe-key-v1';
+/** HPKE info string binding wrapped SFrame base keys (version 2, auth mode) to their purpose. */
+export const SFRAME_KEY_INFO = 'phiseal-sframe-key-v2';
 
 const te = new TextEncoder();
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -307,13 +310,32 @@ export function attachE2EE(senderOrReceiver, opts) {
   return { keyring, api: use, role, kind, clearPrefix, ready };
 }
 
-/** HPKE aad of a wrapped base key: suite (2 bytes) || senderId (8) || epoch (8), big-endian. */
-function wrapAad(suite, senderId, epoch) {
-  const aad = new Uint8Array(18);
+const MAX_CALL_ID = 256;
+
+function callArg(value) {
+  if (typeof value !== 'string' || value.length === 0) throw invalidArgument('call must be a non-empty string: the call id both sides agreed on');
+  const b = te.encode(value);
+  if (b.length > MAX_CALL_ID) throw invalidArgument(`call id longer than ${MAX_CALL_ID} bytes of UTF-8`);
+  return b;
+}
+
+function publicKeyArg(value, name) {
+  if (!(value instanceof PublicKey)) throw invalidArgument(`${name} must be a PublicKey (importPublicKey)`);
+  return value;
+}
+
+/**
+ * HPKE aad of a version 2 wrapped base key (docs/FORMAT.md §7.2):
+ * suite (2 bytes) || senderId (8) || epoch (8) || len(call) (2) || call, big-endian.
+ */
+function wrapAad(suite, senderId, epoch, call) {
+  const aad = new Uint8Array(20 + call.length);
   const v = new DataView(aad.buffer);
   v.setUint16(0, suite);
   v.setBigUint64(2, BigInt(senderId));
   v.setBigUint64(10, BigInt(epoch));
+  v.setUint16(18, call.length);
+  aad.set(call, 20);
   return aad;
 }
 
@@ -328,14 +350,17 @@ function unb64url(value, name) {
 }
 
 /**
- * Wraps a sender's base key to each participant's P-384 public key with HPKE
- * (info "phiseal-sframe-key-v1"; suite, sender id and epoch authenticated as
- * aad), so a signalling server can deliver keys it cannot read. The result
- * is plain JSON (enc and ciphertext in base64url): send it as it is.
+ * Wraps a sender's base key to each participant's P-384 public key with
+ * HPKE in auth mode (RFC 9180 §5.1.3): the wrap is made with the sender's
+ * own identity key `senderKey`, so only the holder of that key can make a
+ * wrap that opens with `{sender: itsPublicKey}`. The suite, sender id,
+ * epoch and call id are authenticated (aad); the sender's and the
+ * recipient's keys are bound by the KEM. The result is plain JSON (enc and
+ * ciphertext in base64url): send it as it is.
  * @param {Uint8Array} baseKey
  * @param {PublicKey[]} recipients
- * @param {{senderId: number, epoch?: number, suite?: number}} meta
- * @returns {Promise<Array<{v: 1, recipient: string, suite: number, senderId: number, epoch: number, enc: string, ciphertext: string}>>}
+ * @param {{senderKey: PrivateKey, call: string, senderId: number, epoch?: number, suite?: number}} meta
+ * @returns {Promise<Array<{v: 2, call: string, sender: string, recipient: string, suite: number, senderId: number, epoch: number, enc: string, ciphertext: string}>>}
  */
 export async function wrapBaseKey(baseKey, recipients, meta) {
   const key = bytes(baseKey, 'baseKey');
@@ -344,43 +369,323 @@ export async function wrapBaseKey(baseKey, recipients, meta) {
   const suite = suiteArg(m.suite);
   const senderId = idArg(m.senderId, 'senderId');
   const epoch = idArg(m.epoch ?? 0, 'epoch');
-  const aad = wrapAad(suite, senderId, epoch);
+  if (m.senderKey === undefined) {
+    throw invalidArgument('meta.senderKey is required: your identity PrivateKey, which authenticates the wrap (HPKE auth mode)');
+  }
+  const call = m.call;
+  const aad = wrapAad(suite, senderId, epoch, callArg(call));
   const info = te.encode(SFRAME_KEY_INFO);
+  recipients.forEach((pk, i) => publicKeyArg(pk, `recipients[${i}]`));
+  const sender = m.senderKey.kid;
   return Promise.all(
     recipients.map(async (pk) => {
-      const { enc, ciphertext } = await hpkeSeal(pk, key, { info, aad });
-      return { v: 1, recipient: pk.kid, suite, senderId, epoch, enc: b64url(enc), ciphertext: b64url(ciphertext) };
+      const { enc, ciphertext } = await hpkeSeal(pk, key, { info, aad, senderKey: m.senderKey });
+      return { v: 2, call, sender, recipient: pk.kid, suite, senderId, epoch, enc: b64url(enc), ciphertext: b64url(ciphertext) };
     }),
   );
 }
 
 /**
- * Opens a key wrapped by wrapBaseKey with the participant's private key:
- * one wrapped entry, or the whole array wrapBaseKey returned (the entry for
- * this key is picked by its `recipient` kid). Resolves to
+ * Opens a key wrapped by wrapBaseKey with the participant's private key, if
+ * and only if it was wrapped by `sender` (the identity you verified) for
+ * `call`: one wrapped entry, or the whole array wrapBaseKey returned (the
+ * entry for this key is picked by its `recipient` kid). Resolves to
  * `{senderId, epoch, suite, baseKey}`, ready for
  * `keyring.setKey(senderId, epoch, baseKey)`.
- * @throws {PhisealError} DECRYPT_FAILED if it was not wrapped to this key, or
- *   its suite, sender id or epoch were altered; NOT_RECIPIENT if an array has
- *   no entry for this key.
+ * @param {PrivateKey} privateKey
+ * @param {object | object[]} wrapped
+ * @param {{sender: PublicKey, call: string}} expected
+ * @throws {PhisealError} UNTRUSTED_AUTHOR if it names another sender;
+ *   CONTEXT_MISMATCH for another call; NOT_RECIPIENT if it is not for this
+ *   key; UNSUPPORTED for a version 1 wrap (unauthenticated: anyone holding
+ *   your public key could make one); DECRYPT_FAILED if it was not made with
+ *   the sender's key, or any field was altered.
  */
-export async function unwrapBaseKey(privateKey, wrapped) {
+export async function unwrapBaseKey(privateKey, wrapped, expected) {
+  const e = options(expected, 'expected');
+  if (e.sender === undefined) {
+    throw invalidArgument('unwrapBaseKey needs {sender, call}: the public key of the participant you verified, and the call id');
+  }
+  const sender = publicKeyArg(e.sender, 'expected.sender');
+  const call = callArg(e.call);
+  const kid = privateKey?.kid;
   let one = wrapped;
   if (Array.isArray(wrapped)) {
-    const kid = privateKey?.kid;
     one = wrapped.find((w) => w?.recipient === kid);
     if (one === undefined) throw new PhisealError('none of the wrapped keys is for this private key', ErrorCode.NOT_RECIPIENT);
   }
   const w = options(one, 'wrapped');
-  if (w.v !== 1) throw new PhisealError('unsupported wrapped SFrame key version', ErrorCode.UNSUPPORTED);
+  if (w.v === 1) {
+    throw new PhisealError(
+      'version 1 wrapped SFrame keys are not authenticated (anyone holding your public key can make one): refused; the sender must use wrapBaseKey with senderKey',
+      ErrorCode.UNSUPPORTED,
+    );
+  }
+  if (w.v !== 2) throw new PhisealError('unsupported wrapped SFrame key version', ErrorCode.UNSUPPORTED);
+  if (w.call !== e.call) throw new PhisealError('this key was wrapped for another call', ErrorCode.CONTEXT_MISMATCH);
+  if (w.sender !== sender.kid) {
+    throw new PhisealError(`this key was wrapped by ${String(w.sender)}, not by the expected sender ${sender.kid}`, ErrorCode.UNTRUSTED_AUTHOR);
+  }
+  if (w.recipient !== kid) throw new PhisealError('this wrapped key is for another private key', ErrorCode.NOT_RECIPIENT);
   const suite = suiteArg(w.suite);
   const senderId = idArg(w.senderId, 'senderId');
   const epoch = idArg(w.epoch, 'epoch');
   const baseKey = await hpkeOpen(privateKey, unb64url(w.enc, 'enc'), unb64url(w.ciphertext, 'ciphertext'), {
     info: te.encode(SFRAME_KEY_INFO),
-    aad: wrapAad(suite, senderId, epoch),
+    aad: wrapAad(suite, senderId, epoch, call),
+    senderPublicKey: sender,
   });
   return { senderId, epoch, suite, baseKey };
+}
+
+// ---------------------------------------------------------------- safety code
+
+/** Domain label of the call fingerprint (docs/FORMAT.md §7.3). */
+const SAFETY_LABEL = 'phiseal-call-safety-v1';
+/** Digits of the safety code: 8 groups of 5 (about 132.9 bits). */
+export const SAFETY_CODE_DIGITS = 40;
+
+function compareBytes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/**
+ * The call's safety code: what every participant compares (read aloud, or
+ * by machine as `fingerprint`) to detect a server that swapped an identity
+ * key. It commits to the call id, every participant's identity public key
+ * and its sender id, in an order-independent way, so all participants of a
+ * call that nobody tampered with see the same code, and a server in the
+ * middle (each side seeing one of its keys) must find two key sets whose
+ * codes collide: about 2^66 key generations for 40 digits.
+ * @param {string} call
+ * @param {{publicKey: PublicKey, senderId: number}[]} participants at least two
+ * @returns {Promise<{code: string, fingerprint: string}>} code: 8 groups of 5 digits; fingerprint: SHA-384, hex
+ */
+export async function callSafetyCode(call, participants) {
+  const callBytes = callArg(call);
+  if (!Array.isArray(participants) || participants.length < 2 || participants.length > 0xffff) {
+    throw invalidArgument('participants must be an array of at least two {publicKey, senderId}');
+  }
+  const rows = participants.map((p, i) => {
+    const o = options(p, `participants[${i}]`);
+    const point = publicKeyArg(o.publicKey, `participants[${i}].publicKey`).toSec1(false);
+    const row = new Uint8Array(point.length + 8);
+    row.set(point);
+    new DataView(row.buffer).setBigUint64(point.length, BigInt(idArg(o.senderId, `participants[${i}].senderId`)));
+    return { row, point, senderId: o.senderId };
+  });
+  rows.sort((a, b) => compareBytes(a.row, b.row));
+  for (let i = 1; i < rows.length; i++) {
+    if (compareBytes(rows[i - 1].point, rows[i].point) === 0) throw invalidArgument('a public key appears twice among the participants');
+  }
+  if (new Set(rows.map((r) => r.senderId)).size !== rows.length) throw invalidArgument('a sender id appears twice among the participants');
+  const label = te.encode(SAFETY_LABEL);
+  const parts = [label, new Uint8Array([0, callBytes.length >> 8, callBytes.length & 0xff]), callBytes, new Uint8Array([rows.length >> 8, rows.length & 0xff]), ...rows.map((r) => r.row)];
+  const input = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+  let at = 0;
+  for (const x of parts) {
+    input.set(x, at);
+    at += x.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-384', input));
+  const groups = [];
+  for (let i = 0; i < SAFETY_CODE_DIGITS / 5; i++) {
+    let n = 0n;
+    for (let j = 0; j < 5; j++) n = (n << 8n) | BigInt(digest[5 * i + j]);
+    groups.push(String(n % 100000n).padStart(5, '0'));
+  }
+  return { code: groups.join(' '), fingerprint: [...digest].map((x) => x.toString(16).padStart(2, '0')).join('') };
+}
+
+// ---------------------------------------------------------------- a call's keys
+
+/**
+ * The SFrame keys of one participant in one call, driven by identities: the
+ * other participants are pinned by their identity public key and sender id
+ * when admitted; a key is installed only from a wrap their identity key made
+ * for this call; a pinned participant's key never changes (an attempt is an
+ * `identitychange` event and an UNTRUSTED_AUTHOR error, never applied);
+ * removing a participant starts a new epoch with a fresh base key wrapped
+ * only to those who remain.
+ *
+ * Events: `identitychange` ({detail: {senderId, pinned, offered}}: kids),
+ * `refused` ({detail: {senderId, code, message}}: a key wrap that was not applied).
+ */
+export class SecureCall extends EventTarget {
+  #call;
+  #identity;
+  #senderId;
+  #keyring;
+  #suite;
+  #epoch = -1;
+  #baseKey = null;
+  #peers = new Map(); // senderId -> {publicKey, verified}
+
+  /**
+   * @param {{call: string, identity: {privateKey: PrivateKey, publicKey: PublicKey}, senderId: number, keyring: MediaKeyring, suite?: number}} opts
+   */
+  constructor(opts) {
+    super();
+    const o = options(opts, 'options');
+    callArg(o.call);
+    this.#call = o.call;
+    const id = options(o.identity, 'identity');
+    if (id.privateKey?.kid === undefined || id.privateKey.kid !== publicKeyArg(id.publicKey, 'identity.publicKey').kid) {
+      throw invalidArgument('identity must be {privateKey, publicKey} of one key pair (generateKeyPair)');
+    }
+    this.#identity = { privateKey: id.privateKey, publicKey: id.publicKey };
+    this.#senderId = idArg(o.senderId, 'senderId');
+    const k = o.keyring;
+    if (!k || typeof k.setSendKey !== 'function' || typeof k.setKey !== 'function' || typeof k.removeKey !== 'function') {
+      throw invalidArgument('keyring must be a MediaKeyring');
+    }
+    this.#keyring = k;
+    this.#suite = suiteArg(o.suite ?? k.suite);
+  }
+
+  get call() {
+    return this.#call;
+  }
+
+  get senderId() {
+    return this.#senderId;
+  }
+
+  /** The current send epoch (-1 before start). */
+  get epoch() {
+    return this.#epoch;
+  }
+
+  /** The pinned participants. */
+  get participants() {
+    return [...this.#peers].map(([senderId, p]) => ({ senderId, kid: p.publicKey.kid, verified: p.verified }));
+  }
+
+  /** Starts sending under a fresh base key at epoch 0. */
+  async start() {
+    if (this.#epoch >= 0) throw new PhisealError('the call has already started', ErrorCode.MISUSE);
+    await this.#newSendKey(0);
+  }
+
+  async #newSendKey(epoch) {
+    const baseKey = generateBaseKey(this.#suite);
+    const wraps = this.#peers.size ? await this.#wrap(baseKey, epoch, [...this.#peers.values()].map((p) => p.publicKey)) : [];
+    await this.#keyring.setSendKey(this.#senderId, epoch, baseKey);
+    this.#baseKey?.fill(0);
+    this.#baseKey = baseKey;
+    this.#epoch = epoch;
+    return wraps;
+  }
+
+  #wrap(baseKey, epoch, recipients) {
+    return wrapBaseKey(baseKey, recipients, {
+      senderKey: this.#identity.privateKey,
+      call: this.#call,
+      senderId: this.#senderId,
+      epoch,
+      suite: this.#suite,
+    });
+  }
+
+  #changed(senderId, pinned, offered) {
+    this.dispatchEvent(new CustomEvent('identitychange', { detail: { senderId, pinned, offered } }));
+    return new PhisealError(
+      `participant ${senderId} is pinned to identity ${pinned}; refusing ${offered}: compare the safety code again before trusting a new key`,
+      ErrorCode.UNTRUSTED_AUTHOR,
+    );
+  }
+
+  /**
+   * Admits (pins) a participant and returns the current send key wrapped to
+   * it, to send as it is. Admitting the same identity again returns a new
+   * wrap; another key for a pinned sender id, or a pinned key under another
+   * sender id, is refused (UNTRUSTED_AUTHOR and an `identitychange` event).
+   * @param {{publicKey: PublicKey, senderId: number}} participant
+   */
+  async admit(participant) {
+    if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
+    const p = options(participant, 'participant');
+    const publicKey = publicKeyArg(p.publicKey, 'participant.publicKey');
+    const senderId = idArg(p.senderId, 'participant.senderId');
+    if (senderId === this.#senderId || publicKey.kid === this.#identity.publicKey.kid) {
+      throw invalidArgument('that is this participant\'s own sender id or identity');
+    }
+    const pinned = this.#peers.get(senderId);
+    if (pinned !== undefined && pinned.publicKey.kid !== publicKey.kid) throw this.#changed(senderId, pinned.publicKey.kid, publicKey.kid);
+    for (const [id, q] of this.#peers) {
+      if (id !== senderId && q.publicKey.kid === publicKey.kid) throw this.#changed(senderId, `sender ${id}`, publicKey.kid);
+    }
+    if (pinned === undefined) this.#peers.set(senderId, { publicKey, verified: false });
+    return this.#wrap(this.#baseKey, this.#epoch, [publicKey]);
+  }
+
+  /** Marks a participant verified (after the people compared the safety code). */
+  verify(senderId) {
+    const p = this.#peers.get(senderId);
+    if (p === undefined) throw invalidArgument(`no participant ${senderId}`);
+    p.verified = true;
+  }
+
+  /**
+   * Installs a participant's key from its wrap, if the pinned identity of
+   * the sender id it names made it for this call; otherwise rejects
+   * (UNTRUSTED_AUTHOR for an unknown or other sender, CONTEXT_MISMATCH,
+   * DECRYPT_FAILED, UNSUPPORTED for a v1 wrap, or the keyring's refusal of
+   * an old epoch or a reused key) and dispatches `refused`. Resolves to
+   * `{senderId, epoch}`.
+   */
+  async acceptKey(wrapped) {
+    let senderId = null;
+    try {
+      const list = Array.isArray(wrapped) ? wrapped : [wrapped];
+      const mine = list.find((w) => w?.recipient === this.#identity.privateKey.kid) ?? list[0];
+      senderId = mine?.senderId ?? null;
+      const peer = this.#peers.get(senderId);
+      if (peer === undefined) throw new PhisealError(`a key from sender id ${String(senderId)}, who was not admitted to this call`, ErrorCode.UNTRUSTED_AUTHOR);
+      if (typeof mine.sender === 'string' && mine.sender !== peer.publicKey.kid) throw this.#changed(senderId, peer.publicKey.kid, mine.sender);
+      const opened = await unwrapBaseKey(this.#identity.privateKey, mine, { sender: peer.publicKey, call: this.#call });
+      try {
+        await this.#keyring.setKey(opened.senderId, opened.epoch, opened.baseKey);
+      } finally {
+        opened.baseKey.fill(0);
+      }
+      return { senderId: opened.senderId, epoch: opened.epoch };
+    } catch (e) {
+      this.dispatchEvent(new CustomEvent('refused', { detail: { senderId, code: e.code ?? ErrorCode.PLATFORM, message: e.message } }));
+      throw e;
+    }
+  }
+
+  /**
+   * Removes a participant: its receive key is dropped, and this sender moves
+   * to a new epoch with a fresh base key, wrapped only to those who remain.
+   * Resolves to those wraps (send them).
+   */
+  async remove(senderId) {
+    if (!this.#peers.delete(senderId)) throw invalidArgument(`no participant ${senderId}`);
+    await this.#keyring.removeKey(senderId);
+    return this.rekey();
+  }
+
+  /** A fresh base key at the next epoch, wrapped to every participant; resolves to the wraps. */
+  rekey() {
+    if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
+    return this.#newSendKey(this.#epoch + 1);
+  }
+
+  /** The safety code over this participant and every pinned one (see callSafetyCode). */
+  safetyCode() {
+    const all = [{ publicKey: this.#identity.publicKey, senderId: this.#senderId }];
+    for (const [senderId, p] of this.#peers) all.push({ publicKey: p.publicKey, senderId });
+    return callSafetyCode(this.#call, all);
+  }
+
+  /** Zeroizes the send key this object holds (the keyring keeps its own copy until closed). */
+  close() {
+    this.#baseKey?.fill(0);
+    this.#baseKey = null;
+  }
 }
 
 // ---------------------------------------------------------------- hardened connection setup

@@ -3,17 +3,21 @@
 // 1. Each browser makes a P-384 key pair for this visit (the private key a
 //    non-extractable WebCrypto key) and a random SFrame base key for what it
 //    sends, and joins the room on the local signaling server.
-// 2. The two exchange public keys ("hello"); each wraps its SFrame base key
-//    with HPKE (DHKEM P-384) to the other's public key ("key"). The server
-//    relays these and the SDP, and can read neither key.
+// 2. The two exchange public keys ("hello"); the first one seen is pinned
+//    for the visit. Each wraps its SFrame base key with HPKE auth mode
+//    (DHKEM P-384) from its own identity key to the other's ("key"). The
+//    server relays these and the SDP; it can read neither key, and a key it
+//    wraps itself, or a second "hello" with another public key, is refused
+//    (a blocking warning, never applied).
 // 3. The WebRTC connection is a phiseal secure peer connection: every track
 //    is SFrame-encrypted in a worker before it is packetized, and decrypted on
 //    arrival; a frame without the right key is dropped, never shown.
-// 4. Both sides show the same verification code (from both key ids): reading
-//    it aloud detects a signaling server that swapped the public keys.
+// 4. Both sides show the same 40-digit safety code (over the visit id, both
+//    identity keys and both sender ids): reading it aloud detects a signaling
+//    server that swapped the public keys before the first "hello" arrived.
 
 import * as phiseal from '../../js/index.js';
-import { MediaKeyring, attachE2EE, e2eeSupport, generateBaseKey, secureConnectionConfig, unwrapBaseKey, wrapBaseKey } from '../../js/media.js';
+import { MediaKeyring, SecureCall, attachE2EE, e2eeSupport, secureConnectionConfig } from '../../js/media.js';
 import { describe, protect } from '../protect.js';
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +35,9 @@ const state = {
   code: null,
   remoteFrames: 0,
   keyFromPeer: false,
+  verified: false,
+  identityWarning: null, // {senderId, pinned, offered} after a refused identity change
+  refused: [], // key wraps refused: {code, message}
   error: null,
 };
 window.visit = state;
@@ -69,12 +76,16 @@ function showFrame(f) {
   state.wireFrames = (state.wireFrames ?? 0) + 1;
 }
 
-/** Six digits both sides compute from the two key ids; compare them aloud. */
-async function verificationCode(kidA, kidB) {
-  const [a, b] = [kidA, kidB].sort();
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`phiseal-visit-v1|${a}|${b}`)));
-  const n = ((digest[0] << 16) | (digest[1] << 8) | digest[2]) % 1_000_000;
-  return String(n).padStart(6, '0').replace(/(\d{3})(\d{3})/, '$1 $2');
+/** A blocking warning: the other side's identity key changed (or a key came from someone else). */
+function identityWarning(detail) {
+  state.identityWarning = detail;
+  $('remote').style.visibility = 'hidden';
+  $('warning-text').textContent =
+    `The signalling server offered another security key (${detail.offered}) for the other participant, ` +
+    `pinned as ${detail.pinned} when the visit started. It was refused: your media stays encrypted to the verified key only. ` +
+    'Someone may be trying to join this visit. End it and start a new one, and compare the safety code again.';
+  $('warning').showModal();
+  setPhase('identity-changed', 'the other participant\'s identity key changed: refused', false);
 }
 
 async function main() {
@@ -92,9 +103,17 @@ async function main() {
   const senderId = crypto.getRandomValues(new Uint32Array(1))[0];
   const keyring = new MediaKeyring();
   state.keyring = keyring;
-  let epoch = 0;
-  let baseKey = generateBaseKey();
-  await keyring.setSendKey(senderId, epoch, baseKey);
+  // The visit's keys: the peer is pinned at its first "hello"; keys only from its identity, for this room.
+  const secure = new SecureCall({ call: `telehealth:${room}`, identity: me, senderId, keyring });
+  state.secure = secure;
+  await secure.start();
+  secure.addEventListener('identitychange', (e) => identityWarning(e.detail));
+  secure.addEventListener('refused', (e) => {
+    state.refused.push({ code: e.detail.code, message: e.detail.message });
+    $('refused').textContent = `${state.refused.length} media key(s) refused (last: ${e.detail.code}): not from the verified participant`;
+  });
+  $('warning-end').onclick = () => $('hangup').click();
+  $('warning').addEventListener('cancel', (e) => e.preventDefault()); // Escape does not dismiss it
   keyring.addEventListener('counters', (e) => showCounters(e.detail));
   keyring.addEventListener('frame', (e) => showFrame(e.detail));
   $('mykid').textContent = me.publicKey.kid;
@@ -135,13 +154,8 @@ async function main() {
 
   const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/api/signal?room=${encodeURIComponent(room)}`);
   const send = (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
-  let peerKey = null;
   const pendingIce = [];
-
-  async function sendMyKey() {
-    const [w] = await wrapBaseKey(baseKey, [peerKey], { senderId, epoch });
-    send({ type: 'key', wrapped: w }); // plain JSON
-  }
+  const sendKeys = (wraps) => wraps.forEach((w) => send({ type: 'key', wrapped: w })); // plain JSON
 
   const handlers = {
     joined: (m) => setPhase('waiting', m.participants === 1 ? 'waiting for the other participant to join…' : 'joined'),
@@ -153,28 +167,37 @@ async function main() {
       }
     },
     hello: async (m) => {
-      peerKey = phiseal.importPublicKey(m.jwk);
-      state.peer = { name: String(m.name), role: String(m.role), kid: peerKey.kid, senderId: m.senderId };
-      state.code = await verificationCode(me.publicKey.kid, peerKey.kid);
-      $('peer').textContent = `${state.peer.name} (${state.peer.role}), key ${peerKey.kid}`;
-      $('code').textContent = state.code;
-      await sendMyKey();
+      const peerKey = phiseal.importPublicKey(m.jwk);
+      // Pins the first identity; another key later is refused (identitychange -> blocking warning).
+      let wraps;
+      try {
+        wraps = await secure.admit({ publicKey: peerKey, senderId: m.senderId });
+      } catch (e) {
+        if (e.code === 'UNTRUSTED_AUTHOR') return; // shown by the identitychange event; nothing is sent to that key
+        throw e;
+      }
+      if (state.peer === null) {
+        state.peer = { name: String(m.name), role: String(m.role), kid: peerKey.kid, senderId: m.senderId };
+        state.code = (await secure.safetyCode()).code;
+        $('peer').textContent = `${state.peer.name} (${state.peer.role}), key ${peerKey.kid}`;
+        $('code').textContent = state.code;
+        $('verify').disabled = false;
+      }
+      sendKeys(wraps);
     },
     key: async (m) => {
-      const w = m.wrapped;
-      if (w.senderId !== state.peer?.senderId) throw new Error('a media key for an unknown sender');
-      const opened = await unwrapBaseKey(me.privateKey, w); // DECRYPT_FAILED unless wrapped to this visit's key
-      await keyring.setKey(opened.senderId, opened.epoch, opened.baseKey);
-      opened.baseKey.fill(0);
+      // Only a wrap the pinned identity made for this visit (HPKE auth mode); anything else is refused and counted.
+      try {
+        await secure.acceptKey(m.wrapped);
+      } catch {
+        return;
+      }
       state.keyFromPeer = true;
       $('forget').disabled = false;
     },
     'key-request': async () => {
-      // A new random key at the next epoch, for the peer first, then for what we send.
-      epoch += 1;
-      baseKey = generateBaseKey();
-      await sendMyKey();
-      await keyring.setSendKey(senderId, epoch, baseKey);
+      // A new random key at the next epoch, wrapped to the pinned peer only.
+      if (state.peer !== null) sendKeys(await secure.rekey());
     },
     offer: async (m) => {
       await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
@@ -224,11 +247,18 @@ async function main() {
     $('rekey').disabled = true;
     setPhase('connected', 'asked for a new key: it arrives wrapped to your P-384 key');
   };
+  $('verify').onclick = () => {
+    secure.verify(state.peer.senderId);
+    state.verified = true;
+    $('verify').disabled = true;
+    $('verified').textContent = 'verified: you compared the code with the other participant';
+  };
   $('hangup').onclick = () => {
     send({ type: 'bye' });
     ws.close();
     pc.close();
     keyring.close();
+    secure.close();
     local.getTracks().forEach((t) => t.stop());
     setPhase('ended', 'you hung up', false);
   };

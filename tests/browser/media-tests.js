@@ -12,6 +12,7 @@ import {
   deviceCertificate,
   e2eeSupport,
   generateBaseKey,
+  SecureCall,
   unwrapBaseKey,
   wrapBaseKey,
 } from '../../js/media.js';
@@ -181,38 +182,64 @@ export const tests = {
     return JSON.stringify(c);
   },
 
-  async 'wrapBaseKey: each participant unwraps with its P-384 key; altered sender id or wrong key fails'() {
+  async 'wrapBaseKey (HPKE auth mode, non-extractable WebCrypto keys): each participant unwraps; another sender, call or altered field fails'() {
     const alice = await phiseal.generateKeyPair();
     const bob = await phiseal.generateKeyPair();
     const eve = await phiseal.generateKeyPair();
+    const sender = await phiseal.generateKeyPair();
+    assert(sender.privateKey.provider === 'webcrypto' && !sender.privateKey.extractable, 'the sender identity is a non-extractable WebCrypto key');
     const baseKey = generateBaseKey();
-    const wrapped = await wrapBaseKey(baseKey, [alice.publicKey, bob.publicKey], { senderId: 7, epoch: 2 });
-    assert(wrapped.length === 2 && wrapped[1].recipient === bob.publicKey.kid, 'one entry per recipient');
-    const opened = await unwrapBaseKey(bob.privateKey, wrapped[1]);
+    const call = 'visit-7';
+    const wrapped = await wrapBaseKey(baseKey, [alice.publicKey, bob.publicKey], { senderKey: sender.privateKey, call, senderId: 7, epoch: 2 });
+    assert(wrapped.length === 2 && wrapped[1].recipient === bob.publicKey.kid && wrapped[1].sender === sender.publicKey.kid, 'one entry per recipient');
+    const expected = { sender: sender.publicKey, call };
+    const opened = await unwrapBaseKey(bob.privateKey, wrapped[1], expected);
     assert(toHex(opened.baseKey) === toHex(baseKey) && opened.senderId === 7 && opened.epoch === 2, 'unwrap');
     // Plain JSON on the wire: a JSON round trip of the whole array opens, each key picks its entry.
     const wire = JSON.parse(JSON.stringify(wrapped));
-    const viaJson = await unwrapBaseKey(alice.privateKey, wire);
+    const viaJson = await unwrapBaseKey(alice.privateKey, wire, expected);
     assert(toHex(viaJson.baseKey) === toHex(baseKey) && typeof wire[0].enc === 'string', 'JSON-safe wraps, array picked by kid');
-    let notRecipient = null;
-    try {
-      await unwrapBaseKey(eve.privateKey, wire);
-    } catch (e) {
-      notRecipient = e.code;
-    }
-    assert(notRecipient === 'NOT_RECIPIENT', `array without an entry for the key: ${notRecipient}`);
-    for (const [sk, w, what] of [
-      [eve.privateKey, wrapped[1], 'wrong recipient'],
-      [bob.privateKey, { ...wrapped[1], senderId: 8 }, 'altered sender id'],
-      [bob.privateKey, { ...wrapped[1], epoch: 3 }, 'altered epoch'],
+    const codeOf = (p) => p.then(() => 'resolved', (e) => e.code);
+    assert((await codeOf(unwrapBaseKey(eve.privateKey, wire, expected))) === 'NOT_RECIPIENT', 'array without an entry for the key');
+    // The signalling server's own wrap, and a genuine one with fields changed.
+    const forged = await wrapBaseKey(generateBaseKey(), [bob.publicKey], { senderKey: eve.privateKey, call, senderId: 7, epoch: 3 });
+    for (const [w, want, what] of [
+      [forged[0], 'UNTRUSTED_AUTHOR', 'the server\'s own wrap'],
+      [{ ...forged[0], sender: sender.publicKey.kid }, 'DECRYPT_FAILED', 'the server\'s wrap naming the sender'],
+      [{ ...wrapped[1], senderId: 8 }, 'DECRYPT_FAILED', 'altered sender id'],
+      [{ ...wrapped[1], epoch: 3 }, 'DECRYPT_FAILED', 'altered epoch'],
+      [{ ...wrapped[1], call: 'visit-8' }, 'CONTEXT_MISMATCH', 'another call'],
+      [{ v: 1, recipient: bob.publicKey.kid, suite: 4, senderId: 7, epoch: 3, enc: forged[0].enc, ciphertext: forged[0].ciphertext }, 'UNSUPPORTED', 'a version 1 wrap'],
     ]) {
-      let code = null;
-      try {
-        await unwrapBaseKey(sk, w);
-      } catch (e) {
-        code = e.code;
-      }
-      assert(code === 'DECRYPT_FAILED', `${what}: ${code}`);
+      const got = await codeOf(unwrapBaseKey(bob.privateKey, w, expected));
+      assert(got === want, `${what}: ${got}`);
+    }
+  },
+
+  async 'SecureCall over MediaKeyring workers: a pinned identity, a refused injected key, a rekey when a participant leaves'() {
+    const rings = [new MediaKeyring(), new MediaKeyring()];
+    try {
+      const ids = [await phiseal.generateKeyPair(), await phiseal.generateKeyPair()];
+      const calls = ids.map((identity, i) => new SecureCall({ call: 'visit-9', identity, senderId: i + 1, keyring: rings[i] }));
+      for (const c of calls) await c.start();
+      const toB = await calls[0].admit({ publicKey: ids[1].publicKey, senderId: 2 });
+      const toA = await calls[1].admit({ publicKey: ids[0].publicKey, senderId: 1 });
+      await calls[1].acceptKey(toB);
+      await calls[0].acceptKey(toA);
+      const [a, b] = [await calls[0].safetyCode(), await calls[1].safetyCode()];
+      assert(a.code === b.code && /^\d{5}( \d{5}){7}$/.test(a.code), `codes ${a.code} / ${b.code}`);
+      const server = await phiseal.generateKeyPair();
+      const events = [];
+      calls[0].addEventListener('identitychange', (e) => events.push(e.detail));
+      const injected = await wrapBaseKey(generateBaseKey(), [ids[0].publicKey], { senderKey: server.privateKey, call: 'visit-9', senderId: 2, epoch: 5 });
+      const code = await calls[0].acceptKey(injected).then(() => 'accepted', (e) => e.code);
+      assert(code === 'UNTRUSTED_AUTHOR' && events.length === 1 && events[0].offered === server.publicKey.kid, `injected wrap: ${code}`);
+      const swapped = await calls[0].admit({ publicKey: server.publicKey, senderId: 2 }).then(() => 'admitted', (e) => e.code);
+      assert(swapped === 'UNTRUSTED_AUTHOR' && events.length === 2, `swapped hello: ${swapped}`);
+      const wraps = await calls[0].remove(2);
+      assert(calls[0].epoch === 1 && wraps.length === 0 && (await rings[0].getCounters()).sendEpoch === 1, 'a new epoch after the participant left');
+    } finally {
+      for (const r of rings) r.close();
     }
   },
 

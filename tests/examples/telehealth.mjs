@@ -2,7 +2,9 @@
 // Chromium's fake camera join one room through the signaling server, agree
 // keys, and call. Checks: the remote video decodes on both sides, the SFrame
 // counters grow, frames on the wire are ciphertext, a receiver without the
-// key decodes nothing, and the watermark is visible over the remote video.
+// key decodes nothing, the watermark is visible over the remote video, and
+// a malicious signalling server (the test routes the clinician's WebSocket
+// through itself: swapped "hello", key wraps of its own) is refused.
 // Called by run.mjs.
 import { assert, decodePng, differingShare, screenshot, until } from './support.mjs';
 
@@ -34,13 +36,30 @@ const counters = (page) => page.evaluate(() => window.visit.keyring.getCounters(
 
 export async function telehealthTests({ context, url, check }) {
   const room = `e2e-${Date.now().toString(36)}`;
-  const open = async (role, name) => {
+  // The clinician's signalling goes through this test, which relays it
+  // faithfully (and records it) until it plays the malicious server.
+  const wire = { toPage: [], fromPage: [], route: null };
+  const open = async (role, name, routed = false) => {
     const page = await context.newPage();
+    if (routed) {
+      await page.routeWebSocket(/\/api\/signal/, (ws) => {
+        const server = ws.connectToServer();
+        wire.route = ws;
+        ws.onMessage((m) => {
+          wire.fromPage.push(JSON.parse(m));
+          server.send(m);
+        });
+        server.onMessage((m) => {
+          wire.toPage.push(JSON.parse(m));
+          ws.send(m);
+        });
+      });
+    }
     page.on('pageerror', (e) => console.error(`telehealth ${role} page error:`, e.message));
     await page.goto(`${url}/examples/telehealth/visit.html?${new URLSearchParams({ room, role, name })}`);
     return page;
   };
-  const clinician = await open('clinician', 'Dr. Maya Lee');
+  const clinician = await open('clinician', 'Dr. Maya Lee', true);
   const patient = await open('patient', 'Ana Souza');
   const both = [clinician, patient];
   const shots = [];
@@ -166,6 +185,69 @@ export async function telehealthTests({ context, url, check }) {
     assert(protection.guard && protection.watermark, `protection: ${JSON.stringify(protection)} (${detail})`);
     assert(share > 0.01, `watermark not visible: ${detail}`);
     return detail;
+  });
+
+  await check('telehealth: a malicious signalling server cannot inject a media key or swap the patient\'s identity key', async () => {
+    const phiseal = await import('../../js/index.js');
+    await phiseal.init();
+    const media = await import('../../js/media.js');
+    const helloFrom = (list) => list.find((m) => m.type === 'hello');
+    const patientHello = helloFrom(wire.toPage);
+    const clinicianHello = helloFrom(wire.fromPage);
+    assert(patientHello && clinicianHello && wire.route, 'the clinician\'s signalling was not routed through the test');
+    const clinicianKey = phiseal.importPublicKey(clinicianHello.jwk);
+    const patientKey = phiseal.importPublicKey(patientHello.jwk);
+    const server = await phiseal.generateKeyPair();
+    const serverBaseKey = media.generateBaseKey();
+    const call = `telehealth:${room}`;
+    const inject = (m) => wire.route.send(JSON.stringify(m));
+    const before = await counters(clinician);
+    // 1-3: key wraps of the server's own base key for the patient's sender id at a higher epoch.
+    const [own] = await media.wrapBaseKey(serverBaseKey, [clinicianKey], { senderKey: server.privateKey, call, senderId: patientHello.senderId, epoch: 50 });
+    const te = new TextEncoder();
+    const aad = new Uint8Array(18);
+    new DataView(aad.buffer).setUint16(0, 4);
+    new DataView(aad.buffer).setBigUint64(2, BigInt(patientHello.senderId));
+    new DataView(aad.buffer).setBigUint64(10, 50n);
+    const v1 = await phiseal.hpkeSeal(clinicianKey, serverBaseKey, { info: te.encode('phiseal-sframe-key-v1'), aad });
+    const b64 = (u8) => Buffer.from(u8).toString('base64url');
+    for (const wrapped of [
+      own,
+      { ...own, sender: patientKey.kid },
+      { v: 1, recipient: clinicianKey.kid, suite: 4, senderId: patientHello.senderId, epoch: 50, enc: b64(v1.enc), ciphertext: b64(v1.ciphertext) },
+    ]) {
+      inject({ type: 'key', wrapped });
+    }
+    await clinician.waitForFunction(() => window.visit.refused.length >= 3, null, { timeout: 10_000 });
+    const refused = await clinician.evaluate(() => window.visit.refused.map((r) => r.code));
+    assert(refused.join() === 'UNTRUSTED_AUTHOR,DECRYPT_FAILED,UNSUPPORTED', `refusals: ${refused.join()}`);
+    // The patient's frames still decrypt: its key was not replaced.
+    await until(async () => (await counters(clinician)).video.decrypted > before.video.decrypted + 20, 10_000, 'the patient\'s frames after the injected keys');
+    const injectedWarning = await clinician.evaluate(() => window.visit.identityWarning);
+    assert(injectedWarning?.offered === server.publicKey.kid, `the injected wrap named the server's key but no identity warning: ${JSON.stringify(injectedWarning)}`);
+    // 4: a second "hello" with the server's public key for the patient.
+    await clinician.evaluate(() => {
+      window.visit.identityWarning = null;
+      document.getElementById('warning').close();
+    });
+    const sentBefore = wire.fromPage.length;
+    const other = await phiseal.generateKeyPair();
+    inject({ ...patientHello, jwk: other.publicKey.toJwk() });
+    await clinician.waitForFunction(() => window.visit.identityWarning !== null, null, { timeout: 10_000 });
+    const shown = await clinician.evaluate(() => ({
+      warning: window.visit.identityWarning,
+      open: document.getElementById('warning').open,
+      text: document.getElementById('warning-text').textContent,
+      phase: window.visit.phase,
+      peer: window.visit.peer.kid,
+    }));
+    assert(shown.open && shown.phase === 'identity-changed' && shown.warning.offered === other.publicKey.kid, `no blocking warning: ${JSON.stringify(shown)}`);
+    assert(shown.peer === patientKey.kid, 'the pinned peer changed');
+    await clinician.waitForTimeout(1_000);
+    const leaked = wire.fromPage.slice(sentBefore).filter((m) => m.type === 'key' && m.wrapped.recipient !== patientKey.kid);
+    assert(leaked.length === 0, `the page wrapped its media key to the swapped key: ${JSON.stringify(leaked)}`);
+    shots.push(await screenshot(clinician, 'telehealth-identity-warning'));
+    return `refused ${refused.join(', ')}; swapped hello -> blocking warning, no key sent to it`;
   });
 
   for (const p of both) await p.close();

@@ -99,9 +99,9 @@ test('return shapes match the declarations', async () => {
   const versions = new phiseal.MemoryVersionStore();
   assert.equal(await versions.advance('k', { version: 1, digest: opened.header.digest }), undefined);
   assert.deepEqual(await versions.get('k'), { version: 1, digest: opened.header.digest });
-  const wraps = await media.wrapBaseKey(media.generateBaseKey(), [publicKey], { senderId: 1 });
+  const wraps = await media.wrapBaseKey(media.generateBaseKey(), [publicKey], { senderKey: privateKey, call: 'c', senderId: 1 });
   assert.deepEqual(JSON.parse(JSON.stringify(wraps)), wraps, 'wraps survive JSON');
-  const unwrapped = await media.unwrapBaseKey(privateKey, JSON.parse(JSON.stringify(wraps)));
+  const unwrapped = await media.unwrapBaseKey(privateKey, JSON.parse(JSON.stringify(wraps)), { sender: publicKey, call: 'c' });
   assert.deepEqual(Object.keys(unwrapped).sort(), ['baseKey', 'epoch', 'senderId', 'suite']);
   assert.ok(isBytes(unwrapped.baseKey));
   const log = new phiseal.AuditLog({ signingKey: phiseal.SigningKey.generate(), checkpointEvery: 1 });

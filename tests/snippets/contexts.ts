@@ -69,8 +69,8 @@ export const contexts = {
   },
   'media-quickstart': async () => {
     const { clinician: me, billing: peer } = await keys();
-    // The other participant wraps its key to mine; the channel carries JSON text, as a signalling server would.
-    const fromPeer = JSON.stringify(await wrapBaseKey(generateBaseKey(), [me.publicKey], { senderId: 2 }));
+    // The other participant wraps its key to mine with its identity key; the channel carries JSON text, as a signalling server would.
+    const fromPeer = JSON.stringify(await wrapBaseKey(generateBaseKey(), [me.publicKey], { senderKey: peer.privateKey, call: 'visit-1', senderId: 2 }));
     const sent: string[] = [];
     const signal = {
       send: (value: unknown): void => {
@@ -78,7 +78,11 @@ export const contexts = {
       },
       receive: async (): Promise<WrappedBaseKey[]> => JSON.parse(fromPeer),
     };
-    return { mySenderId: 1, myPrivateKey: me.privateKey, peerPublicKey: peer.publicKey, signal, ...(await camera()) };
+    const shown: string[] = [];
+    const show = (text: string): void => {
+      shown.push(text);
+    };
+    return { callId: 'visit-1', me, mySenderId: 1, peerPublicKey: peer.publicKey, peerSenderId: 2, signal, show, ...(await camera()) };
   },
   'stream-quickstart': async () => {
     const { clinician } = await keys();

@@ -8,7 +8,7 @@ import {
   type PublicKey, type RecordHeader, type VersionTracker,
 } from '../../js/index.js';
 import * as fieldsEntry from '../../js/fields-entry.js';
-import { MediaKeyring, generateBaseKey, unwrapBaseKey, wrapBaseKey, type MediaCounters, type WrappedBaseKey } from '../../js/media.js';
+import { MediaKeyring, SecureCall, callSafetyCode, generateBaseKey, unwrapBaseKey, wrapBaseKey, type IdentityChange, type MediaCounters, type WrappedBaseKey } from '../../js/media.js';
 import { decryptStream, encryptStream } from '../../js/stream.js';
 import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
 import { CaptureGuard, type CaptureAttempt } from '../../js/guard.js';
@@ -76,7 +76,9 @@ export async function usage(): Promise<string[]> {
   if (!report.valid) return [];
   const ring = new MediaKeyring();
   await ring.setSendKey(1, 0, generateBaseKey());
-  await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 1 });
+  await wrapBaseKey(generateBaseKey(), [publicKey], { senderKey: privateKey, call: 'c', senderId: 1 });
+  // @ts-expect-error a wrap is made with the sender's identity key
+  await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 1, call: 'c' });
   const encStream = encryptStream(new Blob([new Uint8Array(3)]), { recipients: [publicKey], author });
   decryptStream(encStream, { privateKey, authors: trusted });
   const events: WatermarkEvent[] = [];
@@ -124,10 +126,15 @@ export async function usage(): Promise<string[]> {
   new VersionStore();
   guard.protect(document.querySelector('video#remote'));
   const blob = new Blob([enc, ciphertext, publicKey.toSpki()]);
-  const wire: WrappedBaseKey[] = JSON.parse(JSON.stringify(await wrapBaseKey(generateBaseKey(), [publicKey], { senderId: 2 })));
-  const { baseKey } = await unwrapBaseKey(privateKey, wire);
+  const wire: WrappedBaseKey[] = JSON.parse(JSON.stringify(await wrapBaseKey(generateBaseKey(), [publicKey], { senderKey: privateKey, call: 'c', senderId: 2 })));
+  const { baseKey } = await unwrapBaseKey(privateKey, wire, { sender: publicKey, call: 'c' });
+  // @ts-expect-error unwrapping needs the expected sender identity and call
+  await unwrapBaseKey(privateKey, wire);
+  const secure = new SecureCall({ call: 'c', identity: { privateKey, publicKey }, senderId: 1, keyring: ring });
+  secure.addEventListener('identitychange', (e) => e instanceof CustomEvent && console.log((e.detail as IdentityChange).pinned));
+  const code: string = (await callSafetyCode('c', [{ publicKey, senderId: 1 }, { publicKey, senderId: 2 }])).code;
   await ring.setKey(2, 0, baseKey);
   const counters: MediaCounters = await ring.getCounters();
-  if (blob.size < 0 || counters.encrypted < 0 || name === '') return [];
+  if (blob.size < 0 || counters.encrypted < 0 || name === '' || code === '') return [];
   return [...locked.map((l) => l.path), ...searchTokens('x', { schema, path: 'c[]', indexKeys })];
 }

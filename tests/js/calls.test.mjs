@@ -1,0 +1,258 @@
+// Calls against a signalling server that writes (issue "calls the signalling
+// server cannot join"): each test plays that server. The keyrings here are
+// phiseal's own Rust SFrame sender and receiver (the ones the media worker
+// runs), driven directly, so frames are really encrypted and decrypted; the
+// browser suite (tests/browser/media-tests.js) runs the same calls through
+// MediaKeyring workers and WebRTC.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import * as wasm from '../../pkg/phiseal.js';
+import { phiseal, rejectsWith, te, td } from './helpers.mjs';
+import { SAFETY_CODE_DIGITS, SFRAME_KEY_INFO, SecureCall, callSafetyCode, generateBaseKey, unwrapBaseKey, wrapBaseKey } from '../../js/media.js';
+
+const SUITE = 4; // AES_128_GCM_SHA256_128, the default
+
+/** A keyring over phiseal's SframeSender / SframeReceiver (what js/media-worker.js holds). */
+class RustKeyring {
+  suite = SUITE;
+  sender = null;
+  receiver = new wasm.SframeReceiver(SUITE);
+  async setSendKey(senderId, epoch, baseKey) {
+    if (this.sender === null) this.sender = new wasm.SframeSender(SUITE, senderId, epoch, baseKey);
+    else this.sender.rekey(epoch, baseKey);
+    return epoch;
+  }
+  async setKey(senderId, epoch, baseKey) {
+    this.receiver.setKey(senderId, epoch, baseKey);
+  }
+  async removeKey(senderId) {
+    return this.receiver.removeKey(senderId);
+  }
+  send(text) {
+    return this.sender.encrypt(te.encode(text), 0);
+  }
+  /** The frame's plaintext, or null when it is dropped. */
+  receive(frame) {
+    const out = this.receiver.decrypt(frame, 0);
+    return out === undefined ? null : td.decode(out);
+  }
+}
+
+const CALL = 'visit-2026-12-04-ana-souza';
+
+async function participant(senderId) {
+  const identity = await phiseal.generateKeyPair();
+  const keyring = new RustKeyring();
+  const call = new SecureCall({ call: CALL, identity, senderId, keyring });
+  await call.start();
+  return { identity, keyring, call, senderId, events: [] };
+}
+
+/** Two participants who admitted each other and exchanged keys, as the honest server relays it. */
+async function honestPair() {
+  const clinician = await participant(1);
+  const patient = await participant(2);
+  // Each pins the other ("hello"), then installs the key the other wrapped to it ("key").
+  const wraps = [];
+  for (const [me, them] of [[clinician, patient], [patient, clinician]]) {
+    me.call.addEventListener('identitychange', (e) => me.events.push(['identitychange', e.detail]));
+    me.call.addEventListener('refused', (e) => me.events.push(['refused', e.detail]));
+    wraps.push([them, JSON.parse(JSON.stringify(await me.call.admit({ publicKey: them.identity.publicKey, senderId: them.senderId })))]);
+  }
+  for (const [them, w] of wraps) await them.call.acceptKey(w);
+  return { clinician, patient };
+}
+
+test('an honest call: both install each other\'s keys, frames flow, both see the same safety code', async () => {
+  // A key from someone not admitted yet is refused (the order is hello, then key).
+  const early = await participant(1);
+  const other = await participant(2);
+  await rejectsWith(assert, other.call.acceptKey(await early.call.admit({ publicKey: other.identity.publicKey, senderId: 2 })), 'UNTRUSTED_AUTHOR', /not admitted/);
+  const { clinician, patient } = await honestPair();
+  assert.equal(clinician.keyring.receive(patient.keyring.send('patient frame')), 'patient frame');
+  assert.equal(patient.keyring.receive(clinician.keyring.send('clinician frame')), 'clinician frame');
+  const [a, b] = [await clinician.call.safetyCode(), await patient.call.safetyCode()];
+  assert.deepEqual(a, b);
+  assert.match(a.code, /^\d{5}( \d{5}){7}$/);
+  assert.equal(a.code.replace(/ /g, '').length, SAFETY_CODE_DIGITS);
+  assert.match(a.fingerprint, /^[0-9a-f]{96}$/);
+  assert.equal(SFRAME_KEY_INFO, 'phiseal-sframe-key-v2');
+});
+
+test('attack: the server wraps a base key of its own to the clinician, labelled with the patient\'s sender id and a higher epoch', async () => {
+  const { clinician, patient } = await honestPair();
+  const server = await phiseal.generateKeyPair();
+  const serverKey = generateBaseKey();
+  const injectedFrame = new wasm.SframeSender(SUITE, patient.senderId, 7, serverKey).encrypt(te.encode('injected video'), 0);
+  // 1. Made with the server's own identity key, honestly naming it as the sender.
+  const own = await wrapBaseKey(serverKey, [clinician.identity.publicKey], { senderKey: server.privateKey, call: CALL, senderId: patient.senderId, epoch: 7 });
+  await rejectsWith(assert, clinician.call.acceptKey(own), 'UNTRUSTED_AUTHOR', /pinned to identity/);
+  // 2. The same, claiming the patient's kid as the sender: the HPKE auth-mode KEM fails.
+  const claimed = own.map((w) => ({ ...w, sender: patient.identity.publicKey.kid }));
+  await rejectsWith(assert, clinician.call.acceptKey(claimed), 'DECRYPT_FAILED');
+  // 3. A version 1 (base mode, unauthenticated) wrap, as phiseal made before.
+  const v1 = { v: 1, recipient: clinician.identity.publicKey.kid, suite: SUITE, senderId: patient.senderId, epoch: 7, enc: own[0].enc, ciphertext: own[0].ciphertext };
+  await rejectsWith(assert, clinician.call.acceptKey(v1), 'UNSUPPORTED', /not authenticated/);
+  // 4. Straight to unwrapBaseKey, which requires the expected sender.
+  await rejectsWith(assert, unwrapBaseKey(clinician.identity.privateKey, own), 'INVALID_ARGUMENT', /needs \{sender, call\}/);
+  await rejectsWith(assert, unwrapBaseKey(clinician.identity.privateKey, own, { sender: patient.identity.publicKey, call: CALL }), 'UNTRUSTED_AUTHOR');
+  // Nothing was applied: the server's frames are dropped, the patient's still decrypt.
+  assert.equal(clinician.keyring.receive(injectedFrame), null);
+  assert.equal(clinician.keyring.receive(patient.keyring.send('still the patient')), 'still the patient');
+  assert.deepEqual(clinician.events.map(([k]) => k), ['identitychange', 'refused', 'refused', 'refused']);
+  assert.deepEqual(clinician.events[0][1], { senderId: 2, pinned: patient.identity.publicKey.kid, offered: server.publicKey.kid });
+  // The control: the same wrap opens for whoever expects the server's key (the attack is real without the check).
+  const opened = await unwrapBaseKey(clinician.identity.privateKey, own, { sender: server.publicKey, call: CALL });
+  assert.deepEqual(opened.baseKey, serverKey);
+});
+
+test('attack: the server alters a genuine wrap (sender id, epoch, suite, call, recipient) or replays it into another call', async () => {
+  const { clinician, patient } = await honestPair();
+  const [genuine] = await patient.call.rekey();
+  const expect = { sender: patient.identity.publicKey, call: CALL };
+  const sk = clinician.identity.privateKey;
+  for (const [field, value, code] of [
+    ['senderId', 3, 'DECRYPT_FAILED'],
+    ['epoch', 9, 'DECRYPT_FAILED'],
+    ['suite', 5, 'DECRYPT_FAILED'],
+    ['call', 'another-visit', 'CONTEXT_MISMATCH'],
+    ['recipient', patient.identity.publicKey.kid, 'NOT_RECIPIENT'],
+  ]) {
+    await rejectsWith(assert, unwrapBaseKey(sk, { ...genuine, [field]: value }, expect), code);
+  }
+  // The genuine wrap opened in another call (both sides named the other call): the aad differs.
+  await rejectsWith(assert, unwrapBaseKey(sk, { ...genuine, call: 'another-visit' }, { ...expect, call: 'another-visit' }), 'DECRYPT_FAILED');
+  const opened = await unwrapBaseKey(sk, genuine, expect);
+  assert.equal(opened.epoch, 1);
+  await clinician.call.acceptKey(genuine);
+  // Replaying it (or the epoch-0 wrap) once a newer key is in: the keyring refuses the old epoch.
+  await rejectsWith(assert, clinician.call.acceptKey(genuine), 'INVALID_ARGUMENT', /epoch must increase/);
+});
+
+test('attack: a second "hello" swaps the patient\'s identity key; the pinned identity stays, the change is an event', async () => {
+  const { clinician, patient } = await honestPair();
+  const before = await clinician.call.safetyCode();
+  const server = await phiseal.generateKeyPair();
+  await rejectsWith(assert, clinician.call.admit({ publicKey: server.publicKey, senderId: patient.senderId }), 'UNTRUSTED_AUTHOR');
+  // The server's key under a fresh sender id is a new participant (it shows in the code); the patient's key under another id is refused.
+  await rejectsWith(assert, clinician.call.admit({ publicKey: patient.identity.publicKey, senderId: 99 }), 'UNTRUSTED_AUTHOR');
+  assert.deepEqual(clinician.events.map(([k]) => k), ['identitychange', 'identitychange']);
+  assert.deepEqual(clinician.call.participants.map((p) => p.kid), [patient.identity.publicKey.kid]);
+  assert.deepEqual(await clinician.call.safetyCode(), before);
+  // Admitting the same identity again re-wraps the current key to the same key only.
+  const again = await clinician.call.admit({ publicKey: patient.identity.publicKey, senderId: patient.senderId });
+  assert.equal(again.length, 1);
+  assert.equal(again[0].recipient, patient.identity.publicKey.kid);
+});
+
+test('a participant leaving: a new epoch, wrapped only to those who remain; the one who left cannot read it', async () => {
+  const clinician = await participant(1);
+  const patient = await participant(2);
+  const interpreter = await participant(3);
+  const all = [clinician, patient, interpreter];
+  const hellos = [];
+  for (const me of all) {
+    for (const them of all) if (me !== them) hellos.push([them, await me.call.admit({ publicKey: them.identity.publicKey, senderId: them.senderId })]);
+  }
+  for (const [them, w] of hellos) await them.call.acceptKey(w);
+  assert.equal(interpreter.keyring.receive(clinician.keyring.send('epoch 0')), 'epoch 0');
+  const wraps = await clinician.call.remove(interpreter.senderId);
+  assert.equal(clinician.call.epoch, 1);
+  assert.deepEqual(wraps.map((w) => w.recipient), [patient.identity.publicKey.kid]);
+  await rejectsWith(assert, interpreter.call.acceptKey(wraps), 'NOT_RECIPIENT');
+  await patient.call.acceptKey(wraps);
+  const frame = clinician.keyring.send('after the interpreter left');
+  assert.equal(patient.keyring.receive(frame), 'after the interpreter left');
+  assert.equal(interpreter.keyring.receive(frame), null);
+  // The clinician no longer accepts the interpreter's frames or keys.
+  assert.equal(clinician.keyring.receive(interpreter.keyring.send('still here?')), null);
+  await rejectsWith(assert, clinician.call.acceptKey(await interpreter.call.rekey()), 'UNTRUSTED_AUTHOR', /not admitted/);
+  // And the codes: the clinician's and the patient's now cover the two of them only... once the patient removes the interpreter too.
+  await patient.call.remove(interpreter.senderId);
+  assert.deepEqual(await clinician.call.safetyCode(), await patient.call.safetyCode());
+});
+
+test('safety code: commits to the call, every identity key and every sender id, in any order', async () => {
+  const a = await phiseal.generateKeyPair();
+  const b = await phiseal.generateKeyPair();
+  const m = await phiseal.generateKeyPair();
+  const base = [{ publicKey: a.publicKey, senderId: 1 }, { publicKey: b.publicKey, senderId: 2 }];
+  const code = await callSafetyCode(CALL, base);
+  assert.deepEqual(await callSafetyCode(CALL, [...base].reverse()), code, 'order of participants');
+  // A server in the middle: each side sees one of its keys in place of the other's.
+  for (const changed of [
+    await callSafetyCode('another-visit', base),
+    await callSafetyCode(CALL, [base[0], { publicKey: m.publicKey, senderId: 2 }]),
+    await callSafetyCode(CALL, [{ publicKey: m.publicKey, senderId: 1 }, base[1]]),
+    await callSafetyCode(CALL, [base[0], { publicKey: b.publicKey, senderId: 3 }]),
+    await callSafetyCode(CALL, [{ publicKey: a.publicKey, senderId: 2 }, { publicKey: b.publicKey, senderId: 1 }]),
+    await callSafetyCode(CALL, [...base, { publicKey: m.publicKey, senderId: 3 }]),
+  ]) {
+    assert.notEqual(changed.code, code.code);
+    assert.notEqual(changed.fingerprint, code.fingerprint);
+  }
+  await rejectsWith(assert, callSafetyCode(CALL, [base[0]]), 'INVALID_ARGUMENT');
+  await rejectsWith(assert, callSafetyCode(CALL, [base[0], { publicKey: a.publicKey, senderId: 2 }]), 'INVALID_ARGUMENT', /public key appears twice/);
+  await rejectsWith(assert, callSafetyCode(CALL, [base[0], { publicKey: b.publicKey, senderId: 1 }]), 'INVALID_ARGUMENT', /sender id appears twice/);
+  await rejectsWith(assert, callSafetyCode('', base), 'INVALID_ARGUMENT');
+});
+
+test('safety code: the bytes hashed are those docs/FORMAT.md §7.3 gives', async () => {
+  const a = await phiseal.generateKeyPair();
+  const b = await phiseal.generateKeyPair();
+  const rows = [
+    [a.publicKey.toSec1(false), 1],
+    [b.publicKey.toSec1(false), 2],
+  ].map(([point, id]) => {
+    const row = new Uint8Array(105);
+    row.set(point);
+    new DataView(row.buffer).setBigUint64(97, BigInt(id));
+    return row;
+  });
+  rows.sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  const call = te.encode(CALL);
+  const input = Buffer.concat([te.encode('phiseal-call-safety-v1'), Buffer.from([0, 0, call.length]), call, Buffer.from([0, 2]), ...rows]);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-384', input));
+  const groups = [];
+  for (let i = 0; i < 8; i++) groups.push(String(Number(Buffer.from(digest.subarray(5 * i, 5 * i + 5)).readUIntBE(0, 5) % 100000)).padStart(5, '0'));
+  const got = await callSafetyCode(CALL, [{ publicKey: b.publicKey, senderId: 2 }, { publicKey: a.publicKey, senderId: 1 }]);
+  assert.equal(got.fingerprint, Buffer.from(digest).toString('hex'));
+  assert.equal(got.code, groups.join(' '));
+});
+
+test('wrap format: HPKE auth mode, info and aad as docs/FORMAT.md §7.2 gives them (opened with hpkeOpen alone)', async () => {
+  const sender = await phiseal.generateKeyPair();
+  const recipient = await phiseal.generateKeyPair();
+  const baseKey = generateBaseKey();
+  const [w] = await wrapBaseKey(baseKey, [recipient.publicKey], { senderKey: sender.privateKey, call: CALL, senderId: 258, epoch: 3 });
+  assert.deepEqual(Object.keys(w).sort(), ['call', 'ciphertext', 'enc', 'epoch', 'recipient', 'sender', 'senderId', 'suite', 'v']);
+  assert.deepEqual([w.v, w.call, w.sender, w.recipient, w.suite, w.senderId, w.epoch], [2, CALL, sender.publicKey.kid, recipient.publicKey.kid, SUITE, 258, 3]);
+  const call = te.encode(CALL);
+  const aad = Buffer.concat([Buffer.from([0, SUITE]), Buffer.from([0, 0, 0, 0, 0, 0, 1, 2]), Buffer.from([0, 0, 0, 0, 0, 0, 0, 3]), Buffer.from([0, call.length]), call]);
+  const b64 = (s) => new Uint8Array(Buffer.from(s, 'base64url'));
+  const opened = await phiseal.hpkeOpen(recipient.privateKey, b64(w.enc), b64(w.ciphertext), { info: te.encode('phiseal-sframe-key-v2'), aad, senderPublicKey: sender.publicKey });
+  assert.deepEqual(opened, baseKey);
+  // Base mode (what a key-less forger can do) does not open it.
+  await rejectsWith(assert, phiseal.hpkeOpen(recipient.privateKey, b64(w.enc), b64(w.ciphertext), { info: te.encode('phiseal-sframe-key-v2'), aad }), 'DECRYPT_FAILED');
+  await rejectsWith(assert, wrapBaseKey(baseKey, [recipient.publicKey], { call: CALL, senderId: 1 }), 'INVALID_ARGUMENT', /senderKey is required/);
+  await rejectsWith(assert, wrapBaseKey(baseKey, [recipient.publicKey], { senderKey: sender.privateKey, senderId: 1 }), 'INVALID_ARGUMENT', /call/);
+  await rejectsWith(assert, wrapBaseKey(baseKey, [recipient.publicKey], { senderKey: sender.privateKey, call: 'x'.repeat(257), senderId: 1 }), 'INVALID_ARGUMENT', /256 bytes/);
+});
+
+test('SecureCall: misuse is refused', async () => {
+  const me = await phiseal.generateKeyPair();
+  const other = await phiseal.generateKeyPair();
+  const keyring = new RustKeyring();
+  assert.throws(() => new SecureCall({ call: CALL, identity: { privateKey: me.privateKey, publicKey: other.publicKey }, senderId: 1, keyring }), /one key pair/);
+  assert.throws(() => new SecureCall({ call: CALL, identity: me, senderId: 1, keyring: {} }), /MediaKeyring/);
+  const call = new SecureCall({ call: CALL, identity: me, senderId: 1, keyring });
+  await rejectsWith(assert, call.admit({ publicKey: other.publicKey, senderId: 2 }), 'MISUSE', /start/);
+  await call.start();
+  await rejectsWith(assert, call.start(), 'MISUSE');
+  await rejectsWith(assert, call.admit({ publicKey: me.publicKey, senderId: 2 }), 'INVALID_ARGUMENT', /own/);
+  await rejectsWith(assert, call.admit({ publicKey: other.publicKey, senderId: 1 }), 'INVALID_ARGUMENT', /own/);
+  assert.throws(() => call.verify(5), /no participant 5/);
+  await call.admit({ publicKey: other.publicKey, senderId: 2 });
+  call.verify(2);
+  assert.deepEqual(call.participants, [{ senderId: 2, kid: other.publicKey.kid, verified: true }]);
+});
