@@ -110,3 +110,76 @@ fn audit_verify_exit_codes() {
     assert_eq!(run(&["audit", "verify", &log_path, "--trust", "/nonexistent"]).0, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn audit_verify_with_a_kept_checkpoint_and_witnesses() {
+    use phiseal::audit::{CheckpointNote, Line, Witness, tree_of};
+    let dir = std::env::temp_dir().join(format!("phiseal-audit-since-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = SigningKey::generate().unwrap();
+    let mut log = AuditLog::new("cli-log").unwrap();
+    let mut cut = String::new();
+    for i in 1..=30u64 {
+        log.append(Entry::new("u", "clinician", "view", 1_700_000_000_000 + i)).unwrap();
+        if i % 10 == 0 {
+            log.checkpoint(&key, 1_700_000_000_000 + i).unwrap();
+        }
+        if i == 20 {
+            cut = log.to_jsonl();
+        }
+    }
+    let text = log.to_jsonl();
+    let jwk = write(&dir, "key.jwk", &key.verifying_key().to_jwk().to_json());
+    let log_path = write(&dir, "log.jsonl", &text);
+    let kept = dir.join("kept.note").to_string_lossy().into_owned();
+    let (code, out) = run(&["audit", "verify", &log_path, "--trust", &jwk, "--keep", &kept]);
+    assert_eq!(code, 0, "{out}");
+    assert!(std::fs::read_to_string(&kept).unwrap().starts_with("cli-log\n30\n"));
+    // The server cuts the log back to its checkpoint at 20: alone it verifies,
+    // against the kept checkpoint it does not.
+    let cut_path = write(&dir, "cut.jsonl", &cut);
+    assert_eq!(run(&["audit", "verify", &cut_path, "--trust", &jwk]).0, 0);
+    let (code, out) = run(&["audit", "verify", &cut_path, "--trust", &jwk, "--since", &kept]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ROLLED_BACK"), "{out}");
+    assert_eq!(run(&["audit", "verify", &log_path, "--since", &kept, "--trust", &jwk]).0, 0, "flags in any order");
+    // A kept checkpoint the trusted keys did not sign is a setup error.
+    let other = write(&dir, "other.pem", &SigningKey::generate().unwrap().verifying_key().to_spki_pem());
+    assert_eq!(run(&["audit", "verify", &log_path, "--trust", &other, "--since", &kept]).0, 2);
+    // Witnesses: none cosigned -> refused; after a cosignature -> valid.
+    let wkey = SigningKey::generate().unwrap();
+    let mut witness = Witness::new("witness.example/cli", wkey, vec![key.verifying_key()]).unwrap();
+    let wjwk = write(&dir, "witness.jwk", &witness.public_key().to_jwk().to_json());
+    let (code, out) = run(&["audit", "verify", &log_path, "--trust", &jwk, "--witness", &wjwk]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT_WITNESSED"), "{out}");
+    let note = std::fs::read_to_string(&kept).unwrap();
+    let (tree, _) = tree_of(&text).unwrap();
+    assert_eq!(tree.size(), 30);
+    let cosig = witness.cosign(&note, &[], 1_700_000_100).unwrap();
+    let line = Line::Note(CheckpointNote::parse(&format!("{note}{cosig}")).unwrap()).to_json();
+    let cosigned = write(&dir, "cosigned.jsonl", &format!("{text}{line}\n"));
+    let (code, out) = run(&["audit", "verify", &cosigned, "--trust", &jwk, "--witness", &wjwk]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("cosigned by 1 of the required witnesses"), "{out}");
+    let (code, out) =
+        run(&["audit", "verify", &cosigned, "--trust", &jwk, "--witness", &wjwk, &other, "--witnesses-required", "2"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        run(&["audit", "verify", &cosigned, "--trust", &jwk, "--witness", &wjwk, "--witnesses-required", "0"]).0,
+        0
+    );
+    // Usage errors.
+    for bad in [
+        vec!["--trust", &jwk, "--witnesses-required", "x"],
+        vec!["--trust", &jwk, "--since"],
+        vec!["--trust", &jwk, "--bogus"],
+        vec!["--since", &kept],
+        vec!["--trust", &jwk, "--witness", &wjwk, "--witnesses-required", "2"],
+    ] {
+        let mut args = vec!["audit", "verify", &log_path];
+        args.extend(bad.iter().copied());
+        assert_eq!(run(&args).0, 2, "{args:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

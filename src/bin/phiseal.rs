@@ -4,9 +4,13 @@
 //! phiseal vectors FILE...                 run upstream test-vector files, one line per file
 //! phiseal check-phi SCHEMA.json FILE...   list PHI fields stored in plaintext (records: a JSON
 //!                                         object or array per file, or JSON Lines)
-//! phiseal audit verify LOG.jsonl --trust KEY...
+//! phiseal audit verify LOG.jsonl --trust KEY... [--since CHECKPOINT] [--witness KEY...]
+//!                       [--witnesses-required N] [--keep FILE]
 //!                                         verify an audit log against trusted checkpoint keys
-//!                                         (JWK or SPKI PEM files)
+//!                                         (JWK or SPKI PEM files), the checkpoint note kept from
+//!                                         an earlier run (the log must extend it) and witness
+//!                                         keys (N of them must cosign; default all); --keep
+//!                                         writes the checkpoint to keep for the next run
 //! ```
 //!
 //! Exit status: 0 when every case passed (no plaintext PHI), 1 when any case
@@ -16,7 +20,7 @@ use std::process::ExitCode;
 
 use phiseal::conformance::{Report, run_file};
 
-const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY...";
+const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY... [--since CHECKPOINT] [--witness KEY...] [--witnesses-required N] [--keep FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -120,34 +124,88 @@ fn check_phi(args: &[String]) -> ExitCode {
     if leaks == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// `phiseal audit verify LOG --trust KEY...`: exit 0 if the log verifies,
-/// 1 if it does not (the first bad line is printed), 2 on usage errors.
-fn audit_verify(args: &[String]) -> ExitCode {
-    let Some((log_file, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    let Some(("--trust", key_files)) = rest.split_first().map(|(a, b)| (a.as_str(), b)) else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    if key_files.is_empty() {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    }
-    let mut keys = Vec::new();
-    for f in key_files {
-        match std::fs::read_to_string(f)
-            .map_err(|e| e.to_string())
-            .and_then(|t| phiseal::audit::trusted_key(&t).map_err(|e| e.to_string()))
-        {
-            Ok(k) => keys.push(k),
-            Err(e) => {
-                eprintln!("{f}: {e}");
-                return ExitCode::from(2);
+/// Options of `audit verify`, as given.
+#[derive(Default)]
+struct AuditArgs<'a> {
+    trust: Vec<&'a str>,
+    witness: Vec<&'a str>,
+    since: Option<&'a str>,
+    required: Option<&'a str>,
+    keep: Option<&'a str>,
+}
+
+fn audit_args(rest: &[String]) -> Option<AuditArgs<'_>> {
+    let mut a = AuditArgs::default();
+    let mut list: Option<&mut Vec<&str>> = None;
+    let mut it = rest.iter().map(String::as_str);
+    while let Some(arg) = it.next() {
+        match arg {
+            "--trust" => list = Some(&mut a.trust),
+            "--witness" => list = Some(&mut a.witness),
+            "--since" | "--witnesses-required" | "--keep" => {
+                let value = it.next().filter(|v| !v.starts_with("--"))?;
+                let slot = match arg {
+                    "--since" => &mut a.since,
+                    "--keep" => &mut a.keep,
+                    _ => &mut a.required,
+                };
+                if slot.replace(value).is_some() {
+                    return None;
+                }
+                list = None;
             }
+            flag if flag.starts_with("--") => return None,
+            value => list.as_mut()?.push(value),
         }
     }
+    Some(a)
+}
+
+fn read_keys(files: &[&str]) -> Result<Vec<phiseal::keys::PublicKey>, ExitCode> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .map_err(|e| e.to_string())
+                .and_then(|t| phiseal::audit::trusted_key(&t).map_err(|e| e.to_string()))
+                .map_err(|e| {
+                    eprintln!("{f}: {e}");
+                    ExitCode::from(2)
+                })
+        })
+        .collect()
+}
+
+/// `phiseal audit verify LOG --trust KEY... [--since CHECKPOINT] [--witness KEY...]
+/// [--witnesses-required N] [--keep FILE]`: exit 0 if the log verifies, 1 if
+/// it does not (the first bad line is printed), 2 on usage errors, an
+/// unreadable file, or a kept checkpoint the trusted keys did not sign.
+fn audit_verify(args: &[String]) -> ExitCode {
+    let usage = || {
+        eprintln!("{USAGE}");
+        ExitCode::from(2)
+    };
+    let Some((log_file, rest)) = args.split_first() else { return usage() };
+    let Some(a) = audit_args(rest) else { return usage() };
+    if a.trust.is_empty() {
+        return usage();
+    }
+    let (trusted, witnesses) = match (read_keys(&a.trust), read_keys(&a.witness)) {
+        (Ok(t), Ok(w)) => (t, w),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let witnesses_required = match a.required.map(str::parse::<usize>) {
+        None => witnesses.len(),
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return usage(),
+    };
+    let since = match a.since.map(std::fs::read_to_string).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", a.since.unwrap_or_default());
+            return ExitCode::from(2);
+        }
+    };
     let text = match std::fs::read_to_string(log_file) {
         Ok(t) => t,
         Err(e) => {
@@ -155,22 +213,39 @@ fn audit_verify(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let r = phiseal::audit::verify_log(&text, &keys);
+    let opts = phiseal::audit::VerifyOptions { trusted, since, witnesses, witnesses_required };
+    let r = match phiseal::audit::verify_log_with(&text, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: {e}", a.since.unwrap_or("options"));
+            return ExitCode::from(2);
+        }
+    };
     println!(
         "{log_file}: {} entries, {} checkpoints, last checkpoint at seq {}, {} entries after it (not authenticated: they could be cut or rewritten)",
         r.entries, r.checkpoints, r.last_checkpoint_seq, r.unsigned_tail
     );
+    if opts.witnesses_required > 0 && r.valid {
+        println!("cosigned by {} of the required witnesses ({} required)", r.witnessed, opts.witnesses_required);
+    }
     match r.problem {
         None if r.valid => {
+            if let (Some(file), Some(note)) = (a.keep, &r.checkpoint)
+                && let Err(e) = std::fs::write(file, note)
+            {
+                eprintln!("{file}: cannot write: {e}");
+                return ExitCode::from(2);
+            }
             println!("VALID");
             ExitCode::SUCCESS
         }
         Some(p) => {
             println!(
-                "INVALID at line {}{}: {}",
+                "INVALID at line {}{}: {} ({})",
                 p.line,
                 p.seq.map(|s| format!(" (seq {s})")).unwrap_or_default(),
-                p.reason
+                p.reason,
+                p.code.as_str()
             );
             ExitCode::FAILURE
         }
