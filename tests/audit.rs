@@ -702,3 +702,80 @@ fn alerts_run_on_verified_logs_only_and_name_their_lines() {
     let stranger = [SigningKey::generate().unwrap().verifying_key()];
     assert_eq!(access_alerts(&text, &opts(&stranger), &rules).unwrap_err().code(), ErrorCode::InvalidSignature);
 }
+
+/// RFC 6962's reference tree (the certificate-transparency test suite's
+/// eight leaves and roots): phiseal's tree is that tree.
+#[test]
+fn the_tree_matches_the_rfc6962_reference_roots() {
+    let leaves: [&[u8]; 8] = [
+        b"",
+        &[0x00],
+        &[0x10],
+        &[0x20, 0x21],
+        &[0x30, 0x31],
+        &[0x40, 0x41, 0x42, 0x43],
+        &[0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
+        &[0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f],
+    ];
+    let roots = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
+    let hex = |h: &[u8]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut tree = MerkleTree::new();
+    for l in leaves {
+        tree.push(leaf_hash(l));
+    }
+    for (i, r) in roots.iter().enumerate() {
+        assert_eq!(hex(&tree.root_at(i as u64 + 1).unwrap()), *r, "size {}", i + 1);
+    }
+    assert_eq!(hex(&tree.root_at(0).unwrap()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/// The worked example of docs/FORMAT.md §6.10 (fixed keys; ECDSA is
+/// deterministic, RFC 6979): the same log, note and cosignature bytes.
+#[test]
+fn the_format_md_example() {
+    let key = SigningKey::from_scalar_bytes(&[0x11; 48]).unwrap();
+    let wkey = SigningKey::from_scalar_bytes(&[0x22; 48]).unwrap();
+    let mut log = AuditLog::new("example.org/audit-1").unwrap();
+    log.append(Entry::new("dr-lee", "clinician", "view", 1_700_000_000_000).patient("p-17")).unwrap();
+    log.append(Entry::new("dr-lee", "clinician", "export", 1_700_000_001_000)).unwrap();
+    let note = log.checkpoint(&key, 1_700_000_002_000).unwrap().to_text();
+    let mut w = Witness::new("witness.example/w1", wkey, vec![key.verifying_key()]).unwrap();
+    let cosig = w.cosign(&note, &[], 1_700_000_003).unwrap();
+    let text = log.to_jsonl();
+    let (tree, entries) = tree_of(&text).unwrap();
+    let b = |h: &TreeHash| Base64::encode_string(h);
+    let hex = |h: &[u8]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let got = format!(
+        "leaf 1: {}\nleaf 2: {}\nroot: {}\ninclusion(1, 2): {:?}\nconsistency(1, 2): {:?}\nlog key id: {}\nwitness key id: {}\n{note}{cosig}",
+        b(&entries[0].leaf_hash().unwrap()),
+        b(&entries[1].leaf_hash().unwrap()),
+        b(&tree.root_at(2).unwrap()),
+        tree.inclusion_proof(0, 2).unwrap().iter().map(b).collect::<Vec<_>>(),
+        tree.consistency_proof(1, 2).unwrap().iter().map(b).collect::<Vec<_>>(),
+        hex(&phiseal::audit::note::key_id(
+            "example.org/audit-1",
+            phiseal::audit::note::LOG_SIGNATURE_TYPE,
+            &key.verifying_key()
+        )),
+        hex(&phiseal::audit::note::key_id(
+            "witness.example/w1",
+            phiseal::audit::note::COSIGNATURE_TYPE,
+            &w.public_key()
+        )),
+    );
+    println!("{got}");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md")).unwrap();
+    assert!(doc.contains(&got), "docs/FORMAT.md §6.10 does not show:\n{got}");
+    let o = VerifyOptions { witnesses: vec![w.public_key()], witnesses_required: 1, ..opts(&[key.verifying_key()]) };
+    let line = phiseal::audit::Line::Note(CheckpointNote::parse(&format!("{note}{cosig}")).unwrap()).to_json();
+    assert!(with(&format!("{text}{line}\n"), &o).valid);
+}
