@@ -113,6 +113,13 @@ fn main() {
     }
     write("audit_verify", "log", log.to_jsonl().as_bytes());
     write("audit_verify", "trusted_key", signing_key().verifying_key().to_jwk().to_json().as_bytes());
+    let note = log.checkpoint(signing_key(), 1_700_000_000_009).unwrap().to_text();
+    write("audit_verify", "note", note.as_bytes());
+    write(
+        "audit_verify",
+        "rules",
+        br#"{"distinctPatients":3,"hours":[8,18],"hoursByRole":{"admin":[0,24]},"utcOffsetMinutes":-300}"#,
+    );
 
     // schema_parse: schemas.
     write("schema_parse", "schema", SCHEMA.as_bytes());
