@@ -76,6 +76,21 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       && JSON.stringify(result.seqs) === JSON.stringify([1, 2, 3, 4, 5, 6, 7, 8]) && result.report.valid && result.report.entries === 8;
     if (!ok) throw new Error(JSON.stringify(result));
   });
+  await check('Audit tree across a reload: a resumed AuditQueue checkpoints; a cut-back, a server-signed rewrite and a missing witness are refused in wasm', async () => {
+    const page = await auditPage();
+    const name = `tree-${Date.now()}`;
+    const signer = await page.evaluate(() => Array.from(window.phiseal.SigningKey.generate().exportPkcs8()));
+    const before = await page.evaluate((a) => window.auditTreeBeforeReload(a), { name, pkcs8: signer });
+    await reloadAuditPage(page);
+    const r = await page.evaluate((a) => window.auditTreeAfterReload(a), { name, pkcs8: signer, kept: before.kept });
+    await page.close();
+    const codes = [r.cutSince.problem?.code, r.forged.problem?.code, r.unwitnessed.problem?.code];
+    const ok = before.valid && before.size === 10 && r.grown.valid && r.grown.lastCheckpointSeq === 15
+      && r.cutAlone.valid && JSON.stringify(codes) === JSON.stringify(['ROLLED_BACK', 'UNTRUSTED_KEY', 'NOT_WITNESSED'])
+      && r.unwitnessedSince.valid && r.unwitnessedSince.lastCheckpointSeq === 10 && r.unwitnessedSince.unsignedTail === 5
+      && r.witnessed.valid && r.witnessed.witnessed === 1 && r.witnessRefusedForgery === 'UNTRUSTED_AUTHOR' && r.inclusion === true;
+    if (!ok) throw new Error(JSON.stringify({ before, ...r }));
+  });
   await check('KeyStore: wrapped keys survive a reload; passphrase, expiry and rotation report', async () => {
     const page3 = await auditPage();
     const name = `keys-${Date.now()}`;
