@@ -13,7 +13,10 @@ export declare const ErrorCode: {
   readonly UNTRUSTED_AUTHOR: 'UNTRUSTED_AUTHOR';
   readonly CONTEXT_MISMATCH: 'CONTEXT_MISMATCH';
   readonly STALE_VERSION: 'STALE_VERSION';
+  readonly UNTRUSTED_KEY: 'UNTRUSTED_KEY';
   readonly KEY_EXPIRED: 'KEY_EXPIRED';
+  readonly KEY_REVOKED: 'KEY_REVOKED';
+  readonly WRONG_PURPOSE: 'WRONG_PURPOSE';
   readonly ACCESS_DENIED: 'ACCESS_DENIED';
   readonly RNG_FAILED: 'RNG_FAILED';
   readonly PLATFORM: 'PLATFORM';

@@ -42,6 +42,18 @@ pub enum ErrorCode {
     /// The data is authentic but older than the caller accepts (a rollback),
     /// or another version with the same number was seen (a fork).
     StaleVersion,
+    /// `UNTRUSTED_KEY`: a key that is not certified by a trusted root (no chain to a pinned root).
+    UntrustedKey,
+    /// `KEY_EXPIRED`: a certificate (or revocation list) outside its validity period, or a JS
+    /// session key, grant or break-glass key used after it expired.
+    KeyExpired,
+    /// `KEY_REVOKED`: a certificate named by the root's current revocation list.
+    KeyRevoked,
+    /// `WRONG_PURPOSE`: a certified key used for a purpose its certificate does not list.
+    WrongPurpose,
+    /// `ACCESS_DENIED`: a key certified for other groups (or an issuer certifying groups it may
+    /// not), or in JS a grant's conditions that do not hold.
+    AccessDenied,
     /// The platform random number generator failed.
     RngFailed,
     /// A browser platform call (WebCrypto) failed for a reason other than
@@ -65,6 +77,11 @@ impl ErrorCode {
             Self::UntrustedAuthor => "UNTRUSTED_AUTHOR",
             Self::ContextMismatch => "CONTEXT_MISMATCH",
             Self::StaleVersion => "STALE_VERSION",
+            Self::UntrustedKey => "UNTRUSTED_KEY",
+            Self::KeyExpired => "KEY_EXPIRED",
+            Self::KeyRevoked => "KEY_REVOKED",
+            Self::WrongPurpose => "WRONG_PURPOSE",
+            Self::AccessDenied => "ACCESS_DENIED",
             Self::RngFailed => "RNG_FAILED",
             Self::Platform => "PLATFORM",
         }

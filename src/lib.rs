@@ -12,6 +12,7 @@ pub mod kdf;
 pub mod keys;
 pub mod media;
 pub mod sign;
+pub mod trust;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
