@@ -870,17 +870,18 @@ pub(crate) fn verify_collecting(jsonl: &str, opts: &VerifyOptions) -> Result<(Re
 /// # Errors
 /// [`ErrorCode::MalformedInput`] if the log's chain does not verify.
 pub fn tree_of(jsonl: &str) -> Result<(MerkleTree, Vec<Entry>)> {
-    let (report, entries) = run(Verifier::new(&[]).collecting(), jsonl);
-    if !report.valid {
+    let mut v = Verifier::new(&[]).collecting();
+    for line in jsonl.lines() {
+        if v.push_line(line).is_err() {
+            break;
+        }
+    }
+    let tree = core::mem::take(&mut v.tree);
+    let entries = v.collected.take().unwrap_or_default();
+    if !v.finish().valid {
         return Err(Error::malformed("the log's chain does not verify"));
     }
-    let mut tree = MerkleTree::new();
-    let mut out = Vec::with_capacity(entries.len());
-    for (_, e) in entries {
-        tree.push(e.leaf_hash()?);
-        out.push(e);
-    }
-    Ok((tree, out))
+    Ok((tree, entries.into_iter().map(|(_, e)| e).collect()))
 }
 
 /// Parses a checkpoint-signing public key from a JWK or SPKI PEM.

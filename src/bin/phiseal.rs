@@ -11,6 +11,10 @@
 //!                                         an earlier run (the log must extend it) and witness
 //!                                         keys (N of them must cosign; default all); --keep
 //!                                         writes the checkpoint to keep for the next run
+//! phiseal audit bench [N]                 native audit numbers for an N-entry log (default
+//!                                         1,000,000): appends/s with the tree, verification,
+//!                                         proof sizes and verification times; one JSON object
+//!                                         per line (`make bench` runs it)
 //! ```
 //!
 //! Exit status: 0 when every case passed (no plaintext PHI), 1 when any case
@@ -29,6 +33,15 @@ fn main() -> ExitCode {
         Some((cmd, rest)) if cmd == "check-phi" && rest.len() >= 2 => check_phi(rest),
         Some((cmd, rest)) if cmd == "audit" && rest.first().is_some_and(|s| s == "verify") => {
             audit_verify(rest.get(1..).unwrap_or_default())
+        }
+        Some((cmd, rest)) if cmd == "audit" && rest.first().is_some_and(|s| s == "bench") => {
+            match rest.get(1).map_or(Ok(1_000_000), |n| n.parse::<u64>()) {
+                Ok(n) if n >= 2 => audit_bench(n),
+                _ => {
+                    eprintln!("{USAGE}");
+                    ExitCode::from(2)
+                }
+            }
         }
         _ => {
             eprintln!("{USAGE}");
@@ -250,5 +263,105 @@ fn audit_verify(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
         None => ExitCode::FAILURE,
+    }
+}
+
+/// `phiseal audit bench [N]`: prints `{"metric", "value", "unit"}` lines.
+/// Timings are measured, never asserted.
+fn audit_bench(n: u64) -> ExitCode {
+    use phiseal::audit::{
+        AuditLog, Entry, VerifyOptions, tree_of, verify_consistency, verify_inclusion, verify_log_with,
+    };
+    use std::time::Instant;
+    let row = |metric: &str, value: f64, unit: &str| {
+        println!("{{\"metric\":\"{metric}\",\"value\":{value:.3},\"unit\":\"{unit}\"}}");
+    };
+    let run = || -> phiseal::Result<()> {
+        let key = phiseal::sign::SigningKey::generate()?;
+        let mut log = AuditLog::new("bench.example/audit")?;
+        let entries: Vec<Entry> = (0..n)
+            .map(|i| {
+                let mut e = Entry::new("dr-lee", "clinician", "decrypt", 1_700_000_000_000 + i).patient("p-1");
+                e.resource = Some("record-1".into());
+                e.field_path = Some("/patient/ssn".into());
+                e
+            })
+            .collect();
+        let t = Instant::now();
+        let mut signed = 0u32;
+        let mut kept = None;
+        for (i, e) in entries.into_iter().enumerate() {
+            log.append(e)?;
+            if (i + 1) % 1000 == 0 {
+                let note = log.checkpoint(&key, 1_700_000_000_000)?;
+                signed += 1;
+                if (i as u64 + 1) == n / 2 {
+                    kept = Some(note.to_text());
+                }
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        row(
+            &format!("append with tree and a signed checkpoint every 1000 ({n} entries, {signed} checkpoints)"),
+            n as f64 / secs,
+            "entries/s",
+        );
+        let mut bare = AuditLog::new("bench.example/bare")?;
+        let t = Instant::now();
+        for i in 0..n.min(200_000) {
+            bare.append(Entry::new("dr-lee", "clinician", "decrypt", 1_700_000_000_000 + i).patient("p-1"))?;
+        }
+        row("append with tree, no checkpoint", n.min(200_000) as f64 / t.elapsed().as_secs_f64(), "entries/s");
+        let text = log.to_jsonl();
+        drop(log);
+        let trusted = vec![key.verifying_key()];
+        let t = Instant::now();
+        let r = verify_log_with(
+            &text,
+            &VerifyOptions { trusted: trusted.clone(), since: kept, ..VerifyOptions::default() },
+        )?;
+        let secs = t.elapsed().as_secs_f64();
+        if !r.valid {
+            return Err(phiseal::Error::new(phiseal::ErrorCode::InvalidSignature, "bench log did not verify"));
+        }
+        row(&format!("verify {n} entries against a kept checkpoint (whole log)"), n as f64 / secs, "entries/s");
+        row(&format!("verify {n} entries (whole log)"), secs * 1000.0, "ms");
+        let t = Instant::now();
+        let (tree, _) = tree_of(&text)?;
+        row(
+            &format!("build the tree of {n} entries from the log (for proofs)"),
+            t.elapsed().as_secs_f64() * 1000.0,
+            "ms",
+        );
+        let root = tree.root_at(n)?;
+        let index = n / 2;
+        let proof = tree.inclusion_proof(index, n)?;
+        let leaf = tree.leaf(index).unwrap_or_default();
+        let reps = 10_000u32;
+        let t = Instant::now();
+        for _ in 0..reps {
+            verify_inclusion(index, n, &leaf, &proof, &root)?;
+        }
+        row(&format!("inclusion proof, entry {} of {n}: nodes", index + 1), proof.len() as f64, "hashes");
+        row("inclusion proof size", (proof.len() * 32) as f64, "bytes");
+        row("inclusion proof verification", t.elapsed().as_secs_f64() * 1e6 / f64::from(reps), "us");
+        let old = n / 2 + 1;
+        let old_root = tree.root_at(old)?;
+        let proof = tree.consistency_proof(old, n)?;
+        let t = Instant::now();
+        for _ in 0..reps {
+            verify_consistency(old, n, &old_root, &root, &proof)?;
+        }
+        row(&format!("consistency proof {old} -> {n}: nodes"), proof.len() as f64, "hashes");
+        row("consistency proof size", (proof.len() * 32) as f64, "bytes");
+        row("consistency proof verification", t.elapsed().as_secs_f64() * 1e6 / f64::from(reps), "us");
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("audit bench: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
