@@ -146,6 +146,10 @@ export declare class SecureCall extends EventTarget {
     senderId: number;
     keyring: MediaKeyring | CallKeyring;
     suite?: SframeSuite;
+    /** How many others may be admitted (1 for a two-party visit); one more is an identity change. Default unlimited. */
+    maxParticipants?: number;
+    /** Wrap to, and install keys from, a participant only after verify(). Default false. */
+    requireVerified?: boolean;
   });
   readonly call: string;
   readonly senderId: number;
@@ -154,11 +158,12 @@ export declare class SecureCall extends EventTarget {
   readonly participants: { senderId: number; kid: string; verified: boolean }[];
   /** A fresh base key at epoch 0. */
   start(): Promise<void>;
-  /** Pins a participant; resolves to the current send key wrapped to it. UNTRUSTED_AUTHOR for a changed identity. */
+  /** Pins a participant; resolves to the current send key wrapped to it ([] before verify with requireVerified). UNTRUSTED_AUTHOR for a changed identity, own key or id, or one beyond maxParticipants. */
   admit(participant: { publicKey: PublicKey; senderId: number }): Promise<WrappedBaseKey[]>;
-  verify(senderId: number): void;
-  /** Installs a pinned participant's key from its wrap; rejects (and dispatches `refused`) otherwise. */
-  acceptKey(wrapped: WrappedBaseKey | WrappedBaseKey[]): Promise<{ senderId: number; epoch: number }>;
+  /** Marks a participant verified; with requireVerified installs its held key and resolves to the wraps to send it. */
+  verify(senderId: number): Promise<WrappedBaseKey[]>;
+  /** Installs a pinned participant's key from its wrap (held until verify with requireVerified); rejects (and dispatches `refused`) otherwise. */
+  acceptKey(wrapped: WrappedBaseKey | WrappedBaseKey[]): Promise<{ senderId: number; epoch: number; held: boolean }>;
   /** Drops the participant and rekeys to those who remain; resolves to the wraps. */
   remove(senderId: number): Promise<WrappedBaseKey[]>;
   /** A fresh base key at the next epoch, wrapped to every participant. */

@@ -503,11 +503,16 @@ export async function callSafetyCode(call, participants) {
 /**
  * The SFrame keys of one participant in one call, driven by identities: the
  * other participants are pinned by their identity public key and sender id
- * when admitted; a key is installed only from a wrap their identity key made
- * for this call; a pinned participant's key never changes (an attempt is an
- * `identitychange` event and an UNTRUSTED_AUTHOR error, never applied);
- * removing a participant starts a new epoch with a fresh base key wrapped
- * only to those who remain.
+ * when admitted (at most `maxParticipants` of them); a key is installed only
+ * from a wrap their identity key made for this call; a pinned participant's
+ * key never changes (an attempt is an `identitychange` event and an
+ * UNTRUSTED_AUTHOR error, never applied); removing a participant starts a
+ * new epoch with a fresh base key wrapped only to those who remain.
+ *
+ * With `requireVerified`, nothing flows before the people compared the
+ * safety code: `admit` pins without wrapping, `acceptKey` checks a wrap but
+ * holds it, and `verify(senderId)` installs the held key and returns the
+ * wraps to send. Key changes (rekey, remove) are applied one at a time.
  *
  * Events: `identitychange` ({detail: {senderId, pinned, offered}}: kids),
  * `refused` ({detail: {senderId, code, message}}: a key wrap that was not applied).
@@ -518,12 +523,15 @@ export class SecureCall extends EventTarget {
   #senderId;
   #keyring;
   #suite;
+  #max;
+  #requireVerified;
   #epoch = -1;
   #baseKey = null;
-  #peers = new Map(); // senderId -> {publicKey, verified}
+  #peers = new Map(); // senderId -> {publicKey, verified, held: wrapped | null}
+  #turn = Promise.resolve();
 
   /**
-   * @param {{call: string, identity: {privateKey: PrivateKey, publicKey: PublicKey}, senderId: number, keyring: MediaKeyring, suite?: number}} opts
+   * @param {{call: string, identity: {privateKey: PrivateKey, publicKey: PublicKey}, senderId: number, keyring: MediaKeyring, suite?: number, maxParticipants?: number, requireVerified?: boolean}} opts
    */
   constructor(opts) {
     super();
@@ -542,6 +550,12 @@ export class SecureCall extends EventTarget {
     }
     this.#keyring = k;
     this.#suite = suiteArg(o.suite ?? k.suite);
+    this.#max = o.maxParticipants ?? Infinity;
+    if (this.#max !== Infinity && (!Number.isSafeInteger(this.#max) || this.#max < 1)) {
+      throw invalidArgument('maxParticipants must be an integer >= 1 (the others in the call; 1 for a two-party visit)');
+    }
+    if (o.requireVerified !== undefined && typeof o.requireVerified !== 'boolean') throw invalidArgument('requireVerified must be a boolean');
+    this.#requireVerified = o.requireVerified ?? false;
   }
 
   get call() {
@@ -562,15 +576,30 @@ export class SecureCall extends EventTarget {
     return [...this.#peers].map(([senderId, p]) => ({ senderId, kid: p.publicKey.kid, verified: p.verified }));
   }
 
+  /** Runs key changes one at a time, in call order. */
+  #serial(fn) {
+    const run = this.#turn.then(fn);
+    this.#turn = run.catch(() => {});
+    return run;
+  }
+
   /** Starts sending under a fresh base key at epoch 0. */
-  async start() {
-    if (this.#epoch >= 0) throw new PhisealError('the call has already started', ErrorCode.MISUSE);
-    await this.#newSendKey(0);
+  start() {
+    return this.#serial(async () => {
+      if (this.#epoch >= 0) throw new PhisealError('the call has already started', ErrorCode.MISUSE);
+      await this.#newSendKey(0);
+    });
+  }
+
+  /** Recipients of the send key: every pinned peer (only verified ones with requireVerified). */
+  #recipients() {
+    return [...this.#peers.values()].filter((p) => p.verified || !this.#requireVerified).map((p) => p.publicKey);
   }
 
   async #newSendKey(epoch) {
     const baseKey = generateBaseKey(this.#suite);
-    const wraps = this.#peers.size ? await this.#wrap(baseKey, epoch, [...this.#peers.values()].map((p) => p.publicKey)) : [];
+    const to = this.#recipients();
+    const wraps = to.length ? await this.#wrap(baseKey, epoch, to) : [];
     await this.#keyring.setSendKey(this.#senderId, epoch, baseKey);
     this.#baseKey?.fill(0);
     this.#baseKey = baseKey;
@@ -597,64 +626,111 @@ export class SecureCall extends EventTarget {
   }
 
   /**
-   * Admits (pins) a participant and returns the current send key wrapped to
-   * it, to send as it is. Admitting the same identity again returns a new
-   * wrap; another key for a pinned sender id, or a pinned key under another
-   * sender id, is refused (UNTRUSTED_AUTHOR and an `identitychange` event).
+   * Admits (pins) a participant and resolves to the current send key
+   * wrapped to it, to send as it is (none yet with `requireVerified`: see
+   * verify). Admitting the same identity again returns a new wrap. Refused
+   * with UNTRUSTED_AUTHOR and an `identitychange` event: another key for a
+   * pinned sender id, a pinned key under another sender id, this
+   * participant's own key or sender id, and a participant beyond
+   * `maxParticipants`. Admitting does not start a new epoch: call rekey()
+   * if the newcomer must not read frames sent before it joined.
    * @param {{publicKey: PublicKey, senderId: number}} participant
    */
-  async admit(participant) {
-    if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
+  admit(participant) {
     const p = options(participant, 'participant');
     const publicKey = publicKeyArg(p.publicKey, 'participant.publicKey');
     const senderId = idArg(p.senderId, 'participant.senderId');
-    if (senderId === this.#senderId || publicKey.kid === this.#identity.publicKey.kid) {
-      throw invalidArgument('that is this participant\'s own sender id or identity');
-    }
-    const pinned = this.#peers.get(senderId);
-    if (pinned !== undefined && pinned.publicKey.kid !== publicKey.kid) throw this.#changed(senderId, pinned.publicKey.kid, publicKey.kid);
-    for (const [id, q] of this.#peers) {
-      if (id !== senderId && q.publicKey.kid === publicKey.kid) throw this.#changed(senderId, `sender ${id}`, publicKey.kid);
-    }
-    if (pinned === undefined) this.#peers.set(senderId, { publicKey, verified: false });
-    return this.#wrap(this.#baseKey, this.#epoch, [publicKey]);
+    return this.#serial(async () => {
+      if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
+      if (senderId === this.#senderId || publicKey.kid === this.#identity.publicKey.kid) {
+        throw this.#changed(senderId, senderId === this.#senderId ? 'this participant' : `sender ${senderId}`, publicKey.kid);
+      }
+      const pinned = this.#peers.get(senderId);
+      if (pinned !== undefined && pinned.publicKey.kid !== publicKey.kid) throw this.#changed(senderId, pinned.publicKey.kid, publicKey.kid);
+      for (const [id, q] of this.#peers) {
+        if (id !== senderId && q.publicKey.kid === publicKey.kid) throw this.#changed(senderId, `sender ${id}`, publicKey.kid);
+      }
+      if (pinned === undefined) {
+        if (this.#peers.size >= this.#max) {
+          throw this.#changed(senderId, `the ${this.#peers.size} participant(s) admitted (maxParticipants ${this.#max})`, publicKey.kid);
+        }
+        this.#peers.set(senderId, { publicKey, verified: false, held: null });
+      }
+      if (this.#requireVerified && !this.#peers.get(senderId).verified) return [];
+      return this.#wrap(this.#baseKey, this.#epoch, [publicKey]);
+    });
   }
 
-  /** Marks a participant verified (after the people compared the safety code). */
+  /**
+   * Marks a participant verified (the people compared the safety code).
+   * With `requireVerified`, installs the key it sent meanwhile and resolves
+   * to the current send key wrapped to it (send them); otherwise to [].
+   */
   verify(senderId) {
-    const p = this.#peers.get(senderId);
-    if (p === undefined) throw invalidArgument(`no participant ${senderId}`);
-    p.verified = true;
+    return this.#serial(async () => {
+      const p = this.#peers.get(senderId);
+      if (p === undefined) throw invalidArgument(`no participant ${senderId}`);
+      const first = !p.verified;
+      p.verified = true;
+      if (!this.#requireVerified || !first) return [];
+      if (p.held !== null) {
+        const held = p.held;
+        p.held = null;
+        await this.#install(held, p).catch((e) => this.#refused(senderId, e));
+      }
+      return this.#wrap(this.#baseKey, this.#epoch, [p.publicKey]);
+    });
+  }
+
+  #refused(senderId, e) {
+    const id = Number.isSafeInteger(senderId) ? senderId : null;
+    this.dispatchEvent(new CustomEvent('refused', { detail: { senderId: id, code: e.code ?? ErrorCode.PLATFORM, message: e.message } }));
+  }
+
+  async #install(wrapped, peer) {
+    const opened = await unwrapBaseKey(this.#identity.privateKey, wrapped, { sender: peer.publicKey, call: this.#call });
+    try {
+      if (opened.suite !== this.#suite) throw new PhisealError('this key was wrapped for another cipher suite', ErrorCode.CONTEXT_MISMATCH);
+      if (peer.verified || !this.#requireVerified) {
+        await this.#keyring.setKey(opened.senderId, opened.epoch, opened.baseKey);
+        return { senderId: opened.senderId, epoch: opened.epoch, held: false };
+      }
+      peer.held = wrapped; // authentic; installed by verify()
+      return { senderId: opened.senderId, epoch: opened.epoch, held: true };
+    } finally {
+      opened.baseKey.fill(0);
+    }
   }
 
   /**
    * Installs a participant's key from its wrap, if the pinned identity of
-   * the sender id it names made it for this call; otherwise rejects
-   * (UNTRUSTED_AUTHOR for an unknown or other sender, CONTEXT_MISMATCH,
-   * DECRYPT_FAILED, UNSUPPORTED for a v1 wrap, or the keyring's refusal of
-   * an old epoch or a reused key) and dispatches `refused`. Resolves to
-   * `{senderId, epoch}`.
+   * the sender id it names made it for this call and suite; otherwise
+   * rejects (UNTRUSTED_AUTHOR for an unknown or other sender,
+   * CONTEXT_MISMATCH, DECRYPT_FAILED, UNSUPPORTED for a v1 wrap, or the
+   * keyring's refusal of an old epoch or a reused key) and dispatches
+   * `refused`. With `requireVerified`, an authentic wrap from a participant
+   * not yet verified is held (`held: true`) and installed by verify().
+   * Resolves to `{senderId, epoch, held}`.
    */
-  async acceptKey(wrapped) {
-    let senderId = null;
-    try {
-      const list = Array.isArray(wrapped) ? wrapped : [wrapped];
-      const mine = list.find((w) => w?.recipient === this.#identity.privateKey.kid) ?? list[0];
-      senderId = mine?.senderId ?? null;
-      const peer = this.#peers.get(senderId);
-      if (peer === undefined) throw new PhisealError(`a key from sender id ${String(senderId)}, who was not admitted to this call`, ErrorCode.UNTRUSTED_AUTHOR);
-      if (typeof mine.sender === 'string' && mine.sender !== peer.publicKey.kid) throw this.#changed(senderId, peer.publicKey.kid, mine.sender);
-      const opened = await unwrapBaseKey(this.#identity.privateKey, mine, { sender: peer.publicKey, call: this.#call });
+  acceptKey(wrapped) {
+    return this.#serial(async () => {
+      let senderId = null;
       try {
-        await this.#keyring.setKey(opened.senderId, opened.epoch, opened.baseKey);
-      } finally {
-        opened.baseKey.fill(0);
+        const list = Array.isArray(wrapped) ? wrapped : [wrapped];
+        const mine = list.find((w) => w?.recipient === this.#identity.privateKey.kid) ?? list[0];
+        senderId = mine?.senderId ?? null;
+        const peer = this.#peers.get(senderId);
+        if (peer === undefined) throw new PhisealError(`a key from sender id ${String(senderId)}, who was not admitted to this call`, ErrorCode.UNTRUSTED_AUTHOR);
+        // Version and call first (as unwrapBaseKey checks them), then whose key made it.
+        if (mine.v === 2 && mine.call === this.#call && typeof mine.sender === 'string' && mine.sender !== peer.publicKey.kid) {
+          throw this.#changed(senderId, peer.publicKey.kid, mine.sender);
+        }
+        return await this.#install(mine, peer);
+      } catch (e) {
+        this.#refused(senderId, e);
+        throw e;
       }
-      return { senderId: opened.senderId, epoch: opened.epoch };
-    } catch (e) {
-      this.dispatchEvent(new CustomEvent('refused', { detail: { senderId, code: e.code ?? ErrorCode.PLATFORM, message: e.message } }));
-      throw e;
-    }
+    });
   }
 
   /**
@@ -662,19 +738,23 @@ export class SecureCall extends EventTarget {
    * to a new epoch with a fresh base key, wrapped only to those who remain.
    * Resolves to those wraps (send them).
    */
-  async remove(senderId) {
-    if (!this.#peers.delete(senderId)) throw invalidArgument(`no participant ${senderId}`);
-    await this.#keyring.removeKey(senderId);
-    return this.rekey();
+  remove(senderId) {
+    return this.#serial(async () => {
+      if (!this.#peers.delete(senderId)) throw invalidArgument(`no participant ${senderId}`);
+      await this.#keyring.removeKey(senderId);
+      return this.#newSendKey(this.#epoch + 1);
+    });
   }
 
-  /** A fresh base key at the next epoch, wrapped to every participant; resolves to the wraps. */
+  /** A fresh base key at the next epoch, wrapped to every participant (verified ones with requireVerified); resolves to the wraps. */
   rekey() {
-    if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
-    return this.#newSendKey(this.#epoch + 1);
+    return this.#serial(async () => {
+      if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
+      return this.#newSendKey(this.#epoch + 1);
+    });
   }
 
-  /** The safety code over this participant and every pinned one (see callSafetyCode). */
+  /** The safety code over this participant and every pinned one (see callSafetyCode); recompute it whenever the participants change. */
   safetyCode() {
     const all = [{ publicKey: this.#identity.publicKey, senderId: this.#senderId }];
     for (const [senderId, p] of this.#peers) all.push({ publicKey: p.publicKey, senderId });

@@ -82,7 +82,7 @@ function identityWarning(detail) {
   $('remote').style.visibility = 'hidden';
   $('warning-text').textContent =
     `The signalling server offered another security key (${detail.offered}) for the other participant, ` +
-    `pinned as ${detail.pinned} when the visit started. It was refused: your media stays encrypted to the verified key only. ` +
+    `while ${detail.pinned} is pinned for this visit. It was refused: your media key is wrapped only to the pinned key. ` +
     'Someone may be trying to join this visit. End it and start a new one, and compare the safety code again.';
   $('warning').showModal();
   setPhase('identity-changed', 'the other participant\'s identity key changed: refused', false);
@@ -104,7 +104,8 @@ async function main() {
   const keyring = new MediaKeyring();
   state.keyring = keyring;
   // The visit's keys: the peer is pinned at its first "hello"; keys only from its identity, for this room.
-  const secure = new SecureCall({ call: `telehealth:${room}`, identity: me, senderId, keyring });
+  // Two parties, and no media key either way before both people compared the safety code.
+  const secure = new SecureCall({ call: `telehealth:${room}`, identity: me, senderId, keyring, maxParticipants: 1, requireVerified: true });
   state.secure = secure;
   await secure.start();
   secure.addEventListener('identitychange', (e) => identityWarning(e.detail));
@@ -155,6 +156,7 @@ async function main() {
   const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/api/signal?room=${encodeURIComponent(room)}`);
   const send = (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
   const pendingIce = [];
+  let lastRekey = -Infinity;
   const sendKeys = (wraps) => wraps.forEach((w) => send({ type: 'key', wrapped: w })); // plain JSON
 
   const handlers = {
@@ -182,22 +184,31 @@ async function main() {
         $('peer').textContent = `${state.peer.name} (${state.peer.role}), key ${peerKey.kid}`;
         $('code').textContent = state.code;
         $('verify').disabled = false;
+        setPhase('verify', 'compare the safety code with the other participant, then press "The codes match": media starts after both did');
       }
       sendKeys(wraps);
     },
     key: async (m) => {
       // Only a wrap the pinned identity made for this visit (HPKE auth mode); anything else is refused and counted.
+      let got;
       try {
-        await secure.acceptKey(m.wrapped);
+        got = await secure.acceptKey(m.wrapped);
       } catch {
+        return;
+      }
+      if (got.held) {
+        state.keyHeld = true; // authentic, installed once we verify
         return;
       }
       state.keyFromPeer = true;
       $('forget').disabled = false;
     },
     'key-request': async () => {
-      // A new random key at the next epoch, wrapped to the pinned peer only.
-      if (state.peer !== null) sendKeys(await secure.rekey());
+      // A new random key at the next epoch, wrapped to the pinned, verified peer only; at most one every 2 s
+      // (a server flooding requests cannot burn through the sender's epochs).
+      if (state.peer === null || !state.verified || performance.now() - lastRekey < 2000) return;
+      lastRekey = performance.now();
+      sendKeys(await secure.rekey());
     },
     offer: async (m) => {
       await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
@@ -247,10 +258,14 @@ async function main() {
     $('rekey').disabled = true;
     setPhase('connected', 'asked for a new key: it arrives wrapped to your P-384 key');
   };
-  $('verify').onclick = () => {
-    secure.verify(state.peer.senderId);
-    state.verified = true;
+  $('verify').onclick = async () => {
     $('verify').disabled = true;
+    sendKeys(await secure.verify(state.peer.senderId)); // our key goes out now; theirs, if it came, is installed now
+    state.verified = true;
+    if (state.keyHeld) {
+      state.keyFromPeer = true;
+      $('forget').disabled = false;
+    }
     $('verified').textContent = 'verified: you compared the code with the other participant';
   };
   $('hangup').onclick = () => {

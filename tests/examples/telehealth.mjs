@@ -64,15 +64,24 @@ export async function telehealthTests({ context, url, check }) {
   const both = [clinician, patient];
   const shots = [];
 
-  await check('telehealth: both pages connect through the signaling server and agree keys (same verification code)', async () => {
+  await check('telehealth: both pages show the same safety code; no media key leaves a page before its user verified it', async () => {
+    for (const p of both) await p.waitForFunction(() => window.visit.code !== null || window.visit.error, null, { timeout: 30_000 });
+    const [a, b] = await Promise.all(both.map((p) => p.evaluate(() => ({ code: window.visit.code, error: window.visit.error, peer: window.visit.peer }))));
+    assert(!a.error && !b.error, `errors: ${a.error ?? ''} ${b.error ?? ''}`);
+    assert(a.code && a.code === b.code && /^\d{5}( \d{5}){7}$/.test(a.code), `safety codes differ: ${a.code} / ${b.code}`);
+    assert(a.peer.role === 'patient' && b.peer.role === 'clinician', 'each page should see the other role');
+    await clinician.waitForTimeout(1_000);
+    const early = wire.fromPage.filter((m) => m.type === 'key');
+    assert(early.length === 0, `the clinician page sent ${early.length} media key(s) before verification`);
+    const before = await clinician.evaluate(() => window.visit.keyFromPeer);
+    assert(before === false, 'a key was installed before verification');
+    for (const p of both) await p.click('#verify');
     for (const p of both) {
       await p.waitForFunction(() => (window.visit.phase === 'connected' && window.visit.keyFromPeer) || window.visit.error, null, { timeout: 30_000 });
     }
-    const [a, b] = await Promise.all(both.map((p) => p.evaluate(() => ({ code: window.visit.code, error: window.visit.error, peer: window.visit.peer }))));
-    assert(!a.error && !b.error, `errors: ${a.error ?? ''} ${b.error ?? ''}`);
-    assert(a.code && a.code === b.code, `verification codes differ: ${a.code} / ${b.code}`);
-    assert(a.peer.role === 'patient' && b.peer.role === 'clinician', 'each page should see the other role');
-    return `code ${a.code}`;
+    const err = await Promise.all(both.map((p) => p.evaluate(() => window.visit.error)));
+    assert(!err[0] && !err[1], `errors after verification: ${err.join(' ')}`);
+    return `code ${a.code}; keys exchanged only after both pressed "The codes match"`;
   });
 
   await check('telehealth: a third participant is refused by the signaling server', async () => {
@@ -225,7 +234,20 @@ export async function telehealthTests({ context, url, check }) {
     await until(async () => (await counters(clinician)).video.decrypted > before.video.decrypted + 20, 10_000, 'the patient\'s frames after the injected keys');
     const injectedWarning = await clinician.evaluate(() => window.visit.identityWarning);
     assert(injectedWarning?.offered === server.publicKey.kid, `the injected wrap named the server's key but no identity warning: ${JSON.stringify(injectedWarning)}`);
-    // 4: a second "hello" with the server's public key for the patient.
+    // 4: a "hello" as a new participant (another sender id) in this two-party visit.
+    await clinician.evaluate(() => {
+      window.visit.identityWarning = null;
+      document.getElementById('warning').close();
+    });
+    const newcomer = await phiseal.generateKeyPair();
+    const sentBeforeNewcomer = wire.fromPage.length;
+    inject({ ...patientHello, senderId: patientHello.senderId + 1, jwk: newcomer.publicKey.toJwk() });
+    await clinician.waitForFunction(() => window.visit.identityWarning !== null, null, { timeout: 10_000 });
+    const newcomerWarning = await clinician.evaluate(() => window.visit.identityWarning);
+    assert(newcomerWarning.offered === newcomer.publicKey.kid, `no warning for a newcomer: ${JSON.stringify(newcomerWarning)}`);
+    await clinician.waitForTimeout(500);
+    assert(!wire.fromPage.slice(sentBeforeNewcomer).some((m) => m.type === 'key'), 'a media key was wrapped to the newcomer');
+    // 5: a second "hello" with the server's public key for the patient.
     await clinician.evaluate(() => {
       window.visit.identityWarning = null;
       document.getElementById('warning').close();
@@ -247,7 +269,7 @@ export async function telehealthTests({ context, url, check }) {
     const leaked = wire.fromPage.slice(sentBefore).filter((m) => m.type === 'key' && m.wrapped.recipient !== patientKey.kid);
     assert(leaked.length === 0, `the page wrapped its media key to the swapped key: ${JSON.stringify(leaked)}`);
     shots.push(await screenshot(clinician, 'telehealth-identity-warning'));
-    return `refused ${refused.join(', ')}; swapped hello -> blocking warning, no key sent to it`;
+    return `refused ${refused.join(', ')}; newcomer hello and swapped hello -> blocking warning, no key sent to either`;
   });
 
   for (const p of both) await p.close();

@@ -249,10 +249,94 @@ test('SecureCall: misuse is refused', async () => {
   await rejectsWith(assert, call.admit({ publicKey: other.publicKey, senderId: 2 }), 'MISUSE', /start/);
   await call.start();
   await rejectsWith(assert, call.start(), 'MISUSE');
-  await rejectsWith(assert, call.admit({ publicKey: me.publicKey, senderId: 2 }), 'INVALID_ARGUMENT', /own/);
-  await rejectsWith(assert, call.admit({ publicKey: other.publicKey, senderId: 1 }), 'INVALID_ARGUMENT', /own/);
-  assert.throws(() => call.verify(5), /no participant 5/);
+  // The server reflects this participant's own hello back, or reuses its sender id: an identity change, not an admission.
+  const changes = [];
+  call.addEventListener('identitychange', (e) => changes.push(e.detail));
+  await rejectsWith(assert, call.admit({ publicKey: me.publicKey, senderId: 2 }), 'UNTRUSTED_AUTHOR');
+  await rejectsWith(assert, call.admit({ publicKey: other.publicKey, senderId: 1 }), 'UNTRUSTED_AUTHOR');
+  assert.equal(changes.length, 2);
+  await rejectsWith(assert, call.verify(5), 'INVALID_ARGUMENT', /no participant 5/);
+  assert.throws(() => new SecureCall({ call: CALL, identity: me, senderId: 1, keyring, maxParticipants: 0 }), /maxParticipants/);
   await call.admit({ publicKey: other.publicKey, senderId: 2 });
-  call.verify(2);
+  await call.verify(2);
   assert.deepEqual(call.participants, [{ senderId: 2, kid: other.publicKey.kid, verified: true }]);
+});
+
+test('attack: the server says "hello" as a new participant (another sender id) in a two-party visit', async () => {
+  const clinician = await participant(1);
+  const patient = await participant(2);
+  const visit = new SecureCall({ call: CALL, identity: clinician.identity, senderId: 1, keyring: new RustKeyring(), maxParticipants: 1 });
+  await visit.start();
+  const changes = [];
+  visit.addEventListener('identitychange', (e) => changes.push(e.detail));
+  await visit.admit({ publicKey: patient.identity.publicKey, senderId: 2 });
+  const code = await visit.safetyCode();
+  const server = await phiseal.generateKeyPair();
+  await rejectsWith(assert, visit.admit({ publicKey: server.publicKey, senderId: 77 }), 'UNTRUSTED_AUTHOR', /maxParticipants 1/);
+  assert.deepEqual(changes.map((c) => [c.senderId, c.offered]), [[77, server.publicKey.kid]]);
+  assert.deepEqual(visit.participants.map((p) => p.senderId), [2]);
+  assert.deepEqual(await visit.safetyCode(), code);
+  // A rekey still goes to the patient only.
+  assert.deepEqual((await visit.rekey()).map((w) => w.recipient), [patient.identity.publicKey.kid]);
+  // Without the limit (a group call) the newcomer is admitted, and the code every participant compares changes.
+  await clinician.call.admit({ publicKey: patient.identity.publicKey, senderId: 2 });
+  const before = await clinician.call.safetyCode();
+  await clinician.call.admit({ publicKey: server.publicKey, senderId: 77 });
+  assert.notEqual((await clinician.call.safetyCode()).code, before.code);
+});
+
+test('requireVerified: no key is wrapped to, or installed from, a participant before the people compared the code', async () => {
+  const make = async (senderId) => {
+    const identity = await phiseal.generateKeyPair();
+    const keyring = new RustKeyring();
+    const call = new SecureCall({ call: CALL, identity, senderId, keyring, requireVerified: true, maxParticipants: 1 });
+    await call.start();
+    return { identity, keyring, call, senderId };
+  };
+  const a = await make(1);
+  const b = await make(2);
+  assert.deepEqual(await a.call.admit({ publicKey: b.identity.publicKey, senderId: 2 }), []);
+  assert.deepEqual(await b.call.admit({ publicKey: a.identity.publicKey, senderId: 1 }), []);
+  assert.deepEqual(await a.call.rekey(), [], 'a rekey wraps to verified participants only');
+  // b verifies first and sends its key; a holds it (authentic) without installing it.
+  const fromB = await b.call.verify(1);
+  assert.equal(fromB.length, 1);
+  assert.deepEqual(await a.call.acceptKey(fromB), { senderId: 2, epoch: 0, held: true });
+  assert.equal(a.keyring.receive(b.keyring.send('before a verified')), null);
+  // A forged wrap is still refused at once, never held.
+  const server = await phiseal.generateKeyPair();
+  const forged = await wrapBaseKey(generateBaseKey(), [a.identity.publicKey], { senderKey: server.privateKey, call: CALL, senderId: 2, epoch: 3 });
+  await rejectsWith(assert, a.call.acceptKey(forged.map((w) => ({ ...w, sender: b.identity.publicKey.kid }))), 'DECRYPT_FAILED');
+  // a verifies: the held key is installed, and a's key goes to b.
+  const fromA = await a.call.verify(2);
+  assert.equal(a.keyring.receive(b.keyring.send('after a verified')), 'after a verified');
+  await b.call.acceptKey(fromA);
+  assert.equal(b.keyring.receive(a.keyring.send('both ways')), 'both ways');
+  assert.deepEqual(await a.call.verify(2), [], 'verifying again sends nothing new');
+});
+
+test('attack: the server triggers a rekey while a participant is removed; the removed one never gets the new key', async () => {
+  const a = await participant(1);
+  const b = await participant(2);
+  const c = await participant(3);
+  for (const them of [b, c]) await them.call.admit({ publicKey: a.identity.publicKey, senderId: 1 });
+  const toB = await a.call.admit({ publicKey: b.identity.publicKey, senderId: 2 });
+  await a.call.admit({ publicKey: c.identity.publicKey, senderId: 3 });
+  await b.call.acceptKey(toB);
+  // Issued together, as a "key-request" arriving during a hang-up would.
+  const [rekeyed, removed] = await Promise.all([a.call.rekey(), a.call.remove(2)]);
+  assert.deepEqual(rekeyed.map((w) => w.epoch), [1, 1]);
+  assert.deepEqual(removed.map((w) => [w.recipient, w.epoch]), [[c.identity.publicKey.kid, 2]]);
+  assert.equal(a.call.epoch, 2);
+  const frame = a.keyring.send('after b left');
+  await b.call.acceptKey(rekeyed).catch(() => {});
+  assert.equal(b.keyring.receive(frame), null, 'b reads epoch 2');
+  await c.call.acceptKey(removed);
+  assert.equal(c.keyring.receive(frame), 'after b left');
+});
+
+test('a wrap for another cipher suite is refused', async () => {
+  const { clinician, patient } = await honestPair();
+  const other = await wrapBaseKey(generateBaseKey(5), [clinician.identity.publicKey], { senderKey: patient.identity.privateKey, call: CALL, senderId: 2, epoch: 4, suite: 5 });
+  await rejectsWith(assert, clinician.call.acceptKey(other), 'CONTEXT_MISMATCH', /cipher suite/);
 });
