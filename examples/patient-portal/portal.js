@@ -115,23 +115,40 @@ export async function staffKey(role) {
   }
 }
 
+/** Where the audit page (the verifier) keeps what it trusts: never taken from the server. */
+export const PINNED = {
+  signers: 'phiseal-portal-pinned-audit-signers',
+  witness: 'phiseal-portal-pinned-witness',
+  kept: (logId) => `phiseal-portal-kept-checkpoint-${logId}`,
+};
+const readJson = (key, dflt) => JSON.parse(localStorage.getItem(key) ?? 'null') ?? dflt;
+export const pinned = { read: readJson, write: (key, value) => localStorage.setItem(key, JSON.stringify(value)) };
+
 /**
- * An audit queue for this tab: its own hash chain, checkpoints signed by a
- * key made for this page load whose public key is registered as an audit
- * signer. `record(entry, check)` appends durably
- * (IndexedDB) before it resolves; `publish()` signs a checkpoint and sends the
- * pending lines to the server.
+ * An audit queue for this tab: its own hash chain and Merkle tree,
+ * checkpoints signed by a key made for this page load. Its public key is
+ * pinned for the audit page in this browser's localStorage (standing in for
+ * the verifier's own configuration: the server never supplies it) and
+ * registered with the witness, which cosigns the checkpoints the server
+ * relays. `record(entry, check)` appends durably (IndexedDB) before it
+ * resolves; `publish()` signs a checkpoint and sends the pending lines to the
+ * server.
  */
 export async function staffAudit(role) {
   const staff = STAFF[role];
   await phiseal.init();
   const signingKey = phiseal.SigningKey.generate();
-  await api('directory', { actor: staff.actor, purpose: 'audit-signer', jwk: signingKey.publicKey.toJwk() });
+  const jwk = signingKey.publicKey.toJwk();
+  await api('directory', { actor: staff.actor, purpose: 'audit-signer', jwk });
+  pinned.write(PINNED.signers, [...pinned.read(PINNED.signers, []), jwk]);
   // One chain per tab (two tabs must not share one): its name lives in sessionStorage, so a reload continues it.
   const slot = `phiseal-portal-audit-${staff.actor}`;
   let name = sessionStorage.getItem(slot);
   if (!name) sessionStorage.setItem(slot, (name = `${slot}-${Date.now()}-${crypto.randomUUID().slice(0, 8)}`));
   const queue = await phiseal.AuditQueue.open({ name, signingKey, checkpointEvery: 20 });
+  // The writer tells the witness its log's key itself (the witness address comes with the portal's info in this demo).
+  const { witness } = await api('info');
+  await fetch(`${witness.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ origin: queue.logId, jwk }) });
   const actor = { id: staff.actor, role: staff.role };
   const device = navigator.userAgent.includes('Headless') ? 'headless test browser' : 'portal web app';
   return {

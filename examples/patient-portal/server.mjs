@@ -11,6 +11,13 @@
 // the patient's author key), so a record moved to another row or patient is
 // refused (CONTEXT_MISMATCH), not shown.
 //
+// Audit logs: the server stores them and is not trusted with them. It relays
+// each checkpoint to a witness (witness.mjs, a child process on 127.0.0.1
+// that this server does not control), with a consistency proof it computes
+// from the stored log, and stores the cosigned checkpoint the witness
+// returns; the audit page verifies against signer keys it pinned itself,
+// the checkpoint it kept, and the witness's cosignature.
+//
 // SQLite: Node's built-in `node:sqlite` where the installed Node has it
 // (22.5 and later), otherwise `sql.js` (SQLite compiled to WebAssembly, a
 // plain npm package: no native build, unlike better-sqlite3, whose install
@@ -21,10 +28,12 @@
 //   import { portalApi } from './patient-portal/server.mjs'
 //   const api = await portalApi({ file: 'portal.sqlite' });  // api.handle(req, res) -> true if answered
 
+import { spawn } from 'node:child_process';
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { init, inspectRecord, verifyAllPhiEncrypted } from '../../js/index.js';
+import { fileURLToPath } from 'node:url';
+import { AuditTree, checkpointLine, init, inspectRecord, parseCheckpoint, verifyAllPhiEncrypted } from '../../js/index.js';
 import { SCHEMA, STAFF } from './schema.js';
 
 const MAX_BODY = 1 << 20; // 1 MiB: an intake record is a few KiB
@@ -156,6 +165,20 @@ const KNOWN_ACTORS = new Map(Object.values(STAFF).map((s) => [s.actor, s]));
 /** Patient ids are made by the patient's browser: opaque, never PHI. */
 const PATIENT_ID = /^patient-[0-9a-f-]{36}$/;
 
+/** Starts witness.mjs as a child process (it stops with this process: its stdin closes). */
+async function startWitnessProcess() {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./witness.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const first = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`the witness exited (${code})`)));
+  });
+  return { ...JSON.parse(first), stop: () => child.kill() };
+}
+
 /**
  * The portal API on `file` (a SQLite database). `handle(req, res)` answers
  * requests under /api/portal/ and resolves to true for those.
@@ -163,9 +186,56 @@ const PATIENT_ID = /^patient-[0-9a-f-]{36}$/;
 export async function portalApi({ file }) {
   await init();
   const db = await openDatabase(file);
+  const witness = await startWitnessProcess();
+  const witnessCall = async (path, body) => {
+    const res = await fetch(`${witness.url}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+    return { ok: res.ok, json: await res.json() };
+  };
+  /** Relays a checkpoint note to the witness with a consistency proof from what it cosigned last; stores the cosigned note. */
+  async function cosign(note) {
+    const { origin, size } = parseCheckpoint(note);
+    const last = (await witnessCall(`/last?origin=${encodeURIComponent(origin)}`)).json;
+    const lines = db.all('SELECT line FROM audit WHERE log = ? ORDER BY rowid', [origin]).map((r) => r.line);
+    const proof = last && last.size < size ? AuditTree.fromLog(`${lines.join('\n')}\n`).consistencyProof(last.size, size) : [];
+    const r = await witnessCall('/cosign', { note, proof });
+    if (!r.ok) {
+      console.error(`portal: the witness refused the checkpoint of ${origin} at ${size}: ${r.json.code} ${r.json.error}`);
+      return;
+    }
+    store(checkpointLine(note + r.json.cosignature));
+  }
+  /** Stores one audit line (deduplicated by log, type, seq or tree size, and digest); returns 1 if new. */
+  function store(line) {
+    let parsed;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new HttpError(400, 'an audit line is not JSON');
+    }
+    let log = parsed.log;
+    let seq = parsed.seq;
+    if (parsed.type === 'checkpoint' && typeof parsed.note === 'string') {
+      try {
+        ({ origin: log, size: seq } = parseCheckpoint(parsed.note));
+      } catch {
+        throw new HttpError(400, 'a checkpoint line does not hold a checkpoint note');
+      }
+    }
+    if (typeof log !== 'string' || !Number.isSafeInteger(seq)) throw new HttpError(400, 'an audit line has no log or seq');
+    const digest = b64url(createHash('sha256').update(line).digest());
+    const before = db.all('SELECT count(*) AS n FROM audit')[0].n;
+    db.run('INSERT OR IGNORE INTO audit (log, type, seq, digest, line, received) VALUES (?, ?, ?, ?, ?, ?)', [
+      log, String(parsed.type), seq, digest, line, Date.now(),
+    ]);
+    return db.all('SELECT count(*) AS n FROM audit')[0].n - before;
+  }
 
   const routes = {
-    'GET /api/portal/info': () => ({ engine: db.engine, file, schema: SCHEMA, staff: STAFF }),
+    // The witness's address and key, for convenience: the audit page pins the key the first time (see audit.html).
+    'GET /api/portal/info': () => ({
+      engine: db.engine, file, schema: SCHEMA, staff: STAFF,
+      witness: { url: witness.url, name: witness.name, publicKey: witness.publicKey },
+    }),
 
     // Key directory: the public keys of the care team, made in their browsers.
     'GET /api/portal/directory': () =>
@@ -237,21 +307,15 @@ export async function portalApi({ file }) {
       const body = await readJson(req);
       if (!Array.isArray(body.lines) || body.lines.some((l) => typeof l !== 'string')) throw new HttpError(400, 'lines must be strings');
       let added = 0;
+      const notes = [];
       for (const line of body.lines) {
-        let parsed;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          throw new HttpError(400, 'an audit line is not JSON');
-        }
-        if (typeof parsed.log !== 'string' || !Number.isSafeInteger(parsed.seq)) throw new HttpError(400, 'an audit line has no log or seq');
-        const digest = b64url(createHash('sha256').update(line).digest());
-        const before = db.all('SELECT count(*) AS n FROM audit')[0].n;
-        db.run('INSERT OR IGNORE INTO audit (log, type, seq, digest, line, received) VALUES (?, ?, ?, ?, ?, ?)', [
-          parsed.log, String(parsed.type), parsed.seq, digest, line, Date.now(),
-        ]);
-        added += db.all('SELECT count(*) AS n FROM audit')[0].n - before;
+        const n = store(line);
+        added += n;
+        const parsed = JSON.parse(line);
+        if (n && parsed.type === 'checkpoint' && typeof parsed.note === 'string') notes.push(parsed.note);
       }
+      // After the whole batch is stored (a checkpoint covers entries sent with it): one witness call per new checkpoint.
+      for (const note of notes) await cosign(note);
       await db.save();
       return { received: body.lines.length, added };
     },
@@ -279,5 +343,11 @@ export async function portalApi({ file }) {
   }
 
   // `db` (run, all, save) is for tests that play a compromised server editing its own database.
-  return { handle, engine: db.engine, file, db, close: () => db.close() };
+  return {
+    handle, engine: db.engine, file, db, witness,
+    close: () => {
+      witness.stop();
+      db.close();
+    },
+  };
 }

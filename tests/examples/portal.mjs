@@ -6,7 +6,7 @@
 // by run.mjs.
 import { readFile } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
-import { init, verifyAllPhiEncrypted } from '../../js/index.js';
+import { AuditLog, SigningKey, importPublicKey, init, parseCheckpoint, verifyAllPhiEncrypted, verifyLog } from '../../js/index.js';
 import { SCHEMA } from '../../examples/patient-portal/schema.js';
 import { assert, screenshot } from './support.mjs';
 
@@ -171,9 +171,9 @@ export async function portalTests({ context, url, check, server }) {
     await page.waitForFunction(() => window.portalAudit !== undefined, null, { timeout: 20_000 });
     const audit = await page.evaluate(() => window.portalAudit);
     const overall = await page.textContent('#overall');
-    assert(overall.startsWith('Audit chain verified'), overall);
+    assert(overall.startsWith('Audit logs verified'), overall);
     // One chain per staff member in this tab (each continued across reloads).
-    assert(audit.logs === 2 && audit.valid === 2, `logs ${audit.logs}, valid ${audit.valid}`);
+    assert(audit.logs === 2 && audit.valid === 2 && audit.witnessed === 2, `logs ${audit.logs}, valid ${audit.valid}, witnessed ${audit.witnessed}`);
     const entries = await page.textContent('#logs');
     assert((entries.match(/view-record intake-[0-9a-f-]+ success/g) ?? []).length === 2, 'expected one view-record entry each for clinician and billing');
     assert(/dr-lee \(clinician\) capture-attempt\s+denied \([\w.]*getDisplayMedia\)/.test(entries), `the blocked screen capture is not in the audit log: ${entries.match(/.*capture.*/g)}`);
@@ -227,6 +227,59 @@ export async function portalTests({ context, url, check, server }) {
     assert(refiled.opened === 0 && refiled.refusals.length === 2 && refiled.refusals.every((r) => r.code === 'CONTEXT_MISMATCH'), `refiled: ${JSON.stringify(refiled)}`);
     assert(leaked.length === 0, `PHI shown after the re-filing: ${leaked}`);
     return `moved into ${b.id.slice(0, 15)}…: ${view.refusals[0].code}; re-filed under the other patient: ${refiled.refusals.map((r) => r.code).join(', ')}`;
+  });
+
+  await check('portal: the server cuts one audit log back and rewrites the other under its own key; the audit page refuses both, the witness will not cosign the rewrite', async () => {
+    const db = server.portal.db;
+    // The audit page runs once more and keeps each log's latest cosigned checkpoint.
+    await page.goto(`${url}/examples/patient-portal/audit.html`);
+    await page.waitForFunction(() => window.portalAudit !== undefined, null, { timeout: 20_000 });
+    const before = await page.evaluate(() => window.portalAudit);
+    assert(before.valid === 2, `before the attack: ${JSON.stringify(before)}`);
+    const [cutLog, forgedLog] = [...new Set(db.all('SELECT log FROM audit ORDER BY rowid').map((r) => r.log))];
+    // Cut back: drop every entry after an earlier checkpoint, with the later checkpoints.
+    const sizes = [...new Set(db.all("SELECT seq FROM audit WHERE log = ? AND type = 'checkpoint'", [cutLog]).map((r) => r.seq))].sort((a, b) => a - b);
+    const keep = sizes.length > 1 ? sizes.at(-2) : sizes.at(-1) - 1;
+    db.run('DELETE FROM audit WHERE log = ? AND seq > ?', [cutLog, keep]);
+    // Rewrite: the same log id, one action changed, signed by the server's own key.
+    const lines = db.all('SELECT line FROM audit WHERE log = ? ORDER BY rowid', [forgedLog]).map((r) => JSON.parse(r.line));
+    const entries = lines.filter((l) => l.type === 'entry');
+    const serverKey = SigningKey.generate();
+    let i = 0;
+    const forged = new AuditLog({ logId: forgedLog, signingKey: serverKey, clock: () => entries[Math.min(i, entries.length - 1)].time });
+    for (; i < entries.length; i++) {
+      const { actor, action, patientId, resource, outcome, client, reason } = entries[i];
+      forged.append({ actor, action: i === 0 ? 'nothing-to-see' : action, patientId, resource, outcome, client, reason });
+    }
+    const note = JSON.parse(forged.checkpoint()).note;
+    db.run('DELETE FROM audit WHERE log = ?', [forgedLog]);
+    for (const line of forged.toJsonl().trim().split('\n')) {
+      const l = JSON.parse(line);
+      const seq = l.type === 'entry' ? l.seq : parseCheckpoint(l.note).size;
+      db.run('INSERT INTO audit (log, type, seq, digest, line, received) VALUES (?, ?, ?, ?, ?, ?)', [forgedLog, l.type, seq, `forged-${seq}-${l.type}`, line, Date.now()]);
+    }
+    await db.save();
+    // The server registers its key with the witness and asks it to cosign the rewrite: refused.
+    const w = server.portal.witness.url;
+    const post = (path, body) => fetch(`${w}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    await post('/logs', { origin: forgedLog, jwk: serverKey.publicKey.toJwk() });
+    const refused = await post('/cosign', { note, proof: [] });
+    const why = await refused.json();
+    assert(refused.status === 409 && why.code === 'STALE_VERSION', `the witness answered ${refused.status} ${JSON.stringify(why)}`);
+    await page.goto(`${url}/examples/patient-portal/audit.html`);
+    await page.waitForFunction(() => window.portalAudit !== undefined, null, { timeout: 20_000 });
+    const after = await page.evaluate(() => window.portalAudit);
+    assert(after.valid === 0, `after the attack: ${JSON.stringify(after)}`);
+    // The rewrite differs from the kept checkpoint's entries (FORKED) before its own checkpoint is reached;
+    // a verifier without a kept checkpoint refuses its signature (UNTRUSTED_KEY: the pinned keys, not the server's).
+    assert(after.problems[cutLog] === 'ROLLED_BACK' && after.problems[forgedLog] === 'FORKED', JSON.stringify(after.problems));
+    const pins = await page.evaluate(() => JSON.parse(localStorage.getItem('phiseal-portal-pinned-audit-signers')));
+    const fresh = verifyLog(forged.toJsonl(), { trusted: pins.map((j) => importPublicKey(j)) });
+    assert(fresh.problem?.code === 'UNTRUSTED_KEY', JSON.stringify(fresh.problem));
+    const overall = await page.textContent('#overall');
+    assert(overall.startsWith('NOT verified: 2 of 2'), overall);
+    shots.push(await screenshot(page, 'portal-6-audit-attacks-refused'));
+    return `cut back to ${keep} entries: ${after.problems[cutLog]}; rewritten under the server's key: ${after.problems[forgedLog]} (without the kept checkpoint: ${fresh.problem.code}); witness: ${why.code}`;
   });
 
   await page.close();

@@ -1,0 +1,104 @@
+// A small audit-log witness for the patient portal (docs/FORMAT.md §6.6): a
+// separate process on 127.0.0.1 that the portal's storage server does not
+// control. It cosigns a checkpoint only if a key registered for that log
+// signed it and it extends what the witness cosigned before (phiseal
+// `Witness`: STALE_VERSION for a fork or a rollback), so a verifier that
+// requires its cosignature sees the history the witness saw, or refuses.
+//
+//   node examples/patient-portal/witness.mjs [--timeout 3600]
+//     prints one JSON line {url, name, publicKey} and serves:
+//     GET  /key                      {name, publicKey}
+//     POST /logs   {origin, jwk}     a log's checkpoint key, sent by the writer's browser (CORS)
+//     GET  /last?origin=…            {size, root} last cosigned, or null
+//     POST /cosign {note, proof}     {cosignature} (a signature line) or 409 {error, code}
+//
+// It stops by itself after --timeout seconds, or when its parent closes its
+// stdin. Demo simplifications, stated plainly: its key and state live in
+// memory (a restart forgets what it cosigned: a real witness stores them);
+// any local page may register a log key for an origin (keys are added, never
+// replaced). Registration only limits what it will look at: a key the
+// server registers lets the server's checkpoints be cosigned only while they
+// are consistent with the writer's, and verifiers trust the writers' pinned
+// keys, not these.
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { init, importPublicKey, SigningKey, Witness } from '../../js/index.js';
+
+const NAME = 'witness.portal.example/w1';
+const MAX_BODY = 1 << 20;
+
+export async function startWitness({ port = 0 } = {}) {
+  await init();
+  const signingKey = SigningKey.generate();
+  /** origin -> {keys: jwk[], witness: Witness} */
+  const logs = new Map();
+  const witnessFor = (origin, jwks) => {
+    const w = new Witness({ name: NAME, signingKey, logKeys: jwks.map((j) => importPublicKey(j)) });
+    const last = logs.get(origin)?.witness.last(origin);
+    if (last) w.remember(origin, last);
+    return w;
+  };
+  const body = async (req) => {
+    let text = '';
+    for await (const chunk of req) {
+      text += chunk;
+      if (text.length > MAX_BODY) throw Object.assign(new Error('body too large'), { status: 413 });
+    }
+    return JSON.parse(text);
+  };
+  const routes = {
+    'GET /key': () => ({ name: NAME, publicKey: signingKey.publicKey.toJwk() }),
+    'POST /logs': async (req) => {
+      const { origin, jwk } = await body(req);
+      if (typeof origin !== 'string') throw Object.assign(new Error('origin must be a string'), { status: 400 });
+      importPublicKey(jwk); // refuses anything but a P-384 public key
+      const keys = logs.get(origin)?.keys ?? [];
+      if (!keys.some((k) => k.x === jwk.x && k.y === jwk.y)) keys.push({ kty: 'EC', crv: 'P-384', x: jwk.x, y: jwk.y });
+      logs.set(origin, { keys, witness: witnessFor(origin, keys) });
+      return { origin, keys: keys.length };
+    },
+    'GET /last': (req) => {
+      const origin = new URL(req.url, 'http://x').searchParams.get('origin') ?? '';
+      return logs.get(origin)?.witness.last(origin) ?? null;
+    },
+    'POST /cosign': async (req) => {
+      const { note, proof } = await body(req);
+      const origin = typeof note === 'string' ? note.split('\n', 1)[0] : '';
+      const log = logs.get(origin);
+      if (!log) throw Object.assign(new Error('no key registered for this log'), { status: 409, code: 'UNTRUSTED_AUTHOR' });
+      try {
+        return { cosignature: log.witness.cosign(note, proof ?? []) };
+      } catch (e) {
+        throw Object.assign(new Error(e.message), { status: 409, code: e.code });
+      }
+    },
+  };
+  const server = createServer(async (req, res) => {
+    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' };
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    const route = routes[`${req.method} ${new URL(req.url, 'http://x').pathname}`];
+    try {
+      if (!route) throw Object.assign(new Error('no such API'), { status: 404 });
+      const result = JSON.stringify(await route(req));
+      res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end(result);
+    } catch (e) {
+      res.writeHead(e.status ?? 400, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message, code: e.code ?? null }));
+    }
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return { url, name: NAME, publicKey: signingKey.publicKey.toJwk(), close: () => new Promise((r) => server.close(r)) };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const i = process.argv.indexOf('--timeout');
+  const timeout = i >= 0 ? Number(process.argv[i + 1]) : 3600;
+  const w = await startWitness();
+  console.log(JSON.stringify({ url: w.url, name: w.name, publicKey: w.publicKey }));
+  const stop = () => w.close().then(() => process.exit(0));
+  setTimeout(stop, timeout * 1000).unref();
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.resume();
+  process.on('SIGTERM', stop);
+}
