@@ -2,6 +2,7 @@
 // field by field before it leaves the browser, open it with a recipient key.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { certifiedAuthors, certifiedRecipients, identityOf, trustArg } from './trust.js';
 import { authorsArg, isA, options, privateKeyArg, providerArg, recipientKeyArg, requireInit, schemaArg, wasm } from './internal.js';
 import { IndexKeyset, Keyset } from './keysets.js';
 import { unlockKey } from './lifecycle.js';
@@ -107,12 +108,28 @@ function contextArg(value) {
   return value;
 }
 
+/**
+ * With trust, an UNTRUSTED_AUTHOR for a record signed by an author whose
+ * certificate was refused becomes that refusal (KEY_EXPIRED, KEY_REVOKED, ...).
+ */
+function refusedAuthor(e, certified, authorOf = () => null) {
+  if (!certified || e?.code !== ErrorCode.UNTRUSTED_AUTHOR) return e;
+  let kid = null;
+  try {
+    kid = authorOf();
+  } catch {
+    return e;
+  }
+  const why = kid === null && certified.refused.size === 1 ? [...certified.refused.values()][0] : certified.refused.get(kid);
+  return why ?? e;
+}
+
 /** What openRecord / rewrapRecord expect, as JSON text for the wasm side. */
-function expectedArg(o) {
+function expectedArg(o, certified = null) {
   if (typeof o.recordId !== 'string') throw invalidArgument('recordId is required: the id of the record you asked for (a record served under another id is refused)');
   const minVersion = o.minVersion ?? 0;
   if (!Number.isSafeInteger(minVersion) || minVersion < 0) throw invalidArgument('minVersion must be a non-negative integer');
-  return JSON.stringify({ recordId: o.recordId, context: contextArg(o.context), authors: authorsArg(o.authors), minVersion });
+  return JSON.stringify({ recordId: o.recordId, context: contextArg(o.context), authors: authorsArg(o.authors, certified), minVersion });
 }
 
 /** `previous`: the header of the opened version this one replaces (openRecord(...).header). */
@@ -185,7 +202,8 @@ export async function sealIndexKey(indexKey, recipients, opts) {
   const o = options(opts, 'options');
   const ik = indexKeyArg(indexKey);
   if (!ik) throw invalidArgument('indexKey is required');
-  const r = recipientsArg(recipients);
+  const trust = trustArg(o.trust);
+  const r = recipientsArg(trust ? certifiedRecipients(trust, recipients, []) : recipients);
   const provider = providerArg(o.provider);
   const author = authorArg(o.author);
   return wasm.sealIndexKey(ik, r, provider, author);
@@ -204,7 +222,14 @@ export async function openIndexKey(sealed, privateKey, opts) {
   const o = options(opts, 'options');
   const sk = privateKeyArg(privateKey, 'privateKey');
   if (o.id !== undefined && typeof o.id !== 'string') throw invalidArgument('id must be the expected index key id (a string)');
-  const key = await wasm.openIndexKey(sealed, sk, JSON.stringify(authorsArg(o.authors)));
+  const trust = trustArg(o.trust);
+  const certified = trust ? certifiedAuthors(trust, o.authors) : null;
+  let key;
+  try {
+    key = await wasm.openIndexKey(sealed, sk, JSON.stringify(authorsArg(certified ? certified.ok.map((c) => c.publicKey) : o.authors, certified)));
+  } catch (e) {
+    throw refusedAuthor(e, certified);
+  }
   if (o.id !== undefined && key.id !== o.id) {
     const got = key.id;
     key.free();
@@ -225,12 +250,13 @@ export async function sealRecord(record, opts) {
   const o = options(opts, 'options');
   if (typeof o.recordId !== 'string') throw invalidArgument('recordId must be a string');
   const text = jsonArg(record, 'record');
-  const recipients = recipientsArg(o.recipients);
+  const trust = trustArg(o.trust);
+  const schema = schemaArg(o.schema);
+  const recipients = recipientsArg(trust ? certifiedRecipients(trust, o.recipients, schema.groups) : o.recipients);
   const author = authorArg(o.author);
   const ik = indexKeyArg(o.indexKey);
   const created = secondsArg(o.created, 'created');
   const provider = providerArg(o.provider);
-  const schema = schemaArg(o.schema);
   const sealOpts = JSON.stringify({ recordId: o.recordId, created, context: contextArg(o.context), ...previousArg(o.previous) });
   return JSON.parse(await wasm.sealRecord(text, schema, recipients, sealOpts, ik?.clone(), provider, author));
 }
@@ -248,12 +274,20 @@ export async function openRecord(sealed, opts) {
   requireInit();
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
-  const expected = expectedArg(o);
+  const trust = trustArg(o.trust);
+  const certified = trust ? certifiedAuthors(trust, o.authors) : null;
+  const expected = expectedArg(certified ? { ...o, authors: certified.ok.map((c) => c.publicKey) } : o, certified);
   const sk = await openerArg(o.privateKey, sealed);
   const ik = indexKeyArg(o.indexKey, sealed);
   const schema = schemaArg(o.schema);
-  const opened = JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone(), expected));
+  let opened;
+  try {
+    opened = JSON.parse(await wasm.openRecord(text, schema, sk, ik?.clone(), expected));
+  } catch (e) {
+    throw refusedAuthor(e, certified, () => inspectRecord(sealed).author);
+  }
   await checkFreshness(o.versions, opened.header);
+  if (certified) opened.author = identityOf(certified.ok.find((c) => c.kid === opened.author.kid));
   return opened;
 }
 

@@ -314,10 +314,60 @@ export declare class MemoryVersionStore implements VersionTracker {
   get(key: string): Promise<{ version: number; digest: string } | undefined>;
 }
 
+/** A certificate (compact JWS, docs/TRUST.md), or a chain: the leaf, then its issuers up to (not including) a pinned root. */
+export type Certificate = string | string[];
+/** With `trust`: a recipient by certificate, certified for "encrypt" and each of its groups (every schema group when omitted). */
+export interface CertifiedRecipient {
+  certificate: Certificate;
+  groups?: string[];
+}
+/** Who a certificate says a key belongs to. */
+export interface CertifiedIdentity {
+  kid: string;
+  subject: string;
+  name: string;
+  role: string;
+  groups: string[];
+}
+/** A key that verified against a Trust. */
+export interface CertifiedKey extends CertifiedIdentity {
+  publicKey: PublicKey;
+  purposes: Purpose[];
+  /** Milliseconds. */
+  notBefore: number;
+  notAfter: number;
+  serial: string;
+  root: string;
+  issuers: string[];
+}
+export type Purpose = 'encrypt' | 'sign' | 'media' | 'certify';
+/**
+ * Pinned organisation roots and their revocation lists (docs/TRUST.md). Refusals: UNTRUSTED_KEY (no chain to a
+ * root), INVALID_SIGNATURE, KEY_EXPIRED (expired, not yet valid, or no current revocation list), KEY_REVOKED,
+ * WRONG_PURPOSE, ACCESS_DENIED (groups), MALFORMED_INPUT / UNSUPPORTED (shape, unknown members).
+ */
+export declare class Trust {
+  constructor(options: { roots: PublicKey[]; revocations?: string | string[]; /** Default true. */ requireRevocations?: boolean; /** Milliseconds; default Date.now. */ clock?: () => number });
+  /** UNTRUSTED_KEY, INVALID_SIGNATURE, KEY_EXPIRED (not current), STALE_VERSION (older than the one held). */
+  addRevocations(list: string): void;
+  certify(certificate: Certificate, options: { purpose: Purpose; groups?: string[] }): CertifiedKey;
+}
+/** Issues a certificate (full build): times in milliseconds or Dates. */
+export declare function issueCertificate(
+  claims: { subject: string; name: string; role: string; groups?: string[]; purposes: Purpose[]; notBefore: number | Date; notAfter: number | Date; publicKey: PublicKey },
+  issuer: SigningKey,
+  options?: { issuedAt?: number | Date },
+): string;
+/** Issues a revocation list naming certificate serials, current from `issuedAt` to `expires` (full build). */
+export declare function issueRevocations(serials: string[], issuer: SigningKey, options: { issuedAt?: number | Date; expires: number | Date }): string;
+
 export interface SealRecordOptions {
   schema: Schema;
   recordId: string;
-  recipients: Recipient[];
+  /** PublicKeys or {publicKey, groups}; with `trust`, CertifiedRecipients only (UNTRUSTED_KEY for a bare key). */
+  recipients: Recipient[] | CertifiedRecipient[];
+  /** Refuse recipients whose certificates do not verify for "encrypt" and their groups. */
+  trust?: Trust;
   /** Signs the record; readers list its `publicKey` in `authors`. */
   author: AuthorKey;
   /** Bound to the record; openers must pass the same (default {}). */
@@ -337,8 +387,10 @@ export interface Expectation {
   recordId: string;
   /** The exact context it was sealed with (CONTEXT_MISMATCH otherwise; default {}). */
   context?: EncryptionContext;
-  /** The author keys you trust (UNTRUSTED_AUTHOR otherwise; INVALID_SIGNATURE for a bad signature). */
-  authors: (PublicKey | AuthorKey)[];
+  /** The author keys you trust (UNTRUSTED_AUTHOR otherwise; INVALID_SIGNATURE for a bad signature); with `trust`, their certificates. */
+  authors: (PublicKey | AuthorKey)[] | Certificate[];
+  /** Authors must be certified for "sign"; a record by an author whose certificate was refused gets that refusal. */
+  trust?: Trust;
   /** The lowest version accepted (STALE_VERSION below it). */
   minVersion?: number;
 }
@@ -399,14 +451,15 @@ export interface OpenedRecord<T> {
   record: T;
   locked: LockedField[];
   header: OpenedHeader;
-  author: { kid: string };
+  /** With `trust`, the certified identity of the author. */
+  author: { kid: string } | CertifiedIdentity;
 }
 
 export declare function generateIndexKey(): Promise<IndexKey>;
 /** Seals the index key to recipients, signed by `author` (a `phk2.` string). */
-export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[], options: { author: AuthorKey; provider?: Provider }): Promise<string>;
+export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[] | CertifiedRecipient[], options: { author: AuthorKey; provider?: Provider; trust?: Trust }): Promise<string>;
 /** Opens a sealed index key signed by one of `authors`; with `id`, a key of another id (an older generation) is refused with CONTEXT_MISMATCH. */
-export declare function openIndexKey(sealed: string, privateKey: PrivateKey, options: { authors: (PublicKey | AuthorKey)[]; id?: string }): Promise<IndexKey>;
+export declare function openIndexKey(sealed: string, privateKey: PrivateKey, options: { authors: (PublicKey | AuthorKey)[] | Certificate[]; id?: string; trust?: Trust }): Promise<IndexKey>;
 /**
  * Seals the PHI fields of `record` (any object of JSON values: an interface
  * of your form model works). Values JSON cannot hold (undefined, Date, NaN,

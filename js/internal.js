@@ -172,7 +172,11 @@ export function recipientKeyArg(r, what) {
 }
 
 /** The author keys an opener trusts: PublicKeys (or AuthorKeys), as the JSON the wasm side reads. */
-export function authorsArg(value) {
+export function authorsArg(value, certified = null) {
+  if (certified !== null && Array.isArray(value) && value.length === 0) {
+    // Every author certificate was refused: the first refusal says why.
+    throw [...certified.refused.values()][0] ?? new PhisealError('no trusted author certificate', ErrorCode.UNTRUSTED_KEY);
+  }
   if (!Array.isArray(value) || value.length === 0) {
     throw invalidArgument('authors is required: a non-empty array of the PublicKeys whose signatures you trust (authorKey.publicKey)');
   }

@@ -419,6 +419,9 @@ impl Certificate {
             return Err(Error::malformed("a certificate's cnf.jwk holds a private key"));
         }
         let key = PublicKey::from_jwk(&jwk)?;
+        if jwk.kid.as_ref().is_some_and(|kid| *kid != key.kid()) {
+            return Err(Error::malformed("a certificate's cnf.jwk kid is not the key's RFC 7638 thumbprint"));
+        }
         let claims = Claims {
             subject: string(&t.payload, "sub")?.to_owned(),
             name: string(&t.payload, "name")?.to_owned(),
@@ -496,8 +499,9 @@ impl TrustStore {
     }
 
     /// Verifies and adds a revocation list signed by one of the roots,
-    /// keeping the newest per root (an older list than the one held is
-    /// refused: a server cannot roll revocations back).
+    /// keeping the newest per root (an older list than the one held, or a
+    /// different one with the same `iat`, is refused: a server cannot roll
+    /// revocations back).
     ///
     /// # Errors
     /// [`ErrorCode::UntrustedKey`] if no root signed it;
@@ -528,8 +532,12 @@ impl TrustStore {
             return Err(Error::new(ErrorCode::KeyExpired, "the revocation list is not current (outside iat..exp)"));
         }
         if let Some(held) = self.revocations.iter_mut().find(|r| r.issuer == t.issuer) {
-            if issued_at < held.issued_at {
-                return Err(Error::new(ErrorCode::StaleVersion, "this revocation list is older than the one held"));
+            // Older, or another list of the same second: the server would pick which one counts.
+            if issued_at < held.issued_at || (issued_at == held.issued_at && serials != held.serials) {
+                return Err(Error::new(
+                    ErrorCode::StaleVersion,
+                    "this revocation list is older than the one held (or another list of the same iat)",
+                ));
             }
             *held = Revocations { issuer: t.issuer, issued_at, expires, serials };
         } else {

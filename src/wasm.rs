@@ -20,3 +20,4 @@ pub mod keys;
 pub mod media;
 #[cfg(feature = "media")]
 pub mod stream;
+pub mod trust;

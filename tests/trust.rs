@@ -29,8 +29,7 @@ fn org() -> Org {
 
 fn member(subject: &str, role: &str, groups: &[&str], purposes: &[Purpose]) -> (PublicKey, Claims) {
     let key = *PrivateKey::generate().unwrap().public_key();
-    let claims =
-        Claims::new(subject, subject, role, key, T0 - DAY, T0 + 30 * DAY).groups(groups).purposes(purposes);
+    let claims = Claims::new(subject, subject, role, key, T0 - DAY, T0 + 30 * DAY).groups(groups).purposes(purposes);
     (key, claims)
 }
 
@@ -98,7 +97,10 @@ fn attack_the_servers_own_key_or_another_roots_certificate() {
     let server_key = *PrivateKey::generate().unwrap().public_key();
     let theirs = payload_of(&genuine);
     let jwk = claims.key.to_jwk();
-    let swapped_payload = theirs.replace(&jwk.x, &server_key.to_jwk().x).replace(&jwk.y, &server_key.to_jwk().y);
+    let swapped_payload = theirs
+        .replace(&jwk.x, &server_key.to_jwk().x)
+        .replace(&jwk.y, &server_key.to_jwk().y)
+        .replace(&claims.key.kid(), &server_key.kid());
     let sig = genuine.split('.').nth(2).unwrap();
     let swapped = format!(
         "{}.{}.{sig}",
@@ -167,6 +169,9 @@ fn revocation_lists() {
     // The server serves the older list again: a rollback of revocations.
     let older = issue_revocations(&[], &o.root, T0 + 5, T0 + DAY).unwrap();
     assert_eq!(code(o.trust.add_revocations(&older, T0 + 20)), ErrorCode::StaleVersion);
+    let same_second = issue_revocations(&[], &o.root, T0 + 10, T0 + DAY).unwrap();
+    assert_eq!(code(o.trust.add_revocations(&same_second, T0 + 20)), ErrorCode::StaleVersion);
+    o.trust.add_revocations(&revoked, T0 + 20).unwrap(); // the same list again is fine
     assert_eq!(code(o.trust.verify(&[&cert], T0 + 20, Purpose::Sign, &[])), ErrorCode::KeyRevoked);
     // A list signed by another root, one expired, one not yet current, one edited.
     let other = SigningKey::generate().unwrap();

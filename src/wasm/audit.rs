@@ -76,7 +76,7 @@ fn entry_arg(value: &JsValue) -> JsResult<Entry> {
 
 /// An ECDSA P-384 key for signing checkpoints.
 #[wasm_bindgen(js_name = SigningKey)]
-pub struct WasmSigningKey(SigningKey);
+pub struct WasmSigningKey(pub(crate) SigningKey);
 
 #[wasm_bindgen(js_class = SigningKey)]
 impl WasmSigningKey {

@@ -64,6 +64,11 @@ impl WasmSchema {
     pub fn id(&self) -> String {
         self.0.id().to_owned()
     }
+    /// The schema's access groups.
+    #[wasm_bindgen(getter)]
+    pub fn groups(&self) -> Vec<String> {
+        self.0.groups().into_iter().map(str::to_owned).collect()
+    }
     /// The schema version.
     #[wasm_bindgen(getter)]
     pub fn version(&self) -> u32 {

@@ -1,0 +1,213 @@
+// Key certificates (docs/TRUST.md): an organisation's root key certifies
+// member keys (who, role, access groups, purposes, validity); a Trust object
+// holding the pinned roots and their revocation lists is what sealRecord,
+// openRecord, sealIndexKey, openIndexKey and SecureCall take as `trust`.
+// Parsing and every check run in Rust (src/trust.rs); this file converts
+// arguments and times.
+
+import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { isA, options, requireCapability, requireInit, wasm } from './internal.js';
+
+const PURPOSES = new Set(['encrypt', 'sign', 'media', 'certify']);
+
+function seconds(ms, name) {
+  if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`${name} must be a time in milliseconds (Date.now(), date.getTime())`);
+  return Math.floor(ms / 1000);
+}
+
+function timeArg(value, name) {
+  if (value instanceof Date) return seconds(value.getTime(), name);
+  return seconds(value, name);
+}
+
+function chainArg(value) {
+  const chain = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(chain) || chain.length === 0 || chain.some((c) => typeof c !== 'string')) {
+    throw invalidArgument('a certificate is a string (or an array: the leaf, then its issuers)');
+  }
+  return chain;
+}
+
+function groupsArg(value) {
+  const groups = value ?? [];
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) throw invalidArgument('groups must be an array of strings');
+  return groups;
+}
+
+/**
+ * Pinned organisation roots and their revocation lists.
+ *
+ *   const trust = new Trust({ roots: [orgRootPublicKey], revocations: await fetchRevocations() });
+ *   const clinician = trust.certify(certificate, { purpose: 'encrypt', groups: ['clinical'] });
+ */
+export class Trust {
+  #store;
+  #clock;
+
+  /**
+   * @param {{roots: PublicKey[], revocations?: string | string[], requireRevocations?: boolean, clock?: () => number}} opts
+   *   `requireRevocations` (default true): refuse every certificate while no
+   *   current revocation list from its root was added (KEY_EXPIRED).
+   *   `clock`: milliseconds, default Date.now.
+   */
+  constructor(opts) {
+    requireInit();
+    const o = options(opts, 'options');
+    if (!Array.isArray(o.roots) || o.roots.length === 0 || o.roots.some((r) => !isA(r, 'PublicKey'))) {
+      throw invalidArgument('roots must be a non-empty array of PublicKeys: the organisation root keys the app pins');
+    }
+    if (o.requireRevocations !== undefined && typeof o.requireRevocations !== 'boolean') throw invalidArgument('requireRevocations must be a boolean');
+    this.#clock = o.clock ?? Date.now;
+    if (typeof this.#clock !== 'function') throw invalidArgument('clock must be a function returning milliseconds');
+    this.#store = new wasm.TrustStore(JSON.stringify(o.roots.map((r) => r.toJwk())), o.requireRevocations ?? true);
+    const lists = o.revocations === undefined ? [] : Array.isArray(o.revocations) ? o.revocations : [o.revocations];
+    for (const l of lists) this.addRevocations(l);
+  }
+
+  #now() {
+    return seconds(this.#clock(), 'clock()');
+  }
+
+  /**
+   * Adds a revocation list signed by a root (UNTRUSTED_KEY, INVALID_SIGNATURE;
+   * KEY_EXPIRED if not current; STALE_VERSION if older than the one held).
+   */
+  addRevocations(text) {
+    if (typeof text !== 'string') throw invalidArgument('a revocation list is a string');
+    this.#store.addRevocations(text, this.#now());
+  }
+
+  /**
+   * Verifies a certificate (chain) for `purpose` and every group in
+   * `groups`; returns the certified key and identity. UNTRUSTED_KEY,
+   * INVALID_SIGNATURE, KEY_EXPIRED, KEY_REVOKED, WRONG_PURPOSE,
+   * ACCESS_DENIED, MALFORMED_INPUT, UNSUPPORTED otherwise.
+   * @returns {{publicKey: PublicKey, kid: string, subject: string, name: string, role: string, groups: string[], purposes: string[], notBefore: number, notAfter: number, serial: string, root: string, issuers: string[]}}
+   */
+  certify(certificate, opts) {
+    const o = options(opts, 'options');
+    if (!PURPOSES.has(o.purpose)) throw invalidArgument('purpose must be "encrypt", "sign", "media" or "certify"');
+    const chain = chainArg(certificate);
+    const c = JSON.parse(this.#store.verify(JSON.stringify(chain), this.#now(), o.purpose, JSON.stringify(groupsArg(o.groups))));
+    const publicKey = wasm.PublicKey.fromJwk(c.jwk);
+    return {
+      publicKey,
+      kid: publicKey.kid,
+      subject: c.subject,
+      name: c.name,
+      role: c.role,
+      groups: c.groups,
+      purposes: c.purposes,
+      notBefore: c.notBefore * 1000,
+      notAfter: c.notAfter * 1000,
+      serial: c.serial,
+      root: c.root,
+      issuers: c.issuers,
+    };
+  }
+}
+
+/** The Trust of an options object, or undefined; anything else is refused. */
+export function trustArg(value) {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Trust)) throw invalidArgument('trust must be a Trust (new Trust({roots}))');
+  return value;
+}
+
+/** The identity a certified key reports (what openRecord gives as `author`). */
+export function identityOf(c) {
+  return { kid: c.kid, subject: c.subject, name: c.name, role: c.role, groups: c.groups };
+}
+
+/**
+ * Issues a certificate signed by `issuer` (a root, or an intermediate
+ * certified for purpose "certify"), e.g. in the organisation's CLI or an
+ * offline tool; full build only. Times in milliseconds (or Dates).
+ * @param {{subject: string, name: string, role: string, groups?: string[], purposes: string[], notBefore: number|Date, notAfter: number|Date, publicKey: PublicKey}} claims
+ * @param {SigningKey} issuer
+ * @param {{issuedAt?: number|Date}} [opts]
+ * @returns {string} the certificate (compact JWS)
+ */
+export function issueCertificate(claims, issuer, opts) {
+  requireCapability('audit');
+  const c = options(claims, 'claims');
+  if (!isA(c.publicKey, 'PublicKey')) throw invalidArgument('claims.publicKey must be the PublicKey to certify');
+  if (!isA(issuer, 'SigningKey')) throw invalidArgument('issuer must be a SigningKey (the root or an intermediate key)');
+  const o = options(opts, 'options');
+  const text = JSON.stringify({
+    subject: c.subject,
+    name: c.name,
+    role: c.role,
+    groups: groupsArg(c.groups),
+    purposes: c.purposes,
+    notBefore: timeArg(c.notBefore, 'claims.notBefore'),
+    notAfter: timeArg(c.notAfter, 'claims.notAfter'),
+    jwk: c.publicKey.toJwk(),
+  });
+  return wasm.issueCertificate(text, issuer, timeArg(o.issuedAt ?? Date.now(), 'issuedAt'));
+}
+
+/**
+ * Issues a revocation list naming certificate serials, valid from
+ * `issuedAt` until `expires` (the revocation window); full build only.
+ */
+export function issueRevocations(serials, issuer, opts) {
+  requireCapability('audit');
+  if (!Array.isArray(serials) || serials.some((s) => typeof s !== 'string')) throw invalidArgument('serials must be an array of strings');
+  if (!isA(issuer, 'SigningKey')) throw invalidArgument('issuer must be a SigningKey (the root key)');
+  const o = options(opts, 'options');
+  if (o.expires === undefined) throw invalidArgument('expires is required: the end of the revocation window');
+  return wasm.issueRevocations(JSON.stringify(serials), issuer, timeArg(o.issuedAt ?? Date.now(), 'issuedAt'), timeArg(o.expires, 'expires'));
+}
+
+/**
+ * With `trust`, every recipient is `{certificate, groups?}`: certified for
+ * "encrypt" and for each group it is given (every schema group when
+ * omitted). Returns `{publicKey, groups}` entries.
+ */
+export function certifiedRecipients(trust, recipients, allGroups) {
+  if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
+  return recipients.map((r) => {
+    if (r === null || typeof r !== 'object' || r.certificate === undefined) {
+      throw new PhisealError('with trust set, each recipient is {certificate, groups?}: a bare public key is not certified', ErrorCode.UNTRUSTED_KEY);
+    }
+    const groups = r.groups === undefined ? allGroups : groupsArg(r.groups);
+    const c = trust.certify(r.certificate, { purpose: 'encrypt', groups });
+    return r.groups === undefined ? { publicKey: c.publicKey } : { publicKey: c.publicKey, groups };
+  });
+}
+
+/**
+ * With `trust`, trusted authors are certificates (purpose "sign"). Returns
+ * the certified keys, and those refused with their errors (reported when
+ * the record turns out to be signed by one of them).
+ */
+export function certifiedAuthors(trust, authors) {
+  if (!Array.isArray(authors) || authors.length === 0) throw invalidArgument('authors is required: a non-empty array of author certificates');
+  const ok = [];
+  const refused = new Map(); // kid (when parseable) -> error
+  for (const a of authors) {
+    if (typeof a !== 'string' && !Array.isArray(a)) {
+      throw new PhisealError('with trust set, each trusted author is a certificate (string or chain): a bare public key is not certified', ErrorCode.UNTRUSTED_KEY);
+    }
+    try {
+      ok.push(trust.certify(a, { purpose: 'sign' }));
+    } catch (e) {
+      const kid = leafKid(a);
+      if (kid !== null) refused.set(kid, e);
+      else throw e;
+    }
+  }
+  return { ok, refused };
+}
+
+/** The kid of a certificate's key, read without verifying (to name an author whose certificate was refused). */
+function leafKid(chain) {
+  try {
+    const leaf = Array.isArray(chain) ? chain[0] : chain;
+    const payload = JSON.parse(atob(leaf.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return wasm.PublicKey.fromJwk(payload.cnf.jwk).kid;
+  } catch {
+    return null;
+  }
+}
