@@ -70,6 +70,33 @@ fn main() {
     write("field_open", "index_key", ik.seal(&me, author_key()).unwrap().as_bytes());
     write("field_open", "index_key_fixed", index_key().seal(&me, author_key()).unwrap().as_bytes());
 
+    // cert_verify: selector byte, then a chain (leaf, issuers; '\n'-separated) or a revocation list.
+    {
+        use phiseal::trust::{Claims, Purpose, issue, issue_revocations};
+        const NOW: u64 = 1_800_000_000;
+        let member = *PrivateKey::from_scalar_bytes(&[0x6b; 48]).unwrap().public_key();
+        let claims = Claims::new("dr-lee", "Dr. Lee", "clinician", member, NOW - 10, NOW + 10)
+            .groups(&["clinical"])
+            .purposes(&[Purpose::Encrypt]);
+        write(
+            "cert_verify",
+            "leaf",
+            &[b"\0".as_slice(), issue(&claims, signing_key(), NOW).unwrap().as_bytes()].concat(),
+        );
+        let dept = author_key();
+        let dept_claims = Claims::new("dept", "Dept", "department", dept.verifying_key(), NOW - 10, NOW + 10)
+            .groups(&["clinical"])
+            .purposes(&[Purpose::Certify]);
+        let chain =
+            format!("{}\n{}", issue(&claims, dept, NOW).unwrap(), issue(&dept_claims, signing_key(), NOW).unwrap());
+        write("cert_verify", "chain", &[b"\0".as_slice(), chain.as_bytes()].concat());
+        write(
+            "cert_verify",
+            "revocations",
+            &[b"\x01".as_slice(), issue_revocations(&[], signing_key(), NOW, NOW + 10).unwrap().as_bytes()].concat(),
+        );
+    }
+
     // json_parse: the JSON every record, schema, JWK and audit line goes through.
     for (i, text) in [
         r#"{"a":[1,-0.5e+10,"x\"\u00e9\ud83d\ude00",null,true,{}],"b":12345678901234567890123}"#,
