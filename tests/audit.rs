@@ -667,7 +667,7 @@ fn alerts_run_on_verified_logs_only_and_name_their_lines() {
     log.checkpoint(&key, day + 22 * h).unwrap();
     let text = log.to_jsonl();
     let mut rules = AlertRules::default();
-    rules.distinct_patients_by_role.insert("admin".into(), 20);
+    rules.distinct_patients_by_role.push(("admin".into(), 20));
     let (_, alerts) = access_alerts(&text, &opts(&trusted), &rules).unwrap();
     let kinds: Vec<(AlertKind, &str, Vec<u64>)> =
         alerts.iter().map(|a| (a.kind, a.actor_id.as_str(), a.seqs.clone())).collect();
@@ -688,7 +688,7 @@ fn alerts_run_on_verified_logs_only_and_name_their_lines() {
     assert_eq!(off, (1..=24).collect::<Vec<_>>());
     // Per role: clinicians work 12-22 → only the 10:00 views are off hours.
     let mut shifted = rules.clone();
-    shifted.hours_by_role.insert("clinician".into(), (12, 22));
+    shifted.hours_by_role.push(("clinician".into(), (12, 22)));
     let (_, alerts) = access_alerts(&text, &opts(&trusted), &shifted).unwrap();
     assert_eq!(alerts.iter().filter(|a| a.kind == AlertKind::OffHours).count(), 10);
     // Spread over more than 5 minutes: no distinct-patients alert.

@@ -18,9 +18,7 @@
 //! # Ok::<(), phiseal::Error>(())
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
-
-use super::{Entry, Report, VerifyOptions, verify_collecting};
+use super::{Report, VerifyOptions, verify_collecting};
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{Map, Value};
 
@@ -49,19 +47,21 @@ impl AlertKind {
 }
 
 /// Thresholds. Hours are `[from, to)` in local time at `utc_offset_minutes`
-/// from UTC (default 0: UTC); `from > to` spans midnight.
+/// from UTC (default 0: UTC); `from > to` spans midnight. Per-role lists are
+/// `(role, value)` pairs (the first match counts); they stay short, and a
+/// list keeps the wasm build smaller than a map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertRules {
     /// Distinct patients that raise an alert (default 10).
     pub distinct_patients: usize,
     /// Per-role override of `distinct_patients`.
-    pub distinct_patients_by_role: BTreeMap<String, usize>,
+    pub distinct_patients_by_role: Vec<(String, usize)>,
     /// Window for distinct patients, ms (default 5 minutes).
     pub patients_window_ms: u64,
     /// Working hours (default 08–18).
     pub hours: (u8, u8),
     /// Per-role override of `hours`.
-    pub hours_by_role: BTreeMap<String, (u8, u8)>,
+    pub hours_by_role: Vec<(String, (u8, u8))>,
     /// Offset of local time from UTC, minutes (default 0).
     pub utc_offset_minutes: i32,
     /// Failed or denied attempts allowed per user within the window (default
@@ -75,10 +75,10 @@ impl Default for AlertRules {
     fn default() -> Self {
         Self {
             distinct_patients: 10,
-            distinct_patients_by_role: BTreeMap::new(),
+            distinct_patients_by_role: Vec::new(),
             patients_window_ms: 5 * 60 * 1000,
             hours: (8, 18),
-            hours_by_role: BTreeMap::new(),
+            hours_by_role: Vec::new(),
             utc_offset_minutes: 0,
             max_failures: 3,
             failures_window_ms: 15 * 60 * 1000,
@@ -106,11 +106,8 @@ pub struct Alert {
     pub authenticated: bool,
 }
 
-#[derive(Default)]
-struct UserState<'a> {
-    /// (line, entry) with a patient, within the patients window.
-    recent: VecDeque<(usize, &'a Entry)>,
-    failures: VecDeque<(usize, &'a Entry)>,
+fn by_role<T: Copy>(list: &[(String, T)], role: &str, default: T) -> T {
+    list.iter().find(|(r, _)| r == role).map_or(default, |(_, v)| *v)
 }
 
 fn in_hours(time_ms: u64, offset_min: i32, (from, to): (u8, u8)) -> bool {
@@ -129,9 +126,9 @@ fn in_hours(time_ms: u64, offset_min: i32, (from, to): (u8, u8)) -> bool {
 pub fn access_alerts(jsonl: &str, opts: &VerifyOptions, rules: &AlertRules) -> Result<(Report, Vec<Alert>)> {
     let bad_hours = |(a, b): (u8, u8)| a > 24 || b > 24;
     if bad_hours(rules.hours)
-        || rules.hours_by_role.values().any(|h| bad_hours(*h))
+        || rules.hours_by_role.iter().any(|(_, h)| bad_hours(*h))
         || rules.distinct_patients == 0
-        || rules.distinct_patients_by_role.values().any(|n| *n == 0)
+        || rules.distinct_patients_by_role.iter().any(|(_, n)| *n == 0)
     {
         return Err(Error::invalid_argument("alert hours must be 0-24 and thresholds at least 1"));
     }
@@ -143,51 +140,68 @@ pub fn access_alerts(jsonl: &str, opts: &VerifyOptions, rules: &AlertRules) -> R
         ));
     }
     let covered = report.last_checkpoint_seq;
-    let mut users: BTreeMap<&str, UserState<'_>> = BTreeMap::new();
-    let mut alerts = Vec::new();
-    let alert = |kind, hits: &[(usize, &Entry)]| {
-        let last = hits.last().map(|(_, e)| *e);
+    let alert = |kind, hits: &[usize]| {
+        let last = hits.last().and_then(|i| entries.get(*i)).map(|(_, e)| e);
+        let pick = |i: &usize| entries.get(*i);
         Alert {
             kind,
             actor_id: last.map(|e| e.actor.id.clone()).unwrap_or_default(),
             role: last.map(|e| e.actor.role.clone()).unwrap_or_default(),
-            seqs: hits.iter().map(|(_, e)| e.seq).collect(),
-            lines: hits.iter().map(|(l, _)| *l).collect(),
+            seqs: hits.iter().filter_map(pick).map(|(_, e)| e.seq).collect(),
+            lines: hits.iter().filter_map(pick).map(|(l, _)| *l).collect(),
             time: last.map_or(0, |e| e.time),
-            authenticated: hits.iter().all(|(_, e)| e.seq <= covered),
+            authenticated: hits.iter().filter_map(pick).all(|(_, e)| e.seq <= covered),
         }
     };
-    for (line, e) in &entries {
-        let role = e.actor.role.as_str();
-        let hours = rules.hours_by_role.get(role).copied().unwrap_or(rules.hours);
-        if !in_hours(e.time, rules.utc_offset_minutes, hours) {
-            alerts.push(alert(AlertKind::OffHours, &[(*line, e)]));
+    let mut alerts = Vec::new();
+    for (i, (_, e)) in entries.iter().enumerate() {
+        if !in_hours(e.time, rules.utc_offset_minutes, by_role(&rules.hours_by_role, &e.actor.role, rules.hours)) {
+            alerts.push(alert(AlertKind::OffHours, &[i]));
         }
-        let state = users.entry(e.actor.id.as_str()).or_default();
+    }
+    // Per user, in log order: entries sorted by (actor id, position).
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let id = |i: usize| entries.get(i).map_or("", |(_, e)| e.actor.id.as_str());
+        (id(a), a).cmp(&(id(b), b))
+    });
+    let (mut recent, mut failures): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+    let mut user: Option<&str> = None;
+    for &i in &order {
+        let Some((_, e)) = entries.get(i) else { continue };
+        if user != Some(e.actor.id.as_str()) {
+            user = Some(e.actor.id.as_str());
+            recent.clear();
+            failures.clear();
+        }
+        let older =
+            |j: &usize, window: u64| entries.get(*j).is_some_and(|(_, f)| e.time.saturating_sub(f.time) > window);
         if e.outcome == "failure" || e.outcome == "denied" {
-            state.failures.push_back((*line, e));
-            while state.failures.front().is_some_and(|(_, f)| e.time.saturating_sub(f.time) > rules.failures_window_ms)
-            {
-                state.failures.pop_front();
-            }
-            if state.failures.len() > rules.max_failures {
-                alerts.push(alert(AlertKind::FailedAttempts, state.failures.make_contiguous()));
-                state.failures.clear();
+            failures.push(i);
+            failures.retain(|j| !older(j, rules.failures_window_ms));
+            if failures.len() > rules.max_failures {
+                alerts.push(alert(AlertKind::FailedAttempts, &failures));
+                failures.clear();
             }
         }
         if let Some(patient) = e.patient_id.as_deref() {
-            state.recent.retain(|(_, r)| r.patient_id.as_deref() != Some(patient));
-            state.recent.push_back((*line, e));
-            while state.recent.front().is_some_and(|(_, r)| e.time.saturating_sub(r.time) > rules.patients_window_ms) {
-                state.recent.pop_front();
-            }
-            let threshold = rules.distinct_patients_by_role.get(role).copied().unwrap_or(rules.distinct_patients);
-            if state.recent.len() >= threshold {
-                alerts.push(alert(AlertKind::DistinctPatients, state.recent.make_contiguous()));
-                state.recent.clear();
+            recent.retain(|j| entries.get(*j).is_some_and(|(_, r)| r.patient_id.as_deref() != Some(patient)));
+            recent.push(i);
+            recent.retain(|j| !older(j, rules.patients_window_ms));
+            if recent.len() >= by_role(&rules.distinct_patients_by_role, &e.actor.role, rules.distinct_patients) {
+                alerts.push(alert(AlertKind::DistinctPatients, &recent));
+                recent.clear();
             }
         }
     }
+    // In log order of the entry that raised each alert (off-hours, failures, patients on a tie).
+    let rank = |k: AlertKind| match k {
+        AlertKind::OffHours => 0u8,
+        AlertKind::FailedAttempts => 1,
+        AlertKind::DistinctPatients => 2,
+    };
+    // (last seq, kind) is unique: an entry raises at most one alert of each kind.
+    alerts.sort_unstable_by_key(|a| (a.seqs.last().copied().unwrap_or(0), rank(a.kind)));
     Ok((report, alerts))
 }
 
@@ -212,7 +226,7 @@ fn hour_pair(v: &Value) -> Result<(u8, u8)> {
     }
 }
 
-fn by_role<T>(v: &Value, each: impl Fn(&Value) -> Result<T>) -> Result<BTreeMap<String, T>> {
+fn role_list<T>(v: &Value, each: impl Fn(&Value) -> Result<T>) -> Result<Vec<(String, T)>> {
     let Value::Object(m) = v else { return Err(BAD_RULES) };
     m.iter().map(|(k, v)| Ok((k.clone(), each(v)?))).collect()
 }
@@ -229,10 +243,10 @@ impl AlertRules {
         for (k, v) in m.iter() {
             match k.as_str() {
                 "distinctPatients" => r.distinct_patients = size(v)?,
-                "distinctPatientsByRole" => r.distinct_patients_by_role = by_role(v, size)?,
+                "distinctPatientsByRole" => r.distinct_patients_by_role = role_list(v, size)?,
                 "patientsWindowMs" => r.patients_window_ms = uint(v)?,
                 "hours" => r.hours = hour_pair(v)?,
-                "hoursByRole" => r.hours_by_role = by_role(v, hour_pair)?,
+                "hoursByRole" => r.hours_by_role = role_list(v, hour_pair)?,
                 "utcOffsetMinutes" => {
                     let Value::Number(n) = v else { return Err(BAD_RULES) };
                     r.utc_offset_minutes = n.as_str().parse().map_err(|_| BAD_RULES)?;
