@@ -239,3 +239,21 @@ test('a resumed log keeps its tree: checkpoints after a reload verify', () => {
   const blind = new phiseal.AuditLog({ logId: 'resume-js', signingKey: key, resume: { seq: first.seq, head: first.head } });
   assert.throws(() => blind.checkpoint(), (e) => e.code === ErrorCode.MISUSE);
 });
+
+test('verifyLog options: witnesses.required defaults to every key; options that need keys refuse without them', () => {
+  const key = phiseal.SigningKey.generate();
+  const jsonl = buildLog(key, 5, 5);
+  const note = lastNote(jsonl);
+  const w1 = new phiseal.Witness({ name: 'w.example/1', signingKey: phiseal.SigningKey.generate(), logKeys: [key.publicKey] });
+  const w2 = new phiseal.Witness({ name: 'w.example/2', signingKey: phiseal.SigningKey.generate(), logKeys: [key.publicKey] });
+  const one = jsonl + phiseal.checkpointLine(note + w1.cosign(note)) + '\n';
+  const keys = [w1.publicKey, w2.publicKey];
+  assert.equal(phiseal.verifyLog(one, { trusted: [key.publicKey], witnesses: { keys } }).problem.code, 'NOT_WITNESSED');
+  assert.equal(phiseal.verifyLog(one, { trusted: [key.publicKey], witnesses: { keys, required: 1 } }).valid, true);
+  const both = jsonl + phiseal.checkpointLine(note + w1.cosign(note) + w2.cosign(note)) + '\n';
+  assert.equal(phiseal.verifyLog(both, { trusted: [key.publicKey], witnesses: { keys } }).witnessed, 2);
+  assert.throws(() => phiseal.verifyLog(one, { trusted: [], witnesses: { keys } }), (e) => e.code === ErrorCode.INVALID_ARGUMENT);
+  assert.throws(() => phiseal.verifyLog(one, { trusted: [], since: note }), (e) => e.code === ErrorCode.INVALID_ARGUMENT);
+  assert.throws(() => phiseal.verifyLog(one, { trusted: [key.publicKey], since: 'not a note' }), (e) => e.code === ErrorCode.MALFORMED_INPUT);
+  assert.throws(() => phiseal.verifyLog(one, { trusted: [key.publicKey], witnesses: { keys, required: 3 } }), (e) => e.code === ErrorCode.INVALID_ARGUMENT);
+});
