@@ -176,5 +176,45 @@ export async function runFieldCases({ budgetMs = 1500, batch = 1000 } = {}) {
     rows.push({ metric: `verified open, ${n}: share that is the ECDSA verify`, phiseal: openSingle, peer: 'ECDSA verify', peerValue: verifies, unit: 'rec/s' });
     rows.push({ metric: `seal + open, ${n}: share that is sign + verify`, phiseal: roundTrip, peer: 'sign+verify', peerValue: pairs, unit: 'rec/s' });
   }
+  rows.push(...(await trustCases(budgetMs, author)));
   return rows;
+}
+
+/**
+ * Certified keys (docs/TRUST.md): certificate verifications per second (a
+ * leaf under the root, and a leaf under an intermediate; first time and
+ * again, when the Trust remembers the verified signatures) against one
+ * WebCrypto ECDSA P-384 verify per certificate, and a 1-recipient seal with
+ * `trust` (the recipient's certificate checked on every seal) against the
+ * same seal without it.
+ */
+async function trustCases(budgetMs, author) {
+  if (!phiseal.capabilities().audit) return [];
+  const root = phiseal.SigningKey.generate();
+  const now = Date.now();
+  const validity = { notBefore: now - 60_000, notAfter: now + 86_400_000 };
+  const trust = new phiseal.Trust({ roots: [root.publicKey], revocations: phiseal.issueRevocations([], root, { issuedAt: now - 1000, expires: now + 86_400_000 }) });
+  const member = await phiseal.generateKeyPair();
+  const leaf = phiseal.issueCertificate({ subject: 'm', name: 'm', role: 'clinician', groups: ['default'], purposes: ['encrypt'], publicKey: member.publicKey, ...validity }, root);
+  const dept = phiseal.SigningKey.generate();
+  const deptCert = phiseal.issueCertificate({ subject: 'd', name: 'd', role: 'department', groups: ['default'], purposes: ['certify'], publicKey: dept.publicKey, ...validity }, root);
+  const underDept = phiseal.issueCertificate({ subject: 'm', name: 'm', role: 'clinician', groups: ['default'], purposes: ['encrypt'], publicKey: member.publicKey, ...validity }, dept);
+  // First verification (a fresh Trust each time: the ECDSA work), then again (the Trust remembers verified signatures).
+  const fresh = () => new phiseal.Trust({ roots: [root.publicKey], requireRevocations: false });
+  const one = await perSecond(1, async () => fresh().certify(leaf, { purpose: 'encrypt', groups: ['default'] }), budgetMs);
+  const two = await perSecond(1, async () => fresh().certify([underDept, deptCert], { purpose: 'encrypt', groups: ['default'] }), budgetMs);
+  const again = await perSecond(1, async () => trust.certify([underDept, deptCert], { purpose: 'encrypt', groups: ['default'] }), budgetMs);
+  const webKey = await subtle.generateKey(ECDSA, false, ['sign', 'verify']);
+  const input = te.encode(leaf.slice(0, leaf.lastIndexOf('.')));
+  const sig = await subtle.sign(ECDSA_SHA384, webKey.privateKey, input);
+  const webVerify = await perSecond(1, () => subtle.verify(ECDSA_SHA384, webKey.publicKey, sig, input), budgetMs);
+  const opts = { schema: SCHEMA, recordId: 'bench-record', context: CONTEXT, author };
+  const plain = await perSecond(1, () => phiseal.sealRecord(RECORD, { ...opts, recipients: [member.publicKey] }), budgetMs);
+  const certified = await perSecond(1, () => phiseal.sealRecord(RECORD, { ...opts, recipients: [{ certificate: leaf }], trust }), budgetMs);
+  return [
+    { metric: 'certificate verify, leaf under the root', phiseal: one, peer: 'WC ECDSA', peerValue: webVerify, unit: 'cert/s' },
+    { metric: 'certificate verify, leaf + intermediate', phiseal: two, peer: 'WC ECDSA/2', peerValue: webVerify / 2, unit: 'chain/s' },
+    { metric: 'certificate verify again (signatures remembered)', phiseal: again, peer: 'WC ECDSA/2', peerValue: webVerify / 2, unit: 'chain/s' },
+    { metric: 'signed seal, 1 recipient, with trust (cert verified)', phiseal: certified, peer: 'no trust', peerValue: plain, unit: 'rec/s' },
+  ];
 }

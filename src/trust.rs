@@ -489,13 +489,21 @@ pub struct TrustStore {
     roots: Vec<PublicKey>,
     policy: Revocation,
     revocations: Vec<Revocations>,
+    /// SHA-256 of (issuer key, signing input, signature) of signatures that
+    /// verified: the same certificate under the same issuer verifies again
+    /// without the ECDSA work (validity, revocation and constraints are
+    /// checked every time). At most [`SIGNATURE_CACHE`] entries.
+    verified: std::collections::HashSet<[u8; 32]>,
 }
+
+/// Verified certificate signatures a [`TrustStore`] remembers.
+pub const SIGNATURE_CACHE: usize = 4096;
 
 impl TrustStore {
     /// A store trusting `roots` (pinned by the app at build time).
     #[must_use]
-    pub const fn new(roots: Vec<PublicKey>, policy: Revocation) -> Self {
-        Self { roots, policy, revocations: Vec::new() }
+    pub fn new(roots: Vec<PublicKey>, policy: Revocation) -> Self {
+        Self { roots, policy, revocations: Vec::new(), verified: std::collections::HashSet::new() }
     }
 
     /// Verifies and adds a revocation list signed by one of the roots,
@@ -564,7 +572,7 @@ impl TrustStore {
     ///
     /// # Errors
     /// As listed; [`ErrorCode::InvalidArgument`] for an empty or too long chain.
-    pub fn verify(&self, chain: &[&str], now: u64, purpose: Purpose, groups: &[&str]) -> Result<Certified> {
+    pub fn verify(&mut self, chain: &[&str], now: u64, purpose: Purpose, groups: &[&str]) -> Result<Certified> {
         if chain.is_empty() || chain.len() > MAX_CHAIN {
             return Err(Error::invalid_argument(
                 "a certificate chain holds 1 to 4 certificates (the root is pinned, not sent)",
@@ -584,7 +592,21 @@ impl TrustStore {
                     *r
                 }
             };
-            cert.verify_signature(&issuer_key)?;
+            let seen = {
+                use sha2::Digest as _;
+                let mut h = sha2::Sha256::new();
+                h.update(issuer_key.to_sec1(false));
+                h.update(cert.token_input.as_bytes());
+                h.update(&cert.signature);
+                <[u8; 32]>::from(h.finalize())
+            };
+            if !self.verified.contains(&seen) {
+                cert.verify_signature(&issuer_key)?;
+                if self.verified.len() >= SIGNATURE_CACHE {
+                    self.verified.clear();
+                }
+                self.verified.insert(seen);
+            }
             issuers.push(cert.issuer.clone());
         }
         let root = root.ok_or(UNTRUSTED)?;

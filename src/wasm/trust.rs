@@ -59,7 +59,7 @@ impl WasmTrustStore {
     /// first) at `now` (seconds) for `purpose` and `groups` (JSON text of an
     /// array of strings). Returns JSON text of the certified identity:
     /// `{subject, name, role, groups, purposes, notBefore, notAfter, serial, root, issuers, jwk}`.
-    pub fn verify(&self, chain: JsValue, now: JsValue, purpose: JsValue, groups: JsValue) -> JsResult<String> {
+    pub fn verify(&mut self, chain: JsValue, now: JsValue, purpose: JsValue, groups: JsValue) -> JsResult<String> {
         const CHAIN: Error =
             Error::new(ErrorCode::InvalidArgument, "a certificate chain is an array of certificate strings");
         const GROUPS: Error = Error::new(ErrorCode::InvalidArgument, "groups must be an array of strings");
