@@ -764,8 +764,16 @@ impl Verifier {
 
     fn note(&mut self, n: &CheckpointNote) -> core::result::Result<(), Failure> {
         let size = Some(n.body.size);
-        if self.log_id.as_deref() != Some(n.body.origin.as_str()) {
-            return Err((size, ProblemCode::OtherLog, "checkpoint of another log (or before any entry)"));
+        match self.log_id.as_deref() {
+            None => {
+                return Err((
+                    size,
+                    ProblemCode::Truncated,
+                    "checkpoint covers entries that are missing (log truncated)",
+                ));
+            }
+            Some(id) if id != n.body.origin => return Err((size, ProblemCode::OtherLog, "checkpoint of another log")),
+            Some(_) => {}
         }
         if !self.opts.trusted.is_empty() {
             n.verify_log_signature(&self.opts.trusted).map_err(|e| match e.code() {

@@ -779,3 +779,18 @@ fn the_format_md_example() {
     let line = phiseal::audit::Line::Note(CheckpointNote::parse(&format!("{note}{cosig}")).unwrap()).to_json();
     assert!(with(&format!("{text}{line}\n"), &o).valid);
 }
+
+#[test]
+fn a_checkpoint_alone_or_of_another_log_is_refused() {
+    let (text, key) = build(10, 10);
+    let trusted = [key.verifying_key()];
+    let note_line = lines(&text).last().unwrap().clone();
+    let r = verify_log(&format!("{note_line}\n"), &trusted);
+    assert_eq!((code(&r), r.problem.unwrap().line), (ProblemCode::Truncated, 1));
+    let (other, other_key) = build_log("tab-other", 10, 10);
+    let foreign = lines(&other).last().unwrap().clone();
+    let mut ls = lines(&text);
+    ls.push(foreign);
+    let r = verify_log(&join(&ls), &[key.verifying_key(), other_key.verifying_key()]);
+    assert_eq!((code(&r), r.problem.unwrap().line), (ProblemCode::OtherLog, 12));
+}
