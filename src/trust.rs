@@ -493,7 +493,7 @@ pub struct TrustStore {
     /// verified: the same certificate under the same issuer verifies again
     /// without the ECDSA work (validity, revocation and constraints are
     /// checked every time). At most [`SIGNATURE_CACHE`] entries.
-    verified: std::collections::HashSet<[u8; 32]>,
+    verified: Vec<[u8; 32]>,
 }
 
 /// Verified certificate signatures a [`TrustStore`] remembers.
@@ -503,7 +503,7 @@ impl TrustStore {
     /// A store trusting `roots` (pinned by the app at build time).
     #[must_use]
     pub fn new(roots: Vec<PublicKey>, policy: Revocation) -> Self {
-        Self { roots, policy, revocations: Vec::new(), verified: std::collections::HashSet::new() }
+        Self { roots, policy, revocations: Vec::new(), verified: Vec::new() }
     }
 
     /// Verifies and adds a revocation list signed by one of the roots,
@@ -600,12 +600,15 @@ impl TrustStore {
                 h.update(&cert.signature);
                 <[u8; 32]>::from(h.finalize())
             };
-            if !self.verified.contains(&seen) {
+            // A sorted list: no hashing code in the wasm for 4,096 entries.
+            if let Err(at) = self.verified.binary_search(&seen) {
                 cert.verify_signature(&issuer_key)?;
                 if self.verified.len() >= SIGNATURE_CACHE {
                     self.verified.clear();
+                    self.verified.push(seen);
+                } else {
+                    self.verified.insert(at, seen);
                 }
-                self.verified.insert(seen);
             }
             issuers.push(cert.issuer.clone());
         }
