@@ -1,5 +1,5 @@
 // Type declarations for phiseal/media (js/media.js): SFrame (RFC 9605) E2EE for WebRTC.
-import type { PrivateKey, PublicKey } from './index.js';
+import type { Certificate, PrivateKey, PublicKey, Trust } from './index.js';
 
 export declare const SframeSuite: {
   readonly AES_128_CTR_HMAC_SHA256_80: 1;
@@ -150,16 +150,18 @@ export declare class SecureCall extends EventTarget {
     maxParticipants?: number;
     /** Wrap to, and install keys from, a participant only after verify(). Default false. */
     requireVerified?: boolean;
+    /** Admit participants by certificate (purpose "media") only. */
+    trust?: Trust;
   });
   readonly call: string;
   readonly senderId: number;
   /** The current send epoch (-1 before start). */
   readonly epoch: number;
-  readonly participants: { senderId: number; kid: string; verified: boolean }[];
+  readonly participants: { senderId: number; kid: string; verified: boolean; identity?: { subject: string; name: string; role: string } }[];
   /** A fresh base key at epoch 0. */
   start(): Promise<void>;
   /** Pins a participant; resolves to the current send key wrapped to it ([] before verify with requireVerified). UNTRUSTED_AUTHOR for a changed identity, own key or id, or one beyond maxParticipants. */
-  admit(participant: { publicKey: PublicKey; senderId: number }): Promise<WrappedBaseKey[]>;
+  admit(participant: { publicKey: PublicKey; senderId: number } | { certificate: Certificate; senderId: number }): Promise<WrappedBaseKey[]>;
   /** Marks a participant verified; with requireVerified installs its held key and resolves to the wraps to send it. */
   verify(senderId: number): Promise<WrappedBaseKey[]>;
   /** Installs a pinned participant's key from its wrap (held until verify with requireVerified); rejects (and dispatches `refused`) otherwise. */

@@ -28,6 +28,7 @@
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { PublicKey, hpkeOpen, hpkeSeal } from './index.js';
+import { trustArg } from './trust.js';
 import { bytes, options, requireInit, useFullBuild } from './internal.js';
 
 useFullBuild();
@@ -514,6 +515,10 @@ export async function callSafetyCode(call, participants) {
  * holds it, and `verify(senderId)` installs the held key and returns the
  * wraps to send. Key changes (rekey, remove) are applied one at a time.
  *
+ * With `trust`, participants are admitted by certificate (purpose "media"):
+ * a key the server made, or one certified by another root, expired or
+ * revoked, is refused before anything is wrapped to it.
+ *
  * Events: `identitychange` ({detail: {senderId, pinned, offered}}: kids),
  * `refused` ({detail: {senderId, code, message}}: a key wrap that was not applied).
  */
@@ -525,6 +530,7 @@ export class SecureCall extends EventTarget {
   #suite;
   #max;
   #requireVerified;
+  #trust;
   #epoch = -1;
   #baseKey = null;
   #peers = new Map(); // senderId -> {publicKey, verified, held: wrapped | null}
@@ -556,6 +562,7 @@ export class SecureCall extends EventTarget {
     }
     if (o.requireVerified !== undefined && typeof o.requireVerified !== 'boolean') throw invalidArgument('requireVerified must be a boolean');
     this.#requireVerified = o.requireVerified ?? false;
+    this.#trust = trustArg(o.trust);
   }
 
   get call() {
@@ -573,7 +580,7 @@ export class SecureCall extends EventTarget {
 
   /** The pinned participants. */
   get participants() {
-    return [...this.#peers].map(([senderId, p]) => ({ senderId, kid: p.publicKey.kid, verified: p.verified }));
+    return [...this.#peers].map(([senderId, p]) => ({ senderId, kid: p.publicKey.kid, verified: p.verified, ...(p.identity ? { identity: p.identity } : {}) }));
   }
 
   /** Runs key changes one at a time, in call order. */
@@ -638,7 +645,23 @@ export class SecureCall extends EventTarget {
    */
   admit(participant) {
     const p = options(participant, 'participant');
-    const publicKey = publicKeyArg(p.publicKey, 'participant.publicKey');
+    let publicKey;
+    let identity = null;
+    if (this.#trust !== undefined) {
+      // With trust, a participant is its certificate for purpose "media": a bare key is not admitted.
+      if (p.certificate === undefined) {
+        return Promise.reject(new PhisealError('with trust set, admit({certificate, senderId}): a bare public key is not certified', ErrorCode.UNTRUSTED_KEY));
+      }
+      try {
+        const c = this.#trust.certify(p.certificate, { purpose: 'media' });
+        publicKey = c.publicKey;
+        identity = { subject: c.subject, name: c.name, role: c.role };
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    } else {
+      publicKey = publicKeyArg(p.publicKey, 'participant.publicKey');
+    }
     const senderId = idArg(p.senderId, 'participant.senderId');
     return this.#serial(async () => {
       if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
@@ -654,7 +677,7 @@ export class SecureCall extends EventTarget {
         if (this.#peers.size >= this.#max) {
           throw this.#changed(senderId, `the ${this.#peers.size} participant(s) admitted (maxParticipants ${this.#max})`, publicKey.kid);
         }
-        this.#peers.set(senderId, { publicKey, verified: false, held: null });
+        this.#peers.set(senderId, { publicKey, verified: false, held: null, identity });
       }
       if (this.#requireVerified && !this.#peers.get(senderId).verified) return [];
       return this.#wrap(this.#baseKey, this.#epoch, [publicKey]);

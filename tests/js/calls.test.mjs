@@ -340,3 +340,24 @@ test('a wrap for another cipher suite is refused', async () => {
   const other = await wrapBaseKey(generateBaseKey(5), [clinician.identity.publicKey], { senderKey: patient.identity.privateKey, call: CALL, senderId: 2, epoch: 4, suite: 5 });
   await rejectsWith(assert, clinician.call.acceptKey(other), 'CONTEXT_MISMATCH', /cipher suite/);
 });
+
+test('attack: with trust, the server\'s own call identity, or one certified for another purpose, is not admitted', async () => {
+  const root = phiseal.SigningKey.generate();
+  const now = Date.now();
+  const trust = new phiseal.Trust({ roots: [root.publicKey], requireRevocations: false });
+  const certify = (publicKey, purposes) =>
+    phiseal.issueCertificate({ subject: 'ana', name: 'Ana Souza', role: 'patient', purposes, publicKey, notBefore: now - 60_000, notAfter: now + 3_600_000 }, root);
+  const clinician = await participant(1);
+  const patient = await phiseal.generateKeyPair();
+  const call = new SecureCall({ call: CALL, identity: clinician.identity, senderId: 1, keyring: new RustKeyring(), trust, maxParticipants: 1 });
+  await call.start();
+  const server = await phiseal.generateKeyPair();
+  await rejectsWith(assert, call.admit({ publicKey: server.publicKey, senderId: 2 }), 'UNTRUSTED_KEY');
+  const otherRoot = phiseal.SigningKey.generate();
+  const foreign = phiseal.issueCertificate({ subject: 'ana', name: 'Ana', role: 'patient', purposes: ['media'], publicKey: server.publicKey, notBefore: now - 60_000, notAfter: now + 3_600_000 }, otherRoot);
+  await rejectsWith(assert, call.admit({ certificate: foreign, senderId: 2 }), 'UNTRUSTED_KEY');
+  await rejectsWith(assert, call.admit({ certificate: certify(patient.publicKey, ['encrypt']), senderId: 2 }), 'WRONG_PURPOSE');
+  const wraps = await call.admit({ certificate: certify(patient.publicKey, ['media']), senderId: 2 });
+  assert.equal(wraps[0].recipient, patient.publicKey.kid);
+  assert.deepEqual(call.participants[0].identity, { subject: 'ana', name: 'Ana Souza', role: 'patient' });
+});
