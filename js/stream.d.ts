@@ -1,10 +1,12 @@
 // Type declarations for phiseal/stream (js/stream.js): encrypted recordings and files (docs/FORMAT.md §8).
-import type { AuthorKey, PrivateKey, PublicKey, Provider } from './index.js';
+import type { AuthorKey, Certificate, CertifiedRecipient, PrivateKey, PublicKey, Provider, Trust } from './index.js';
 
 export declare const StreamSegmentSize: { readonly DEFAULT: 65536; readonly MIN: 1024; readonly MAX: 16777216 };
 
 export interface EncryptStreamOptions {
-  recipients: PublicKey[];
+  /** PublicKeys; with `trust`, {certificate} entries certified for "encrypt". */
+  recipients: PublicKey[] | CertifiedRecipient[];
+  trust?: Trust;
   /** Signs the header and, at the end, the whole stream. */
   author: AuthorKey;
   segmentSize?: number;
@@ -13,8 +15,9 @@ export interface EncryptStreamOptions {
 
 export interface DecryptStreamOptions {
   privateKey: PrivateKey;
-  /** The author keys you trust (UNTRUSTED_AUTHOR otherwise). */
-  authors: (PublicKey | AuthorKey)[];
+  /** The author keys you trust (UNTRUSTED_AUTHOR otherwise); with `trust`, their certificates (purpose "sign"). */
+  authors: (PublicKey | AuthorKey)[] | Certificate[];
+  trust?: Trust;
   provider?: Provider;
 }
 

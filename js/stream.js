@@ -20,6 +20,7 @@
 // errors (truncation is reported at the end, as DECRYPT_FAILED).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
+import { certifiedAuthors, certifiedRecipients, trustArg } from './trust.js';
 import { authorsArg, isA, options, privateKeyArg, providerArg, recipientKeyArg, requireCapability, useFullBuild, wasm } from './internal.js';
 
 useFullBuild();
@@ -140,7 +141,9 @@ function encryptArgs(readable, opts) {
   const size = segmentSizeArg(o.segmentSize);
   const provider = providerArg(o.provider);
   const webcrypto = useWebCrypto(provider);
-  const recipients = recipientsArg(o.recipients);
+  const trust = trustArg(o.trust);
+  // With trust: recipients are certificates for "encrypt" (groups do not apply to streams).
+  const recipients = recipientsArg(trust ? certifiedRecipients(trust, o.recipients, []).map((r) => r.publicKey) : o.recipients);
   if (!isA(o.author, 'AuthorKey')) throw invalidArgument('author is required: the AuthorKey that signs the stream (generateAuthorKey())');
   return { o, input, size, provider, webcrypto, recipients, author: o.author };
 }
@@ -164,7 +167,9 @@ export function decryptStream(readable, opts) {
   const provider = providerArg(o.provider);
   const webcrypto = useWebCrypto(provider);
   const privateKey = privateKeyArg(o.privateKey, 'privateKey');
-  const authors = JSON.stringify(authorsArg(o.authors));
+  const trust = trustArg(o.trust);
+  const certified = trust ? certifiedAuthors(trust, o.authors) : null;
+  const authors = JSON.stringify(authorsArg(certified ? certified.ok.map((c) => c.publicKey) : o.authors, certified));
   let dec;
   let key;
   let aad;

@@ -203,3 +203,18 @@ test('Trust: bad arguments', async () => {
   assert.throws(() => trust.addRevocations(42), (e) => e.code === 'INVALID_ARGUMENT');
   await rejectsWith(assert, phiseal.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r', recipients: [], author: await phiseal.generateAuthorKey(), trust: {} }), 'INVALID_ARGUMENT', /trust must be a Trust/);
 });
+
+test('encryptStream / decryptStream with trust', async () => {
+  const stream = await import('../../js/stream.js');
+  const org = await organisation();
+  const clinician = await org.member('dr-lee', 'clinician', [], ['encrypt']);
+  const recorder = await org.member('recorder', 'recorder', [], ['sign']);
+  const data = new Uint8Array(5000).map((_, i) => i);
+  const enc = await stream.encryptBlob(new Blob([data]), { recipients: [{ certificate: clinician.certificate }], author: recorder.keys, trust: org.trust });
+  const dec = await stream.decryptBlob(enc, { privateKey: clinician.keys.privateKey, authors: [recorder.certificate], trust: org.trust });
+  assert.deepEqual(new Uint8Array(await dec.arrayBuffer()), data);
+  const server = await phiseal.generateKeyPair();
+  await rejectsWith(assert, stream.encryptBlob(new Blob([data]), { recipients: [server.publicKey], author: recorder.keys, trust: org.trust }), 'UNTRUSTED_KEY');
+  const expired = await org.member('old', 'recorder', [], ['sign'], { notBefore: NOW - 30 * DAY, notAfter: NOW - DAY });
+  await rejectsWith(assert, stream.decryptBlob(enc, { privateKey: clinician.keys.privateKey, authors: [expired.certificate], trust: org.trust }), 'KEY_EXPIRED');
+});
