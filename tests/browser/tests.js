@@ -197,6 +197,24 @@ const tests = {
     await rejects(phiseal.openRecord(forged, { ...expect, privateKey: clinician.privateKey }), 'UNTRUSTED_AUTHOR');
   },
 
+  async 'certified keys in the browser: sealRecord with trust refuses the server\'s key, seals to a certified non-extractable key'() {
+    const root = phiseal.SigningKey.generate();
+    const now = Date.now();
+    const trust = new phiseal.Trust({ roots: [root.publicKey], revocations: phiseal.issueRevocations([], root, { issuedAt: now - 5000, expires: now + 3_600_000 }) });
+    const clinician = await phiseal.generateKeyPair();
+    assert(clinician.privateKey.provider === 'webcrypto' && !clinician.privateKey.extractable, 'a non-extractable WebCrypto key');
+    const author = await phiseal.generateAuthorKey();
+    const validity = { notBefore: now - 60_000, notAfter: now + 3_600_000 };
+    const cert = phiseal.issueCertificate({ subject: 'dr-lee', name: 'Dr. Lee', role: 'clinician', groups: ['default'], purposes: ['encrypt'], publicKey: clinician.publicKey, ...validity }, root);
+    const authorCert = phiseal.issueCertificate({ subject: 'desk', name: 'Desk', role: 'intake', purposes: ['sign'], publicKey: author.publicKey, ...validity }, root);
+    const schema = phiseal.defineSchema({ id: 's', version: 1, fields: { note: true } });
+    const server = await phiseal.generateKeyPair();
+    await rejects(phiseal.sealRecord({ note: 'x' }, { schema, recordId: 'r', recipients: [server.publicKey], author, trust }), 'UNTRUSTED_KEY');
+    const sealed = await phiseal.sealRecord({ note: 'asthma' }, { schema, recordId: 'r', recipients: [{ certificate: cert }], author, trust });
+    const opened = await phiseal.openRecord(sealed, { schema, recordId: 'r', privateKey: clinician.privateKey, authors: [authorCert], trust });
+    assert(opened.record.note === 'asthma' && opened.author.subject === 'desk', 'opened with the certified author');
+  },
+
   async 'phiseal runs in a module worker'() {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     const reply = await new Promise((resolve, reject) => {
