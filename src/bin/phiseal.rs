@@ -15,6 +15,9 @@
 //!                                         1,000,000): appends/s with the tree, verification,
 //!                                         proof sizes and verification times; one JSON object
 //!                                         per line (`make bench` runs it)
+//! phiseal org init|issue|revoke|revocations|list DIR …
+//!                                         the organisation's certificate authority
+//!                                         (docs/TRUST.md; see src/bin/phiseal/org.rs)
 //! ```
 //!
 //! Exit status: 0 when every case passed (no plaintext PHI), 1 when any case
@@ -24,7 +27,10 @@ use std::process::ExitCode;
 
 use phiseal::conformance::{Report, run_file};
 
-const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY... [--since CHECKPOINT] [--witness KEY...] [--witnesses-required N] [--keep FILE]";
+#[path = "phiseal/org.rs"]
+mod org;
+
+const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY... [--since CHECKPOINT] [--witness KEY...] [--witnesses-required N] [--keep FILE]\n       phiseal org init|issue|revoke|revocations|list DIR ...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +40,7 @@ fn main() -> ExitCode {
         Some((cmd, rest)) if cmd == "audit" && rest.first().is_some_and(|s| s == "verify") => {
             audit_verify(rest.get(1..).unwrap_or_default())
         }
+        Some((cmd, rest)) if cmd == "org" => org::run(rest),
         Some((cmd, rest)) if cmd == "audit" && rest.first().is_some_and(|s| s == "bench") => {
             match rest.get(1).map_or(Ok(1_000_000), |n| n.parse::<u64>()) {
                 Ok(n) if n >= 2 => audit_bench(n),

@@ -1,0 +1,104 @@
+//! `phiseal org` (src/bin/phiseal/org.rs): a root made and kept on this
+//! machine, certificates that verify under its pinned public key, and
+//! revocations that the verifier then refuses.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+use phiseal::ErrorCode;
+use phiseal::keys::PrivateKey;
+use phiseal::trust::{Purpose, Revocation, TrustStore};
+
+fn org(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phiseal")).arg("org").args(args).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[test]
+fn init_issue_revoke_and_verify() {
+    let tmp = std::env::temp_dir().join(format!("phiseal-org-{}-{}", std::process::id(), now()));
+    let dir = tmp.join("org");
+    let d = dir.to_str().unwrap();
+    let (code, kid, _) = org(&["init", d]);
+    assert_eq!(code, 0);
+    // The root's private key stays in its file (owner-only) and is never printed.
+    let pem = std::fs::read_to_string(dir.join("root.key.pem")).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(dir.join("root.key.pem")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let root = phiseal::audit::trusted_key(&std::fs::read_to_string(dir.join("root.pub.jwk")).unwrap()).unwrap();
+    assert_eq!(root.kid(), kid.trim());
+    assert_eq!(org(&["init", d]).0, 2, "a second init must not replace the root");
+
+    let member = PrivateKey::generate().unwrap();
+    let key_file = tmp.join("member.pem");
+    std::fs::write(&key_file, member.public_key().to_spki_pem()).unwrap();
+    let k = key_file.to_str().unwrap();
+    let (code, cert, err) = org(&[
+        "issue",
+        d,
+        "--subject",
+        "dr-lee",
+        "--name",
+        "Dr. Lee",
+        "--role",
+        "clinician",
+        "--purposes",
+        "encrypt",
+        "--groups",
+        "clinical",
+        "--days",
+        "30",
+        k,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!cert.contains("PRIVATE") && !cert.contains(&pem[30..60]));
+    let cert = cert.trim();
+    let (_, list, _) = org(&["revocations", d]);
+    let mut trust = TrustStore::new(vec![root], Revocation::Required);
+    trust.add_revocations(list.trim(), now()).unwrap();
+    let got = trust.verify(&[cert], now(), Purpose::Encrypt, &["clinical"]).unwrap();
+    assert_eq!((got.claims.subject.as_str(), got.claims.key), ("dr-lee", *member.public_key()));
+    assert!(got.claims.not_after - got.claims.not_before == 30 * 86_400);
+
+    // Revoked: listed, and the next list makes the verifier refuse it.
+    let (_, listed, _) = org(&["list", d]);
+    assert!(listed.contains(r#""revoked":false"#));
+    let serial = got.claims.serial.clone();
+    assert_eq!(org(&["revoke", d, &serial]).0, 0);
+    assert!(org(&["list", d]).1.contains(r#""revoked":true"#));
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a newer iat than the list held
+    let (_, list, _) = org(&["revocations", d, "--hours", "1"]);
+    trust.add_revocations(list.trim(), now()).unwrap();
+    assert_eq!(
+        trust.verify(&[cert], now(), Purpose::Encrypt, &["clinical"]).unwrap_err().code(),
+        ErrorCode::KeyRevoked
+    );
+
+    // Refusals: exit 2 with a message.
+    for bad in [
+        vec!["issue", d, "--name", "x", "--role", "r", "--purposes", "encrypt", k],
+        vec!["issue", d, "--subject", "x", "--name", "x", "--role", "r", "--purposes", "decrypt", k],
+        vec!["issue", d, "--subject", "x", "--name", "x", "--role", "r", "--purposes", "encrypt", "--days", "0", k],
+        vec!["issue", d, "--subject", "x", "--name", "x", "--role", "r", "--purposes", "encrypt", "--bogus", k],
+        vec!["revoke", d, "AAAAAAAAAAAAAAAAAAAAAA"],
+        vec!["revocations", d, "--hours", "0"],
+        vec!["nothing", d],
+    ] {
+        let (code, _, err) = org(&bad);
+        assert_eq!(code, 2, "{bad:?}");
+        assert!(err.starts_with("phiseal org: "), "{err}");
+    }
+    let missing = Path::new(d).join("nowhere");
+    assert_eq!(org(&["revocations", missing.to_str().unwrap()]).0, 2);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
