@@ -153,34 +153,31 @@ pub fn access_alerts(jsonl: &str, opts: &VerifyOptions, rules: &AlertRules) -> R
             authenticated: hits.iter().filter_map(pick).all(|(_, e)| e.seq <= covered),
         }
     };
+    // One pass in log order; each user's windows found by binary search in a
+    // list sorted by actor id (no map, no sort: alerts come out in the order
+    // of the entry that raised them, off-hours, then failures, then patients).
+    let mut users: Vec<(&str, Vec<usize>, Vec<usize>)> = Vec::new();
     let mut alerts = Vec::new();
     for (i, (_, e)) in entries.iter().enumerate() {
         if !in_hours(e.time, rules.utc_offset_minutes, by_role(&rules.hours_by_role, &e.actor.role, rules.hours)) {
             alerts.push(alert(AlertKind::OffHours, &[i]));
         }
-    }
-    // Per user, in log order: entries sorted by (actor id, position).
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let id = |i: usize| entries.get(i).map_or("", |(_, e)| e.actor.id.as_str());
-        (id(a), a).cmp(&(id(b), b))
-    });
-    let (mut recent, mut failures): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
-    let mut user: Option<&str> = None;
-    for &i in &order {
-        let Some((_, e)) = entries.get(i) else { continue };
-        if user != Some(e.actor.id.as_str()) {
-            user = Some(e.actor.id.as_str());
-            recent.clear();
-            failures.clear();
-        }
+        let id = e.actor.id.as_str();
+        let at = match users.binary_search_by(|(u, _, _)| (*u).cmp(id)) {
+            Ok(at) => at,
+            Err(at) => {
+                users.insert(at, (id, Vec::new(), Vec::new()));
+                at
+            }
+        };
+        let Some((_, recent, failures)) = users.get_mut(at) else { continue };
         let older =
             |j: &usize, window: u64| entries.get(*j).is_some_and(|(_, f)| e.time.saturating_sub(f.time) > window);
         if e.outcome == "failure" || e.outcome == "denied" {
             failures.push(i);
             failures.retain(|j| !older(j, rules.failures_window_ms));
             if failures.len() > rules.max_failures {
-                alerts.push(alert(AlertKind::FailedAttempts, &failures));
+                alerts.push(alert(AlertKind::FailedAttempts, failures));
                 failures.clear();
             }
         }
@@ -189,19 +186,11 @@ pub fn access_alerts(jsonl: &str, opts: &VerifyOptions, rules: &AlertRules) -> R
             recent.push(i);
             recent.retain(|j| !older(j, rules.patients_window_ms));
             if recent.len() >= by_role(&rules.distinct_patients_by_role, &e.actor.role, rules.distinct_patients) {
-                alerts.push(alert(AlertKind::DistinctPatients, &recent));
+                alerts.push(alert(AlertKind::DistinctPatients, recent));
                 recent.clear();
             }
         }
     }
-    // In log order of the entry that raised each alert (off-hours, failures, patients on a tie).
-    let rank = |k: AlertKind| match k {
-        AlertKind::OffHours => 0u8,
-        AlertKind::FailedAttempts => 1,
-        AlertKind::DistinctPatients => 2,
-    };
-    // (last seq, kind) is unique: an entry raises at most one alert of each kind.
-    alerts.sort_unstable_by_key(|a| (a.seqs.last().copied().unwrap_or(0), rank(a.kind)));
     Ok((report, alerts))
 }
 
