@@ -18,8 +18,6 @@
 //! # Ok::<(), phiseal::Error>(())
 //! ```
 
-use std::collections::BTreeMap;
-
 use super::merkle::{TreeHash, same, verify_consistency};
 use super::note::{self, CheckpointNote, valid_name};
 use crate::error::{Error, ErrorCode, Result};
@@ -32,7 +30,8 @@ pub struct Witness {
     name: String,
     key: SigningKey,
     logs: Vec<PublicKey>,
-    seen: BTreeMap<String, (u64, TreeHash)>,
+    /// (origin, size, root) last cosigned, sorted by origin.
+    seen: Vec<(String, u64, TreeHash)>,
 }
 
 impl core::fmt::Debug for Witness {
@@ -51,7 +50,7 @@ impl Witness {
         if !valid_name(name) || log_keys.is_empty() {
             return Err(Error::invalid_argument("a witness needs a name without spaces or '+', and log keys"));
         }
-        Ok(Self { name: name.to_owned(), key, logs: log_keys, seen: BTreeMap::new() })
+        Ok(Self { name: name.to_owned(), key, logs: log_keys, seen: Vec::new() })
     }
 
     /// The witness's name.
@@ -69,13 +68,25 @@ impl Witness {
     /// The last (size, root) cosigned for `origin`.
     #[must_use]
     pub fn last(&self, origin: &str) -> Option<(u64, TreeHash)> {
-        self.seen.get(origin).copied()
+        let at = self.find(origin).ok()?;
+        self.seen.get(at).map(|(_, size, root)| (*size, *root))
+    }
+
+    fn find(&self, origin: &str) -> core::result::Result<usize, usize> {
+        self.seen.binary_search_by(|(o, _, _)| o.as_str().cmp(origin))
     }
 
     /// Remembers (size, root) for `origin` as cosigned before (a witness
     /// restarted from its own storage).
     pub fn remember(&mut self, origin: &str, size: u64, root: TreeHash) {
-        self.seen.insert(origin.to_owned(), (size, root));
+        match self.find(origin) {
+            Ok(at) => {
+                if let Some(slot) = self.seen.get_mut(at) {
+                    *slot = (origin.to_owned(), size, root);
+                }
+            }
+            Err(at) => self.seen.insert(at, (origin.to_owned(), size, root)),
+        }
     }
 
     /// Cosigns `note` at `time_s` (POSIX seconds) and returns the signature
@@ -94,7 +105,7 @@ impl Witness {
         let parsed = CheckpointNote::parse(note)?;
         parsed.verify_log_signature(&self.logs)?;
         let body = &parsed.body;
-        if let Some(&(size, root)) = self.seen.get(&body.origin) {
+        if let Some((size, root)) = self.last(&body.origin) {
             const FORK: Error = Error::new(
                 ErrorCode::StaleVersion,
                 "checkpoint is older than, or not consistent with, one this witness cosigned",
@@ -105,7 +116,7 @@ impl Witness {
             verify_consistency(size, body.size, &root, &body.root, proof).map_err(|_| FORK)?;
         }
         let line = note::cosign(body, &self.name, &self.key, time_s)?;
-        self.seen.insert(body.origin.clone(), (body.size, body.root));
+        self.remember(&body.origin, body.size, body.root);
         Ok(line)
     }
 }
