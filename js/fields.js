@@ -120,8 +120,10 @@ function refusedAuthor(e, certified, authorOf = () => null) {
   } catch {
     return e;
   }
-  const why = kid === null && certified.refused.size === 1 ? [...certified.refused.values()][0] : certified.refused.get(kid);
-  return why ?? e;
+  // The kid the record claims (not yet proven): the refusal of that author's certificate explains the failure.
+  const why = kid === null ? undefined : certified.refused.get(kid);
+  if (why === undefined) return e;
+  return new PhisealError(`the record names author ${kid}, whose certificate was refused: ${why.message}`, why.code);
 }
 
 /** What openRecord / rewrapRecord expect, as JSON text for the wasm side. */
@@ -203,7 +205,11 @@ export async function sealIndexKey(indexKey, recipients, opts) {
   const ik = indexKeyArg(indexKey);
   if (!ik) throw invalidArgument('indexKey is required');
   const trust = trustArg(o.trust);
-  const r = recipientsArg(trust ? certifiedRecipients(trust, recipients, []) : recipients);
+  if (trust && (!Array.isArray(o.groups) || o.groups.length === 0 || o.groups.some((g) => typeof g !== 'string'))) {
+    // The index key alone decrypts deterministic fields of every group it serves.
+    throw invalidArgument('with trust, sealIndexKey needs groups: the access groups whose deterministic and blind-index fields this key serves (every recipient must be certified for all of them)');
+  }
+  const r = recipientsArg(trust ? certifiedRecipients(trust, recipients, [], o.groups) : recipients);
   const provider = providerArg(o.provider);
   const author = authorArg(o.author);
   return wasm.sealIndexKey(ik, r, provider, author);

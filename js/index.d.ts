@@ -457,7 +457,12 @@ export interface OpenedRecord<T> {
 
 export declare function generateIndexKey(): Promise<IndexKey>;
 /** Seals the index key to recipients, signed by `author` (a `phk2.` string). */
-export declare function sealIndexKey(indexKey: IndexKey, recipients: Recipient[] | CertifiedRecipient[], options: { author: AuthorKey; provider?: Provider; trust?: Trust }): Promise<string>;
+export declare function sealIndexKey(
+  indexKey: IndexKey,
+  recipients: Recipient[] | CertifiedRecipient[],
+  /** With `trust`, `groups` (required): the groups whose deterministic fields the key serves; every recipient must be certified for all of them. */
+  options: { author: AuthorKey; provider?: Provider; trust?: Trust; groups?: string[] },
+): Promise<string>;
 /** Opens a sealed index key signed by one of `authors`; with `id`, a key of another id (an older generation) is refused with CONTEXT_MISMATCH. */
 export declare function openIndexKey(sealed: string, privateKey: PrivateKey, options: { authors: (PublicKey | AuthorKey)[] | Certificate[]; id?: string; trust?: Trust }): Promise<IndexKey>;
 /**

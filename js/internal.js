@@ -175,7 +175,7 @@ export function recipientKeyArg(r, what) {
 export function authorsArg(value, certified = null) {
   if (certified !== null && Array.isArray(value) && value.length === 0) {
     // Every author certificate was refused: the first refusal says why.
-    throw [...certified.refused.values()][0] ?? new PhisealError('no trusted author certificate', ErrorCode.UNTRUSTED_KEY);
+    throw [...certified.refused.values()][0] ?? certified.unreadable ?? new PhisealError('no trusted author certificate', ErrorCode.UNTRUSTED_KEY);
   }
   if (!Array.isArray(value) || value.length === 0) {
     throw invalidArgument('authors is required: a non-empty array of the PublicKeys whose signatures you trust (authorKey.publicKey)');

@@ -165,11 +165,17 @@ export function issueRevocations(serials, issuer, opts) {
  * "encrypt" and for each group it is given (every schema group when
  * omitted). Returns `{publicKey, groups}` entries.
  */
-export function certifiedRecipients(trust, recipients, allGroups) {
+export function certifiedRecipients(trust, recipients, allGroups, fixedGroups = null) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
   return recipients.map((r) => {
     if (r === null || typeof r !== 'object' || r.certificate === undefined) {
       throw new PhisealError('with trust set, each recipient is {certificate, groups?}: a bare public key is not certified', ErrorCode.UNTRUSTED_KEY);
+    }
+    if (fixedGroups !== null) {
+      // Index keys: every recipient must be certified for every group the key serves.
+      if (r.groups !== undefined) throw invalidArgument('an index key recipient has no groups of its own: pass the groups the key serves as options.groups');
+      const c = trust.certify(r.certificate, { purpose: 'encrypt', groups: fixedGroups });
+      return { publicKey: c.publicKey };
     }
     const groups = r.groups === undefined ? allGroups : groupsArg(r.groups);
     const c = trust.certify(r.certificate, { purpose: 'encrypt', groups });
@@ -185,20 +191,30 @@ export function certifiedRecipients(trust, recipients, allGroups) {
 export function certifiedAuthors(trust, authors) {
   if (!Array.isArray(authors) || authors.length === 0) throw invalidArgument('authors is required: a non-empty array of author certificates');
   const ok = [];
-  const refused = new Map(); // kid (when parseable) -> error
+  const refused = new Map(); // kid claimed by the certificate (when readable) -> error
+  let unreadable = null;
   for (const a of authors) {
     if (typeof a !== 'string' && !Array.isArray(a)) {
       throw new PhisealError('with trust set, each trusted author is a certificate (string or chain): a bare public key is not certified', ErrorCode.UNTRUSTED_KEY);
     }
+    let c;
     try {
-      ok.push(trust.certify(a, { purpose: 'sign' }));
+      c = trust.certify(a, { purpose: 'sign' });
     } catch (e) {
       const kid = leafKid(a);
       if (kid !== null) refused.set(kid, e);
-      else throw e;
+      else unreadable ??= e;
+      continue;
     }
+    // Two certificates for one key with different identities: which one the record "is by" would depend on order.
+    const twin = ok.find((o) => o.kid === c.kid);
+    if (twin && (twin.subject !== c.subject || twin.name !== c.name || twin.role !== c.role || twin.groups.join('\0') !== c.groups.join('\0'))) {
+      throw new PhisealError(`two author certificates for key ${c.kid} name different identities`, ErrorCode.UNTRUSTED_KEY);
+    }
+    if (!twin) ok.push(c);
   }
-  return { ok, refused };
+  if (ok.length === 0 && refused.size === 0 && unreadable) throw unreadable;
+  return { ok, refused, unreadable };
 }
 
 /** The kid of a certificate's key, read without verifying (to name an author whose certificate was refused). */

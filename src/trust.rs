@@ -308,9 +308,6 @@ impl Token {
         let header = object(&unb64(h)?)?;
         let payload = object(&unb64(p)?)?;
         let signature = unb64(s)?;
-        if signature.len() != SIGNATURE_LEN {
-            return Err(BAD_SIGNATURE);
-        }
         for name in header.keys() {
             if !matches!(name.as_str(), "alg" | "typ" | "kid") {
                 // `crit` included: phiseal understands no JWS extension.
@@ -331,6 +328,9 @@ impl Token {
             return Err(Error::malformed("JWS kid and iss name different issuers"));
         }
         let issuer = issuer.to_owned();
+        if signature.len() != SIGNATURE_LEN {
+            return Err(BAD_SIGNATURE);
+        }
         let end = h.len() + 1 + p.len();
         let signing_input = text.get(..end).ok_or(Error::malformed("bad JWS"))?.to_owned();
         Ok(Self { issuer, payload, signing_input, signature })
@@ -541,7 +541,7 @@ impl TrustStore {
         }
         if let Some(held) = self.revocations.iter_mut().find(|r| r.issuer == t.issuer) {
             // Older, or another list of the same second: the server would pick which one counts.
-            if issued_at < held.issued_at || (issued_at == held.issued_at && serials != held.serials) {
+            if issued_at < held.issued_at || (issued_at == held.issued_at && (serials != held.serials || expires != held.expires)) {
                 return Err(Error::new(
                     ErrorCode::StaleVersion,
                     "this revocation list is older than the one held (or another list of the same iat)",

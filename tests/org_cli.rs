@@ -76,13 +76,16 @@ fn init_issue_revoke_and_verify() {
     let serial = got.claims.serial.clone();
     assert_eq!(org(&["revoke", d, &serial]).0, 0);
     assert!(org(&["list", d]).1.contains(r#""revoked":true"#));
-    std::thread::sleep(std::time::Duration::from_millis(1100)); // a newer iat than the list held
+    // Within the same second as the first list: the CLI still gives the new list a later iat.
     let (_, list, _) = org(&["revocations", d, "--hours", "1"]);
-    trust.add_revocations(list.trim(), now()).unwrap();
-    assert_eq!(
-        trust.verify(&[cert], now(), Purpose::Encrypt, &["clinical"]).unwrap_err().code(),
-        ErrorCode::KeyRevoked
-    );
+    trust.add_revocations(list.trim(), now() + 2).unwrap();
+    assert_eq!(trust.verify(&[cert], now() + 2, Purpose::Encrypt, &["clinical"]).unwrap_err().code(), ErrorCode::KeyRevoked);
+    // A private key given as KEY is refused (the member's private key has no business here).
+    let private = tmp.join("private.pem");
+    std::fs::write(&private, member.to_pkcs8_pem().as_str()).unwrap();
+    let (code, _, err) = org(&["issue", d, "--subject", "x", "--name", "x", "--role", "r", "--purposes", "encrypt", private.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a private key"), "{err}");
 
     // Refusals: exit 2 with a message.
     for bad in [

@@ -174,6 +174,8 @@ fn revocation_lists() {
     let same_second = issue_revocations(&[], &o.root, T0 + 10, T0 + DAY).unwrap();
     assert_eq!(code(o.trust.add_revocations(&same_second, T0 + 20)), ErrorCode::StaleVersion);
     o.trust.add_revocations(&revoked, T0 + 20).unwrap(); // the same list again is fine
+    let longer = issue_revocations(&[&serial], &o.root, T0 + 10, T0 + 2 * DAY).unwrap();
+    assert_eq!(code(o.trust.add_revocations(&longer, T0 + 20)), ErrorCode::StaleVersion, "same iat, other exp");
     assert_eq!(code(o.trust.verify(&[&cert], T0 + 20, Purpose::Sign, &[])), ErrorCode::KeyRevoked);
     // A list signed by another root, one expired, one not yet current, one edited.
     let other = SigningKey::generate().unwrap();

@@ -120,16 +120,43 @@ test('attack: a record signed by an uncertified, expired or wrong-purpose author
   assert.equal(ok.author.subject, 'intake-desk');
 });
 
-test('sealIndexKey / openIndexKey with trust', async () => {
+test('sealIndexKey / openIndexKey with trust: every recipient certified for every group the key serves', async () => {
   const org = await organisation();
-  const clinician = await org.member('dr-lee', 'clinician', [], ['encrypt']);
+  const clinician = await org.member('dr-lee', 'clinician', ['clinical', 'billing'], ['encrypt']);
+  const billing = await org.member('bill-1', 'billing', ['billing'], ['encrypt']);
   const admin = await org.member('admin', 'admin', [], ['sign']);
   const ik = await phiseal.generateIndexKey();
-  const sealed = await phiseal.sealIndexKey(ik, [{ certificate: clinician.certificate }], { author: admin.keys, trust: org.trust });
+  const groups = ['clinical', 'billing'];
+  const sealed = await phiseal.sealIndexKey(ik, [{ certificate: clinician.certificate }], { author: admin.keys, trust: org.trust, groups });
   const opened = await phiseal.openIndexKey(sealed, clinician.keys.privateKey, { authors: [admin.certificate], trust: org.trust });
   assert.equal(opened.id, ik.id);
   const server = await phiseal.generateKeyPair();
-  await rejectsWith(assert, phiseal.sealIndexKey(ik, [server.publicKey], { author: admin.keys, trust: org.trust }), 'UNTRUSTED_KEY');
+  await rejectsWith(assert, phiseal.sealIndexKey(ik, [server.publicKey], { author: admin.keys, trust: org.trust, groups }), 'UNTRUSTED_KEY');
+  // A genuine billing certificate served as "the clinician's" does not get the key to clinical deterministic fields.
+  await rejectsWith(assert, phiseal.sealIndexKey(ik, [{ certificate: billing.certificate }], { author: admin.keys, trust: org.trust, groups }), 'ACCESS_DENIED');
+  await rejectsWith(assert, phiseal.sealIndexKey(ik, [{ certificate: clinician.certificate }], { author: admin.keys, trust: org.trust }), 'INVALID_ARGUMENT', /needs groups/);
+  await rejectsWith(assert, phiseal.sealIndexKey(ik, [{ certificate: clinician.certificate, groups: ['clinical'] }], { author: admin.keys, trust: org.trust, groups }), 'INVALID_ARGUMENT');
+  // An index key forged by the server, opened with a refused author among the trusted ones: still UNTRUSTED_AUTHOR, not the other author's refusal.
+  const expired = await org.member('old', 'admin', [], ['sign'], { notBefore: NOW - 30 * DAY, notAfter: NOW - DAY });
+  const forged = await phiseal.sealIndexKey(ik, [clinician.publicKey], { author: await phiseal.generateAuthorKey() });
+  await rejectsWith(assert, phiseal.openIndexKey(forged, clinician.keys.privateKey, { authors: [admin.certificate, expired.certificate], trust: org.trust }), 'UNTRUSTED_AUTHOR');
+});
+
+test('author certificates: two for one key with different identities are refused; an unreadable one is skipped like a refused one', async () => {
+  const org = await organisation();
+  const clinician = await org.member('dr-lee', 'clinician', ['clinical', 'billing'], ['encrypt']);
+  const desk = await org.member('desk', 'intake', [], ['sign']);
+  const chief = phiseal.issueCertificate(
+    { subject: 'chief', name: 'Chief of Medicine', role: 'admin', purposes: ['sign'], publicKey: desk.publicKey, notBefore: NOW - DAY, notAfter: NOW + DAY },
+    org.root,
+    { issuedAt: NOW },
+  );
+  const sealed = await phiseal.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r-1', recipients: [clinician.publicKey], author: desk.keys });
+  const open = (authors) => phiseal.openRecord(sealed, { schema: SCHEMA, recordId: 'r-1', privateKey: clinician.keys.privateKey, authors, trust: org.trust });
+  await rejectsWith(assert, open([chief, desk.certificate]), 'UNTRUSTED_KEY', /different identities/);
+  assert.equal((await open([desk.certificate, desk.certificate])).author.subject, 'desk');
+  assert.equal((await open([desk.certificate, 'garbage'])).author.subject, 'desk');
+  await rejectsWith(assert, open(['garbage']), 'MALFORMED_INPUT');
 });
 
 test('interop: jose verifies a phiseal certificate; phiseal verifies a certificate jose signed', async () => {

@@ -115,6 +115,9 @@ fn issue_cmd(dir: &Path, rest: &[String]) -> Result<(), String> {
         return Err("--days must be from 1 to 3650".into());
     }
     let text = fs::read_to_string(key_file).map_err(|e| format!("{key_file}: {e}"))?;
+    if text.contains("PRIVATE KEY") || Value::parse(&text).is_ok_and(|v| v.get("d").is_some()) {
+        return Err(format!("{key_file}: a private key; pass the member's public key (JWK or SPKI PEM)"));
+    }
     let key = phiseal::audit::trusted_key(&text).map_err(|e| format!("{key_file}: {e}"))?;
     let root = root_key(dir)?;
     let t = now();
@@ -185,8 +188,13 @@ fn revocations(dir: &Path, rest: &[String]) -> Result<(), String> {
     }
     let serials = revoked(dir)?;
     let refs: Vec<&str> = serials.iter().map(String::as_str).collect();
-    let t = now();
-    println!("{}", issue_revocations(&refs, &root_key(dir)?, t, t + hours * 3600).map_err(|e| e.to_string())?);
+    // Each list's iat is later than the last one's: a client holding that one refuses another of the same iat.
+    let last_path = dir.join("revocations.iat");
+    let last: u64 = fs::read_to_string(&last_path).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+    let t = now().max(last + 1);
+    let list = issue_revocations(&refs, &root_key(dir)?, t, t + hours * 3600).map_err(|e| e.to_string())?;
+    fs::write(&last_path, format!("{t}\n")).map_err(|e| e.to_string())?;
+    println!("{list}");
     Ok(())
 }
 
