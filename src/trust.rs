@@ -541,7 +541,9 @@ impl TrustStore {
         }
         if let Some(held) = self.revocations.iter_mut().find(|r| r.issuer == t.issuer) {
             // Older, or another list of the same second: the server would pick which one counts.
-            if issued_at < held.issued_at || (issued_at == held.issued_at && (serials != held.serials || expires != held.expires)) {
+            if issued_at < held.issued_at
+                || (issued_at == held.issued_at && (serials != held.serials || expires != held.expires))
+            {
                 return Err(Error::new(
                     ErrorCode::StaleVersion,
                     "this revocation list is older than the one held (or another list of the same iat)",

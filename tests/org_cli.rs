@@ -79,11 +79,26 @@ fn init_issue_revoke_and_verify() {
     // Within the same second as the first list: the CLI still gives the new list a later iat.
     let (_, list, _) = org(&["revocations", d, "--hours", "1"]);
     trust.add_revocations(list.trim(), now() + 2).unwrap();
-    assert_eq!(trust.verify(&[cert], now() + 2, Purpose::Encrypt, &["clinical"]).unwrap_err().code(), ErrorCode::KeyRevoked);
+    assert_eq!(
+        trust.verify(&[cert], now() + 2, Purpose::Encrypt, &["clinical"]).unwrap_err().code(),
+        ErrorCode::KeyRevoked
+    );
     // A private key given as KEY is refused (the member's private key has no business here).
     let private = tmp.join("private.pem");
     std::fs::write(&private, member.to_pkcs8_pem().as_str()).unwrap();
-    let (code, _, err) = org(&["issue", d, "--subject", "x", "--name", "x", "--role", "r", "--purposes", "encrypt", private.to_str().unwrap()]);
+    let (code, _, err) = org(&[
+        "issue",
+        d,
+        "--subject",
+        "x",
+        "--name",
+        "x",
+        "--role",
+        "r",
+        "--purposes",
+        "encrypt",
+        private.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("a private key"), "{err}");
 
