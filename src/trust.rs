@@ -38,6 +38,8 @@
 //! # Ok::<(), phiseal::Error>(())
 //! ```
 
+pub mod directory;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{codec_b64 as b64, codec_unb64 as unb64};
 use crate::json::{Map, Value, write_string};
