@@ -148,3 +148,18 @@ fn the_subject_sees_a_key_added_for_it() {
         ErrorCode::UntrustedKey
     );
 }
+
+#[test]
+fn leaf_bytes_are_as_trust_md_gives_them() {
+    let got = phiseal::trust::directory::leaf_bytes("ana", "eyJ.x.y").unwrap();
+    let mut want = b"phiseal-directory-v1\0".to_vec();
+    want.extend_from_slice(&[0, 3]);
+    want.extend_from_slice(b"ana");
+    want.extend_from_slice(b"eyJ.x.y");
+    assert_eq!(got, want);
+    assert_eq!(phiseal::trust::directory::leaf_bytes("", "c").unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(
+        phiseal::trust::directory::leaf_bytes(&"s".repeat(257), "c").unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+}
