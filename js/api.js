@@ -68,7 +68,7 @@ export function capabilities() {
 }
 export * from './fields.js';
 export * from './audit.js';
-export { Trust, issueCertificate, issueRevocations } from './trust.js';
+export { DirectoryClient, KeyDirectory, Trust, issueCertificate, issueRevocations, monitorDirectory } from './trust.js';
 // Not unlockKey: it is internal (it would hand out a SessionKey's key past its checks).
 export { AccessAlert, DEFAULT_TTL_MS, Grant, GrantedKey, SessionKey, breakGlass } from './lifecycle.js';
 export { KeyStore } from './keystore.js';

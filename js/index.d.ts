@@ -347,11 +347,57 @@ export type Purpose = 'encrypt' | 'sign' | 'media' | 'certify';
  * WRONG_PURPOSE, ACCESS_DENIED (groups), MALFORMED_INPUT / UNSUPPORTED (shape, unknown members).
  */
 export declare class Trust {
-  constructor(options: { roots: PublicKey[]; revocations?: string | string[]; /** Default true. */ requireRevocations?: boolean; /** Milliseconds; default Date.now. */ clock?: () => number });
+  constructor(options: {
+    roots: PublicKey[];
+    revocations?: string | string[];
+    /** Default true. */ requireRevocations?: boolean;
+    /** Milliseconds; default Date.now. */ clock?: () => number;
+    /** Only certificates returned by this client's verified lookups are accepted (UNTRUSTED_KEY otherwise). */
+    directory?: DirectoryClient;
+  });
   /** UNTRUSTED_KEY, INVALID_SIGNATURE, KEY_EXPIRED (not current), STALE_VERSION (older than the one held). */
   addRevocations(list: string): void;
   certify(certificate: Certificate, options: { purpose: Purpose; groups?: string[] }): CertifiedKey;
 }
+/** What a KeyDirectory lookup returns (send it as JSON). docs/TRUST.md §6. */
+export interface DirectoryLookup {
+  subject: string;
+  certificate: string;
+  index: number;
+  /** Signed checkpoint note. */
+  checkpoint: string;
+  /** Base64 hashes. */
+  inclusion: string[];
+  consistency: string[];
+}
+/** The browser side of the transparent directory (full build). */
+export declare class DirectoryClient {
+  constructor(options: { origin: string; keys: PublicKey[]; /** The note kept before. */ kept?: string });
+  /** Returns the certificate; CONTEXT_MISMATCH, UNTRUSTED_KEY, INVALID_SIGNATURE, STALE_VERSION (rollback, fork), MALFORMED_INPUT otherwise. */
+  verify(subject: string, lookup: DirectoryLookup | string): string;
+  readonly keptNote: string | undefined;
+  readonly keptSize: number | undefined;
+  /** STALE_VERSION for a split view. */
+  compare(otherNote: string, proof: string[]): void;
+}
+/** The publishing side of the directory (full build). */
+export declare class KeyDirectory {
+  constructor(options: { origin: string; signingKey: SigningKey });
+  publish(subject: string, certificate: string): number;
+  checkpoint(timeMs?: number): string;
+  lookup(subject: string, options?: { keptSize?: number; timeMs?: number }): DirectoryLookup;
+  entries(): [string, string][];
+  consistency(oldSize: number, newSize: number): string[];
+}
+/** The subject's monitor: the certificates published for `subject` since `from` in a log that makes the signed tree. */
+export declare function monitorDirectory(options: {
+  origin: string;
+  keys: PublicKey[];
+  checkpoint: string;
+  entries: [string, string][];
+  subject: string;
+  from?: number;
+}): { index: number; certificate: string }[];
 /** Issues a certificate (full build): times in milliseconds or Dates. */
 export declare function issueCertificate(
   claims: { subject: string; name: string; role: string; groups?: string[]; purposes: Purpose[]; notBefore: number | Date; notAfter: number | Date; publicKey: PublicKey },

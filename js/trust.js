@@ -43,12 +43,14 @@ function groupsArg(value) {
 export class Trust {
   #store;
   #clock;
+  #directory;
 
   /**
    * @param {{roots: PublicKey[], revocations?: string | string[], requireRevocations?: boolean, clock?: () => number}} opts
    *   `requireRevocations` (default true): refuse every certificate while no
    *   current revocation list from its root was added (KEY_EXPIRED).
-   *   `clock`: milliseconds, default Date.now.
+   *   `clock`: milliseconds, default Date.now. `directory`: a DirectoryClient;
+   *   then only certificates returned by its verified lookups are accepted.
    */
   constructor(opts) {
     requireInit();
@@ -59,6 +61,8 @@ export class Trust {
     if (o.requireRevocations !== undefined && typeof o.requireRevocations !== 'boolean') throw invalidArgument('requireRevocations must be a boolean');
     this.#clock = o.clock ?? Date.now;
     if (typeof this.#clock !== 'function') throw invalidArgument('clock must be a function returning milliseconds');
+    if (o.directory !== undefined && !(o.directory instanceof DirectoryClient)) throw invalidArgument('directory must be a DirectoryClient');
+    this.#directory = o.directory;
     this.#store = new wasm.TrustStore(JSON.stringify(o.roots.map((r) => r.toJwk())), o.requireRevocations ?? true);
     const lists = o.revocations === undefined ? [] : Array.isArray(o.revocations) ? o.revocations : [o.revocations];
     for (const l of lists) this.addRevocations(l);
@@ -88,6 +92,10 @@ export class Trust {
     const o = options(opts, 'options');
     if (!PURPOSES.has(o.purpose)) throw invalidArgument('purpose must be "encrypt", "sign", "media" or "certify"');
     const chain = chainArg(certificate);
+    // With a directory, only a certificate that came out of a verified lookup (the log this client checked) is used.
+    if (this.#directory !== undefined && !this.#directory.verified(chain[0])) {
+      throw new PhisealError('this certificate is not in the directory log this client verified (look it up through the DirectoryClient first)', ErrorCode.UNTRUSTED_KEY);
+    }
     const c = JSON.parse(this.#store.verify(JSON.stringify(chain), this.#now(), o.purpose, JSON.stringify(groupsArg(o.groups))));
     const publicKey = wasm.PublicKey.fromJwk(c.jwk);
     return {
@@ -105,6 +113,95 @@ export class Trust {
       issuers: c.issuers,
     };
   }
+}
+
+/**
+ * The browser side of the transparent key directory (docs/TRUST.md §6):
+ * accepts a lookup only with a checkpoint signed by a pinned directory key,
+ * an inclusion proof, and a consistency proof from the checkpoint it kept
+ * (store `keptNote` and pass it as `kept` next time). Full build only.
+ */
+export class DirectoryClient {
+  #w;
+  #seen = new Set();
+
+  /** @param {{origin: string, keys: PublicKey[], kept?: string}} opts */
+  constructor(opts) {
+    requireCapability('audit');
+    const o = options(opts, 'options');
+    if (!Array.isArray(o.keys) || o.keys.length === 0 || o.keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument('keys must be the pinned directory PublicKeys');
+    this.#w = new wasm.DirectoryClient(o.origin, JSON.stringify(o.keys.map((k) => k.toJwk())), o.kept);
+  }
+
+  /**
+   * Verifies a lookup (the JSON text or object a KeyDirectory returned) for
+   * `subject` and returns its certificate. CONTEXT_MISMATCH, UNTRUSTED_KEY,
+   * INVALID_SIGNATURE, STALE_VERSION (rollback or fork), MALFORMED_INPUT.
+   */
+  verify(subject, lookup) {
+    const text = typeof lookup === 'string' ? lookup : JSON.stringify(lookup);
+    const cert = this.#w.verify(subject, text);
+    this.#seen.add(cert);
+    return cert;
+  }
+
+  /** @internal Whether `certificate` came out of a verified lookup. */
+  verified(certificate) {
+    return this.#seen.has(certificate);
+  }
+
+  /** The checkpoint note to keep (or undefined before the first lookup). */
+  get keptNote() {
+    return this.#w.keptNote;
+  }
+
+  get keptSize() {
+    return this.#w.keptSize;
+  }
+
+  /** Refuses (STALE_VERSION) another client's kept note that is not the same history, given a consistency proof. */
+  compare(otherNote, proof) {
+    this.#w.compare(otherNote, JSON.stringify(proof ?? []));
+  }
+}
+
+/** The publishing side of the directory (the organisation's server, or a test). Full build only. */
+export class KeyDirectory {
+  #w;
+  /** @param {{origin: string, signingKey: SigningKey}} opts */
+  constructor(opts) {
+    requireCapability('audit');
+    const o = options(opts, 'options');
+    if (!isA(o.signingKey, 'SigningKey')) throw invalidArgument('signingKey must be a SigningKey');
+    this.#w = new wasm.KeyDirectory(o.origin, o.signingKey);
+  }
+  publish(subject, certificate) {
+    return this.#w.publish(subject, certificate);
+  }
+  checkpoint(timeMs = Date.now()) {
+    return this.#w.checkpoint(timeMs);
+  }
+  /** The lookup as an object (send it as JSON). */
+  lookup(subject, { keptSize, timeMs = Date.now() } = {}) {
+    return JSON.parse(this.#w.lookup(subject, keptSize, timeMs));
+  }
+  entries() {
+    return JSON.parse(this.#w.entries());
+  }
+  consistency(oldSize, newSize) {
+    return JSON.parse(this.#w.consistency(oldSize, newSize));
+  }
+}
+
+/**
+ * The subject's monitor: checks that `entries` make the signed checkpoint's
+ * tree and returns the `{index, certificate}` published for `subject` at
+ * or after `from` (a key added for you). Full build only.
+ */
+export function monitorDirectory({ origin, keys, checkpoint, entries, subject, from = 0 }) {
+  requireCapability('audit');
+  if (!Array.isArray(keys) || keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument('keys must be PublicKeys');
+  return JSON.parse(wasm.monitorDirectory(origin, JSON.stringify(keys.map((k) => k.toJwk())), checkpoint, JSON.stringify(entries), subject, from));
 }
 
 /** The Trust of an options object, or undefined; anything else is refused. */

@@ -163,3 +163,21 @@ fn leaf_bytes_are_as_trust_md_gives_them() {
         ErrorCode::InvalidArgument
     );
 }
+
+#[test]
+fn lookups_travel_as_json() {
+    let d = directory();
+    let l = d.lookup("ana", None, 1000).unwrap();
+    let text = l.to_json();
+    assert_eq!(phiseal::trust::directory::Lookup::from_json(&text).unwrap(), l);
+    for bad in ["{}", "[]", &text.replace("\"index\"", "\"idx\""), &text.replacen('{', r#"{"extra":1,"#, 1)] {
+        assert_eq!(
+            phiseal::trust::directory::Lookup::from_json(bad).unwrap_err().code(),
+            ErrorCode::MalformedInput,
+            "{bad}"
+        );
+    }
+    let mut client = DirectoryClient::new(ORIGIN, vec![scalar(7).verifying_key()], None).unwrap();
+    client.verify("ana", &phiseal::trust::directory::Lookup::from_json(&text).unwrap()).unwrap();
+    assert_eq!(client.kept_note(), Some(l.checkpoint.as_str()));
+}

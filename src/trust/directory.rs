@@ -61,6 +61,65 @@ pub struct Lookup {
     pub consistency: Vec<TreeHash>,
 }
 
+impl Lookup {
+    /// The lookup as JSON text: `{"subject","certificate","index","checkpoint","inclusion":[b64…],"consistency":[b64…]}`
+    /// (hashes in standard base64, as the audit log's proofs).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        use crate::json::{Map, Number, Value};
+        use base64ct::{Base64, Encoding as _};
+        let hashes = |v: &[TreeHash]| Value::Array(v.iter().map(|h| Value::String(Base64::encode_string(h))).collect());
+        let mut m = Map::default();
+        m.insert("subject".into(), Value::String(self.subject.clone()));
+        m.insert("certificate".into(), Value::String(self.certificate.clone()));
+        m.insert("index".into(), Number::from_text(&self.index.to_string()).map_or(Value::Null, Value::Number));
+        m.insert("checkpoint".into(), Value::String(self.checkpoint.clone()));
+        m.insert("inclusion".into(), hashes(&self.inclusion));
+        m.insert("consistency".into(), hashes(&self.consistency));
+        Value::Object(m).to_json()
+    }
+
+    /// Parses [`Lookup::to_json`]'s form strictly (exactly those members).
+    ///
+    /// # Errors
+    /// [`ErrorCode::MalformedInput`] for any other shape.
+    pub fn from_json(text: &str) -> Result<Self> {
+        use crate::json::Value;
+        use base64ct::{Base64, Encoding as _};
+        const SHAPE: Error = Error::new(
+            ErrorCode::MalformedInput,
+            "a directory lookup is {subject, certificate, index, checkpoint, inclusion, consistency}",
+        );
+        let Value::Object(mut m) = Value::parse(text)? else { return Err(SHAPE) };
+        let mut string = |name: &str| match m.remove(name) {
+            Some(Value::String(s)) => Ok(s),
+            _ => Err(SHAPE),
+        };
+        let (subject, certificate, checkpoint) = (string("subject")?, string("certificate")?, string("checkpoint")?);
+        let index = m.remove("index").and_then(|v| v.as_u64()).ok_or(SHAPE)?;
+        let mut hashes = |name: &str| -> Result<Vec<TreeHash>> {
+            let Some(Value::Array(items)) = m.remove(name) else { return Err(SHAPE) };
+            if items.len() > crate::audit::merkle::MAX_PROOF_LEN {
+                return Err(SHAPE);
+            }
+            items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .and_then(|s| Base64::decode_vec(s).ok())
+                        .and_then(|b| TreeHash::try_from(b.as_slice()).ok())
+                        .ok_or(SHAPE)
+                })
+                .collect()
+        };
+        let (inclusion, consistency) = (hashes("inclusion")?, hashes("consistency")?);
+        if !m.is_empty() {
+            return Err(SHAPE);
+        }
+        Ok(Self { subject, certificate, index, checkpoint, inclusion, consistency })
+    }
+}
+
 /// The publishing side.
 #[derive(Debug)]
 pub struct Directory {
@@ -158,6 +217,7 @@ pub struct DirectoryClient {
     origin: String,
     keys: Vec<PublicKey>,
     kept: Option<CheckpointBody>,
+    kept_note: Option<String>,
 }
 
 impl DirectoryClient {
@@ -167,9 +227,10 @@ impl DirectoryClient {
     /// # Errors
     /// As [`CheckpointNote::parse`] and its signature check for `kept`.
     pub fn new(origin: &str, keys: Vec<PublicKey>, kept: Option<&str>) -> Result<Self> {
-        let mut client = Self { origin: origin.to_owned(), keys, kept: None };
+        let mut client = Self { origin: origin.to_owned(), keys, kept: None, kept_note: None };
         if let Some(text) = kept {
             client.kept = Some(client.checked(text)?);
+            client.kept_note = Some(text.to_owned());
         }
         Ok(client)
     }
@@ -193,6 +254,12 @@ impl DirectoryClient {
     #[must_use]
     pub fn kept_size(&self) -> Option<u64> {
         self.kept.as_ref().map(|k| k.size)
+    }
+
+    /// The kept checkpoint's note text (store it; pass it to [`DirectoryClient::new`] next time).
+    #[must_use]
+    pub fn kept_note(&self) -> Option<&str> {
+        self.kept_note.as_deref()
     }
 
     /// The kept checkpoint's tree size and root (to compare with another client).
@@ -226,6 +293,7 @@ impl DirectoryClient {
         verify_inclusion(lookup.index, body.size, &leaf, &lookup.inclusion, &body.root)
             .map_err(|_| Error::new(ErrorCode::InvalidSignature, "the entry is not in the directory's signed tree"))?;
         self.kept = Some(body);
+        self.kept_note = Some(lookup.checkpoint.clone());
         Ok(lookup.certificate.clone())
     }
 
@@ -259,7 +327,7 @@ pub fn monitor(
     subject: &str,
     from: u64,
 ) -> Result<Vec<(u64, String)>> {
-    let client = DirectoryClient { origin: origin.to_owned(), keys: keys.to_vec(), kept: None };
+    let client = DirectoryClient { origin: origin.to_owned(), keys: keys.to_vec(), kept: None, kept_note: None };
     let body = client.checked(checkpoint)?;
     let mut tree = MerkleTree::new();
     for (s, c) in entries {

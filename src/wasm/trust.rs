@@ -151,3 +151,173 @@ mod issuing {
         issue_revocations(&serials, &issuer.0, iat, exp).js()
     }
 }
+
+#[cfg(feature = "audit")]
+mod directory {
+    use super::{Error, ErrorCode, JsResult, JsValue, args, json_array, string_array, to_js, wasm_bindgen};
+    use crate::json::Value;
+    use crate::keys::{Jwk, PublicKey};
+    use crate::sign::SigningKey;
+    use crate::trust::directory::{Directory, DirectoryClient, Lookup, monitor};
+    use crate::wasm::audit::WasmSigningKey;
+    use crate::wasm::error::IntoJs as _;
+    use base64ct::{Base64, Encoding as _};
+
+    fn keys(value: &JsValue) -> JsResult<Vec<PublicKey>> {
+        const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "keys must be PublicKeys");
+        json_array(value, SHAPE)?
+            .into_iter()
+            .map(|v| Jwk::from_value(v).and_then(|j| PublicKey::from_jwk(&j)))
+            .collect::<crate::Result<Vec<_>>>()
+            .js()
+    }
+
+    fn hashes(value: &JsValue) -> JsResult<Vec<crate::audit::merkle::TreeHash>> {
+        const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "a proof is an array of base64 hashes");
+        string_array(value, SHAPE)?
+            .iter()
+            .map(|s| {
+                Base64::decode_vec(s)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                    .ok_or_else(|| to_js(SHAPE))
+            })
+            .collect()
+    }
+
+    /// The browser side of the transparent directory.
+    #[wasm_bindgen(js_name = DirectoryClient)]
+    pub struct WasmDirectoryClient(DirectoryClient);
+
+    #[wasm_bindgen(js_class = DirectoryClient)]
+    impl WasmDirectoryClient {
+        /// `keys`: JSON text of the pinned directory keys (JWKs); `kept`: the note kept before, or undefined.
+        #[wasm_bindgen(constructor)]
+        pub fn new(origin: JsValue, keys_json: JsValue, kept: JsValue) -> JsResult<WasmDirectoryClient> {
+            let origin = args::string(&origin, "origin must be a string")?;
+            let kept = if kept.is_undefined() || kept.is_null() {
+                None
+            } else {
+                Some(args::string(&kept, "kept must be a checkpoint note")?)
+            };
+            DirectoryClient::new(&origin, keys(&keys_json)?, kept.as_deref()).map(Self).js()
+        }
+        /// Verifies a lookup (JSON text) for `subject`; returns the certificate.
+        pub fn verify(&mut self, subject: JsValue, lookup: JsValue) -> JsResult<String> {
+            let subject = args::string(&subject, "subject must be a string")?;
+            let lookup = Lookup::from_json(&args::string(&lookup, "a lookup is JSON text")?).js()?;
+            self.0.verify(&subject, &lookup).js()
+        }
+        /// The kept checkpoint note, or undefined.
+        #[wasm_bindgen(getter, js_name = keptNote)]
+        pub fn kept_note(&self) -> Option<String> {
+            self.0.kept_note().map(str::to_owned)
+        }
+        /// The kept tree size, or undefined.
+        #[wasm_bindgen(getter, js_name = keptSize)]
+        pub fn kept_size(&self) -> Option<f64> {
+            self.0.kept_size().map(|n| n as f64)
+        }
+        /// Compares with another client's kept note, given a consistency proof (JSON text).
+        pub fn compare(&self, other: JsValue, proof: JsValue) -> JsResult<()> {
+            let other = args::string(&other, "other must be a checkpoint note")?;
+            self.0.compare(&other, &hashes(&proof)?).js()
+        }
+    }
+
+    /// The publishing side (the organisation's directory server).
+    #[wasm_bindgen(js_name = KeyDirectory)]
+    pub struct WasmKeyDirectory(Directory);
+
+    #[wasm_bindgen(js_class = KeyDirectory)]
+    impl WasmKeyDirectory {
+        /// A directory named `origin`, checkpoints signed by `key`.
+        #[wasm_bindgen(constructor)]
+        pub fn new(origin: JsValue, key: &WasmSigningKey) -> JsResult<WasmKeyDirectory> {
+            let origin = args::string(&origin, "origin must be a string")?;
+            let key = SigningKey::from_scalar_bytes(&key.0.to_scalar_bytes()[..]).js()?;
+            Ok(Self(Directory::new(&origin, key)))
+        }
+        /// Appends a publication; returns its index.
+        pub fn publish(&mut self, subject: JsValue, certificate: JsValue) -> JsResult<f64> {
+            let subject = args::string(&subject, "subject must be a string")?;
+            let certificate = args::string(&certificate, "certificate must be a string")?;
+            self.0.publish(&subject, &certificate).map(|n| n as f64).js()
+        }
+        /// A signed checkpoint note at `timeMs`.
+        pub fn checkpoint(&self, time_ms: JsValue) -> JsResult<String> {
+            self.0.checkpoint(args::safe_u64(&time_ms, "timeMs must be a safe integer")?).js()
+        }
+        /// The newest entry for `subject` with proofs, as JSON text.
+        pub fn lookup(&self, subject: JsValue, kept_size: JsValue, time_ms: JsValue) -> JsResult<String> {
+            let subject = args::string(&subject, "subject must be a string")?;
+            let kept = if kept_size.is_undefined() || kept_size.is_null() {
+                None
+            } else {
+                Some(args::safe_u64(&kept_size, "keptSize must be a safe integer")?)
+            };
+            let time = args::safe_u64(&time_ms, "timeMs must be a safe integer")?;
+            self.0.lookup(&subject, kept, time).map(|l| l.to_json()).js()
+        }
+        /// Every entry as JSON text `[[subject, certificate], …]` (for monitors).
+        pub fn entries(&self) -> String {
+            Value::Array(
+                self.0
+                    .entries()
+                    .iter()
+                    .map(|(s, c)| Value::Array(vec![Value::String(s.clone()), Value::String(c.clone())]))
+                    .collect(),
+            )
+            .to_json()
+        }
+        /// A consistency proof between two sizes, JSON text of base64 hashes.
+        pub fn consistency(&self, old: JsValue, new: JsValue) -> JsResult<String> {
+            let old = args::safe_u64(&old, "old must be a safe integer")?;
+            let new = args::safe_u64(&new, "new must be a safe integer")?;
+            let proof = self.0.consistency(old, new).js()?;
+            Ok(Value::Array(proof.iter().map(|h| Value::String(Base64::encode_string(h))).collect()).to_json())
+        }
+    }
+
+    /// Checks `entries` (JSON text `[[subject, certificate], …]`) against the signed checkpoint and
+    /// returns JSON text of `[{index, certificate}]` published for `subject` at or after `from`.
+    #[wasm_bindgen(js_name = monitorDirectory)]
+    pub fn monitor_directory(
+        origin: JsValue,
+        keys_json: JsValue,
+        checkpoint: JsValue,
+        entries: JsValue,
+        subject: JsValue,
+        from: JsValue,
+    ) -> JsResult<String> {
+        const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "entries are [[subject, certificate], ...]");
+        let origin = args::string(&origin, "origin must be a string")?;
+        let checkpoint = args::string(&checkpoint, "checkpoint must be a note")?;
+        let subject = args::string(&subject, "subject must be a string")?;
+        let from = args::safe_u64(&from, "from must be a safe integer")?;
+        let entries = json_array(&entries, SHAPE)?
+            .into_iter()
+            .map(|v| match v {
+                Value::Array(pair) => match pair.as_slice() {
+                    [Value::String(s), Value::String(c)] => Ok((s.clone(), c.clone())),
+                    _ => Err(to_js(SHAPE)),
+                },
+                _ => Err(to_js(SHAPE)),
+            })
+            .collect::<JsResult<Vec<_>>>()?;
+        let found = monitor(&origin, &keys(&keys_json)?, &checkpoint, &entries, &subject, from).js()?;
+        let out = found
+            .into_iter()
+            .map(|(i, c)| {
+                let mut m = crate::json::Map::default();
+                m.insert(
+                    "index".into(),
+                    crate::json::Number::from_text(&i.to_string()).map_or(Value::Null, Value::Number),
+                );
+                m.insert("certificate".into(), Value::String(c));
+                Value::Object(m)
+            })
+            .collect();
+        Ok(Value::Array(out).to_json())
+    }
+}

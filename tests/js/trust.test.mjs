@@ -245,3 +245,40 @@ test('encryptStream / decryptStream with trust', async () => {
   const expired = await org.member('old', 'recorder', [], ['sign'], { notBefore: NOW - 30 * DAY, notAfter: NOW - DAY });
   await rejectsWith(assert, stream.decryptBlob(enc, { privateKey: clinician.keys.privateKey, authors: [expired.certificate], trust: org.trust }), 'KEY_EXPIRED');
 });
+
+test('attack: with a directory, the server cannot hand out a certificate it kept out of the log, roll the log back or fork it', async () => {
+  const org = await organisation();
+  const dirKey = phiseal.SigningKey.generate();
+  const origin = 'keys.example.org/directory';
+  const directory = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
+  const clinician = await org.member('dr-lee', 'clinician', ['clinical', 'billing'], ['encrypt']);
+  const desk = await org.member('desk', 'intake', [], ['sign']);
+  directory.publish('dr-lee', clinician.certificate);
+  const client = new phiseal.DirectoryClient({ origin, keys: [dirKey.publicKey] });
+  const trust = new phiseal.Trust({ roots: [org.root.publicKey], revocations: org.revocations(), clock: () => NOW, directory: client });
+  const seal = (certificate) => phiseal.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r-1', recipients: [{ certificate }], author: desk.keys, trust });
+  // Not looked up through the directory: refused even though the root certified it.
+  await rejectsWith(assert, seal(clinician.certificate), 'UNTRUSTED_KEY', /not in the directory log/);
+  const cert = client.verify('dr-lee', JSON.stringify(directory.lookup('dr-lee')));
+  await seal(cert);
+  // An insider with the root key certifies a key of its own for Dr. Lee but keeps it out of the log:
+  const insider = await org.member('dr-lee', 'clinician', ['clinical', 'billing'], ['encrypt']);
+  const forged = { ...directory.lookup('dr-lee'), certificate: insider.certificate };
+  assert.throws(() => client.verify('dr-lee', forged), (e) => e.code === 'INVALID_SIGNATURE');
+  await rejectsWith(assert, seal(insider.certificate), 'UNTRUSTED_KEY');
+  // ... or puts it in a forked log (signed with the real directory key): refused against the kept checkpoint.
+  const fork = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
+  fork.publish('dr-lee', insider.certificate);
+  fork.publish('x', 'y');
+  assert.throws(() => client.verify('dr-lee', fork.lookup('dr-lee', { keptSize: client.keptSize })), (e) => e.code === 'STALE_VERSION');
+  // Publishing it in the real log makes it visible to Dr. Lee's monitor.
+  const before = directory.entries().length;
+  directory.publish('dr-lee', insider.certificate);
+  const seen = phiseal.monitorDirectory({ origin, keys: [dirKey.publicKey], checkpoint: directory.checkpoint(), entries: directory.entries(), subject: 'dr-lee', from: before });
+  assert.deepEqual(seen.map((e) => e.certificate), [insider.certificate]);
+  // A restarted client resumes from its kept note; a rollback is refused.
+  const restarted = new phiseal.DirectoryClient({ origin, keys: [dirKey.publicKey], kept: directory.lookup('dr-lee').checkpoint });
+  const old = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
+  old.publish('dr-lee', clinician.certificate);
+  assert.throws(() => restarted.verify('dr-lee', old.lookup('dr-lee', { keptSize: restarted.keptSize })), (e) => e.code === 'STALE_VERSION');
+});
