@@ -9,6 +9,7 @@ import {
   idbDone as done,
   idbRequest as request,
   isA,
+  keysJson,
   options,
   placeholderClass,
   requireCapability,
@@ -120,11 +121,6 @@ export class AuditLog {
   get root() {
     return this.#log.root;
   }
-}
-
-function keysJson(keys, what) {
-  if (!Array.isArray(keys) || keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument(`${what} must be an array of PublicKeys`);
-  return JSON.stringify(keys.map((k) => k.toJwk()));
 }
 
 /** `verifyLog(jsonl, trustedKeys)` or `verifyLog(jsonl, {trusted, since, witnesses: {keys, required}})`. */

@@ -172,6 +172,12 @@ export function recipientKeyArg(r, what) {
 }
 
 /** The author keys an opener trusts: PublicKeys (or AuthorKeys), as the JSON the wasm side reads. */
+/** PublicKeys as the JSON text of their JWKs (what the wasm side reads); anything else is refused. */
+export function keysJson(keys, what) {
+  if (!Array.isArray(keys) || keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument(`${what} must be an array of PublicKeys`);
+  return JSON.stringify(keys.map((k) => k.toJwk()));
+}
+
 export function authorsArg(value, certified = null) {
   if (certified !== null && Array.isArray(value) && value.length === 0) {
     // Every author certificate was refused: the first refusal says why.

@@ -6,7 +6,7 @@
 // arguments and times.
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { isA, options, requireCapability, requireInit, wasm } from './internal.js';
+import { isA, keysJson, options, requireCapability, requireInit, wasm } from './internal.js';
 
 const PURPOSES = new Set(['encrypt', 'sign', 'media', 'certify']);
 
@@ -63,7 +63,7 @@ export class Trust {
     if (typeof this.#clock !== 'function') throw invalidArgument('clock must be a function returning milliseconds');
     if (o.directory !== undefined && !(o.directory instanceof DirectoryClient)) throw invalidArgument('directory must be a DirectoryClient');
     this.#directory = o.directory;
-    this.#store = new wasm.TrustStore(JSON.stringify(o.roots.map((r) => r.toJwk())), o.requireRevocations ?? true);
+    this.#store = new wasm.TrustStore(keysJson(o.roots, 'roots'), o.requireRevocations ?? true);
     const lists = o.revocations === undefined ? [] : Array.isArray(o.revocations) ? o.revocations : [o.revocations];
     for (const l of lists) this.addRevocations(l);
   }
@@ -130,7 +130,7 @@ export class DirectoryClient {
     requireCapability('audit');
     const o = options(opts, 'options');
     if (!Array.isArray(o.keys) || o.keys.length === 0 || o.keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument('keys must be the pinned directory PublicKeys');
-    this.#w = new wasm.DirectoryClient(o.origin, JSON.stringify(o.keys.map((k) => k.toJwk())), o.kept);
+    this.#w = new wasm.DirectoryClient(o.origin, keysJson(o.keys, 'keys'), o.kept);
   }
 
   /**
@@ -200,8 +200,7 @@ export class KeyDirectory {
  */
 export function monitorDirectory({ origin, keys, checkpoint, entries, subject, from = 0 }) {
   requireCapability('audit');
-  if (!Array.isArray(keys) || keys.some((k) => !isA(k, 'PublicKey'))) throw invalidArgument('keys must be PublicKeys');
-  return JSON.parse(wasm.monitorDirectory(origin, JSON.stringify(keys.map((k) => k.toJwk())), checkpoint, JSON.stringify(entries), subject, from));
+  return JSON.parse(wasm.monitorDirectory(origin, keysJson(keys, 'keys'), checkpoint, JSON.stringify(entries), subject, from));
 }
 
 /** The Trust of an options object, or undefined; anything else is refused. */

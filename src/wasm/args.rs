@@ -7,9 +7,11 @@ use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast as _, JsValue};
 
 use super::error::{IntoJs as _, JsResult, to_js};
+use crate::audit::merkle::{TREE_HASH_LEN, TreeHash};
 use crate::error::{Error, ErrorCode};
 use crate::json::{Map, Value};
 use crate::keys::{Jwk, PublicKey};
+use base64ct::{Base64, Encoding as _};
 
 fn invalid(message: &'static str) -> JsValue {
     to_js(Error::new(ErrorCode::InvalidArgument, message))
@@ -72,4 +74,38 @@ pub fn recipients<T>(
         Ok((PublicKey::from_jwk(&jwk)?, extra))
     };
     items.into_iter().map(recipient).collect::<crate::Result<_>>().js()
+}
+
+/// JSON text of an array of public JWKs (built by `js/` from PublicKeys);
+/// any other shape is an `INVALID_ARGUMENT` with `message`.
+pub fn public_keys(value: &JsValue, message: &'static str) -> JsResult<Vec<PublicKey>> {
+    let text = string(value, message)?;
+    let shape = Error::new(ErrorCode::InvalidArgument, message);
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(shape)) };
+    items
+        .into_iter()
+        .map(|v| Jwk::from_value(v).map_err(|_| shape).and_then(|jwk| PublicKey::from_jwk(&jwk)))
+        .collect::<crate::Result<Vec<_>>>()
+        .js()
+}
+
+/// JSON text of an array of standard-base64 Merkle hashes (a proof).
+pub fn proof(value: &JsValue) -> JsResult<Vec<TreeHash>> {
+    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "a proof is JSON text of an array of base64 hashes");
+    let text = string(value, SHAPE.message())?;
+    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
+    items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| Base64::decode_vec(s).ok())
+                .and_then(|b| <[u8; TREE_HASH_LEN]>::try_from(b.as_slice()).ok())
+                .ok_or_else(|| to_js(SHAPE))
+        })
+        .collect()
+}
+
+/// A proof as JSON text of standard-base64 hashes (what [`proof`] reads).
+pub fn proof_json(proof: &[TreeHash]) -> String {
+    Value::Array(proof.iter().map(|h| Value::from(Base64::encode_string(h))).collect()).to_json()
 }

@@ -11,7 +11,7 @@ use crate::audit::merkle::{TREE_HASH_LEN, TreeHash};
 use crate::audit::{self, AlertRules, AuditLog, CheckpointNote, Entry, MerkleTree, VerifyOptions, Witness};
 use crate::error::{Error, ErrorCode};
 use crate::json::Value;
-use crate::keys::{Jwk, PrivateKey, PublicKey};
+use crate::keys::PrivateKey;
 use crate::sign::SigningKey;
 use base64ct::{Base64, Encoding as _};
 
@@ -23,46 +23,16 @@ fn hash_arg(value: &JsValue, message: &'static str) -> JsResult<TreeHash> {
         .ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, message)))
 }
 
-fn proof_arg(value: &JsValue) -> JsResult<Vec<TreeHash>> {
-    const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "a proof is JSON text of an array of base64 hashes");
-    let text = args::string(value, SHAPE.message())?;
-    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(SHAPE)) };
-    items
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .and_then(|s| Base64::decode_vec(s).ok())
-                .and_then(|b| <[u8; TREE_HASH_LEN]>::try_from(b.as_slice()).ok())
-                .ok_or_else(|| to_js(SHAPE))
-        })
-        .collect()
-}
-
-fn proof_json(proof: &[TreeHash]) -> String {
-    Value::Array(proof.iter().map(|h| Value::from(Base64::encode_string(h))).collect()).to_json()
-}
-
-fn keys_arg(value: &JsValue, message: &'static str) -> JsResult<Vec<PublicKey>> {
-    let text = args::string(value, message)?;
-    let shape = Error::new(ErrorCode::InvalidArgument, message);
-    let Ok(Value::Array(items)) = Value::parse(&text) else { return Err(to_js(shape)) };
-    items
-        .into_iter()
-        .map(|v| Jwk::from_value(v).map_err(|_| shape).and_then(|jwk| PublicKey::from_jwk(&jwk)))
-        .collect::<crate::Result<Vec<_>>>()
-        .js()
-}
-
 /// `{trusted, since, witnesses, required}` from the JS wrapper's arguments.
 fn options_arg(trusted: &JsValue, since: &JsValue, witnesses: &JsValue, required: &JsValue) -> JsResult<VerifyOptions> {
     Ok(VerifyOptions {
-        trusted: keys_arg(trusted, "trusted keys must be public JWKs")?,
+        trusted: args::public_keys(trusted, "trusted keys must be public JWKs")?,
         since: if since.is_undefined() || since.is_null() {
             None
         } else {
             Some(args::string(since, "since must be a checkpoint note (text)")?)
         },
-        witnesses: keys_arg(witnesses, "witness keys must be public JWKs")?,
+        witnesses: args::public_keys(witnesses, "witness keys must be public JWKs")?,
         witnesses_required: args::integer(required, 64, "witnesses.required must be a whole number")? as usize,
     })
 }
@@ -243,14 +213,14 @@ impl WasmAuditTree {
         let size = args::safe_u64(&size, "size must be a non-negative integer")?;
         let index =
             seq.checked_sub(1).ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, "seq starts at 1")))?;
-        Ok(proof_json(&self.0.inclusion_proof(index, size).js()?))
+        Ok(args::proof_json(&self.0.inclusion_proof(index, size).js()?))
     }
     /// Consistency proof from `oldSize` to `newSize` entries (JSON array).
     #[wasm_bindgen(js_name = consistencyProof)]
     pub fn consistency_proof(&self, old: JsValue, new: JsValue) -> JsResult<String> {
         let old = args::safe_u64(&old, "oldSize must be a non-negative integer")?;
         let new = args::safe_u64(&new, "newSize must be a non-negative integer")?;
-        Ok(proof_json(&self.0.consistency_proof(old, new).js()?))
+        Ok(args::proof_json(&self.0.consistency_proof(old, new).js()?))
     }
 }
 
@@ -265,7 +235,7 @@ pub fn verify_inclusion(entry: JsValue, size: JsValue, root: JsValue, proof: JsV
     let size = args::safe_u64(&size, "size must be a non-negative integer")?;
     let root = hash_arg(&root, "root must be a base64 hash")?;
     let index = e.seq.checked_sub(1).ok_or_else(|| to_js(Error::new(ErrorCode::InvalidArgument, "seq starts at 1")))?;
-    audit::verify_inclusion(index, size, &e.leaf_hash().js()?, &proof_arg(&proof)?, &root).js()
+    audit::verify_inclusion(index, size, &e.leaf_hash().js()?, &args::proof(&proof)?, &root).js()
 }
 
 /// Verifies that the tree (`newSize`, `newRoot`) extends (`oldSize`,
@@ -282,7 +252,7 @@ pub fn verify_consistency(
     let new = args::safe_u64(&new_size, "newSize must be a non-negative integer")?;
     let (a, b) =
         (hash_arg(&old_root, "oldRoot must be a base64 hash")?, hash_arg(&new_root, "newRoot must be a base64 hash")?);
-    audit::verify_consistency(old, new, &a, &b, &proof_arg(&proof)?).js()
+    audit::verify_consistency(old, new, &a, &b, &args::proof(&proof)?).js()
 }
 
 /// A checkpoint note's body as JSON: `{origin, size, root, time}`.
@@ -308,14 +278,14 @@ impl WasmWitness {
     pub fn new(name: JsValue, key: &WasmSigningKey, log_keys: JsValue) -> JsResult<WasmWitness> {
         let name = args::string(&name, "witness name must be a string")?;
         let key = SigningKey::from_scalar_bytes(&key.0.to_scalar_bytes()[..]).js()?;
-        Witness::new(&name, key, keys_arg(&log_keys, "log keys must be public JWKs")?).map(Self).js()
+        Witness::new(&name, key, args::public_keys(&log_keys, "log keys must be public JWKs")?).map(Self).js()
     }
     /// Cosigns `note` at `time` (POSIX seconds) given the consistency proof
     /// from the size last cosigned; returns the signature line to append.
     pub fn cosign(&mut self, note: JsValue, proof: JsValue, time: JsValue) -> JsResult<String> {
         let note = args::string(&note, "a checkpoint note is text")?;
         let time = args::safe_u64(&time, "time must be POSIX seconds")?;
-        self.0.cosign(&note, &proof_arg(&proof)?, time).js()
+        self.0.cosign(&note, &args::proof(&proof)?, time).js()
     }
     /// `{size, root}` last cosigned for `origin` (JSON), or undefined.
     pub fn last(&self, origin: JsValue) -> JsResult<Option<String>> {

@@ -8,7 +8,6 @@ use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
 use crate::error::{Error, ErrorCode};
 use crate::json::{Map, Value};
-use crate::keys::{Jwk, PublicKey};
 use crate::trust::{Purpose, Revocation, TrustStore};
 
 fn json_array(value: &JsValue, shape: Error) -> JsResult<Vec<Value>> {
@@ -33,12 +32,7 @@ impl WasmTrustStore {
     /// refuse every chain without a current revocation list from its root.
     #[wasm_bindgen(constructor)]
     pub fn new(roots: JsValue, require_revocations: JsValue) -> JsResult<WasmTrustStore> {
-        const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "roots must be PublicKeys");
-        let roots = json_array(&roots, SHAPE)?
-            .into_iter()
-            .map(|v| Jwk::from_value(v).and_then(|j| PublicKey::from_jwk(&j)))
-            .collect::<crate::Result<Vec<_>>>()
-            .js()?;
+        let roots = args::public_keys(&roots, "roots must be PublicKeys")?;
         let policy = if args::boolean(&require_revocations, "requireRevocations must be a boolean")? {
             Revocation::Required
         } else {
@@ -154,36 +148,12 @@ mod issuing {
 
 #[cfg(feature = "audit")]
 mod directory {
-    use super::{Error, ErrorCode, JsResult, JsValue, args, json_array, string_array, to_js, wasm_bindgen};
+    use super::{Error, ErrorCode, JsResult, JsValue, args, json_array, to_js, wasm_bindgen};
     use crate::json::Value;
-    use crate::keys::{Jwk, PublicKey};
     use crate::sign::SigningKey;
     use crate::trust::directory::{Directory, DirectoryClient, Lookup, monitor};
     use crate::wasm::audit::WasmSigningKey;
     use crate::wasm::error::IntoJs as _;
-    use base64ct::{Base64, Encoding as _};
-
-    fn keys(value: &JsValue) -> JsResult<Vec<PublicKey>> {
-        const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "keys must be PublicKeys");
-        json_array(value, SHAPE)?
-            .into_iter()
-            .map(|v| Jwk::from_value(v).and_then(|j| PublicKey::from_jwk(&j)))
-            .collect::<crate::Result<Vec<_>>>()
-            .js()
-    }
-
-    fn hashes(value: &JsValue) -> JsResult<Vec<crate::audit::merkle::TreeHash>> {
-        const SHAPE: Error = Error::new(ErrorCode::InvalidArgument, "a proof is an array of base64 hashes");
-        string_array(value, SHAPE)?
-            .iter()
-            .map(|s| {
-                Base64::decode_vec(s)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                    .ok_or_else(|| to_js(SHAPE))
-            })
-            .collect()
-    }
 
     /// The browser side of the transparent directory.
     #[wasm_bindgen(js_name = DirectoryClient)]
@@ -200,7 +170,9 @@ mod directory {
             } else {
                 Some(args::string(&kept, "kept must be a checkpoint note")?)
             };
-            DirectoryClient::new(&origin, keys(&keys_json)?, kept.as_deref()).map(Self).js()
+            DirectoryClient::new(&origin, args::public_keys(&keys_json, "keys must be PublicKeys")?, kept.as_deref())
+                .map(Self)
+                .js()
         }
         /// Verifies a lookup (JSON text) for `subject`; returns the certificate.
         pub fn verify(&mut self, subject: JsValue, lookup: JsValue) -> JsResult<String> {
@@ -221,7 +193,7 @@ mod directory {
         /// Compares with another client's kept note, given a consistency proof (JSON text).
         pub fn compare(&self, other: JsValue, proof: JsValue) -> JsResult<()> {
             let other = args::string(&other, "other must be a checkpoint note")?;
-            self.0.compare(&other, &hashes(&proof)?).js()
+            self.0.compare(&other, &args::proof(&proof)?).js()
         }
     }
 
@@ -274,8 +246,7 @@ mod directory {
         pub fn consistency(&self, old: JsValue, new: JsValue) -> JsResult<String> {
             let old = args::safe_u64(&old, "old must be a safe integer")?;
             let new = args::safe_u64(&new, "new must be a safe integer")?;
-            let proof = self.0.consistency(old, new).js()?;
-            Ok(Value::Array(proof.iter().map(|h| Value::String(Base64::encode_string(h))).collect()).to_json())
+            Ok(args::proof_json(&self.0.consistency(old, new).js()?))
         }
     }
 
@@ -305,7 +276,15 @@ mod directory {
                 _ => Err(to_js(SHAPE)),
             })
             .collect::<JsResult<Vec<_>>>()?;
-        let found = monitor(&origin, &keys(&keys_json)?, &checkpoint, &entries, &subject, from).js()?;
+        let found = monitor(
+            &origin,
+            &args::public_keys(&keys_json, "keys must be PublicKeys")?,
+            &checkpoint,
+            &entries,
+            &subject,
+            from,
+        )
+        .js()?;
         let out = found
             .into_iter()
             .map(|(i, c)| {
