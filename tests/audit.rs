@@ -21,24 +21,26 @@ fn build(n: u64, every: u64) -> (String, SigningKey) {
 
 fn build_log(id: &str, n: u64, every: u64) -> (String, SigningKey) {
     let key = SigningKey::generate().unwrap();
+    (write_log(id, &key, n, every, u64::MAX), key)
+}
+
+/// The test log: `n` entries signed by `key` with a checkpoint every
+/// `every`; from entry `fork_at` on, the action is "forged".
+fn write_log(id: &str, key: &SigningKey, n: u64, every: u64, fork_at: u64) -> String {
     let mut log = AuditLog::new(id).unwrap();
     for i in 1..=n {
-        let mut e = Entry::new(
-            &format!("user-{}", i % 7),
-            "clinician",
-            ["view", "decrypt", "export"][(i % 3) as usize],
-            T0 + i,
-        );
+        let action = if i >= fork_at { "forged" } else { ["view", "decrypt", "export"][(i % 3) as usize] };
+        let mut e = Entry::new(&format!("user-{}", i % 7), "clinician", action, T0 + i);
         e.patient_id = Some(format!("patient-{}", i % 11));
         e.resource = Some(format!("record-{i}"));
         e.field_path = (i % 2 == 0).then(|| "/patient/ssn".to_owned());
         e.client.device = Some("dev-1".into());
         log.append(e).unwrap();
         if i % every == 0 {
-            log.checkpoint(&key, T0 + i).unwrap();
+            log.checkpoint(key, T0 + i).unwrap();
         }
     }
-    (log.to_jsonl(), key)
+    log.to_jsonl()
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -434,20 +436,7 @@ fn attack_cut_back_to_an_earlier_checkpoint_is_refused_against_a_kept_one() {
 
 /// A log of `n` entries by `key`, entries differing from [`build`]'s from `fork_at` on.
 fn forked(key: &SigningKey, n: u64, fork_at: u64, every: u64) -> String {
-    let mut log = AuditLog::new("tab-7f3a").unwrap();
-    for i in 1..=n {
-        let action = if i >= fork_at { "forged" } else { ["view", "decrypt", "export"][(i % 3) as usize] };
-        let mut e = Entry::new(&format!("user-{}", i % 7), "clinician", action, T0 + i);
-        e.patient_id = Some(format!("patient-{}", i % 11));
-        e.resource = Some(format!("record-{i}"));
-        e.field_path = (i % 2 == 0).then(|| "/patient/ssn".to_owned());
-        e.client.device = Some("dev-1".into());
-        log.append(e).unwrap();
-        if i % every == 0 {
-            log.checkpoint(key, T0 + i).unwrap();
-        }
-    }
-    log.to_jsonl()
+    write_log("tab-7f3a", key, n, every, fork_at)
 }
 
 #[test]
