@@ -48,6 +48,13 @@ fn entry_arg(value: &JsValue) -> JsResult<Entry> {
 #[wasm_bindgen(js_name = SigningKey)]
 pub struct WasmSigningKey(pub(crate) SigningKey);
 
+impl WasmSigningKey {
+    /// A second handle on the same key, for an object that keeps it (a witness, a directory).
+    pub(crate) fn copy_key(&self) -> JsResult<SigningKey> {
+        SigningKey::from_scalar_bytes(&self.0.to_scalar_bytes()[..]).js()
+    }
+}
+
 #[wasm_bindgen(js_class = SigningKey)]
 impl WasmSigningKey {
     /// A fresh key.
@@ -277,7 +284,7 @@ impl WasmWitness {
     #[wasm_bindgen(constructor)]
     pub fn new(name: JsValue, key: &WasmSigningKey, log_keys: JsValue) -> JsResult<WasmWitness> {
         let name = args::string(&name, "witness name must be a string")?;
-        let key = SigningKey::from_scalar_bytes(&key.0.to_scalar_bytes()[..]).js()?;
+        let key = key.copy_key()?;
         Witness::new(&name, key, args::public_keys(&log_keys, "log keys must be public JWKs")?).map(Self).js()
     }
     /// Cosigns `note` at `time` (POSIX seconds) given the consistency proof

@@ -150,7 +150,6 @@ mod issuing {
 mod directory {
     use super::{Error, ErrorCode, JsResult, JsValue, args, json_array, to_js, wasm_bindgen};
     use crate::json::Value;
-    use crate::sign::SigningKey;
     use crate::trust::directory::{Directory, DirectoryClient, Lookup, monitor};
     use crate::wasm::audit::WasmSigningKey;
     use crate::wasm::error::IntoJs as _;
@@ -207,8 +206,7 @@ mod directory {
         #[wasm_bindgen(constructor)]
         pub fn new(origin: JsValue, key: &WasmSigningKey) -> JsResult<WasmKeyDirectory> {
             let origin = args::string(&origin, "origin must be a string")?;
-            let key = SigningKey::from_scalar_bytes(&key.0.to_scalar_bytes()[..]).js()?;
-            Ok(Self(Directory::new(&origin, key)))
+            Ok(Self(Directory::new(&origin, key.copy_key()?)))
         }
         /// Appends a publication; returns its index.
         pub fn publish(&mut self, subject: JsValue, certificate: JsValue) -> JsResult<f64> {
