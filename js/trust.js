@@ -92,11 +92,17 @@ export class Trust {
     const o = options(opts, 'options');
     if (!PURPOSES.has(o.purpose)) throw invalidArgument('purpose must be "encrypt", "sign", "media" or "certify"');
     const chain = chainArg(certificate);
-    // With a directory, only a certificate that came out of a verified lookup (the log this client checked) is used.
-    if (this.#directory !== undefined && !this.#directory.verified(chain[0])) {
-      throw new PhisealError('this certificate is not in the directory log this client verified (look it up through the DirectoryClient first)', ErrorCode.UNTRUSTED_KEY);
+    // With a directory, only a certificate that came out of a verified lookup (the log this client checked) is
+    // used, and it must be certified for the subject of that directory entry (CONTEXT_MISMATCH: the operator filed
+    // another member's genuine certificate under this subject).
+    let subject;
+    if (this.#directory !== undefined) {
+      subject = this.#directory.subjectOf(chain[0]);
+      if (subject === undefined) {
+        throw new PhisealError('this certificate is not in the directory log this client verified (look it up through the DirectoryClient first)', ErrorCode.UNTRUSTED_KEY);
+      }
     }
-    const c = JSON.parse(this.#store.verify(JSON.stringify(chain), this.#now(), o.purpose, JSON.stringify(groupsArg(o.groups))));
+    const c = JSON.parse(this.#store.verify(JSON.stringify(chain), this.#now(), o.purpose, JSON.stringify(groupsArg(o.groups)), subject));
     const publicKey = wasm.PublicKey.fromJwk(c.jwk);
     return {
       publicKey,
@@ -121,9 +127,13 @@ export class Trust {
  * an inclusion proof, and a consistency proof from the checkpoint it kept
  * (store `keptNote` and pass it as `kept` next time). Full build only.
  */
+/** Certificates a DirectoryClient remembers from its verified lookups (the oldest is forgotten first). */
+const SEEN_MAX = 4096;
+
 export class DirectoryClient {
   #w;
-  #seen = new Set();
+  /** certificate text -> the subject of the verified lookup it came from */
+  #seen = new Map();
 
   /** @param {{origin: string, keys: PublicKey[], kept?: string}} opts */
   constructor(opts) {
@@ -141,13 +151,15 @@ export class DirectoryClient {
   verify(subject, lookup) {
     const text = typeof lookup === 'string' ? lookup : JSON.stringify(lookup);
     const cert = this.#w.verify(subject, text);
-    this.#seen.add(cert);
+    this.#seen.delete(cert);
+    this.#seen.set(cert, subject);
+    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value);
     return cert;
   }
 
-  /** @internal Whether `certificate` came out of a verified lookup. */
-  verified(certificate) {
-    return this.#seen.has(certificate);
+  /** @internal The subject of the verified lookup `certificate` came from, or undefined. */
+  subjectOf(certificate) {
+    return this.#seen.get(certificate);
   }
 
   /** The checkpoint note to keep (or undefined before the first lookup). */

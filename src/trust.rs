@@ -659,4 +659,28 @@ impl TrustStore {
         }
         Ok(Certified { claims: leaf.claims.clone(), root, issuers })
     }
+
+    /// [`Self::verify`], and the leaf must be certified for `subject` (its
+    /// `sub`): what a key directory entry for `subject` must hold.
+    ///
+    /// # Errors
+    /// As [`Self::verify`]; [`ErrorCode::ContextMismatch`] if the leaf names
+    /// another subject (checked after the chain verified).
+    pub fn verify_for(
+        &mut self,
+        chain: &[&str],
+        now: u64,
+        purpose: Purpose,
+        groups: &[&str],
+        subject: &str,
+    ) -> Result<Certified> {
+        let c = self.verify(chain, now, purpose, groups)?;
+        if c.claims.subject != subject {
+            return Err(Error::new(
+                ErrorCode::ContextMismatch,
+                "the certificate is for another subject than the directory entry it came from",
+            ));
+        }
+        Ok(c)
+    }
 }

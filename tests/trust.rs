@@ -324,3 +324,21 @@ fn unknown_members_other_algorithms_and_bad_shapes() {
         assert_eq!(code(issue(&bad, &o.root, T0)), ErrorCode::InvalidArgument, "{bad:?}");
     }
 }
+
+#[test]
+fn attack_a_genuine_certificate_of_another_subject() {
+    let mut o = org();
+    let (_, claims) = member("billing-ortiz", "billing", &["billing"], &[Purpose::Encrypt]);
+    let cert = issue(&claims, &o.root, T0).unwrap();
+    // What a directory entry for Dr. Lee must hold: a certificate for Dr. Lee.
+    assert_eq!(code(o.trust.verify_for(&[&cert], T0, Purpose::Encrypt, &[], "dr-lee")), ErrorCode::ContextMismatch);
+    let got = o.trust.verify_for(&[&cert], T0, Purpose::Encrypt, &[], "billing-ortiz").unwrap();
+    assert_eq!(got.claims.subject, "billing-ortiz");
+    // The chain is checked first: an untrusted certificate for the right subject is still untrusted.
+    let other = SigningKey::generate().unwrap();
+    let foreign = issue(&claims, &other, T0).unwrap();
+    assert_eq!(
+        code(o.trust.verify_for(&[&foreign], T0, Purpose::Encrypt, &[], "billing-ortiz")),
+        ErrorCode::UntrustedKey
+    );
+}

@@ -53,7 +53,16 @@ impl WasmTrustStore {
     /// first) at `now` (seconds) for `purpose` and `groups` (JSON text of an
     /// array of strings). Returns JSON text of the certified identity:
     /// `{subject, name, role, groups, purposes, notBefore, notAfter, serial, root, issuers, jwk}`.
-    pub fn verify(&mut self, chain: JsValue, now: JsValue, purpose: JsValue, groups: JsValue) -> JsResult<String> {
+    /// With `subject` (a string, not undefined) the leaf must be certified
+    /// for that subject (a directory entry's).
+    pub fn verify(
+        &mut self,
+        chain: JsValue,
+        now: JsValue,
+        purpose: JsValue,
+        groups: JsValue,
+        subject: JsValue,
+    ) -> JsResult<String> {
         const CHAIN: Error =
             Error::new(ErrorCode::InvalidArgument, "a certificate chain is an array of certificate strings");
         const GROUPS: Error = Error::new(ErrorCode::InvalidArgument, "groups must be an array of strings");
@@ -63,7 +72,13 @@ impl WasmTrustStore {
         let purpose = Purpose::parse(&args::string(&purpose, "purpose must be a string")?).js()?;
         let chain: Vec<&str> = chain.iter().map(String::as_str).collect();
         let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-        let c = self.0.verify(&chain, now, purpose, &groups).js()?;
+        let c = if subject.is_undefined() {
+            self.0.verify(&chain, now, purpose, &groups)
+        } else {
+            let subject = args::string(&subject, "subject must be a string")?;
+            self.0.verify_for(&chain, now, purpose, &groups, &subject)
+        }
+        .js()?;
         let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
         let number = |n: u64| crate::json::Number::from_text(&n.to_string()).map(Value::Number);
         let mut o = Map::default();

@@ -276,6 +276,12 @@ test('attack: with a directory, the server cannot hand out a certificate it kept
   directory.publish('dr-lee', insider.certificate);
   const seen = phiseal.monitorDirectory({ origin, keys: [dirKey.publicKey], checkpoint: directory.checkpoint(), entries: directory.entries(), subject: 'dr-lee', from: before });
   assert.deepEqual(seen.map((e) => e.certificate), [insider.certificate]);
+  // The operator files another member's genuine certificate (in the log, root-certified) under Dr. Lee: refused.
+  const billing = await org.member('billing-ortiz', 'billing', ['clinical', 'billing'], ['encrypt']); // groups enough: only the subject differs
+  directory.publish('dr-lee', billing.certificate);
+  const filed = client.verify('dr-lee', directory.lookup('dr-lee', { keptSize: client.keptSize }));
+  assert.equal(filed, billing.certificate, 'the directory itself cannot tell');
+  await rejectsWith(assert, seal(filed), 'CONTEXT_MISMATCH', /another subject/);
   // A restarted client resumes from its kept note; a rollback is refused.
   const restarted = new phiseal.DirectoryClient({ origin, keys: [dirKey.publicKey], kept: directory.lookup('dr-lee').checkpoint });
   const old = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
