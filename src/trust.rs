@@ -577,6 +577,35 @@ impl TrustStore {
     /// # Errors
     /// As listed; [`ErrorCode::InvalidArgument`] for an empty or too long chain.
     pub fn verify(&mut self, chain: &[&str], now: u64, purpose: Purpose, groups: &[&str]) -> Result<Certified> {
+        self.verify_chain(chain, now, purpose, groups, None)
+    }
+
+    /// [`Self::verify`], and the leaf must be certified for `subject` (its
+    /// `sub`): what a key directory entry for `subject` must hold.
+    ///
+    /// # Errors
+    /// As [`Self::verify`]; [`ErrorCode::ContextMismatch`] if the leaf names
+    /// another subject (checked once the chain verified, before the leaf's
+    /// purpose and groups).
+    pub fn verify_for(
+        &mut self,
+        chain: &[&str],
+        now: u64,
+        purpose: Purpose,
+        groups: &[&str],
+        subject: &str,
+    ) -> Result<Certified> {
+        self.verify_chain(chain, now, purpose, groups, Some(subject))
+    }
+
+    fn verify_chain(
+        &mut self,
+        chain: &[&str],
+        now: u64,
+        purpose: Purpose,
+        groups: &[&str],
+        subject: Option<&str>,
+    ) -> Result<Certified> {
         if chain.is_empty() || chain.len() > MAX_CHAIN {
             return Err(Error::invalid_argument(
                 "a certificate chain holds 1 to 4 certificates (the root is pinned, not sent)",
@@ -651,6 +680,12 @@ impl TrustStore {
                 }
             }
         }
+        if subject.is_some_and(|s| s != leaf.claims.subject) {
+            return Err(Error::new(
+                ErrorCode::ContextMismatch,
+                "the certificate is for another subject than the directory entry it came from",
+            ));
+        }
         if !leaf.claims.purposes.contains(&purpose) {
             return Err(Error::new(ErrorCode::WrongPurpose, "the key is not certified for this purpose"));
         }
@@ -658,29 +693,5 @@ impl TrustStore {
             return Err(Error::new(ErrorCode::AccessDenied, "the key is not certified for this access group"));
         }
         Ok(Certified { claims: leaf.claims.clone(), root, issuers })
-    }
-
-    /// [`Self::verify`], and the leaf must be certified for `subject` (its
-    /// `sub`): what a key directory entry for `subject` must hold.
-    ///
-    /// # Errors
-    /// As [`Self::verify`]; [`ErrorCode::ContextMismatch`] if the leaf names
-    /// another subject (checked after the chain verified).
-    pub fn verify_for(
-        &mut self,
-        chain: &[&str],
-        now: u64,
-        purpose: Purpose,
-        groups: &[&str],
-        subject: &str,
-    ) -> Result<Certified> {
-        let c = self.verify(chain, now, purpose, groups)?;
-        if c.claims.subject != subject {
-            return Err(Error::new(
-                ErrorCode::ContextMismatch,
-                "the certificate is for another subject than the directory entry it came from",
-            ));
-        }
-        Ok(c)
     }
 }

@@ -342,3 +342,16 @@ fn attack_a_genuine_certificate_of_another_subject() {
         ErrorCode::UntrustedKey
     );
 }
+
+#[test]
+fn the_subject_is_checked_before_purpose_and_groups() {
+    let mut o = org();
+    // Billing's key served as Dr. Lee's, asked for a group billing does not have: the filing is what is wrong.
+    let (_, claims) = member("billing-ortiz", "billing", &["billing"], &[Purpose::Encrypt]);
+    let cert = issue(&claims, &o.root, T0).unwrap();
+    assert_eq!(
+        code(o.trust.verify_for(&[&cert], T0, Purpose::Media, &["clinical"], "dr-lee")),
+        ErrorCode::ContextMismatch
+    );
+    assert_eq!(code(o.trust.verify(&[&cert], T0, Purpose::Encrypt, &["clinical"])), ErrorCode::AccessDenied);
+}

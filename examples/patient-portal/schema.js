@@ -32,3 +32,6 @@ export const STAFF = Object.freeze({
   clinician: { actor: 'dr-lee', role: 'clinician', name: 'Dr. Maya Lee, MD' },
   billing: { actor: 'billing-ortiz', role: 'billing', name: 'Sam Ortiz, billing office' },
 });
+
+/** The name of the portal's key directory (the origin line of its signed checkpoints). */
+export const DIRECTORY_ORIGIN = 'directory.portal.example/keys';

@@ -1,9 +1,21 @@
-// The patient portal's server: a key directory (public keys only: the care
-// team's HPKE and audit keys, and each patient's author key), sealed intake
-// records filed under their patient, and audit lines, stored in SQLite. It
-// never holds a private key or a plaintext PHI field: records arrive sealed
-// and signed by the patient's browser, and a record in which a schema field is
-// still plaintext is refused.
+// The patient portal's server: a transparent key directory (certificates
+// only: the care team's encryption keys and each patient's author key, each
+// certified by the organisation's root at its enrollment desk, org.mjs), the
+// care team's certified audit signer keys, sealed intake records filed under
+// their patient, and audit lines, stored in SQLite. It never holds a private
+// key of a member, the root key or a plaintext PHI field: records arrive
+// sealed and signed by the patient's browser, and a record in which a schema
+// field is still plaintext is refused.
+//
+// Directory: this server runs it (it is the directory's operator, with its
+// own directory signing key) and is not trusted with it. Every publication
+// (subject -> certificate) is an entry of an append-only Merkle log with
+// signed checkpoints (docs/TRUST.md §6); every lookup comes with an
+// inclusion proof and a consistency proof from the checkpoint the page kept.
+// The pages pin the organisation's root and the directory key (pins.js), so
+// a key this server made, a certificate filed under another subject, a
+// revoked key and a forked or rolled-back log are each refused in the
+// browser before anything is sealed.
 //
 // This server is the adversary of the threat model: it can serve any record
 // under any row. Readers therefore open each record against the row they
@@ -29,19 +41,22 @@
 //   const api = await portalApi({ file: 'portal.sqlite' });  // api.handle(req, res) -> true if answered
 
 import { spawn } from 'node:child_process';
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AuditTree, checkpointLine, init, inspectRecord, parseCheckpoint, verifyAllPhiEncrypted } from '../../js/index.js';
-import { SCHEMA, STAFF } from './schema.js';
+import {
+  AuditTree, checkpointLine, importPublicKey, init, inspectRecord, KeyDirectory, parseCheckpoint, Trust, verifyAllPhiEncrypted,
+} from '../../js/index.js';
+import { DIRECTORY_ORIGIN, SCHEMA, STAFF } from './schema.js';
 
 const MAX_BODY = 1 << 20; // 1 MiB: an intake record is a few KiB
 
 const TABLES = `
-  CREATE TABLE IF NOT EXISTS directory (
-    kid TEXT PRIMARY KEY, actor TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
-    purpose TEXT NOT NULL, jwk TEXT NOT NULL, registered INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS directory_log (
+    idx INTEGER PRIMARY KEY, subject TEXT NOT NULL, certificate TEXT NOT NULL, published INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS signers (
+    kid TEXT PRIMARY KEY, subject TEXT NOT NULL, certificate TEXT NOT NULL, registered INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY, patient_id TEXT NOT NULL DEFAULT '', received INTEGER NOT NULL, sealed TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS audit (
@@ -141,27 +156,7 @@ async function readJson(req) {
 
 const b64url = (buf) => buf.toString('base64url');
 
-/** RFC 7638 thumbprint of a P-384 public JWK (what phiseal calls kid). */
-function thumbprint(jwk) {
-  return b64url(createHash('sha256').update(`{"crv":"P-384","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`).digest());
-}
-
-/** A public P-384 JWK, checked: a private key (`d`) is refused, never stored. */
-function publicJwk(value) {
-  if (value === null || typeof value !== 'object') throw new HttpError(400, 'jwk must be an object');
-  if ('d' in value) throw new HttpError(400, 'that is a private key: the server accepts public keys only');
-  if (value.kty !== 'EC' || value.crv !== 'P-384' || typeof value.x !== 'string' || typeof value.y !== 'string') {
-    throw new HttpError(400, 'jwk must be a P-384 public key');
-  }
-  try {
-    createPublicKey({ key: { kty: 'EC', crv: 'P-384', x: value.x, y: value.y }, format: 'jwk' });
-  } catch {
-    throw new HttpError(400, 'jwk is not a valid P-384 point');
-  }
-  return { kty: 'EC', crv: 'P-384', x: value.x, y: value.y };
-}
-
-const KNOWN_ACTORS = new Map(Object.values(STAFF).map((s) => [s.actor, s]));
+const STAFF_ACTORS = new Set(Object.values(STAFF).map((s) => s.actor));
 /** Patient ids are made by the patient's browser: opaque, never PHI. */
 const PATIENT_ID = /^patient-[0-9a-f-]{36}$/;
 
@@ -183,9 +178,32 @@ async function startWitnessProcess() {
  * The portal API on `file` (a SQLite database). `handle(req, res)` answers
  * requests under /api/portal/ and resolves to true for those.
  */
-export async function portalApi({ file }) {
+export async function portalApi({ file, orgRoot, directoryKey, desk }) {
   await init();
   const db = await openDatabase(file);
+  // The server reads certificates with the root's public key (a courtesy check: the pages verify them themselves).
+  const certs = new Trust({ roots: [importPublicKey(orgRoot)], requireRevocations: false });
+  const certified = (certificate, purpose) => {
+    try {
+      return certs.certify(certificate, { purpose });
+    } catch (e) {
+      throw new HttpError(400, `certificate refused: ${e.code} ${e.message}`);
+    }
+  };
+  /** The directory log, rebuilt from its table (so a test playing this server can rewrite the table). */
+  let directory;
+  const rebuild = () => {
+    directory = new KeyDirectory({ origin: DIRECTORY_ORIGIN, signingKey: directoryKey });
+    for (const r of db.all('SELECT subject, certificate FROM directory_log ORDER BY idx')) directory.publish(r.subject, r.certificate);
+  };
+  rebuild();
+  const newest = (subject) => db.all('SELECT idx, certificate FROM directory_log WHERE subject = ? ORDER BY idx DESC LIMIT 1', [subject])[0];
+  async function publish(subject, certificate) {
+    const index = directory.publish(subject, certificate);
+    db.run('INSERT INTO directory_log (idx, subject, certificate, published) VALUES (?, ?, ?, ?)', [index, subject, certificate, Date.now()]);
+    await db.save();
+    return index;
+  }
   const witness = await startWitnessProcess();
   const witnessCall = async (path, body) => {
     const res = await fetch(`${witness.url}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
@@ -233,46 +251,49 @@ export async function portalApi({ file }) {
   const routes = {
     // The witness's address and key, for convenience: the audit page pins the key the first time (see audit.html).
     'GET /api/portal/info': () => ({
-      engine: db.engine, file, schema: SCHEMA, staff: STAFF,
+      engine: db.engine, file, schema: SCHEMA, staff: STAFF, desk,
       witness: { url: witness.url, name: witness.name, publicKey: witness.publicKey },
     }),
 
-    // Key directory: the public keys of the care team, made in their browsers.
-    'GET /api/portal/directory': () =>
-      db.all('SELECT kid, actor, role, name, purpose, jwk, registered FROM directory ORDER BY registered').map((r) => ({ ...r, jwk: JSON.parse(r.jwk) })),
+    // The transparent directory: publish a certificate (a care-team member's encryption key, a patient's
+    // author key), look a subject up with proofs, or read the whole log (the subjects' monitors).
     'POST /api/portal/directory': async (req) => {
-      const body = await readJson(req);
-      const staff = KNOWN_ACTORS.get(body.actor);
-      if (!staff) throw new HttpError(400, `unknown actor ${body.actor}`);
-      if (body.purpose !== 'hpke' && body.purpose !== 'audit-signer') throw new HttpError(400, 'purpose must be hpke or audit-signer');
-      const jwk = publicJwk(body.jwk);
-      const kid = thumbprint(jwk);
-      db.run('INSERT OR REPLACE INTO directory (kid, actor, role, name, purpose, jwk, registered) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        kid, staff.actor, staff.role, staff.name, body.purpose, JSON.stringify(jwk), Date.now(),
-      ]);
-      await db.save();
-      return { kid };
+      const { certificate } = await readJson(req);
+      if (typeof certificate !== 'string') throw new HttpError(400, 'certificate must be a string');
+      let c;
+      try {
+        c = certs.certify(certificate, { purpose: 'encrypt' });
+      } catch (e) {
+        if (e.code !== 'WRONG_PURPOSE') throw new HttpError(400, `certificate refused: ${e.code} ${e.message}`);
+        c = certified(certificate, 'sign');
+        if (!PATIENT_ID.test(c.subject)) throw new HttpError(400, "signing keys in this directory are patients' author keys");
+      }
+      if (c.purposes.includes('encrypt') && !STAFF_ACTORS.has(c.subject)) throw new HttpError(400, "encryption keys in this directory are the care team's");
+      const current = newest(c.subject);
+      if (current?.certificate === certificate) return { subject: c.subject, index: current.idx };
+      return { subject: c.subject, index: await publish(c.subject, certificate) };
     },
-    // A patient's author key (ECDSA P-384, made and kept in the patient's
-    // browser; it signs every record the patient seals), stored with the
-    // registration like the other public keys. Staff views take it from here
-    // to check the records' signatures. This server is the party the
-    // signatures guard against, and it could hand out a key of its own
-    // instead: pinning or certifying the patient's key (registration desk,
-    // out of band) is issue "certified keys".
-    'POST /api/portal/patients': async (req) => {
-      const body = await readJson(req);
-      if (typeof body.patientId !== 'string' || !PATIENT_ID.test(body.patientId)) throw new HttpError(400, 'patientId must be patient-<uuid>');
-      const jwk = publicJwk(body.jwk);
-      const kid = thumbprint(jwk);
-      const existing = db.all("SELECT kid FROM directory WHERE actor = ? AND purpose = 'author'", [body.patientId]);
-      if (existing.some((r) => r.kid !== kid)) throw new HttpError(409, 'this patient id is registered to another author key');
-      db.run('INSERT OR REPLACE INTO directory (kid, actor, role, name, purpose, jwk, registered) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        kid, body.patientId, 'patient', 'patient', 'author', JSON.stringify(jwk), Date.now(),
-      ]);
-      await db.save();
-      return { kid, patientId: body.patientId };
+    'GET /api/portal/directory/lookup': (req) => {
+      const q = new URL(req.url, 'http://x').searchParams;
+      const subject = q.get('subject') ?? '';
+      if (!newest(subject)) throw new HttpError(404, `no key is published for ${subject}`);
+      const kept = q.get('kept');
+      return directory.lookup(subject, { keptSize: kept ? Number(kept) : undefined });
     },
+    'GET /api/portal/directory/log': () => ({ checkpoint: directory.checkpoint(), entries: directory.entries() }),
+
+    // The care team's audit signer keys (certified, purpose sign; one per page load in this demo): the audit page
+    // trusts those of them its pinned root certified, not this list.
+    'POST /api/portal/signers': async (req) => {
+      const { certificate } = await readJson(req);
+      if (typeof certificate !== 'string') throw new HttpError(400, 'certificate must be a string');
+      const c = certified(certificate, 'sign');
+      if (!STAFF_ACTORS.has(c.subject)) throw new HttpError(400, 'audit signers are care-team members');
+      db.run('INSERT OR REPLACE INTO signers (kid, subject, certificate, registered) VALUES (?, ?, ?, ?)', [c.kid, c.subject, certificate, Date.now()]);
+      await db.save();
+      return { kid: c.kid };
+    },
+    'GET /api/portal/signers': () => db.all('SELECT certificate FROM signers ORDER BY registered').map((r) => r.certificate),
 
     // Sealed intake records, filed under the patient named in their (signed) context.
     'POST /api/portal/records': async (req) => {
@@ -288,10 +309,10 @@ export async function portalApi({ file }) {
       if (plaintext.length > 0) throw new HttpError(422, `refused: PHI in plaintext at ${plaintext.join(', ')}`);
       if (!/^[A-Za-z0-9_-]{8,64}$/.test(header.recordId)) throw new HttpError(400, 'recordId must be 8 to 64 url-safe characters');
       const patientId = header.context.patientId;
-      const author = db.all("SELECT kid FROM directory WHERE actor = ? AND purpose = 'author'", [patientId ?? '']);
-      if (author.length === 0) throw new HttpError(400, 'the record names no registered patient (context.patientId)');
-      // A courtesy check (readers verify the signature themselves): the record names its patient's registered key.
-      if (!author.some((r) => r.kid === header.author)) throw new HttpError(400, 'the record is not by this patient\'s registered author key');
+      const author = typeof patientId === 'string' ? newest(patientId) : undefined;
+      if (!author) throw new HttpError(400, 'the record names no patient with a published author key (context.patientId)');
+      // A courtesy check (readers verify the signature themselves): the record names its patient's published key.
+      if (certified(author.certificate, 'sign').kid !== header.author) throw new HttpError(400, 'the record is not by this patient\'s published author key');
       if (db.all('SELECT id FROM records WHERE id = ?', [header.recordId]).length) throw new HttpError(409, 'a record with this id exists');
       db.run('INSERT INTO records (id, patient_id, received, sealed) VALUES (?, ?, ?, ?)', [header.recordId, patientId, Date.now(), JSON.stringify(sealed)]);
       await db.save();
@@ -342,9 +363,11 @@ export async function portalApi({ file }) {
     return true;
   }
 
-  // `db` (run, all, save) is for tests that play a compromised server editing its own database.
+  // `db` (run, all, save) is for tests that play a compromised server editing its own database;
+  // `directory.rebuild()` makes the server serve what its directory_log table then holds.
   return {
     handle, engine: db.engine, file, db, witness,
+    directory: { rebuild, publish, lookup: (subject) => directory.lookup(subject) },
     close: () => {
       witness.stop();
       db.close();

@@ -6,13 +6,19 @@
 //
 // Each row is opened as what it claims to be: the record id of the row asked
 // for, the row's patient (`context: {patientId}`), signed by that patient's
-// author key, and not older than the newest version this browser has opened
-// (a VersionStore in IndexedDB). A record the server moved to another row or
-// patient, signed by anyone else, or rolled back is refused, and nothing of
-// it is shown.
+// author key as the pinned organisation root certified it for that patient
+// and the key directory lists it (a verified lookup), and not older than the
+// newest version this browser has opened (a VersionStore in IndexedDB). A
+// record the server moved to another row or patient, signed by anyone else,
+// or rolled back is refused, and nothing of it is shown.
+//
+// On load the page also runs this person's directory monitor: a key
+// published for them that this browser does not hold (someone added a
+// device, or an insider with the root key swapped theirs) is shown as an
+// alarm.
 
 import { protect, describe } from '../protect.js';
-import { $, api, esc, patientAuthors, phiseal, SCHEMA, staffAudit, staffKey, status } from './portal.js';
+import { $, api, esc, phiseal, SCHEMA, staffAudit, staffKey, status, trustContext } from './portal.js';
 
 const role = document.documentElement.dataset.role;
 
@@ -45,7 +51,7 @@ function renderRecord(id, received, opened) {
     return `<dt>${esc(label)}</dt><dd data-field="${esc(ptr)}">${value}</dd>`;
   });
   card.innerHTML = `<h3>${esc(id)} <small class="muted">${esc(opened.header.context.patientId)} · version ${opened.header.version} · ` +
-    `signed by the patient's key ${esc(opened.author.kid.slice(0, 10))}… · received ${new Date(received).toLocaleString()}</small></h3>
+    `signed by ${esc(opened.author.subject)} (${esc(opened.author.role)}, certified; key ${esc(opened.author.kid.slice(0, 10))}…) · received ${new Date(received).toLocaleString()}</small></h3>
     <dl class="fields">${items.join('')}</dl>`;
   return card;
 }
@@ -64,7 +70,16 @@ function renderRefusal(id, patientId, received, code, message) {
 async function main() {
   const me = await staffKey(role);
   $('whoami').textContent = `Signed in as ${me.staff.name} (${me.staff.actor}). Your key: kid ${me.kid.slice(0, 16)}…, ` +
-    `non-extractable, kept in this browser's KeyStore${me.created ? ' (made just now; its public half is now in the directory)' : ''}.`;
+    `non-extractable, kept in this browser's KeyStore${me.created ? ' (made just now; certified and published in the directory)' : ''}.`;
+  if (me.foreign.length > 0) {
+    const alarm = document.createElement('p');
+    alarm.id = 'foreignKeys';
+    alarm.className = 'err';
+    alarm.textContent = `Warning: the key directory lists ${me.foreign.length} key(s) for you that this browser does not hold ` +
+      `(entry ${me.foreign.map((e) => e.index).join(', ')}). If you did not add a device, tell your security officer: ` +
+      'patients may be sealing records to it.';
+    $('whoami').after(alarm);
+  }
 
   let audit = null;
   const phi = $('phi');
@@ -85,7 +100,13 @@ async function main() {
   audit = await staffAudit(role);
   // The highest version of each record this browser has opened, across reloads: older ones are refused (STALE_VERSION).
   const versions = await phiseal.VersionStore.open({ name: `phiseal-portal-versions-${me.staff.actor}` });
-  const [records, authors] = await Promise.all([api('records'), patientAuthors()]);
+  const [records, ctx] = await Promise.all([api('records'), trustContext()]);
+  /** Each patient's author certificate, from a verified directory lookup (null if none is published). */
+  const authors = new Map();
+  const authorOf = async (patientId) => {
+    if (!authors.has(patientId)) authors.set(patientId, await ctx.lookup(patientId));
+    return authors.get(patientId);
+  };
   await audit.record({ action: 'list-records', resource: `records (${records.length})`, outcome: 'success' });
   let opened = 0;
   let sealedToOthers = 0;
@@ -93,10 +114,10 @@ async function main() {
   phi.textContent = '';
   for (const { id, patientId, received, sealed } of records) {
     try {
-      const author = authors.get(patientId);
-      if (!author) throw new phiseal.PhisealError(`no author key is registered for ${patientId}`, phiseal.ErrorCode.UNTRUSTED_AUTHOR);
+      const author = await authorOf(patientId);
+      if (!author) throw new phiseal.PhisealError(`no author key is published for ${patientId}`, phiseal.ErrorCode.UNTRUSTED_AUTHOR);
       const result = await phiseal.openRecord(sealed, {
-        schema: SCHEMA, privateKey: me.privateKey, recordId: id, context: { patientId }, authors: [author], versions,
+        schema: SCHEMA, privateKey: me.privateKey, recordId: id, context: { patientId }, authors: [author], versions, trust: ctx.trust,
       });
       // Durable audit entry first (refused if it would contain a PHI value of the record), then the PHI on screen.
       await audit.record({ action: 'view-record', resource: id, patientId, outcome: 'success' }, { record: result.record, schema: SCHEMA });
@@ -121,7 +142,7 @@ async function main() {
     (sealedToOthers ? `; ${sealedToOthers} sealed before your key was registered (not readable by it)` : '') +
     (refusals.length ? `; REFUSED ${refusals.length} that did not verify as the record of their row (${refusals.map((r) => r.code).join(', ')})` : '') +
     `. ${delivered} audit line(s) sent (log ${audit.logId.slice(0, 8)}…).`, refusals.length === 0);
-  window.portalView = { role, opened, records: records.length, refusals, logId: audit.logId };
+  window.portalView = { role, opened, records: records.length, refusals, logId: audit.logId, foreign: me.foreign.length };
 }
 
 main().catch((e) => {

@@ -1,12 +1,16 @@
 // End-to-end test of examples/patient-portal: the care team's keys are made
-// in the browser, the patient submits the intake form, the server's SQLite
-// file is searched for every PHI value, then the clinician, billing and audit
-// pages are checked; last, the server (playing the compromised one) moves a
-// record to another patient's row, and the staff view must refuse it. Called
-// by run.mjs.
+// in the browser and certified by the organisation's desk, the patient
+// submits the intake form, the server's SQLite file is searched for every PHI
+// value, then the clinician, billing and audit pages are checked; last, the
+// server (playing the compromised one) moves a record to another patient's
+// row, swaps the care team's keys in its directory, forks it, and rewrites
+// the audit logs, and the pages must refuse each. Called by run.mjs.
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
-import { AuditLog, SigningKey, importPublicKey, init, parseCheckpoint, verifyAllPhiEncrypted, verifyLog } from '../../js/index.js';
+import {
+  AuditLog, generateKeyPair, importPublicKey, init, issueCertificate, parseCheckpoint, SigningKey, Trust, verifyAllPhiEncrypted, verifyLog,
+} from '../../js/index.js';
 import { SCHEMA } from '../../examples/patient-portal/schema.js';
 import { assert, screenshot } from './support.mjs';
 
@@ -67,20 +71,36 @@ export async function portalTests({ context, url, check, server }) {
   page.on('pageerror', (e) => console.error('portal page error:', e.message));
   const shots = [];
 
-  await check('portal: clinician and billing keys made in the browser, only public keys registered', async () => {
+  /** The directory log as the server serves it: [[subject, certificate], ...]. */
+  const directoryLog = async () => (await (await fetch(`${url}/api/portal/directory/log`)).json()).entries;
+  const rootTrust = () => new Trust({ roots: [importPublicKey(server.desk.root)], requireRevocations: false });
+
+  await check('portal: clinician and billing keys made in the browser, certified by the organisation root, published in the directory', async () => {
     const c = await waitView(page, 'clinician.html', url);
     const b = await waitView(page, 'billing.html', url);
     assert(c.records === 0 && b.records === 0, 'the fresh server should hold no records');
-    const directory = await (await fetch(`${url}/api/portal/directory`)).json();
-    const hpke = directory.filter((e) => e.purpose === 'hpke').map((e) => e.role).sort();
-    assert(JSON.stringify(hpke) === '["billing","clinician"]', `directory roles: ${hpke}`);
-    assert(directory.every((e) => !('d' in e.jwk)), 'a private key reached the server');
-    const refused = await fetch(`${url}/api/portal/directory`, {
-      method: 'POST',
-      body: JSON.stringify({ actor: 'dr-lee', purpose: 'hpke', jwk: { ...directory[0].jwk, d: 'AAAA' } }),
-    });
-    assert(refused.status === 400, `a private JWK was not refused (${refused.status})`);
-    return `${directory.length} public keys (2 HPKE, 2 audit signers)`;
+    assert(c.foreign === 0 && b.foreign === 0, 'a fresh directory lists a key nobody holds');
+    const entries = await directoryLog();
+    const trust = rootTrust();
+    const certified = entries.map(([subject, cert]) => ({ subject, ...trust.certify(cert, { purpose: 'encrypt' }) }));
+    const roles = certified.map((e) => `${e.subject}:${e.role}:${e.groups.join('+')}`).sort();
+    assert(JSON.stringify(roles) === '["billing-ortiz:billing:billing","dr-lee:clinician:clinical+billing"]', `directory: ${roles}`);
+    const signers = await (await fetch(`${url}/api/portal/signers`)).json();
+    assert(signers.length === 2 && signers.every((cert) => trust.certify(cert, { purpose: 'sign' })), `signers: ${signers.length}`);
+    // The desk certifies public keys only; the server publishes only root-certified ones.
+    const jwk = JSON.parse(Buffer.from(entries[0][1].split('.')[1], 'base64url')).cnf.jwk;
+    const enroll = await fetch(`${server.desk.url}/enroll`, { method: 'POST', body: JSON.stringify({ subject: 'dr-lee', purpose: 'encrypt', jwk: { ...jwk, d: 'AAAA' } }) });
+    assert(enroll.status === 400, `the desk did not refuse a private JWK (${enroll.status})`);
+    const own = await generateKeyPair();
+    const selfMade = issueCertificate({ subject: 'dr-lee', name: 'x', role: 'clinician', groups: ['clinical'], purposes: ['encrypt'], notBefore: Date.now() - 1000, notAfter: Date.now() + 3_600_000, publicKey: own.publicKey }, SigningKey.generate());
+    const refused = await fetch(`${url}/api/portal/directory`, { method: 'POST', body: JSON.stringify({ certificate: selfMade }) });
+    assert(refused.status === 400, `the server published a certificate of another root (${refused.status})`);
+    // Its data folder (database, directory key, the organisation's root key) is not served.
+    for (const path of ['/examples/.data/org/root.key.jwk', '/examples/x/../.data/org/root.key.jwk', '/examples/%2Edata/portal.sqlite']) {
+      const res = await fetch(`${url}${path}`);
+      assert(res.status === 404, `${path} was served (${res.status})`);
+    }
+    return `${entries.length} directory entries, ${signers.length} audit signers, all certified by the pinned root`;
   });
 
   /** Fills and submits the intake form as the patient of `profile`; resolves to the stored record id. */
@@ -99,9 +119,12 @@ export async function portalTests({ context, url, check, server }) {
     const id = await submitIntake(PHI);
     const patient = await page.textContent('#patient');
     assert(/You are patient patient-[0-9a-f-]{36}\. Your author key: kid .*webcrypto, non-extractable/.test(patient), patient);
-    const directory = await (await fetch(`${url}/api/portal/directory`)).json();
-    const authors = directory.filter((e) => e.purpose === 'author');
-    assert(authors.length === 1 && authors[0].role === 'patient' && !('d' in authors[0].jwk), `patient author keys in the directory: ${JSON.stringify(authors)}`);
+    const patients = (await directoryLog()).filter(([subject]) => subject.startsWith('patient-'));
+    const trust = rootTrust();
+    const authors = patients.map(([subject, cert]) => ({ subject, ...trust.certify(cert, { purpose: 'sign' }) }));
+    assert(authors.length === 1 && authors[0].role === 'patient' && authors[0].name === 'patient' && patient.includes(authors[0].subject), `patient author keys in the directory: ${JSON.stringify(authors.map((a) => a.subject))}`);
+    const team = await page.textContent('#team');
+    assert(/certified by your organisation and in its key directory/.test(team), team);
     const form = await page.evaluate(() => [...document.querySelectorAll('#intake input, #intake textarea')].map((e) => e.value).join(''));
     assert(form === '', 'the form still holds the plaintext after submit');
     shots.push(await screenshot(page, 'portal-1-intake-sent'));
@@ -229,6 +252,75 @@ export async function portalTests({ context, url, check, server }) {
     return `moved into ${b.id.slice(0, 15)}…: ${view.refusals[0].code}; re-filed under the other patient: ${refiled.refusals.map((r) => r.code).join(', ')}`;
   });
 
+  await check("portal: the server swaps the care team's keys (its own root, another member's certificate, a forked or rolled-back directory, a revoked key): each refused in the patient's browser before anything is sealed", async () => {
+    const db = server.portal.db;
+    const records = () => db.all('SELECT count(*) AS n FROM records')[0].n;
+    const before = records();
+    /** Opens the intake page as the first patient; resolves to the code it refused the care team with (or null). */
+    const intake = async () => {
+      await page.goto(`${url}/examples/patient-portal/intake.html`);
+      await page.waitForFunction(() => window.portalReady === true, null, { timeout: 20_000 });
+      const refused = await page.evaluate(() => window.portalTrust?.refused ?? null);
+      const disabled = await page.evaluate(() => document.getElementById('submit').disabled);
+      assert(refused === null || disabled, 'the submit button is enabled after a refusal');
+      return refused;
+    };
+    assert((await intake()) === null, `the honest directory was refused: ${await page.textContent('#team')}`);
+    const rows = () => db.all('SELECT idx, subject, certificate, published FROM directory_log ORDER BY idx');
+    const genuine = rows().filter((r) => r.subject === 'dr-lee').at(-1).certificate;
+    const billing = rows().filter((r) => r.subject === 'billing-ortiz').at(-1).certificate;
+    const now = Date.now();
+    const claims = (publicKey) => ({ subject: 'dr-lee', name: 'Dr. Maya Lee, MD', role: 'clinician', groups: ['clinical', 'billing'], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 86_400_000, publicKey });
+    const serverKey = (await generateKeyPair()).publicKey;
+    const results = {};
+    const attack = async (name, expected, play) => {
+      await play();
+      const code = await intake();
+      results[name] = code;
+      assert(code === expected, `${name}: ${code} (expected ${expected}): ${await page.textContent('#team')}`);
+      assert(records() === before, `${name}: a record was sealed and sent`);
+      shots.push(await screenshot(page, `portal-7-refused-${name.replace(/[^a-z]+/g, "-")}`));
+    };
+    // 1. Its own key for Dr. Lee, certified by a root of its own, published in its directory (the newest entry).
+    let rogueIndex;
+    await attack('own root', 'UNTRUSTED_KEY', async () => {
+      rogueIndex = await server.portal.directory.publish('dr-lee', issueCertificate(claims(serverKey), SigningKey.generate()));
+    });
+    await server.portal.directory.publish('dr-lee', genuine);
+    assert((await intake()) === null, 'not restored');
+    // 2. The billing officer's genuine certificate (root-certified, in the log) filed under Dr. Lee.
+    await attack("another member's certificate", 'CONTEXT_MISMATCH', () => server.portal.directory.publish('dr-lee', billing));
+    await server.portal.directory.publish('dr-lee', genuine);
+    assert((await intake()) === null, 'not restored');
+    // 3. A rewritten history (the first swap replaced by an honest entry: same size) and 4. a rolled-back one,
+    // each against the checkpoint the browser kept.
+    const honest = rows();
+    const rewrite = async (kept) => {
+      db.run('DELETE FROM directory_log');
+      kept.forEach((r, idx) => db.run('INSERT INTO directory_log (idx, subject, certificate, published) VALUES (?, ?, ?, ?)', [idx, r.subject, r.certificate, r.published]));
+      await db.save();
+      server.portal.directory.rebuild();
+    };
+    await attack('forked directory', 'STALE_VERSION', () => rewrite(honest.map((r) => (r.idx === rogueIndex ? { ...r, certificate: genuine } : r))));
+    await attack('rolled-back directory', 'STALE_VERSION', () => rewrite(honest.slice(0, -1)));
+    await rewrite(honest);
+    assert((await intake()) === null, 'not restored');
+    // 5. An insider with the root key certifies a key of their own for Dr. Lee and publishes it: the browser
+    // cannot tell it from a new device of hers, but it is in the log, and Dr. Lee's own page raises the alarm.
+    const insiderRoot = SigningKey.fromJwk(JSON.parse(await readFile(join(server.orgDir, 'root.key.jwk'), 'utf8')));
+    const insiderIndex = await server.portal.directory.publish('dr-lee', issueCertificate(claims(serverKey), insiderRoot));
+    const view = await waitView(page, 'clinician.html', url);
+    const alarm = await page.textContent('#foreignKeys');
+    assert(view.foreign === 3 && alarm.includes(`${insiderIndex}`), `Dr. Lee's monitor: ${view.foreign} foreign keys, ${alarm}`);
+    shots.push(await screenshot(page, 'portal-8-foreign-key-alarm'));
+    await server.portal.directory.publish('dr-lee', genuine);
+    // 6. Dr. Lee's laptop is lost: the administrator revokes her certificate; the server keeps serving it.
+    const issued = await (await fetch(`${server.desk.url}/issued`)).json();
+    const serial = issued.find((e) => e.subject === 'dr-lee' && e.purpose === 'encrypt' && !e.revoked).serial;
+    await attack('revoked key', 'KEY_REVOKED', () => fetch(`${server.desk.url}/revoke`, { method: 'POST', body: JSON.stringify({ serial }) }));
+    return `${Object.entries(results).map(([k, v]) => `${k}: ${v}`).join('; ')}; insider key at entry ${insiderIndex}: alarm on Dr. Lee's page (${view.foreign} keys she does not hold)`;
+  });
+
   await check('portal: the server cuts one audit log back and rewrites the other under its own key; the audit page refuses both, the witness will not cosign the rewrite', async () => {
     const db = server.portal.db;
     // The audit page runs once more and keeps each log's latest cosigned checkpoint.
@@ -273,8 +365,9 @@ export async function portalTests({ context, url, check, server }) {
     // The rewrite differs from the kept checkpoint's entries (FORKED) before its own checkpoint is reached;
     // a verifier without a kept checkpoint refuses its signature (UNTRUSTED_KEY: the pinned keys, not the server's).
     assert(after.problems[cutLog] === 'ROLLED_BACK' && after.problems[forgedLog] === 'FORKED', JSON.stringify(after.problems));
-    const pins = await page.evaluate(() => JSON.parse(localStorage.getItem('phiseal-portal-pinned-audit-signers')));
-    const fresh = verifyLog(forged.toJsonl(), { trusted: pins.map((j) => importPublicKey(j)) });
+    const signerCerts = await (await fetch(`${url}/api/portal/signers`)).json();
+    const trust = rootTrust();
+    const fresh = verifyLog(forged.toJsonl(), { trusted: signerCerts.map((cert) => trust.certify(cert, { purpose: 'sign' }).publicKey) });
     assert(fresh.problem?.code === 'UNTRUSTED_KEY', JSON.stringify(fresh.problem));
     const overall = await page.textContent('#overall');
     assert(overall.startsWith('NOT verified: 2 of 2'), overall);
