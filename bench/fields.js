@@ -186,7 +186,8 @@ export async function runFieldCases({ budgetMs = 1500, batch = 1000 } = {}) {
  * again, when the Trust remembers the verified signatures) against one
  * WebCrypto ECDSA P-384 verify per certificate, and a 1-recipient seal with
  * `trust` (the recipient's certificate checked on every seal) against the
- * same seal without it.
+ * same seal without it; a directory lookup verified against a kept
+ * checkpoint, and a key certified from one, against the certificate alone.
  */
 async function trustCases(budgetMs, author) {
   if (!phiseal.capabilities().audit) return [];
@@ -208,6 +209,34 @@ async function trustCases(budgetMs, author) {
   const input = te.encode(leaf.slice(0, leaf.lastIndexOf('.')));
   const sig = await subtle.sign(ECDSA_SHA384, webKey.privateKey, input);
   const webVerify = await perSecond(1, () => subtle.verify(ECDSA_SHA384, webKey.publicKey, sig, input), budgetMs);
+  // The transparent directory (docs/TRUST.md §6): lookups in a log of about 4,096 entries by a client that is
+  // running (it kept the previous checkpoint): each one a new signed checkpoint, a consistency proof from the kept
+  // one and an inclusion proof; then the same with the certificate verified too (a fresh Trust each time).
+  const dirKey = phiseal.SigningKey.generate();
+  const origin = 'bench.example/keys';
+  const directory = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
+  for (let i = 0; i < 4095; i++) directory.publish(`member-${i}`, `certificate-${i}`);
+  directory.publish('m', leaf);
+  const lookups = (n) => {
+    const out = [JSON.stringify(directory.lookup('m'))];
+    for (let i = 1; i < n; i++) {
+      const keptSize = directory.entries().length;
+      directory.publish(`new-${out.length}-${i}`, 'certificate');
+      out.push(JSON.stringify(directory.lookup('m', { keptSize })));
+    }
+    return out;
+  };
+  const verifyAll = async (texts, withCert) => {
+    const client = new phiseal.DirectoryClient({ origin, keys: [dirKey.publicKey] });
+    const start = performance.now();
+    for (const text of texts) {
+      const cert = await client.verify('m', text);
+      if (withCert) await new phiseal.Trust({ roots: [root.publicKey], requireRevocations: false, directory: client }).certify(cert, { purpose: 'encrypt', groups: ['default'] });
+    }
+    return (texts.length * 1000) / (performance.now() - start);
+  };
+  const dirVerify = await verifyAll(lookups(200), false);
+  const lookedUp = await verifyAll(lookups(200), true);
   const opts = { schema: SCHEMA, recordId: 'bench-record', context: CONTEXT, author };
   const plain = await perSecond(1, () => phiseal.sealRecord(RECORD, { ...opts, recipients: [member.publicKey] }), budgetMs);
   const certified = await perSecond(1, () => phiseal.sealRecord(RECORD, { ...opts, recipients: [{ certificate: leaf }], trust }), budgetMs);
@@ -216,5 +245,7 @@ async function trustCases(budgetMs, author) {
     { metric: 'certificate verify, leaf + intermediate', phiseal: two, peer: 'WC ECDSA/2', peerValue: webVerify / 2, unit: 'chain/s' },
     { metric: 'certificate verify again (signatures remembered)', phiseal: again, peer: 'WC ECDSA/2', peerValue: webVerify / 2, unit: 'chain/s' },
     { metric: 'signed seal, 1 recipient, with trust (cert verified)', phiseal: certified, peer: 'no trust', peerValue: plain, unit: 'rec/s' },
+    { metric: 'directory lookup verified (4,096 entries, kept checkpoint)', phiseal: dirVerify, peer: 'WC ECDSA', peerValue: webVerify, unit: 'lookup/s' },
+    { metric: 'key from a verified lookup (lookup + certificate)', phiseal: lookedUp, peer: 'cert alone', peerValue: one, unit: 'key/s' },
   ];
 }

@@ -209,7 +209,7 @@ export async function sealIndexKey(indexKey, recipients, opts) {
     // The index key alone decrypts deterministic fields of every group it serves.
     throw invalidArgument('with trust, sealIndexKey needs groups: the access groups whose deterministic and blind-index fields this key serves (every recipient must be certified for all of them)');
   }
-  const r = recipientsArg(trust ? certifiedRecipients(trust, recipients, [], o.groups) : recipients);
+  const r = recipientsArg(trust ? await certifiedRecipients(trust, recipients, [], o.groups) : recipients);
   const provider = providerArg(o.provider);
   const author = authorArg(o.author);
   return wasm.sealIndexKey(ik, r, provider, author);
@@ -229,7 +229,7 @@ export async function openIndexKey(sealed, privateKey, opts) {
   const sk = privateKeyArg(privateKey, 'privateKey');
   if (o.id !== undefined && typeof o.id !== 'string') throw invalidArgument('id must be the expected index key id (a string)');
   const trust = trustArg(o.trust);
-  const certified = trust ? certifiedAuthors(trust, o.authors) : null;
+  const certified = trust ? await certifiedAuthors(trust, o.authors) : null;
   let key;
   try {
     key = await wasm.openIndexKey(sealed, sk, JSON.stringify(authorsArg(certified ? certified.ok.map((c) => c.publicKey) : o.authors, certified)));
@@ -258,7 +258,7 @@ export async function sealRecord(record, opts) {
   const text = jsonArg(record, 'record');
   const trust = trustArg(o.trust);
   const schema = schemaArg(o.schema);
-  const recipients = recipientsArg(trust ? certifiedRecipients(trust, o.recipients, schema.groups) : o.recipients);
+  const recipients = recipientsArg(trust ? await certifiedRecipients(trust, o.recipients, schema.groups) : o.recipients);
   const author = authorArg(o.author);
   const ik = indexKeyArg(o.indexKey);
   const created = secondsArg(o.created, 'created');
@@ -281,7 +281,7 @@ export async function openRecord(sealed, opts) {
   const o = options(opts, 'options');
   const text = jsonArg(sealed, 'sealed');
   const trust = trustArg(o.trust);
-  const certified = trust ? certifiedAuthors(trust, o.authors) : null;
+  const certified = trust ? await certifiedAuthors(trust, o.authors) : null;
   const expected = expectedArg(certified ? { ...o, authors: certified.ok.map((c) => c.publicKey) } : o, certified);
   const sk = await openerArg(o.privateKey, sealed);
   const ik = indexKeyArg(o.indexKey, sealed);

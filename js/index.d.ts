@@ -352,12 +352,18 @@ export declare class Trust {
     revocations?: string | string[];
     /** Default true. */ requireRevocations?: boolean;
     /** Milliseconds; default Date.now. */ clock?: () => number;
-    /** Only certificates returned by this client's verified lookups are accepted (UNTRUSTED_KEY otherwise). */
+    /** Only certificates returned by this client's verified lookups are accepted (UNTRUSTED_KEY otherwise), each certified for the subject looked up (CONTEXT_MISMATCH otherwise). */
     directory?: DirectoryClient;
   });
   /** UNTRUSTED_KEY, INVALID_SIGNATURE, KEY_EXPIRED (not current), STALE_VERSION (older than the one held). */
   addRevocations(list: string): void;
-  certify(certificate: Certificate, options: { purpose: Purpose; groups?: string[] }): CertifiedKey;
+  /**
+   * Verifies a certificate (chain: leaf first) for `purpose` and every group in `groups`. Rejects with
+   * UNTRUSTED_KEY, INVALID_SIGNATURE, KEY_EXPIRED, KEY_REVOKED, WRONG_PURPOSE, ACCESS_DENIED, CONTEXT_MISMATCH
+   * (with a directory: certified for another subject than the lookup's), MALFORMED_INPUT or UNSUPPORTED. The
+   * signatures are checked by the provider (WebCrypto ECDSA in browsers), every rule in Rust.
+   */
+  certify(certificate: Certificate, options: { purpose: Purpose; groups?: string[] }): Promise<CertifiedKey>;
 }
 /** What a KeyDirectory lookup returns (send it as JSON). docs/TRUST.md §6. */
 export interface DirectoryLookup {
@@ -373,8 +379,11 @@ export interface DirectoryLookup {
 /** The browser side of the transparent directory (full build). */
 export declare class DirectoryClient {
   constructor(options: { origin: string; keys: PublicKey[]; /** The note kept before. */ kept?: string });
-  /** Returns the certificate; CONTEXT_MISMATCH, UNTRUSTED_KEY, INVALID_SIGNATURE, STALE_VERSION (rollback, fork), MALFORMED_INPUT otherwise. */
-  verify(subject: string, lookup: DirectoryLookup | string): string;
+  /**
+   * Resolves to the certificate and keeps the lookup's checkpoint; rejects with CONTEXT_MISMATCH, UNTRUSTED_KEY,
+   * INVALID_SIGNATURE, STALE_VERSION (rollback, fork) or MALFORMED_INPUT. Lookups of one client verify in order.
+   */
+  verify(subject: string, lookup: DirectoryLookup | string): Promise<string>;
   readonly keptNote: string | undefined;
   readonly keptSize: number | undefined;
   /** STALE_VERSION for a split view. */

@@ -645,25 +645,26 @@ export class SecureCall extends EventTarget {
    */
   admit(participant) {
     const p = options(participant, 'participant');
-    let publicKey;
-    let identity = null;
+    let bare = null;
     if (this.#trust !== undefined) {
       // With trust, a participant is its certificate for purpose "media": a bare key is not admitted.
       if (p.certificate === undefined) {
         return Promise.reject(new PhisealError('with trust set, admit({certificate, senderId}): a bare public key is not certified', ErrorCode.UNTRUSTED_KEY));
       }
-      try {
-        const c = this.#trust.certify(p.certificate, { purpose: 'media' });
-        publicKey = c.publicKey;
-        identity = { subject: c.subject, name: c.name, role: c.role };
-      } catch (e) {
-        return Promise.reject(e);
-      }
     } else {
-      publicKey = publicKeyArg(p.publicKey, 'participant.publicKey');
+      bare = publicKeyArg(p.publicKey, 'participant.publicKey');
     }
     const senderId = idArg(p.senderId, 'participant.senderId');
+    const certified = bare === null ? this.#trust.certify(p.certificate, { purpose: 'media' }) : null;
+    certified?.catch(() => {}); // rejected through the serialised step below
     return this.#serial(async () => {
+      let publicKey = bare;
+      let identity = null;
+      if (certified !== null) {
+        const c = await certified;
+        publicKey = c.publicKey;
+        identity = { subject: c.subject, name: c.name, role: c.role };
+      }
       if (this.#epoch < 0) throw new PhisealError('call start() first', ErrorCode.MISUSE);
       if (senderId === this.#senderId || publicKey.kid === this.#identity.publicKey.kid) {
         throw this.#changed(senderId, senderId === this.#senderId ? 'this participant' : `sender ${senderId}`, publicKey.kid);

@@ -130,7 +130,7 @@ function encryptTransform(makeEncryptor, webcrypto) {
  */
 export function encryptStream(readable, opts) {
   const { input, size, provider, webcrypto, recipients, author } = encryptArgs(readable, opts);
-  return input.pipeThrough(encryptTransform(() => wasm.StreamEncryptor.create(recipients, size, provider, author), webcrypto));
+  return input.pipeThrough(encryptTransform(async () => wasm.StreamEncryptor.create(await recipients(), size, provider, author), webcrypto));
 }
 
 /** The checked arguments shared by the encrypting entry points. */
@@ -142,10 +142,13 @@ function encryptArgs(readable, opts) {
   const provider = providerArg(o.provider);
   const webcrypto = useWebCrypto(provider);
   const trust = trustArg(o.trust);
-  // With trust: recipients are certificates for "encrypt" (groups do not apply to streams).
-  const recipients = recipientsArg(trust ? certifiedRecipients(trust, o.recipients, []).map((r) => r.publicKey) : o.recipients);
+  // With trust: recipients are certificates for "encrypt" (groups do not apply to streams), checked before the
+  // stream starts; a refusal errors the stream. Without: checked now.
+  const plain = trust ? null : recipientsArg(o.recipients);
+  const certified = trust ? certifiedRecipients(trust, o.recipients, []).then((rs) => recipientsArg(rs.map((r) => r.publicKey))) : null;
+  certified?.catch(() => {}); // reported through the stream, not as an unhandled rejection
   if (!isA(o.author, 'AuthorKey')) throw invalidArgument('author is required: the AuthorKey that signs the stream (generateAuthorKey())');
-  return { o, input, size, provider, webcrypto, recipients, author: o.author };
+  return { o, input, size, provider, webcrypto, recipients: async () => plain ?? certified, author: o.author };
 }
 
 /**
@@ -168,8 +171,11 @@ export function decryptStream(readable, opts) {
   const webcrypto = useWebCrypto(provider);
   const privateKey = privateKeyArg(o.privateKey, 'privateKey');
   const trust = trustArg(o.trust);
-  const certified = trust ? certifiedAuthors(trust, o.authors) : null;
-  const authors = JSON.stringify(authorsArg(certified ? certified.ok.map((c) => c.publicKey) : o.authors, certified));
+  // With trust: author certificates for "sign", checked before the header is opened (a refusal errors the stream).
+  const plainAuthors = trust ? null : JSON.stringify(authorsArg(o.authors, null));
+  const certified = trust ? certifiedAuthors(trust, o.authors).then((c) => JSON.stringify(authorsArg(c.ok.map((k) => k.publicKey), c))) : null;
+  certified?.catch(() => {}); // reported through the stream
+  const authors = async () => plainAuthors ?? certified;
   let dec;
   let key;
   let aad;
@@ -203,7 +209,7 @@ export function decryptStream(readable, opts) {
           return undefined;
         }
         pending = new Uint8Array(0);
-        dec = await wasm.StreamDecryptor.open(joined.slice(0, n), privateKey, authors);
+        dec = await wasm.StreamDecryptor.open(joined.slice(0, n), privateKey, await authors());
         if (webcrypto) {
           key = await platform(dec.webCryptoKey());
           aad = dec.aad;

@@ -38,7 +38,7 @@ function groupsArg(value) {
  * Pinned organisation roots and their revocation lists.
  *
  *   const trust = new Trust({ roots: [orgRootPublicKey], revocations: await fetchRevocations() });
- *   const clinician = trust.certify(certificate, { purpose: 'encrypt', groups: ['clinical'] });
+ *   const clinician = await trust.certify(certificate, { purpose: 'encrypt', groups: ['clinical'] });
  */
 export class Trust {
   #store;
@@ -85,10 +85,10 @@ export class Trust {
    * Verifies a certificate (chain) for `purpose` and every group in
    * `groups`; returns the certified key and identity. UNTRUSTED_KEY,
    * INVALID_SIGNATURE, KEY_EXPIRED, KEY_REVOKED, WRONG_PURPOSE,
-   * ACCESS_DENIED, MALFORMED_INPUT, UNSUPPORTED otherwise.
-   * @returns {{publicKey: PublicKey, kid: string, subject: string, name: string, role: string, groups: string[], purposes: string[], notBefore: number, notAfter: number, serial: string, root: string, issuers: string[]}}
+   * ACCESS_DENIED, MALFORMED_INPUT, UNSUPPORTED otherwise (rejections).
+   * @returns {Promise<{publicKey: PublicKey, kid: string, subject: string, name: string, role: string, groups: string[], purposes: string[], notBefore: number, notAfter: number, serial: string, root: string, issuers: string[]}>}
    */
-  certify(certificate, opts) {
+  async certify(certificate, opts) {
     const o = options(opts, 'options');
     if (!PURPOSES.has(o.purpose)) throw invalidArgument('purpose must be "encrypt", "sign", "media" or "certify"');
     const chain = chainArg(certificate);
@@ -102,7 +102,11 @@ export class Trust {
         throw new PhisealError('this certificate is not in the directory log this client verified (look it up through the DirectoryClient first)', ErrorCode.UNTRUSTED_KEY);
       }
     }
-    const c = JSON.parse(this.#store.verify(JSON.stringify(chain), this.#now(), o.purpose, JSON.stringify(groupsArg(o.groups)), subject));
+    const groups = JSON.stringify(groupsArg(o.groups));
+    // Rust parses and links the chain, the provider checks the signatures (WebCrypto ECDSA in the browser), Rust
+    // finishes with the token of each check and every other rule.
+    const check = await wasm.runChainCheck(this.#store.prepare(JSON.stringify(chain)));
+    const c = JSON.parse(this.#store.finish(check, this.#now(), o.purpose, groups, subject));
     const publicKey = wasm.PublicKey.fromJwk(c.jwk);
     return {
       publicKey,
@@ -134,6 +138,8 @@ export class DirectoryClient {
   #w;
   /** certificate text -> the subject of the verified lookup it came from */
   #seen = new Map();
+  /** Lookups verify one after another (each extends the checkpoint the one before kept). */
+  #queue = Promise.resolve();
 
   /** @param {{origin: string, keys: PublicKey[], kept?: string}} opts */
   constructor(opts) {
@@ -145,12 +151,22 @@ export class DirectoryClient {
 
   /**
    * Verifies a lookup (the JSON text or object a KeyDirectory returned) for
-   * `subject` and returns its certificate. CONTEXT_MISMATCH, UNTRUSTED_KEY,
-   * INVALID_SIGNATURE, STALE_VERSION (rollback or fork), MALFORMED_INPUT.
+   * `subject` and resolves to its certificate; rejects with
+   * CONTEXT_MISMATCH, UNTRUSTED_KEY, INVALID_SIGNATURE, STALE_VERSION
+   * (rollback or fork), MALFORMED_INPUT. The checkpoint's signature is
+   * checked by the provider (WebCrypto ECDSA in browsers), every rule in
+   * Rust; lookups of one client verify in the order they were passed.
    */
   verify(subject, lookup) {
     const text = typeof lookup === 'string' ? lookup : JSON.stringify(lookup);
-    const cert = this.#w.verify(subject, text);
+    const run = this.#queue.then(() => this.#verify(subject, text));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #verify(subject, text) {
+    const pending = await wasm.runLookupCheck(this.#w.prepare(subject, text));
+    const cert = this.#w.finish(pending);
     this.#seen.delete(cert);
     this.#seen.set(cert, subject);
     if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value);
@@ -273,22 +289,26 @@ export function issueRevocations(serials, issuer, opts) {
  * "encrypt" and for each group it is given (every schema group when
  * omitted). Returns `{publicKey, groups}` entries.
  */
-export function certifiedRecipients(trust, recipients, allGroups, fixedGroups = null) {
+export async function certifiedRecipients(trust, recipients, allGroups, fixedGroups = null) {
   if (!Array.isArray(recipients) || recipients.length === 0) throw invalidArgument('recipients must be a non-empty array');
-  return recipients.map((r) => {
-    if (r === null || typeof r !== 'object' || r.certificate === undefined) {
-      throw new PhisealError('with trust set, each recipient is {certificate, groups?}: a bare public key is not certified', ErrorCode.UNTRUSTED_KEY);
-    }
-    if (fixedGroups !== null) {
-      // Index keys: every recipient must be certified for every group the key serves.
-      if (r.groups !== undefined) throw invalidArgument('an index key recipient has no groups of its own: pass the groups the key serves as options.groups');
-      const c = trust.certify(r.certificate, { purpose: 'encrypt', groups: fixedGroups });
-      return { publicKey: c.publicKey };
-    }
-    const groups = r.groups === undefined ? allGroups : groupsArg(r.groups);
-    const c = trust.certify(r.certificate, { purpose: 'encrypt', groups });
-    return r.groups === undefined ? { publicKey: c.publicKey } : { publicKey: c.publicKey, groups };
-  });
+  const out = [];
+  for (const r of recipients) out.push(await certifiedRecipient(trust, r, allGroups, fixedGroups));
+  return out;
+}
+
+async function certifiedRecipient(trust, r, allGroups, fixedGroups) {
+  if (r === null || typeof r !== 'object' || r.certificate === undefined) {
+    throw new PhisealError('with trust set, each recipient is {certificate, groups?}: a bare public key is not certified', ErrorCode.UNTRUSTED_KEY);
+  }
+  if (fixedGroups !== null) {
+    // Index keys: every recipient must be certified for every group the key serves.
+    if (r.groups !== undefined) throw invalidArgument('an index key recipient has no groups of its own: pass the groups the key serves as options.groups');
+    const c = await trust.certify(r.certificate, { purpose: 'encrypt', groups: fixedGroups });
+    return { publicKey: c.publicKey };
+  }
+  const groups = r.groups === undefined ? allGroups : groupsArg(r.groups);
+  const c = await trust.certify(r.certificate, { purpose: 'encrypt', groups });
+  return r.groups === undefined ? { publicKey: c.publicKey } : { publicKey: c.publicKey, groups };
 }
 
 /**
@@ -296,7 +316,7 @@ export function certifiedRecipients(trust, recipients, allGroups, fixedGroups = 
  * the certified keys, and those refused with their errors (reported when
  * the record turns out to be signed by one of them).
  */
-export function certifiedAuthors(trust, authors) {
+export async function certifiedAuthors(trust, authors) {
   if (!Array.isArray(authors) || authors.length === 0) throw invalidArgument('authors is required: a non-empty array of author certificates');
   const ok = [];
   const refused = new Map(); // kid claimed by the certificate (when readable) -> error
@@ -307,7 +327,7 @@ export function certifiedAuthors(trust, authors) {
     }
     let c;
     try {
-      c = trust.certify(a, { purpose: 'sign' });
+      c = await trust.certify(a, { purpose: 'sign' });
     } catch (e) {
       const kid = leafKid(a);
       if (kid !== null) refused.set(kid, e);

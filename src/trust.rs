@@ -44,7 +44,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::field::{codec_b64 as b64, codec_unb64 as unb64};
 use crate::json::{Map, Value, write_string};
 use crate::keys::{Jwk, PublicKey, random_bytes};
-use crate::sign::{SIGNATURE_LEN, SigningKey, verify_p1363};
+use crate::sign::{SIGNATURE_LEN, SigningKey, Verified, VerifyJob, verify_p1363};
 
 /// `typ` of a certificate.
 pub const CERT_TYP: &str = "phiseal-cert+jwt";
@@ -449,10 +449,6 @@ impl Certificate {
             signature: t.signature,
         })
     }
-
-    fn verify_signature(&self, issuer: &PublicKey) -> Result<()> {
-        verify_p1363(issuer, self.token_input.as_bytes(), &self.signature).map_err(|_| BAD_SIGNATURE)
-    }
 }
 
 /// A revocation list, verified.
@@ -483,6 +479,41 @@ pub struct Certified {
     pub root: String,
     /// Issuer kids from the leaf's issuer up to the root.
     pub issuers: Vec<String>,
+}
+
+/// A chain parsed and linked by [`TrustStore::prepare`], waiting for its
+/// signature checks.
+#[derive(Debug)]
+pub struct ChainCheck {
+    certs: Vec<Certificate>,
+    issuers: Vec<String>,
+    /// None: a link is broken (after the jobs listed).
+    root: Option<String>,
+    jobs: Vec<SignatureJob>,
+}
+
+#[derive(Debug)]
+struct SignatureJob {
+    seen: [u8; 32],
+    job: VerifyJob,
+    verified: Option<Verified>,
+}
+
+impl ChainCheck {
+    /// The signature checks still needed, in chain order.
+    pub fn jobs(&self) -> impl Iterator<Item = &VerifyJob> {
+        self.jobs.iter().map(|j| &j.job)
+    }
+
+    /// Records the token of a job's successful run (`index` in [`Self::jobs`] order).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for an index out of range.
+    pub fn set_verified(&mut self, index: usize, verified: Verified) -> Result<()> {
+        let j = self.jobs.get_mut(index).ok_or(Error::invalid_argument("no signature job with this index"))?;
+        j.verified = Some(verified);
+        Ok(())
+    }
 }
 
 /// Pinned roots and the revocation lists they signed.
@@ -606,6 +637,22 @@ impl TrustStore {
         groups: &[&str],
         subject: Option<&str>,
     ) -> Result<Certified> {
+        let mut check = self.prepare(chain)?;
+        for job in &mut check.jobs {
+            job.verified = Some(job.job.run().map_err(|_| BAD_SIGNATURE)?);
+        }
+        self.finish(check, now, purpose, groups, subject)
+    }
+
+    /// The first half of a verification whose signatures are checked
+    /// elsewhere (WebCrypto in the browser): parses `chain` and links each
+    /// certificate to its issuer, the last to a pinned root, and returns the
+    /// signature checks still needed ([`ChainCheck::jobs`]; those this store
+    /// verified before are not repeated). Run each job, then [`Self::finish`].
+    ///
+    /// # Errors
+    /// As [`Self::verify`] for the parse and the links.
+    pub fn prepare(&self, chain: &[&str]) -> Result<ChainCheck> {
         if chain.is_empty() || chain.len() > MAX_CHAIN {
             return Err(Error::invalid_argument(
                 "a certificate chain holds 1 to 4 certificates (the root is pinned, not sent)",
@@ -614,16 +661,21 @@ impl TrustStore {
         let certs = chain.iter().map(|c| Certificate::parse(c)).collect::<Result<Vec<_>>>()?;
         // Links: each certificate's issuer is the next one's key, the last one's a root.
         let mut issuers = Vec::with_capacity(certs.len());
+        let mut jobs = Vec::new();
         let mut root = None;
         for (i, cert) in certs.iter().enumerate() {
+            // A broken link stops here: the signatures before it are still checked first (their
+            // INVALID_SIGNATURE comes before this UNTRUSTED_KEY), and `finish` reports it.
             let issuer_key = match certs.get(i + 1) {
                 Some(next) if next.claims.key.kid() == cert.issuer => next.claims.key,
-                Some(_) => return Err(UNTRUSTED),
-                None => {
-                    let r = self.roots.iter().find(|r| r.kid() == cert.issuer).ok_or(UNTRUSTED)?;
-                    root = Some(r.kid());
-                    *r
-                }
+                Some(_) => break,
+                None => match self.roots.iter().find(|r| r.kid() == cert.issuer) {
+                    Some(r) => {
+                        root = Some(r.kid());
+                        *r
+                    }
+                    None => break,
+                },
             };
             let seen = {
                 use sha2::Digest as _;
@@ -634,18 +686,49 @@ impl TrustStore {
                 <[u8; 32]>::from(h.finalize())
             };
             // A sorted list: no hashing code in the wasm for 4,096 entries.
-            if let Err(at) = self.verified.binary_search(&seen) {
-                cert.verify_signature(&issuer_key)?;
-                if self.verified.len() >= SIGNATURE_CACHE {
-                    self.verified.clear();
-                    self.verified.push(seen);
-                } else {
-                    self.verified.insert(at, seen);
-                }
+            if self.verified.binary_search(&seen).is_err() {
+                let signature = cert.signature.as_slice().try_into().map_err(|_| BAD_SIGNATURE)?;
+                let job = VerifyJob { key: issuer_key, message: cert.token_input.as_bytes().to_vec(), signature };
+                jobs.push(SignatureJob { seen, job, verified: None });
             }
             issuers.push(cert.issuer.clone());
         }
+        Ok(ChainCheck { certs, issuers, root, jobs })
+    }
+
+    /// The second half: every job of `check` must carry the token of its
+    /// own successful run ([`ErrorCode::InvalidSignature`] otherwise); the
+    /// signatures are remembered, and the rest of [`Self::verify`]'s checks
+    /// run at `now` (validity, revocation, intermediates, then with
+    /// `subject` the leaf's subject, then purpose and groups).
+    ///
+    /// # Errors
+    /// As [`Self::verify`] / [`Self::verify_for`].
+    pub fn finish(
+        &mut self,
+        check: ChainCheck,
+        now: u64,
+        purpose: Purpose,
+        groups: &[&str],
+        subject: Option<&str>,
+    ) -> Result<Certified> {
+        let ChainCheck { certs, issuers, root, jobs } = check;
+        for j in &jobs {
+            if j.verified.as_ref() != Some(&j.job.verified()) {
+                return Err(BAD_SIGNATURE);
+            }
+        }
         let root = root.ok_or(UNTRUSTED)?;
+        for j in &jobs {
+            if let Err(at) = self.verified.binary_search(&j.seen) {
+                if self.verified.len() >= SIGNATURE_CACHE {
+                    self.verified.clear();
+                    self.verified.push(j.seen);
+                } else {
+                    self.verified.insert(at, j.seen);
+                }
+            }
+        }
         for cert in &certs {
             if !(cert.claims.not_before <= now && now < cert.claims.not_after) {
                 return Err(Error::new(

@@ -181,3 +181,34 @@ fn lookups_travel_as_json() {
     client.verify("ana", &phiseal::trust::directory::Lookup::from_json(&text).unwrap()).unwrap();
     assert_eq!(client.kept_note(), Some(l.checkpoint.as_str()));
 }
+
+#[test]
+fn split_verification_needs_each_jobs_own_token() {
+    // What the browser does: prepare, check the checkpoint signature with WebCrypto, finish.
+    let mut d = directory();
+    let mut client = DirectoryClient::new(ORIGIN, vec![scalar(7).verifying_key()], None).unwrap();
+    let l = d.lookup("dr-lee", None, 1000).unwrap();
+    let pending = client.prepare("dr-lee", &l).unwrap();
+    assert_eq!(pending.jobs().count(), 1);
+    assert_eq!(code(client.finish(pending)), ErrorCode::InvalidSignature, "no token");
+    d.publish("x", "y").unwrap();
+    let other = d.lookup("dr-lee", None, 2000).unwrap();
+    let other_token = client.prepare("dr-lee", &other).unwrap().jobs().next().unwrap().run().unwrap();
+    let mut pending = client.prepare("dr-lee", &l).unwrap();
+    pending.set_verified(0, other_token).unwrap();
+    assert_eq!(code(client.finish(pending)), ErrorCode::InvalidSignature, "another checkpoint's token");
+    assert_eq!(client.kept_size(), None, "nothing refused is kept");
+    let mut pending = client.prepare("dr-lee", &l).unwrap();
+    let token = pending.jobs().next().unwrap().run().unwrap();
+    assert_eq!(code(pending.set_verified(1, token.clone())), ErrorCode::InvalidArgument);
+    pending.set_verified(0, token).unwrap();
+    assert_eq!(client.finish(pending).unwrap(), "cert-lee-1");
+    assert_eq!(client.kept_size(), Some(3));
+    // The proofs are still checked in finish: a rollback against the kept checkpoint.
+    let mut rolled = Directory::new(ORIGIN, scalar(7));
+    rolled.publish("dr-lee", "cert-lee-1").unwrap();
+    let mut pending = client.prepare("dr-lee", &rolled.lookup("dr-lee", Some(3), 3000).unwrap()).unwrap();
+    let token = pending.jobs().next().unwrap().run().unwrap();
+    pending.set_verified(0, token).unwrap();
+    assert_eq!(code(client.finish(pending)), ErrorCode::StaleVersion);
+}

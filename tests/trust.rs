@@ -355,3 +355,70 @@ fn the_subject_is_checked_before_purpose_and_groups() {
     );
     assert_eq!(code(o.trust.verify(&[&cert], T0, Purpose::Encrypt, &["clinical"])), ErrorCode::AccessDenied);
 }
+
+#[test]
+fn split_verification_needs_each_jobs_own_token() {
+    // What the browser does: prepare, check the signatures with WebCrypto, finish.
+    let mut o = org();
+    let (_, claims) = member("dr-lee", "clinician", &[], &[Purpose::Encrypt]);
+    let cert = issue(&claims, &o.root, T0).unwrap();
+    let (_, other_claims) = member("billing-ortiz", "billing", &[], &[Purpose::Encrypt]);
+    let other = issue(&other_claims, &o.root, T0).unwrap();
+    let check = o.trust.prepare(&[&cert]).unwrap();
+    assert_eq!(check.jobs().count(), 1);
+    assert_eq!(code(o.trust.finish(check, T0, Purpose::Encrypt, &[], None)), ErrorCode::InvalidSignature, "no token");
+    let other_token = o.trust.prepare(&[&other]).unwrap().jobs().next().unwrap().run().unwrap();
+    let mut check = o.trust.prepare(&[&cert]).unwrap();
+    check.set_verified(0, other_token).unwrap();
+    assert_eq!(
+        code(o.trust.finish(check, T0, Purpose::Encrypt, &[], None)),
+        ErrorCode::InvalidSignature,
+        "another job's token"
+    );
+    let mut check = o.trust.prepare(&[&cert]).unwrap();
+    assert_eq!(
+        code(check.set_verified(1, o.trust.prepare(&[&other]).unwrap().jobs().next().unwrap().run().unwrap())),
+        ErrorCode::InvalidArgument
+    );
+    let token = check.jobs().next().unwrap().run().unwrap();
+    check.set_verified(0, token).unwrap();
+    assert_eq!(o.trust.finish(check, T0, Purpose::Encrypt, &[], Some("dr-lee")).unwrap().claims.subject, "dr-lee");
+    // Remembered: no job the second time; the other checks still run.
+    let check = o.trust.prepare(&[&cert]).unwrap();
+    assert_eq!(check.jobs().count(), 0);
+    assert_eq!(code(o.trust.finish(check, T0 + 31 * DAY, Purpose::Encrypt, &[], None)), ErrorCode::KeyExpired);
+    // A forged signature's job does not run.
+    let mut forged = cert.clone();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    let check = o.trust.prepare(&[&forged]).unwrap();
+    assert_eq!(code(check.jobs().next().unwrap().run()), ErrorCode::InvalidSignature);
+}
+
+#[test]
+fn a_bad_signature_before_a_broken_link_is_reported_first() {
+    // docs/TRUST.md §2 step 2: links and signatures in chain order, so a bad leaf signature is
+    // INVALID_SIGNATURE even if the next link is broken; on both paths (verify, and prepare/finish).
+    let mut o = org();
+    let dept = SigningKey::generate().unwrap();
+    let (_, claims) = member("dr-heart", "clinician", &[], &[Purpose::Encrypt]);
+    let leaf = issue(&claims, &dept, T0).unwrap();
+    let mut bad_leaf = leaf.clone();
+    bad_leaf.replace_range(bad_leaf.len() - 4.., "AAAA");
+    // The intermediate is issued by another (unpinned) root: the second link is broken.
+    let stranger = SigningKey::generate().unwrap();
+    let dept_cert = issue(
+        &Claims::new("d", "d", "department", dept.verifying_key(), T0 - DAY, T0 + DAY).purposes(&[Purpose::Certify]),
+        &stranger,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(code(o.trust.verify(&[&bad_leaf, &dept_cert], T0, Purpose::Encrypt, &[])), ErrorCode::InvalidSignature);
+    assert_eq!(code(o.trust.verify(&[&leaf, &dept_cert], T0, Purpose::Encrypt, &[])), ErrorCode::UntrustedKey);
+    let check = o.trust.prepare(&[&bad_leaf, &dept_cert]).unwrap();
+    assert_eq!(check.jobs().count(), 1, "the signature before the broken link");
+    assert_eq!(code(check.jobs().next().unwrap().run()), ErrorCode::InvalidSignature);
+    let mut check = o.trust.prepare(&[&leaf, &dept_cert]).unwrap();
+    let token = check.jobs().next().unwrap().run().unwrap();
+    check.set_verified(0, token).unwrap();
+    assert_eq!(code(o.trust.finish(check, T0, Purpose::Encrypt, &[], None)), ErrorCode::UntrustedKey);
+}

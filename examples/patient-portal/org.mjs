@@ -104,7 +104,7 @@ export async function startOrgDesk({ dir, port = 0 }) {
       throw fail(409, `${subject} already has a certified ${purpose} key: the administrator revokes it first (a lost device)`);
     }
     const certificate = issueCertificate({ ...claims, publicKey }, root);
-    const c = trust.certify(certificate, { purpose });
+    const c = await trust.certify(certificate, { purpose });
     const entry = { subject, purpose, kid: c.kid, serial: c.serial, notAfter: c.notAfter, certificate };
     issued.push(entry);
     await appendFile(issuedFile, `${JSON.stringify(entry)}\n`);

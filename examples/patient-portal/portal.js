@@ -76,7 +76,7 @@ export async function trustContext() {
       if (res.status === 404) return null;
       const lookup = await res.json();
       if (!res.ok) throw new Error(lookup.error ?? `HTTP ${res.status}`);
-      const certificate = client.verify(subject, lookup);
+      const certificate = await client.verify(subject, lookup);
       localStorage.setItem(KEPT, client.keptNote);
       return certificate;
     },
@@ -96,7 +96,7 @@ export async function careTeam(ctx) {
     const certificate = await ctx.lookup(staff.actor);
     if (certificate === null) continue; // not enrolled yet
     const groups = ROLE_GROUPS[staff.role];
-    const certified = ctx.trust.certify(certificate, { purpose: 'encrypt', groups });
+    const certified = await ctx.trust.certify(certificate, { purpose: 'encrypt', groups });
     team.push({ staff, certified, recipient: { certificate, groups } });
   }
   return team;

@@ -183,9 +183,9 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
   const db = await openDatabase(file);
   // The server reads certificates with the root's public key (a courtesy check: the pages verify them themselves).
   const certs = new Trust({ roots: [importPublicKey(orgRoot)], requireRevocations: false });
-  const certified = (certificate, purpose) => {
+  const certified = async (certificate, purpose) => {
     try {
-      return certs.certify(certificate, { purpose });
+      return await certs.certify(certificate, { purpose });
     } catch (e) {
       throw new HttpError(400, `certificate refused: ${e.code} ${e.message}`);
     }
@@ -262,10 +262,10 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
       if (typeof certificate !== 'string') throw new HttpError(400, 'certificate must be a string');
       let c;
       try {
-        c = certs.certify(certificate, { purpose: 'encrypt' });
+        c = await certs.certify(certificate, { purpose: 'encrypt' });
       } catch (e) {
         if (e.code !== 'WRONG_PURPOSE') throw new HttpError(400, `certificate refused: ${e.code} ${e.message}`);
-        c = certified(certificate, 'sign');
+        c = await certified(certificate, 'sign');
         if (!PATIENT_ID.test(c.subject)) throw new HttpError(400, "signing keys in this directory are patients' author keys");
       }
       if (c.purposes.includes('encrypt') && !STAFF_ACTORS.has(c.subject)) throw new HttpError(400, "encryption keys in this directory are the care team's");
@@ -287,7 +287,7 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
     'POST /api/portal/signers': async (req) => {
       const { certificate } = await readJson(req);
       if (typeof certificate !== 'string') throw new HttpError(400, 'certificate must be a string');
-      const c = certified(certificate, 'sign');
+      const c = await certified(certificate, 'sign');
       if (!STAFF_ACTORS.has(c.subject)) throw new HttpError(400, 'audit signers are care-team members');
       db.run('INSERT OR REPLACE INTO signers (kid, subject, certificate, registered) VALUES (?, ?, ?, ?)', [c.kid, c.subject, certificate, Date.now()]);
       await db.save();
@@ -312,7 +312,7 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
       const author = typeof patientId === 'string' ? newest(patientId) : undefined;
       if (!author) throw new HttpError(400, 'the record names no patient with a published author key (context.patientId)');
       // A courtesy check (readers verify the signature themselves): the record names its patient's published key.
-      if (certified(author.certificate, 'sign').kid !== header.author) throw new HttpError(400, 'the record is not by this patient\'s published author key');
+      if ((await certified(author.certificate, 'sign')).kid !== header.author) throw new HttpError(400, 'the record is not by this patient\'s published author key');
       if (db.all('SELECT id FROM records WHERE id = ?', [header.recordId]).length) throw new HttpError(409, 'a record with this id exists');
       db.run('INSERT INTO records (id, patient_id, received, sealed) VALUES (?, ?, ?, ?)', [header.recordId, patientId, Date.now(), JSON.stringify(sealed)]);
       await db.save();

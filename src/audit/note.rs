@@ -36,6 +36,8 @@ pub const MAX_SIGNATURES: usize = 64;
 pub const KEY_ID_LEN: usize = 4;
 
 const BAD_NOTE: Error = Error::malformed("not a phiseal checkpoint note");
+const BAD_LOG_SIGNATURE: Error = Error::new(ErrorCode::InvalidSignature, "checkpoint signature does not verify");
+const NOT_TRUSTED: Error = Error::new(ErrorCode::UntrustedAuthor, "checkpoint not signed by a trusted key");
 
 /// `SHA-256(name ‖ 0x0A ‖ sig_type ‖ SEC1 uncompressed public key)[:4]`.
 #[must_use]
@@ -222,18 +224,35 @@ impl CheckpointNote {
     /// [`ErrorCode::InvalidSignature`] when a line by a trusted key does not
     /// verify (the whole note is refused, as C2SP signed-note advises).
     pub fn verify_log_signature(&self, trusted: &[PublicKey]) -> Result<PublicKey> {
+        let jobs = self.log_signature_jobs(trusted)?;
+        for job in &jobs {
+            job.run().map_err(|_| BAD_LOG_SIGNATURE)?;
+        }
+        jobs.last().map(|j| j.key).ok_or(NOT_TRUSTED)
+    }
+
+    /// The checks [`Self::verify_log_signature`] runs, as jobs (for a
+    /// provider that checks them elsewhere, WebCrypto in the browser): one
+    /// per line by a key of `trusted`; every one must verify.
+    ///
+    /// # Errors
+    /// [`ErrorCode::UntrustedAuthor`] when no line is by a trusted key;
+    /// [`ErrorCode::InvalidSignature`] for a line of the wrong length.
+    pub fn log_signature_jobs(&self, trusted: &[PublicKey]) -> Result<Vec<sign::VerifyJob>> {
         let text = self.body.text();
-        let mut found = None;
+        let mut jobs = Vec::new();
         for s in self.signatures.iter().filter(|s| s.name == self.body.origin) {
             for k in trusted {
                 if key_id(&s.name, LOG_SIGNATURE_TYPE, k) == s.key_id {
-                    sign::verify_p1363(k, text.as_bytes(), &s.signature)
-                        .map_err(|_| Error::new(ErrorCode::InvalidSignature, "checkpoint signature does not verify"))?;
-                    found = Some(*k);
+                    let signature = s.signature.as_slice().try_into().map_err(|_| BAD_LOG_SIGNATURE)?;
+                    jobs.push(sign::VerifyJob { key: *k, message: text.as_bytes().to_vec(), signature });
                 }
             }
         }
-        found.ok_or(Error::new(ErrorCode::UntrustedAuthor, "checkpoint not signed by a trusted key"))
+        if jobs.is_empty() {
+            return Err(NOT_TRUSTED);
+        }
+        Ok(jobs)
     }
 
     /// The distinct `witnesses` whose cosignature verifies, with its time

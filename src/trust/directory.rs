@@ -26,7 +26,7 @@ use crate::audit::merkle::{MerkleTree, TreeHash, leaf_hash, verify_consistency, 
 use crate::audit::note::{CheckpointBody, CheckpointNote};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::PublicKey;
-use crate::sign::SigningKey;
+use crate::sign::{SigningKey, Verified, VerifyJob};
 
 /// Domain label at the start of every directory leaf.
 pub const LEAF_LABEL: &[u8] = b"phiseal-directory-v1\0";
@@ -202,6 +202,7 @@ impl Directory {
     }
 }
 
+const BAD_CHECKPOINT_SIGNATURE: Error = Error::new(ErrorCode::InvalidSignature, "checkpoint signature does not verify");
 const FORKED: Error = Error::new(
     ErrorCode::StaleVersion,
     "the directory's tree does not extend the checkpoint this client kept (a fork or a rewrite)",
@@ -220,6 +221,35 @@ pub struct DirectoryClient {
     kept_note: Option<String>,
 }
 
+/// A lookup whose subject, origin and signer were checked by
+/// [`DirectoryClient::prepare`], waiting for its checkpoint signature checks.
+#[derive(Debug)]
+pub struct PendingLookup {
+    lookup: Lookup,
+    body: CheckpointBody,
+    jobs: Vec<(VerifyJob, Option<Verified>)>,
+}
+
+impl PendingLookup {
+    /// The signature checks to run, in order.
+    pub fn jobs(&self) -> impl Iterator<Item = &VerifyJob> {
+        self.jobs.iter().map(|(j, _)| j)
+    }
+
+    /// Records the token of a job's successful run (`index` in [`Self::jobs`] order).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for an index out of range.
+    pub fn set_verified(&mut self, index: usize, verified: Verified) -> Result<()> {
+        let j = self
+            .jobs
+            .get_mut(index)
+            .ok_or(Error::new(ErrorCode::InvalidArgument, "no signature job with this index"))?;
+        j.1 = Some(verified);
+        Ok(())
+    }
+}
+
 impl DirectoryClient {
     /// A client of the directory `origin` whose checkpoints `keys` sign,
     /// with the checkpoint it kept before (note text), if any.
@@ -236,18 +266,27 @@ impl DirectoryClient {
     }
 
     fn checked(&self, text: &str) -> Result<CheckpointBody> {
+        let (body, jobs) = self.parsed(text)?;
+        for job in &jobs {
+            job.run().map_err(|_| BAD_CHECKPOINT_SIGNATURE)?;
+        }
+        Ok(body)
+    }
+
+    /// A checkpoint of this origin by a pinned key, with its signature checks still to run.
+    fn parsed(&self, text: &str) -> Result<(CheckpointBody, Vec<VerifyJob>)> {
         let note = CheckpointNote::parse(text)?;
         if note.body.origin != self.origin {
             return Err(Error::new(ErrorCode::ContextMismatch, "a checkpoint of another directory"));
         }
-        note.verify_log_signature(&self.keys).map_err(|e| {
+        let jobs = note.log_signature_jobs(&self.keys).map_err(|e| {
             if e.code() == ErrorCode::UntrustedAuthor {
                 Error::new(ErrorCode::UntrustedKey, "the checkpoint is not signed by a pinned directory key")
             } else {
                 e
             }
         })?;
-        Ok(note.body)
+        Ok((note.body, jobs))
     }
 
     /// The size of the kept checkpoint (to send with a lookup).
@@ -278,10 +317,41 @@ impl DirectoryClient {
     /// entry is not in the tree); [`ErrorCode::StaleVersion`] (a tree smaller
     /// than, or not extending, the kept checkpoint).
     pub fn verify(&mut self, subject: &str, lookup: &Lookup) -> Result<String> {
+        let mut pending = self.prepare(subject, lookup)?;
+        for j in &mut pending.jobs {
+            j.1 = Some(j.0.run().map_err(|_| BAD_CHECKPOINT_SIGNATURE)?);
+        }
+        self.finish(pending)
+    }
+
+    /// The first half of [`Self::verify`] for a provider that checks the
+    /// checkpoint's signatures elsewhere (WebCrypto in the browser): the
+    /// subject, the origin and that a pinned key signed it; returns the
+    /// signature checks to run ([`PendingLookup::jobs`]), then
+    /// [`Self::finish`].
+    ///
+    /// # Errors
+    /// As [`Self::verify`], up to the signature check.
+    pub fn prepare(&self, subject: &str, lookup: &Lookup) -> Result<PendingLookup> {
         if lookup.subject != subject {
             return Err(Error::new(ErrorCode::ContextMismatch, "the directory answered for another subject"));
         }
-        let body = self.checked(&lookup.checkpoint)?;
+        let (body, jobs) = self.parsed(&lookup.checkpoint)?;
+        Ok(PendingLookup { lookup: lookup.clone(), body, jobs: jobs.into_iter().map(|j| (j, None)).collect() })
+    }
+
+    /// The second half: every signature job must carry the token of its own
+    /// successful run ([`ErrorCode::InvalidSignature`]); then the kept
+    /// checkpoint, the consistency and the inclusion proofs, as
+    /// [`Self::verify`]. Returns the certificate and keeps the checkpoint.
+    ///
+    /// # Errors
+    /// As [`Self::verify`].
+    pub fn finish(&mut self, pending: PendingLookup) -> Result<String> {
+        let PendingLookup { lookup, body, jobs } = pending;
+        if jobs.iter().any(|(job, token)| token.as_ref() != Some(&job.verified())) {
+            return Err(BAD_CHECKPOINT_SIGNATURE);
+        }
         if let Some(kept) = &self.kept {
             if body.size < kept.size {
                 return Err(SHORTER);
@@ -289,12 +359,12 @@ impl DirectoryClient {
             verify_consistency(kept.size, body.size, &kept.root, &body.root, &lookup.consistency)
                 .map_err(|_| FORKED)?;
         }
-        let leaf = leaf_hash(&leaf_bytes(subject, &lookup.certificate)?);
+        let leaf = leaf_hash(&leaf_bytes(&lookup.subject, &lookup.certificate)?);
         verify_inclusion(lookup.index, body.size, &leaf, &lookup.inclusion, &body.root)
             .map_err(|_| Error::new(ErrorCode::InvalidSignature, "the entry is not in the directory's signed tree"))?;
         self.kept = Some(body);
-        self.kept_note = Some(lookup.checkpoint.clone());
-        Ok(lookup.certificate.clone())
+        self.kept_note = Some(lookup.checkpoint);
+        Ok(lookup.certificate)
     }
 
     /// Compares this client's kept checkpoint with another client's (note

@@ -6,9 +6,11 @@ use wasm_bindgen::prelude::*;
 
 use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
+use crate::browser::provider;
 use crate::error::{Error, ErrorCode};
 use crate::json::{Map, Value};
-use crate::trust::{Purpose, Revocation, TrustStore};
+use crate::sign::{Verified, VerifyJob};
+use crate::trust::{ChainCheck, Purpose, Revocation, TrustStore};
 
 fn json_array(value: &JsValue, shape: Error) -> JsResult<Vec<Value>> {
     let text = args::string(value, "expected JSON text")?;
@@ -49,36 +51,40 @@ impl WasmTrustStore {
         self.0.add_revocations(&text, now).js()
     }
 
-    /// Verifies `chain` (JSON text of an array of certificate strings, leaf
-    /// first) at `now` (seconds) for `purpose` and `groups` (JSON text of an
-    /// array of strings). Returns JSON text of the certified identity:
-    /// `{subject, name, role, groups, purposes, notBefore, notAfter, serial, root, issuers, jwk}`.
-    /// With `subject` (a string, not undefined) the leaf must be certified
-    /// for that subject (a directory entry's).
-    pub fn verify(
+    /// Parses and links `chain` (JSON text of an array of certificate
+    /// strings, leaf first): the first half of a verification. Run the
+    /// returned check with `runChainCheck` (WebCrypto where it exists), then
+    /// `finish` it.
+    pub fn prepare(&self, chain: JsValue) -> JsResult<WasmChainCheck> {
+        const CHAIN: Error =
+            Error::new(ErrorCode::InvalidArgument, "a certificate chain is an array of certificate strings");
+        let chain = string_array(&chain, CHAIN)?;
+        let chain: Vec<&str> = chain.iter().map(String::as_str).collect();
+        Ok(WasmChainCheck(self.0.prepare(&chain).js()?))
+    }
+
+    /// Finishes a check whose signatures ran, at `now` (seconds), for
+    /// `purpose` and `groups` (JSON text of an array of strings); with
+    /// `subject` (a string, not undefined) the leaf must be certified for
+    /// that subject (a directory entry's). Returns JSON text of the certified
+    /// identity: `{subject, name, role, groups, purposes, notBefore,
+    /// notAfter, serial, root, issuers, jwk}`.
+    pub fn finish(
         &mut self,
-        chain: JsValue,
+        check: WasmChainCheck,
         now: JsValue,
         purpose: JsValue,
         groups: JsValue,
         subject: JsValue,
     ) -> JsResult<String> {
-        const CHAIN: Error =
-            Error::new(ErrorCode::InvalidArgument, "a certificate chain is an array of certificate strings");
         const GROUPS: Error = Error::new(ErrorCode::InvalidArgument, "groups must be an array of strings");
-        let chain = string_array(&chain, CHAIN)?;
         let groups = string_array(&groups, GROUPS)?;
         let now = args::safe_u64(&now, "now must be seconds, a safe integer")?;
         let purpose = Purpose::parse(&args::string(&purpose, "purpose must be a string")?).js()?;
-        let chain: Vec<&str> = chain.iter().map(String::as_str).collect();
         let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-        let c = if subject.is_undefined() {
-            self.0.verify(&chain, now, purpose, &groups)
-        } else {
-            let subject = args::string(&subject, "subject must be a string")?;
-            self.0.verify_for(&chain, now, purpose, &groups, &subject)
-        }
-        .js()?;
+        let subject =
+            if subject.is_undefined() { None } else { Some(args::string(&subject, "subject must be a string")?) };
+        let c = self.0.finish(check.0, now, purpose, &groups, subject.as_deref()).js()?;
         let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
         let number = |n: u64| crate::json::Number::from_text(&n.to_string()).map(Value::Number);
         let mut o = Map::default();
@@ -98,6 +104,34 @@ impl WasmTrustStore {
         o.insert("jwk".into(), Value::parse(&c.claims.key.to_jwk().to_json()).js()?);
         Ok(Value::Object(o).to_json())
     }
+}
+
+/// A certificate chain parsed and linked, waiting for its signature checks.
+#[wasm_bindgen(js_name = ChainCheck)]
+pub struct WasmChainCheck(ChainCheck);
+
+/// Runs the signature checks of `check` with the browser's provider
+/// (WebCrypto ECDSA where it exists, RustCrypto otherwise) and returns it
+/// for `TrustStore.finish`; a signature that does not verify is
+/// `INVALID_SIGNATURE`.
+#[wasm_bindgen(js_name = runChainCheck)]
+pub async fn run_chain_check(check: WasmChainCheck) -> JsResult<WasmChainCheck> {
+    let mut check = check.0;
+    let jobs: Vec<_> = check.jobs().cloned().collect();
+    for (i, job) in jobs.iter().enumerate() {
+        check.set_verified(i, verified(job, "a certificate's signature does not verify").await?).js()?;
+    }
+    Ok(WasmChainCheck(check))
+}
+
+/// Runs one signature job with the provider; a bad signature is `INVALID_SIGNATURE` with `message`.
+async fn verified(job: &VerifyJob, message: &'static str) -> JsResult<Verified> {
+    provider::verify(job)
+        .await
+        .map_err(|e| {
+            if e.code() == ErrorCode::InvalidSignature { Error::new(ErrorCode::InvalidSignature, message) } else { e }
+        })
+        .js()
 }
 
 #[cfg(feature = "audit")]
@@ -165,13 +199,31 @@ mod issuing {
 mod directory {
     use super::{Error, ErrorCode, JsResult, JsValue, args, json_array, to_js, wasm_bindgen};
     use crate::json::Value;
-    use crate::trust::directory::{Directory, DirectoryClient, Lookup, monitor};
+    use crate::trust::directory::{Directory, DirectoryClient, Lookup, PendingLookup, monitor};
     use crate::wasm::audit::WasmSigningKey;
     use crate::wasm::error::IntoJs as _;
 
     /// The browser side of the transparent directory.
     #[wasm_bindgen(js_name = DirectoryClient)]
     pub struct WasmDirectoryClient(DirectoryClient);
+
+    /// A lookup waiting for its checkpoint signature checks.
+    #[wasm_bindgen(js_name = PendingLookup)]
+    pub struct WasmPendingLookup(PendingLookup);
+
+    /// Runs the checkpoint signature checks of `pending` with the browser's
+    /// provider (WebCrypto ECDSA where it exists) and returns it for
+    /// `DirectoryClient.finish`; one that does not verify is `INVALID_SIGNATURE`.
+    #[wasm_bindgen(js_name = runLookupCheck)]
+    pub async fn run_lookup_check(pending: WasmPendingLookup) -> JsResult<WasmPendingLookup> {
+        let mut pending = pending.0;
+        let jobs: Vec<_> = pending.jobs().cloned().collect();
+        for (i, job) in jobs.iter().enumerate() {
+            let verified = super::verified(job, "checkpoint signature does not verify").await?;
+            pending.set_verified(i, verified).js()?;
+        }
+        Ok(WasmPendingLookup(pending))
+    }
 
     #[wasm_bindgen(js_class = DirectoryClient)]
     impl WasmDirectoryClient {
@@ -188,11 +240,16 @@ mod directory {
                 .map(Self)
                 .js()
         }
-        /// Verifies a lookup (JSON text) for `subject`; returns the certificate.
-        pub fn verify(&mut self, subject: JsValue, lookup: JsValue) -> JsResult<String> {
+        /// The first half of verifying a lookup (JSON text) for `subject`:
+        /// run the returned check with `runLookupCheck`, then `finish` it.
+        pub fn prepare(&self, subject: JsValue, lookup: JsValue) -> JsResult<WasmPendingLookup> {
             let subject = args::string(&subject, "subject must be a string")?;
             let lookup = Lookup::from_json(&args::string(&lookup, "a lookup is JSON text")?).js()?;
-            self.0.verify(&subject, &lookup).js()
+            self.0.prepare(&subject, &lookup).map(WasmPendingLookup).js()
+        }
+        /// Finishes a lookup whose checkpoint signatures ran; returns the certificate and keeps the checkpoint.
+        pub fn finish(&mut self, pending: WasmPendingLookup) -> JsResult<String> {
+            self.0.finish(pending.0).js()
         }
         /// The kept checkpoint note, or undefined.
         #[wasm_bindgen(getter, js_name = keptNote)]

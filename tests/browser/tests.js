@@ -213,6 +213,28 @@ const tests = {
     const sealed = await phiseal.sealRecord({ note: 'asthma' }, { schema, recordId: 'r', recipients: [{ certificate: cert }], author, trust });
     const opened = await phiseal.openRecord(sealed, { schema, recordId: 'r', privateKey: clinician.privateKey, authors: [authorCert], trust });
     assert(opened.record.note === 'asthma' && opened.author.subject === 'desk', 'opened with the certified author');
+    // Certificate signatures are checked with WebCrypto ECDSA here (counted on the real crypto.subtle.verify),
+    // and a signature that does not verify there is refused.
+    const realVerify = crypto.subtle.verify;
+    let calls = 0;
+    crypto.subtle.verify = function (...args) {
+      calls++;
+      return realVerify.apply(this, args);
+    };
+    try {
+      const fresh = new phiseal.Trust({ roots: [root.publicKey], requireRevocations: false });
+      const c = await fresh.certify(cert, { purpose: 'encrypt', groups: ['default'] });
+      assert(c.subject === 'dr-lee' && calls === 1, `certify: ${calls} WebCrypto verifies`);
+      await fresh.certify(cert, { purpose: 'encrypt' });
+      assert(calls === 1, 'a verified signature is remembered');
+      const parts = cert.split('.');
+      const sig = parts[2];
+      const flipped = `${parts[0]}.${parts[1]}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+      await rejects(fresh.certify(flipped, { purpose: 'encrypt' }), 'INVALID_SIGNATURE');
+      assert(calls === 2, `the forged signature went to WebCrypto (${calls})`);
+    } finally {
+      crypto.subtle.verify = realVerify;
+    }
   },
 
   async 'phiseal runs in a module worker'() {

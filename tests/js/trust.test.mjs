@@ -46,7 +46,7 @@ test('sealRecord with trust: certified recipients seal and open; the opener sees
   const opened = await phiseal.openRecord(sealed, { schema: SCHEMA, recordId: 'r-1', privateKey: clinician.keys.privateKey, authors: [intake.certificate], trust: org.trust });
   assert.equal(opened.record.diagnosis, 'J45.909');
   assert.deepEqual(opened.author, { kid: intake.publicKey.kid, subject: 'intake-desk', name: 'intake-desk', role: 'intake', groups: [] });
-  const certified = org.trust.certify(clinician.certificate, { purpose: 'encrypt', groups: ['clinical'] });
+  const certified = await org.trust.certify(clinician.certificate, { purpose: 'encrypt', groups: ['clinical'] });
   assert.equal(certified.kid, clinician.publicKey.kid);
   assert.equal(certified.notAfter, NOW - (NOW % 1000) + 30 * DAY);
 });
@@ -88,7 +88,7 @@ test('attack: a revoked key, a billing key in the clinical group, an expired or 
   await rejectsWith(assert, seal([{ certificate: signer.certificate }]), 'WRONG_PURPOSE');
   const clinician = await org.member('dr-lee', 'clinician', ['clinical', 'billing'], ['encrypt']);
   await seal([{ certificate: clinician.certificate }]);
-  const serial = org.trust.certify(clinician.certificate, { purpose: 'encrypt' }).serial;
+  const serial = (await org.trust.certify(clinician.certificate, { purpose: 'encrypt' })).serial;
   org.trust.addRevocations(org.revocations([serial], NOW - 5_000));
   await rejectsWith(assert, seal([{ certificate: clinician.certificate }]), 'KEY_REVOKED');
   // The server serves the older list again: refused, the revocation stays.
@@ -203,7 +203,7 @@ test('interop: jose verifies a phiseal certificate; phiseal verifies a certifica
     .setExpirationTime(s + 3600)
     .sign(privateKey);
   const trust = new phiseal.Trust({ roots: [pinned], revocations: list, clock: () => NOW });
-  const got = trust.certify(cert, { purpose: 'encrypt', groups: ['clinical'] });
+  const got = await trust.certify(cert, { purpose: 'encrypt', groups: ['clinical'] });
   assert.equal(got.subject, 'nurse-joy');
   assert.equal(got.kid, subjectKeys.publicKey.kid);
   // jose can also sign what phiseal refuses: an extra claim.
@@ -216,7 +216,7 @@ test('interop: jose verifies a phiseal certificate; phiseal verifies a certifica
     .setExpirationTime(s + 3600)
     .setJti(serial)
     .sign(privateKey);
-  assert.throws(() => trust.certify(extra, { purpose: 'encrypt' }), (e) => e.code === 'UNSUPPORTED');
+  await assert.rejects(trust.certify(extra, { purpose: 'encrypt' }), (e) => e.code === 'UNSUPPORTED');
 });
 
 test('Trust: bad arguments', async () => {
@@ -224,9 +224,9 @@ test('Trust: bad arguments', async () => {
   assert.throws(() => new phiseal.Trust({ roots: [] }), (e) => e.code === 'INVALID_ARGUMENT');
   assert.throws(() => new phiseal.Trust({ roots: [root] }), (e) => e.code === 'INVALID_ARGUMENT');
   const trust = new phiseal.Trust({ roots: [root.publicKey], requireRevocations: false });
-  assert.throws(() => trust.certify('x.y.z', { purpose: 'decrypt' }), (e) => e.code === 'INVALID_ARGUMENT');
-  assert.throws(() => trust.certify([], { purpose: 'sign' }), (e) => e.code === 'INVALID_ARGUMENT');
-  assert.throws(() => trust.certify('x.y.z', { purpose: 'sign' }), (e) => e.code === 'MALFORMED_INPUT');
+  await assert.rejects(trust.certify('x.y.z', { purpose: 'decrypt' }), (e) => e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(trust.certify([], { purpose: 'sign' }), (e) => e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(trust.certify('x.y.z', { purpose: 'sign' }), (e) => e.code === 'MALFORMED_INPUT');
   assert.throws(() => trust.addRevocations(42), (e) => e.code === 'INVALID_ARGUMENT');
   await rejectsWith(assert, phiseal.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r', recipients: [], author: await phiseal.generateAuthorKey(), trust: {} }), 'INVALID_ARGUMENT', /trust must be a Trust/);
 });
@@ -259,18 +259,18 @@ test('attack: with a directory, the server cannot hand out a certificate it kept
   const seal = (certificate) => phiseal.sealRecord(RECORD, { schema: SCHEMA, recordId: 'r-1', recipients: [{ certificate }], author: desk.keys, trust });
   // Not looked up through the directory: refused even though the root certified it.
   await rejectsWith(assert, seal(clinician.certificate), 'UNTRUSTED_KEY', /not in the directory log/);
-  const cert = client.verify('dr-lee', JSON.stringify(directory.lookup('dr-lee')));
+  const cert = await client.verify('dr-lee', JSON.stringify(directory.lookup('dr-lee')));
   await seal(cert);
   // An insider with the root key certifies a key of its own for Dr. Lee but keeps it out of the log:
   const insider = await org.member('dr-lee', 'clinician', ['clinical', 'billing'], ['encrypt']);
   const forged = { ...directory.lookup('dr-lee'), certificate: insider.certificate };
-  assert.throws(() => client.verify('dr-lee', forged), (e) => e.code === 'INVALID_SIGNATURE');
+  await assert.rejects(client.verify('dr-lee', forged), (e) => e.code === 'INVALID_SIGNATURE');
   await rejectsWith(assert, seal(insider.certificate), 'UNTRUSTED_KEY');
   // ... or puts it in a forked log (signed with the real directory key): refused against the kept checkpoint.
   const fork = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
   fork.publish('dr-lee', insider.certificate);
   fork.publish('x', 'y');
-  assert.throws(() => client.verify('dr-lee', fork.lookup('dr-lee', { keptSize: client.keptSize })), (e) => e.code === 'STALE_VERSION');
+  await assert.rejects(client.verify('dr-lee', fork.lookup('dr-lee', { keptSize: client.keptSize })), (e) => e.code === 'STALE_VERSION');
   // Publishing it in the real log makes it visible to Dr. Lee's monitor.
   const before = directory.entries().length;
   directory.publish('dr-lee', insider.certificate);
@@ -279,12 +279,12 @@ test('attack: with a directory, the server cannot hand out a certificate it kept
   // The operator files another member's genuine certificate (in the log, root-certified) under Dr. Lee: refused.
   const billing = await org.member('billing-ortiz', 'billing', ['clinical', 'billing'], ['encrypt']); // groups enough: only the subject differs
   directory.publish('dr-lee', billing.certificate);
-  const filed = client.verify('dr-lee', directory.lookup('dr-lee', { keptSize: client.keptSize }));
+  const filed = await client.verify('dr-lee', directory.lookup('dr-lee', { keptSize: client.keptSize }));
   assert.equal(filed, billing.certificate, 'the directory itself cannot tell');
   await rejectsWith(assert, seal(filed), 'CONTEXT_MISMATCH', /another subject/);
   // A restarted client resumes from its kept note; a rollback is refused.
   const restarted = new phiseal.DirectoryClient({ origin, keys: [dirKey.publicKey], kept: directory.lookup('dr-lee').checkpoint });
   const old = new phiseal.KeyDirectory({ origin, signingKey: dirKey });
   old.publish('dr-lee', clinician.certificate);
-  assert.throws(() => restarted.verify('dr-lee', old.lookup('dr-lee', { keptSize: restarted.keptSize })), (e) => e.code === 'STALE_VERSION');
+  await assert.rejects(restarted.verify('dr-lee', old.lookup('dr-lee', { keptSize: restarted.keptSize })), (e) => e.code === 'STALE_VERSION');
 });
