@@ -6,6 +6,7 @@ import {
   AuthorKey, KeyStore, MemoryVersionStore, VersionStore, generateAuthorKey, importAuthorKey, inspectRecord, openIndexKey,
   openRecords, rewrapRecord, sealIndexKey, sealRecords, type EncryptionContext, type OpenedHeader, type OpenedRecord,
   type PublicKey, type RecordHeader, type VersionTracker,
+  DirectoryClient, KeyDirectory, Trust, issueCertificate, issueRevocations, monitorDirectory, type CertifiedKey,
 } from '../../js/index.js';
 import * as fieldsEntry from '../../js/fields-entry.js';
 import { MediaKeyring, SecureCall, callSafetyCode, generateBaseKey, unwrapBaseKey, wrapBaseKey, type IdentityChange, type MediaCounters, type WrappedBaseKey } from '../../js/media.js';
@@ -31,6 +32,21 @@ export async function usage(): Promise<string[]> {
   const indexKeys = new IndexKeyset([await generateIndexKey()]);
   const author: AuthorKey = await generateAuthorKey({ provider: 'auto' });
   const trusted: PublicKey[] = [author.publicKey];
+  // Certified keys and the transparent directory (docs/TRUST.md): verification is asynchronous.
+  const root = SigningKey.generate();
+  const cert: string = issueCertificate({ subject: 'dr-lee', name: 'Dr. Lee', role: 'clinician', groups: ['g'], purposes: ['encrypt'], notBefore: Date.now(), notAfter: new Date(), publicKey }, root);
+  const keyDirectory = new KeyDirectory({ origin: 'keys.example', signingKey: root });
+  keyDirectory.publish('dr-lee', cert);
+  const directoryClient = new DirectoryClient({ origin: 'keys.example', keys: [root.publicKey] });
+  const trust = new Trust({ roots: [root.publicKey], revocations: issueRevocations([], root, { expires: Date.now() + 1000 }), directory: directoryClient });
+  const looked: string = await directoryClient.verify('dr-lee', keyDirectory.lookup('dr-lee', { keptSize: directoryClient.keptSize }));
+  const certified: CertifiedKey = await trust.certify(looked, { purpose: 'encrypt', groups: ['g'] });
+  await sealRecord({ a: { b: 1 } }, { schema, recordId: 'r', recipients: [{ certificate: looked, groups: certified.groups }], author, trust });
+  monitorDirectory({ origin: 'keys.example', keys: [root.publicKey], checkpoint: keyDirectory.checkpoint(), entries: keyDirectory.entries(), subject: 'dr-lee' });
+  // @ts-expect-error certify is asynchronous: it resolves to the certified key
+  const notYet: CertifiedKey = trust.certify(looked, { purpose: 'encrypt' });
+  // @ts-expect-error a directory lookup verifies asynchronously
+  const notYetCert: string = directoryClient.verify('dr-lee', keyDirectory.lookup('dr-lee'));
   const encryptionContext: EncryptionContext = { patientId: 'p-1' };
   const sealed = await sealRecord({ a: { b: 1 }, c: ['x'] }, { schema, recordId: 'r', context: encryptionContext, recipients: [publicKey], indexKey: indexKeys, author });
   const keyset = new Keyset([privateKey]);
