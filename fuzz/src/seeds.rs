@@ -97,6 +97,18 @@ fn main() {
         );
     }
 
+    // directory_lookup: selector byte (bit 0: the client kept the one-entry checkpoint), then a lookup's JSON.
+    {
+        use phiseal::trust::directory::Directory;
+        let mut d = Directory::new("fuzz.example/keys", phiseal::sign::SigningKey::from_scalar_bytes(&[0x22; 48]).unwrap());
+        d.publish("dr-lee", "certificate-1").unwrap();
+        write("directory_lookup", "fresh", &[b"\0".as_slice(), d.lookup("dr-lee", None, 1000).unwrap().to_json().as_bytes()].concat());
+        d.publish("billing", "certificate-2").unwrap();
+        d.publish("dr-lee", "certificate-3").unwrap();
+        let extended = d.lookup("dr-lee", Some(1), 2000).unwrap();
+        write("directory_lookup", "extends_kept", &[b"\x01".as_slice(), extended.to_json().as_bytes()].concat());
+    }
+
     // json_parse: the JSON every record, schema, JWK and audit line goes through.
     for (i, text) in [
         r#"{"a":[1,-0.5e+10,"x\"\u00e9\ud83d\ude00",null,true,{}],"b":12345678901234567890123}"#,
