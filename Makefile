@@ -136,7 +136,7 @@ vectors:
 # and fails the run. cargo-fuzz passes nightly-only flags to rustc: with only
 # the stable toolchain installed, RUSTC_BOOTSTRAP=1 makes stable rustc accept them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := key_import hpke_open field_open sframe_open stream_open audit_verify schema_parse json_parse
+FUZZ_TARGETS ?= key_import hpke_open field_open sframe_open stream_open audit_verify schema_parse json_parse cert_verify directory_lookup
 
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked || cargo install cargo-fuzz
