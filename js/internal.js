@@ -284,6 +284,31 @@ function schemaFieldError(schema, error) {
  * one signature over a random probe, verified with the public key. Refuses a
  * mismatched pair (a planted or mislabelled key would sign as someone else).
  */
+/**
+ * Checks that an ECDH P-384 CryptoKey is the private key of `publicKey`: one
+ * Diffie-Hellman with a fresh ephemeral key, computed from both sides
+ * (INVALID_KEY otherwise). A store entry whose public JWK was swapped, or a
+ * planted pair under another key's id, fails here.
+ */
+export async function checkHpkePair(cryptoKey, publicKey, what) {
+  const alg = { name: 'ECDH', namedCurve: 'P-384' };
+  let ok = false;
+  try {
+    const eph = await crypto.subtle.generateKey(alg, false, ['deriveBits']);
+    const pub = await crypto.subtle.importKey('raw', publicKey.toSec1(false), alg, false, []);
+    const a = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: eph.publicKey }, cryptoKey, 384));
+    const b = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: pub }, eph.privateKey, 384));
+    let diff = a.length ^ b.length;
+    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+    ok = diff === 0;
+    a.fill(0);
+    b.fill(0);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new PhisealError(`${what}: the CryptoKey is not the private key of this public key`, ErrorCode.INVALID_KEY);
+}
+
 export async function checkAuthorPair(cryptoKey, publicKey, what) {
   const probe = crypto.getRandomValues(new Uint8Array(32));
   const alg = { name: 'ECDSA', hash: 'SHA-384' };

@@ -9,7 +9,7 @@
 // and SessionKeys (the key plus its expiry, restored as a SessionKey).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
-import { checkAuthorPair, idbDone as done, idbRequest as request, isA, requireInit, options, privateKeyArg, wasm } from './internal.js';
+import { checkAuthorPair, checkHpkePair, idbDone as done, idbRequest as request, isA, requireInit, options, privateKeyArg, wasm } from './internal.js';
 import { SessionKey, unlockKey } from './lifecycle.js';
 
 const PBKDF2_ITERATIONS = 600_000;
@@ -236,10 +236,19 @@ export class KeyStore {
 
   async #privateKey(r, o) {
     const publicKey = wasm.PublicKey.fromJwk(r.publicJwk);
-    if (r.wrapped.alg === 'webcrypto-non-extractable') return wasm.PrivateKey.fromCryptoKey(r.wrapped.key, publicKey);
+    // The entry's id is its key's kid (a session key's is `session:<kid>`): a public JWK swapped for another is refused.
+    const kid = r.kind === 'session' ? r.kid.slice('session:'.length) : r.kid;
+    if (publicKey.kid !== kid) throw new PhisealError(`the stored key is not ${kid} (tampered store)`, ErrorCode.INVALID_KEY);
+    if (r.wrapped.alg === 'webcrypto-non-extractable') {
+      // A planted pair (someone's private key under this public key) would decrypt as this key: one test DH first.
+      await checkHpkePair(r.wrapped.key, publicKey, `stored key ${kid}`);
+      return wasm.PrivateKey.fromCryptoKey(r.wrapped.key, publicKey);
+    }
     const der = await this.#unwrap(r, o);
     try {
-      return await wasm.PrivateKey.importPkcs8(der, o.provider ?? 'auto', false);
+      const key = await wasm.PrivateKey.importPkcs8(der, o.provider ?? 'auto', false);
+      if (key.kid !== kid) throw new PhisealError(`the stored key is not ${kid} (tampered store)`, ErrorCode.INVALID_KEY);
+      return key;
     } finally {
       der.fill(0);
     }
@@ -285,7 +294,9 @@ export class KeyStore {
     const o = options(opts, 'options');
     const der = await this.#unwrap(await this.#entry(kid, 'signing', o), o);
     try {
-      return wasm.SigningKey.importPkcs8(der);
+      const key = wasm.SigningKey.importPkcs8(der);
+      if (key.publicKey.kid !== kid) throw new PhisealError(`the stored signing key is not ${kid} (tampered store)`, ErrorCode.INVALID_KEY);
+      return key;
     } finally {
       der.fill(0);
     }

@@ -265,6 +265,48 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
     if (!ok) throw new Error(JSON.stringify({ before, after, otherTab }));
     return `after the reload: version ${after.stored.version} remembered; v1 ${after.rollback}, fork ${after.fork}; another tab: ${otherTab}`;
   });
+  await check('KeyStore: a swapped public JWK or a planted key pair under a stored key id is refused when loaded (INVALID_KEY)', async () => {
+    const page7 = await auditPage();
+    const result = await page7.evaluate(async (name) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name });
+      const mine = await phiseal.generateKeyPair(); // non-extractable
+      const kid = await store.put(mine.privateKey);
+      const session = await store.put(new phiseal.SessionKey(mine.privateKey, { ttlMs: 60_000 }));
+      const attacker = await phiseal.generateKeyPair();
+      // The script of a one-time XSS edits the store's IndexedDB directly.
+      const idb = await new Promise((resolve, reject) => {
+        const r = indexedDB.open(name);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const edit = (id, change) => new Promise((resolve, reject) => {
+        const tx = idb.transaction('keys', 'readwrite');
+        const os = tx.objectStore('keys');
+        const g = os.get(id);
+        g.onsuccess = () => os.put(change(g.result));
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      const code = (p) => p.then(() => 'loaded', (e) => e.code);
+      const honest = (await store.get(kid)).kid;
+      // 1. The public JWK swapped for the attacker's (the app would re-register it).
+      await edit(kid, (e) => ({ ...e, publicJwk: attacker.publicKey.toJwk() }));
+      const swapped = await code(store.get(kid));
+      // 2. The attacker's private CryptoKey planted under this key's id and public key.
+      await edit(kid, (e) => ({ ...e, publicJwk: mine.publicKey.toJwk(), wrapped: { alg: 'webcrypto-non-extractable', key: attacker.privateKey.cryptoKey() } }));
+      const planted = await code(store.get(kid));
+      await edit(session, (e) => ({ ...e, wrapped: { alg: 'webcrypto-non-extractable', key: attacker.privateKey.cryptoKey() } }));
+      const plantedSession = await code(store.getSessionKey(session));
+      idb.close();
+      store.close();
+      return { honest: honest === kid, swapped, planted, plantedSession };
+    }, `tamper-${Date.now()}`);
+    await page7.close();
+    const ok = result.honest && result.swapped === 'INVALID_KEY' && result.planted === 'INVALID_KEY' && result.plantedSession === 'INVALID_KEY';
+    if (!ok) throw new Error(JSON.stringify(result));
+    return `swapped JWK: ${result.swapped}; planted pair: ${result.planted}; planted session key: ${result.plantedSession}`;
+  });
   await check('KeyStore: an AuthorKey survives a reload as a non-extractable WebCrypto key that still signs what its old public key verifies', async () => {
     const page6 = await auditPage();
     const name = `authors-${Date.now()}`;
