@@ -100,6 +100,20 @@ export class AuditLog {
     return this.#checkpointLine();
   }
 
+  /**
+   * Signs a checkpoint note now with `authorKey` (an AuthorKey: in browsers a
+   * non-extractable WebCrypto ECDSA P-384 key, so no page script can take
+   * the signing key away); resolves to its JSON line. Verifiers trust
+   * `authorKey.publicKey`. No entry may be appended until it resolves
+   * (MISUSE); AuditQueue serialises this for you.
+   */
+  async checkpointWith(authorKey) {
+    if (!isA(authorKey, 'AuthorKey')) throw invalidArgument('authorKey must be an AuthorKey (generateAuthorKey(), or KeyStore.getAuthorKey after a reload)');
+    const signed = await wasm.signCheckpoint(this.#log.checkpointDraft(this.#clock()), authorKey);
+    this.#since = 0;
+    return this.#log.addCheckpoint(signed);
+  }
+
   /** Everything so far as JSON Lines. */
   toJsonl() {
     return this.#log.toJsonl();
@@ -265,13 +279,29 @@ export class AuditQueue {
   #db;
   #log;
   #opts;
+  #author = null;
+  #every = 0;
+  #since = 0;
 
-  /** @param {{name?: string, signingKey?: SigningKey, checkpointEvery?: number, clock?: () => number}} [opts] */
+  /**
+   * `signingKey`: a SigningKey, or an AuthorKey (non-extractable WebCrypto
+   * in browsers: the key that signs checkpoints cannot be read by page
+   * script, and survives reloads in a KeyStore).
+   * @param {{name?: string, signingKey?: SigningKey | AuthorKey, checkpointEvery?: number, clock?: () => number}} [opts]
+   */
   static async open(opts) {
     requireCapability('audit');
     if (typeof indexedDB === 'undefined') throw new PhisealError('IndexedDB is not available', ErrorCode.UNSUPPORTED);
-    const o = options(opts, 'options');
+    const o0 = options(opts, 'options');
     const q = new AuditQueue();
+    // An AuthorKey signs asynchronously: the queue checkpoints itself, its log holds no key.
+    let o = o0;
+    if (isA(o0.signingKey, 'AuthorKey')) {
+      q.#author = o0.signingKey;
+      q.#every = o0.checkpointEvery ?? 100;
+      if (!Number.isSafeInteger(q.#every) || q.#every < 1) throw invalidArgument('checkpointEvery must be a whole number of entries, at least 1 (default 100)');
+      o = { ...o0, signingKey: undefined };
+    }
     q.#opts = o;
     const open = indexedDB.open(o.name ?? 'phiseal-audit', 1);
     open.onupgradeneeded = () => {
@@ -311,6 +341,10 @@ export class AuditQueue {
       const before = { seq: this.#log.seq, head: this.#log.head, tree: this.#log.treeState };
       const { entry: stored, lines } = this.#log.append(entry, check);
       try {
+        if (this.#author !== null && ++this.#since >= this.#every) {
+          lines.push(await this.#log.checkpointWith(this.#author));
+          this.#since = 0;
+        }
         await this.#write(lines);
       } catch (e) {
         // Nothing later has been written (appends are serialized): forget the
@@ -325,7 +359,8 @@ export class AuditQueue {
   /** Signs and stores a checkpoint. */
   checkpoint() {
     return this.#serial(async () => {
-      const line = this.#log.checkpoint();
+      const line = this.#author !== null ? await this.#log.checkpointWith(this.#author) : this.#log.checkpoint();
+      this.#since = 0;
       await this.#write([line]);
       return JSON.parse(line);
     });

@@ -726,6 +726,11 @@ export declare class AuditLog {
   constructor(options?: AuditLogOptions & { resume?: { seq: number; head: string; tree?: string } });
   append(entry: AuditEntryInput, check?: { record: { [key: string]: Json }; schema: Schema }): { entry: AuditEntry; lines: string[] };
   checkpoint(): string;
+  /**
+   * Signs a checkpoint with an AuthorKey (in browsers a non-extractable WebCrypto key); resolves to its line.
+   * Verifiers trust `authorKey.publicKey`. No entry may be appended until it resolves (MISUSE).
+   */
+  checkpointWith(authorKey: AuthorKey): Promise<string>;
   toJsonl(): string;
   readonly logId: string;
   readonly seq: number;
@@ -769,7 +774,8 @@ export declare class Witness {
 /** Durable (IndexedDB) audit queue; one chain per name. */
 export declare class AuditQueue {
   private constructor();
-  static open(options?: AuditLogOptions & { name?: string }): Promise<AuditQueue>;
+  /** `signingKey` may also be an AuthorKey: checkpoints are then signed by a non-extractable WebCrypto key in browsers. */
+  static open(options?: Omit<AuditLogOptions, 'signingKey'> & { name?: string; signingKey?: SigningKey | AuthorKey }): Promise<AuditQueue>;
   append(entry: AuditEntryInput, check?: { record: { [key: string]: Json }; schema: Schema }): Promise<AuditEntry>;
   checkpoint(): Promise<object>;
   pending(): Promise<string[]>;

@@ -394,14 +394,38 @@ impl AuditLog {
     /// state; [`ErrorCode::InvalidArgument`] for a log id that cannot be a
     /// note origin.
     pub fn checkpoint(&mut self, key: &SigningKey, time_ms: u64) -> Result<CheckpointNote> {
+        let note = CheckpointNote::sign(self.checkpoint_body(time_ms)?, key)?;
+        self.lines.push(Line::Note(note.clone()));
+        Ok(note)
+    }
+
+    /// The body a checkpoint of the log now would sign (for a key held
+    /// elsewhere: sign [`CheckpointBody::text`], then [`Self::add_checkpoint`]).
+    ///
+    /// # Errors
+    /// As [`Self::checkpoint`].
+    pub fn checkpoint_body(&self, time_ms: u64) -> Result<CheckpointBody> {
         if self.seq == 0 {
             return Err(Error::misuse("nothing to checkpoint"));
         }
         let tree = self.tree.as_ref().ok_or(Error::misuse("log resumed without its tree state"))?;
         let body = CheckpointBody { origin: self.id.clone(), size: tree.size(), root: tree.root(), time: time_ms };
-        let note = CheckpointNote::sign(body, key)?;
-        self.lines.push(Line::Note(note.clone()));
-        Ok(note)
+        CheckpointNote::check_origin(&body)?;
+        Ok(body)
+    }
+
+    /// Adds a checkpoint signed elsewhere: it must be of this log's tree as
+    /// it is now ([`ErrorCode::Misuse`] otherwise: an entry was appended
+    /// since its body was taken).
+    ///
+    /// # Errors
+    /// As listed.
+    pub fn add_checkpoint(&mut self, note: CheckpointNote) -> Result<()> {
+        if self.checkpoint_body(note.body.time)? != note.body {
+            return Err(Error::misuse("this checkpoint is not of the log's current tree"));
+        }
+        self.lines.push(Line::Note(note));
+        Ok(())
     }
 
     /// The lines so far.

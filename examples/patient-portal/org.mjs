@@ -88,7 +88,7 @@ export async function startOrgDesk({ dir, port = 0 }) {
     if (staff && purpose === 'encrypt') {
       claims = { subject, name: staff.name, role: staff.role, groups: ROLE_GROUPS[staff.role], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 30 * DAY };
     } else if (staff && purpose === 'sign') {
-      // Audit signer keys (one per page load in this demo): short-lived, any number.
+      // Audit signer keys (non-extractable, kept in each staff member's KeyStore; a new one per browser): short-lived, any number.
       claims = { subject, name: staff.name, role: staff.role, groups: [], purposes: ['sign'], notBefore: now - 60_000, notAfter: now + DAY };
       once = false;
     } else if (PATIENT_ID.test(subject) && purpose === 'sign') {

@@ -203,8 +203,9 @@ export const pinned = { read: readJson, write: (key, value) => localStorage.setI
 
 /**
  * An audit queue for this tab: its own hash chain and Merkle tree,
- * checkpoints signed by a key made for this page load. The desk certifies
- * its public key for this staff member (purpose sign, one day); the audit
+ * checkpoints signed by this staff member's audit key (non-extractable,
+ * kept in their KeyStore). The desk certifies its public key for this
+ * staff member (purpose sign, for a day, renewed on use); the audit
  * page trusts the signer keys its pinned root certified, whatever list the
  * server hands out. The key is also registered with the witness, which
  * cosigns the checkpoints the server relays. `record(entry, check)` appends durably (IndexedDB) before it
@@ -214,7 +215,21 @@ export const pinned = { read: readJson, write: (key, value) => localStorage.setI
 export async function staffAudit(role) {
   const staff = STAFF[role];
   await phiseal.init();
-  const signingKey = phiseal.SigningKey.generate();
+  // The audit signer: a non-extractable WebCrypto key (an AuthorKey) kept in this person's KeyStore, so no page
+  // script can take it away; made on first use.
+  const store = await phiseal.KeyStore.open({ name: `phiseal-portal-keys-${staff.actor}` });
+  let signingKey;
+  try {
+    const stored = (await store.list()).find((k) => k.kind === 'author' && k.purpose === 'audit');
+    if (stored) {
+      signingKey = await store.getAuthorKey(stored.kid);
+    } else {
+      signingKey = await phiseal.generateAuthorKey();
+      await store.put(signingKey, { purpose: 'audit' });
+    }
+  } finally {
+    store.close();
+  }
   const jwk = signingKey.publicKey.toJwk();
   const { certificate } = await desk('enroll', { subject: staff.actor, purpose: 'sign', jwk });
   await api('signers', { certificate });

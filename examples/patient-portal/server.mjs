@@ -282,7 +282,7 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
     },
     'GET /api/portal/directory/log': () => ({ checkpoint: directory.checkpoint(), entries: directory.entries() }),
 
-    // The care team's audit signer keys (certified, purpose sign; one per page load in this demo): the audit page
+    // The care team's audit signer keys (certified, purpose sign; one per staff member and browser): the audit page
     // trusts those of them its pinned root certified, not this list.
     'POST /api/portal/signers': async (req) => {
       const { certificate } = await readJson(req);

@@ -160,15 +160,33 @@ impl CheckpointNote {
     /// [`ErrorCode::InvalidArgument`] for an origin that cannot be a key
     /// name; as [`SigningKey::sign`].
     pub fn sign(body: CheckpointBody, key: &SigningKey) -> Result<Self> {
-        if !valid_name(&body.origin) {
-            return Err(Error::invalid_argument(
-                "a checkpointed log id must be 1-255 bytes without spaces, '+' or control characters",
-            ));
-        }
+        Self::check_origin(&body)?;
         let sig = key.sign(body.text().as_bytes())?;
-        let key_id = key_id(&body.origin, LOG_SIGNATURE_TYPE, &key.verifying_key());
-        let signature = NoteSignature { name: body.origin.clone(), key_id, signature: sig.to_vec() };
-        Ok(Self { body, signatures: vec![signature] })
+        Ok(Self::from_signature(body, &key.verifying_key(), sig))
+    }
+
+    /// Refuses a body whose origin cannot name a note's key.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for an origin that is not a valid key name.
+    pub fn check_origin(body: &CheckpointBody) -> Result<()> {
+        if valid_name(&body.origin) {
+            Ok(())
+        } else {
+            Err(Error::invalid_argument(
+                "a checkpointed log id must be 1-255 bytes without spaces, '+' or control characters",
+            ))
+        }
+    }
+
+    /// The note of `body` with the signature `signature` of `key` over
+    /// [`CheckpointBody::text`], made elsewhere (WebCrypto in the browser);
+    /// the caller checked the origin with [`Self::check_origin`].
+    #[must_use]
+    pub fn from_signature(body: CheckpointBody, key: &PublicKey, signature: [u8; SIGNATURE_LEN]) -> Self {
+        let key_id = key_id(&body.origin, LOG_SIGNATURE_TYPE, key);
+        let signature = NoteSignature { name: body.origin.clone(), key_id, signature: signature.to_vec() };
+        Self { body, signatures: vec![signature] }
     }
 
     /// The whole signed note text.

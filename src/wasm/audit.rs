@@ -142,6 +142,19 @@ impl WasmAuditLog {
         let time = args::safe_u64(&time, "time must be Unix milliseconds")?;
         Ok(audit::Line::Note(self.0.checkpoint(&key.0, time).js()?).to_json())
     }
+    /// The body a checkpoint now would sign, for `signCheckpoint` (an AuthorKey).
+    #[wasm_bindgen(js_name = checkpointDraft)]
+    pub fn checkpoint_draft(&self, time: JsValue) -> JsResult<WasmCheckpointDraft> {
+        let time = args::safe_u64(&time, "time must be Unix milliseconds")?;
+        self.0.checkpoint_body(time).map(WasmCheckpointDraft).js()
+    }
+    /// Adds a checkpoint `signCheckpoint` made (MISUSE if the log changed since its draft); returns its JSON line.
+    #[wasm_bindgen(js_name = addCheckpoint)]
+    pub fn add_checkpoint(&mut self, note: WasmSignedCheckpoint) -> JsResult<String> {
+        let line = audit::Line::Note(note.0.clone()).to_json();
+        self.0.add_checkpoint(note.0).js()?;
+        Ok(line)
+    }
     /// JSON Lines export.
     #[wasm_bindgen(js_name = toJsonl)]
     pub fn to_jsonl(&self) -> String {
@@ -319,4 +332,24 @@ impl WasmWitness {
     pub fn public_key(&self) -> WasmPublicKey {
         WasmPublicKey(self.0.public_key())
     }
+}
+
+/// A checkpoint body waiting for its signature.
+#[wasm_bindgen(js_name = CheckpointDraft)]
+pub struct WasmCheckpointDraft(audit::CheckpointBody);
+
+/// A checkpoint signed with an AuthorKey, for `AuditLog.addCheckpoint`.
+#[wasm_bindgen(js_name = SignedCheckpoint)]
+pub struct WasmSignedCheckpoint(CheckpointNote);
+
+/// Signs a checkpoint draft with an AuthorKey (in browsers a non-extractable
+/// WebCrypto ECDSA P-384 key); resolves to a `SignedCheckpoint`.
+#[wasm_bindgen(js_name = signCheckpoint)]
+pub fn sign_checkpoint(draft: WasmCheckpointDraft, key: &super::author::WasmAuthorKey) -> js_sys::Promise {
+    let signer = key.0.clone();
+    wasm_bindgen_futures::future_to_promise(async move {
+        let body = draft.0;
+        let signature = signer.sign(body.text().as_bytes()).await.js()?;
+        Ok(WasmSignedCheckpoint(CheckpointNote::from_signature(body, &signer.public_key(), signature)).into())
+    })
 }

@@ -91,6 +91,44 @@ await runSuite('browser', { timeoutMs: 240_000 }, async ({ context, page, url, r
       && r.witnessed.valid && r.witnessed.witnessed === 1 && r.witnessRefusedForgery === 'UNTRUSTED_AUTHOR' && r.inclusion === true;
     if (!ok) throw new Error(JSON.stringify({ before, ...r }));
   });
+  await check('AuditQueue signed by a non-extractable AuthorKey: checkpoints verify under its public key across a reload (key kept in a KeyStore), page script cannot export it', async () => {
+    const page = await auditPage();
+    const name = `author-audit-${Date.now()}`;
+    const before = await page.evaluate(async (name) => {
+      const { phiseal } = window;
+      const store = await phiseal.KeyStore.open({ name: `${name}-keys` });
+      const signer = await phiseal.generateAuthorKey(); // non-extractable WebCrypto ECDSA P-384
+      const kid = await store.put(signer, { purpose: 'audit' });
+      const q = await phiseal.AuditQueue.open({ name, signingKey: signer, checkpointEvery: 3 });
+      const actor = { id: 'dr-lee', role: 'clinician' };
+      for (let i = 0; i < 4; i++) await q.append({ actor, action: 'view-record', resource: `r-${i}` });
+      const lines = (await q.pending()).map((l) => JSON.parse(l));
+      localStorage.setItem('author-audit', JSON.stringify({ kid, publicJwk: signer.publicKey.toJwk() }));
+      return { kid, checkpoints: lines.filter((l) => l.type === 'checkpoint').length, entries: lines.filter((l) => l.type === 'entry').length };
+    }, name);
+    await reloadAuditPage(page);
+    const after = await page.evaluate(async (name) => {
+      const { phiseal } = window;
+      const saved = JSON.parse(localStorage.getItem('author-audit'));
+      const store = await phiseal.KeyStore.open({ name: `${name}-keys` });
+      const signer = await store.getAuthorKey(saved.kid);
+      const q = await phiseal.AuditQueue.open({ name, signingKey: signer, checkpointEvery: 3 });
+      await q.append({ actor: { id: 'dr-lee', role: 'clinician' }, action: 'view-record', resource: 'r-4' });
+      await q.checkpoint();
+      const jsonl = `${(await q.pending()).join('\n')}\n`;
+      const report = phiseal.verifyLog(jsonl, { trusted: [phiseal.importPublicKey(saved.publicJwk)] });
+      const stranger = await phiseal.generateAuthorKey();
+      const other = phiseal.verifyLog(jsonl, { trusted: [stranger.publicKey] });
+      const webExport = await crypto.subtle.exportKey('pkcs8', signer.cryptoKey()).then(() => 'exported', (e) => e.name);
+      const notAuthor = await new phiseal.AuditLog({}).checkpointWith(phiseal.SigningKey.generate()).then(() => 'signed', (e) => e.code);
+      return { valid: report.valid, entries: report.entries, lastCheckpointSeq: report.lastCheckpointSeq, other: other.problem?.code ?? null, webExport, notAuthor, provider: signer.provider };
+    }, name);
+    await page.close();
+    const ok = before.checkpoints === 1 && before.entries === 4 && after.valid && after.entries === 5 && after.lastCheckpointSeq === 5
+      && after.other === 'UNTRUSTED_KEY' && after.webExport === 'InvalidAccessError' && after.notAuthor === 'INVALID_ARGUMENT' && after.provider === 'webcrypto';
+    if (!ok) throw new Error(JSON.stringify({ before, after }));
+    return `${after.entries} entries, checkpoints to ${after.lastCheckpointSeq} under a ${after.provider} key; export: ${after.webExport}; another key: ${after.other}`;
+  });
   await check('KeyStore: wrapped keys survive a reload; passphrase, expiry and rotation report', async () => {
     const page3 = await auditPage();
     const name = `keys-${Date.now()}`;

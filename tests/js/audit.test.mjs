@@ -257,3 +257,24 @@ test('verifyLog options: witnesses.required defaults to every key; options that 
   assert.throws(() => phiseal.verifyLog(one, { trusted: [key.publicKey], since: 'not a note' }), (e) => e.code === ErrorCode.MALFORMED_INPUT);
   assert.throws(() => phiseal.verifyLog(one, { trusted: [key.publicKey], witnesses: { keys, required: 3 } }), (e) => e.code === ErrorCode.INVALID_ARGUMENT);
 });
+
+test('checkpointWith: an AuthorKey (WebCrypto) signs checkpoints that verify under its public key; a draft taken before an append is refused', async () => {
+  const signer = await phiseal.generateAuthorKey();
+  assert.equal(signer.provider, 'webcrypto');
+  const log = new phiseal.AuditLog({ logId: 'author-signed' });
+  const actor = { id: 'dr-lee', role: 'clinician' };
+  log.append({ actor, action: 'view-record', resource: 'r-1' });
+  const line = JSON.parse(await log.checkpointWith(signer));
+  assert.equal(line.type, 'checkpoint');
+  log.append({ actor, action: 'view-record', resource: 'r-2' });
+  const report = phiseal.verifyLog(log.toJsonl(), { trusted: [signer.publicKey] });
+  assert.ok(report.valid && report.lastCheckpointSeq === 1 && report.unsignedTail === 1, JSON.stringify(report));
+  const stranger = await phiseal.generateAuthorKey();
+  assert.equal(phiseal.verifyLog(log.toJsonl(), { trusted: [stranger.publicKey] }).problem.code, 'UNTRUSTED_KEY');
+  // The signature is made while an append runs: the checkpoint no longer matches the tree and is not added.
+  const racing = log.checkpointWith(signer);
+  log.append({ actor, action: 'view-record', resource: 'r-3' });
+  await rejectsWith(assert, racing, 'MISUSE', /current tree/);
+  await rejectsWith(assert, log.checkpointWith(phiseal.SigningKey.generate()), 'INVALID_ARGUMENT');
+  await rejectsWith(assert, new phiseal.AuditLog({}).checkpointWith(signer), 'MISUSE', /nothing to checkpoint/);
+});
