@@ -6,6 +6,8 @@
 //!   non-extractable `CryptoKey` whose bytes no script can read.
 //! * [`provider`]: a key handle that is either such a `CryptoKey` or a
 //!   RustCrypto key held in wasm memory, and the HPKE setups over either.
+//! * [`scrub`]: overwrites the stack frames secret work leaves in linear memory.
 
 pub mod provider;
+pub mod scrub;
 pub mod webcrypto;

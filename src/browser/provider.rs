@@ -76,11 +76,25 @@ impl KeyHandle {
     ///
     /// # Errors
     /// Platform failures.
-    pub async fn adopt(key: PrivateKey, provider: Provider, extractable: bool) -> Result<Self> {
-        if provider.use_webcrypto()? {
-            WebCryptoKey::import(&key, extractable).await.map(Self::WebCrypto)
-        } else {
-            Ok(Self::Wasm(key))
+    ///
+    /// For WebCrypto the key becomes PKCS#8 bytes in a zeroizing heap buffer
+    /// now, synchronously, and only that buffer goes into the future: a
+    /// future holding the key itself leaves copies of its scalar in its
+    /// state each time the state machine moves it, where page script can
+    /// read them after the future is freed.
+    pub fn adopt(
+        key: PrivateKey,
+        provider: Provider,
+        extractable: bool,
+    ) -> impl core::future::Future<Output = Result<Self>> {
+        let custody = provider
+            .use_webcrypto()
+            .map(|webcrypto| if webcrypto { Err((key.to_pkcs8_der(), *key.public_key())) } else { Ok(key) });
+        async move {
+            match custody? {
+                Ok(key) => Ok(Self::Wasm(key)),
+                Err((der, public)) => WebCryptoKey::import_pkcs8(&der, public, extractable).await.map(Self::WebCrypto),
+            }
         }
     }
 
@@ -351,12 +365,29 @@ impl SignerHandle {
     ///
     /// # Errors
     /// Platform failures.
-    pub async fn adopt(key: SigningKey, provider: Provider, extractable: bool) -> Result<Self> {
-        if provider.use_webcrypto()? {
-            let der = PrivateKey::from_scalar_bytes(&key.to_scalar_bytes()[..])?.to_pkcs8_der();
-            WebCryptoSigningKey::import_pkcs8(&der, key.verifying_key(), extractable).await.map(Self::WebCrypto)
-        } else {
-            Ok(Self::Wasm(key))
+    ///
+    /// As [`KeyHandle::adopt`]: for WebCrypto only a zeroizing PKCS#8 buffer
+    /// goes into the future, never the key.
+    pub fn adopt(
+        key: SigningKey,
+        provider: Provider,
+        extractable: bool,
+    ) -> impl core::future::Future<Output = Result<Self>> {
+        let custody = provider.use_webcrypto().and_then(|webcrypto| {
+            if webcrypto {
+                let der = PrivateKey::from_scalar_bytes(&key.to_scalar_bytes()[..])?.to_pkcs8_der();
+                Ok(Err((der, key.verifying_key())))
+            } else {
+                Ok(Ok(key))
+            }
+        });
+        async move {
+            match custody? {
+                Ok(key) => Ok(Self::Wasm(key)),
+                Err((der, public)) => {
+                    WebCryptoSigningKey::import_pkcs8(&der, public, extractable).await.map(Self::WebCrypto)
+                }
+            }
         }
     }
 

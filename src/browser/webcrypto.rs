@@ -88,18 +88,25 @@ impl WebCryptoKey {
     /// # Errors
     /// [`ErrorCode::Unsupported`] without WebCrypto; [`ErrorCode::InvalidKey`] if WebCrypto refuses it.
     pub async fn import(key: &PrivateKey, extractable: bool) -> Result<Self> {
+        Self::import_pkcs8(&key.to_pkcs8_der(), *key.public_key(), extractable).await
+    }
+
+    /// Imports PKCS#8 bytes of the private key of `public` into WebCrypto.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidKey`] if WebCrypto refuses it.
+    pub async fn import_pkcs8(der: &[u8], public: PublicKey, extractable: bool) -> Result<Self> {
         let subtle = require_subtle()?;
         // PKCS#8 bytes (wiped below), not a JWK: a JWK's `d` would be a JS
         // string, which can never be wiped.
-        let der = key.to_pkcs8_der();
-        let bytes = Uint8Array::from(der.as_slice());
+        let bytes = Uint8Array::from(der);
         let result = await_promise(
             subtle.import_key_with_object("pkcs8", &bytes, &ecdh_algorithm()?, extractable, &usages(true)),
             Error::new(ErrorCode::InvalidKey, "WebCrypto refused the private key"),
         )
         .await;
         bytes.fill(0, 0, bytes.length());
-        Ok(Self { key: result?.unchecked_into(), public: *key.public_key() })
+        Ok(Self { key: result?.unchecked_into(), public })
     }
 
     /// Exports the private key back into a RustCrypto key.

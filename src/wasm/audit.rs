@@ -347,7 +347,7 @@ pub struct WasmSignedCheckpoint(CheckpointNote);
 #[wasm_bindgen(js_name = signCheckpoint)]
 pub fn sign_checkpoint(draft: WasmCheckpointDraft, key: &super::author::WasmAuthorKey) -> js_sys::Promise {
     let signer = key.0.clone();
-    wasm_bindgen_futures::future_to_promise(async move {
+    crate::browser::scrub::future_to_promise(async move {
         let body = draft.0;
         let signature = signer.sign(body.text().as_bytes()).await.js()?;
         Ok(WasmSignedCheckpoint(CheckpointNote::from_signature(body, &signer.public_key(), signature)).into())

@@ -2,9 +2,9 @@
 //! keys and streams. In browsers a non-extractable WebCrypto `CryptoKey` by
 //! default; RustCrypto in wasm memory where WebCrypto is missing.
 
+use crate::browser::scrub::{future_to_promise, scrubbed};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
@@ -37,14 +37,18 @@ impl WasmAuthorKey {
     /// Imports DER PKCS#8 (an EC P-384 key).
     #[wasm_bindgen(js_name = importPkcs8)]
     pub fn import_pkcs8(der: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
-        let (provider, extractable) = provider_args(&provider, &extractable)?;
-        let der = zeroize::Zeroizing::new(args::bytes(&der, "PKCS#8 must be a Uint8Array")?);
-        let scalar = PrivateKey::from_pkcs8_der(&der).js()?.to_scalar_bytes();
-        let key = SigningKey::from_scalar_bytes(&scalar[..]).js()?;
-        Ok(future_to_promise(async move {
-            let key = SignerHandle::adopt(key, provider, extractable).await.js()?;
-            Ok(WasmAuthorKey(std::rc::Rc::new(key)).into())
-        }))
+        scrubbed(|| {
+            let (provider, extractable) = provider_args(&provider, &extractable)?;
+            let der = zeroize::Zeroizing::new(args::bytes(&der, "PKCS#8 must be a Uint8Array")?);
+            let scalar = PrivateKey::from_pkcs8_der(&der).js()?.to_scalar_bytes();
+            let key = SigningKey::from_scalar_bytes(&scalar[..]).js()?;
+            // adopt takes the key now (the future holds only its zeroizing PKCS#8 buffer).
+            let adopted = SignerHandle::adopt(key, provider, extractable);
+            Ok(future_to_promise(async move {
+                let key = adopted.await.js()?;
+                Ok(WasmAuthorKey(std::rc::Rc::new(key)).into())
+            }))
+        })
     }
     /// Wraps an existing WebCrypto ECDSA P-384 private `CryptoKey` (e.g. read
     /// back from IndexedDB) with its public key.

@@ -2,9 +2,9 @@
 //! text (the `js/` layer stringifies and parses), so every JSON value keeps
 //! its exact type.
 
+use crate::browser::scrub::future_to_promise;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
 use super::author::WasmAuthorKey;

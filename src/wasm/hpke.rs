@@ -3,9 +3,9 @@
 //! Optional key arguments are taken by value (wasm-bindgen cannot take
 //! `Option<&T>`), so `js/` passes a `clone()` of the caller's handle.
 
+use crate::browser::scrub::future_to_promise;
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
 use super::error::{IntoJs as _, JsResult};

@@ -1,8 +1,8 @@
 //! Key bindings: `PublicKey` and `PrivateKey` handles.
 
+use crate::browser::scrub::{future_to_promise, scrubbed};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
 use super::error::{IntoJs as _, JsResult, to_js};
@@ -118,23 +118,33 @@ impl WasmPrivateKey {
     /// Imports a private JWK.
     #[wasm_bindgen(js_name = importJwk)]
     pub fn import_jwk(jwk: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
-        let (provider, extractable) = provider_args(&provider, &extractable)?;
-        let key = PrivateKey::from_jwk(&jwk_from_js(&jwk)?).js()?;
-        Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
+        scrubbed(|| {
+            let (provider, extractable) = provider_args(&provider, &extractable)?;
+            let key = PrivateKey::from_jwk(&jwk_from_js(&jwk)?).js()?;
+            Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
+        })
     }
     /// Imports DER PKCS#8.
     #[wasm_bindgen(js_name = importPkcs8)]
     pub fn import_pkcs8(der: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
-        let (provider, extractable) = provider_args(&provider, &extractable)?;
-        let key = PrivateKey::from_pkcs8_der(&args::bytes(&der, "PKCS#8 must be a Uint8Array")?).js()?;
-        Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
+        // The copy of the DER in wasm memory is wiped once parsed, and so is the stack the parse used (a page
+        // script can read this memory).
+        scrubbed(|| {
+            let (provider, extractable) = provider_args(&provider, &extractable)?;
+            let der = zeroize::Zeroizing::new(args::bytes(&der, "PKCS#8 must be a Uint8Array")?);
+            let key = PrivateKey::from_pkcs8_der(&der).js()?;
+            Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
+        })
     }
     /// Imports PEM `PRIVATE KEY`.
     #[wasm_bindgen(js_name = importPkcs8Pem)]
     pub fn import_pkcs8_pem(pem: JsValue, provider: JsValue, extractable: JsValue) -> JsResult<Promise> {
-        let (provider, extractable) = provider_args(&provider, &extractable)?;
-        let key = PrivateKey::from_pkcs8_pem(&args::string(&pem, "PEM must be a string")?).js()?;
-        Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
+        scrubbed(|| {
+            let (provider, extractable) = provider_args(&provider, &extractable)?;
+            let pem = zeroize::Zeroizing::new(args::string(&pem, "PEM must be a string")?);
+            let key = PrivateKey::from_pkcs8_pem(&pem).js()?;
+            Ok(key_promise(KeyHandle::adopt(key, provider, extractable)))
+        })
     }
     /// Wraps an existing WebCrypto ECDH P-384 private `CryptoKey` (e.g. read
     /// back from IndexedDB) with its public key.

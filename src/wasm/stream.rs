@@ -5,9 +5,9 @@
 //! `webCryptoKey()` (AES-GCM in WebCrypto). Header, nonces, last flags and
 //! framing always come from Rust, so both give the same bytes.
 
+use crate::browser::scrub::future_to_promise;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::args;
 use super::author::WasmAuthorKey;

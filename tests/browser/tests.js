@@ -237,6 +237,82 @@ const tests = {
     }
   },
 
+  async 'XSS memory scan: a page script reading the wasm memory after imports, HPKE, records and the KeyStore finds no private scalar and no DH secret'() {
+    // What a one-time XSS can do: import the already-initialised wasm module and read its exported memory.
+    const glue = await import('../../pkg/phiseal.js');
+    const exports = await glue.default();
+    const memory = () => new Uint8Array(exports.memory.buffer);
+    /**
+     * Every offset of `needle` in the wasm memory, as big-endian bytes or little-endian (how RustCrypto keeps a
+     * scalar's limbs), matching any 16 bytes of it.
+     */
+    const found = (needle) => {
+      const m = memory();
+      const hits = [];
+      for (const form of [needle, u8(needle).reverse()]) {
+        for (let at = 0; at + 16 <= form.length; at += 16) {
+          const head = form.subarray(at, at + 16);
+          for (let i = m.indexOf(head[0]); i !== -1 && i <= m.length - 16; i = m.indexOf(head[0], i + 1)) {
+            let j = 1;
+            while (j < 16 && m[i + j] === head[j]) j++;
+            if (j === 16) hits.push(i);
+          }
+        }
+      }
+      return hits;
+    };
+    const fromB64u = (t) => u8([...atob(t.replace(/-/g, '+').replace(/_/g, '/'))].map((c) => c.charCodeAt(0)));
+    // Keys made outside phiseal (extractable, so the test knows their scalars), then handed to phiseal.
+    const hpkePair = await crypto.subtle.generateKey(ECDH, true, ['deriveBits']);
+    const hpkeD = fromB64u((await crypto.subtle.exportKey('jwk', hpkePair.privateKey)).d);
+    const ecdsa = { name: 'ECDSA', namedCurve: 'P-384' };
+    const authorPair = await crypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']);
+    const authorD = fromB64u((await crypto.subtle.exportKey('jwk', authorPair.privateKey)).d);
+    const secrets = { 'HPKE private scalar': hpkeD, 'author private scalar': authorD };
+    const sk = await phiseal.importPrivateKey(u8(await crypto.subtle.exportKey('pkcs8', hpkePair.privateKey)));
+    const author = await phiseal.importAuthorKey(u8(await crypto.subtle.exportKey('pkcs8', authorPair.privateKey)));
+    assert(sk.provider === 'webcrypto' && !sk.extractable && author.provider === 'webcrypto' && !author.extractable, 'imported as non-extractable WebCrypto keys');
+    // The same keys imported again as PEM (a text form of the scalar passes through wasm too). Not a private
+    // JWK: that import still leaves fragments of the scalar in wasm memory (docs/SECURITY.md).
+    const der = u8(await crypto.subtle.exportKey('pkcs8', hpkePair.privateKey));
+    const pemOf = (bytes) => `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...bytes)).match(/.{1,64}/g).join('\n')}\n-----END PRIVATE KEY-----\n`;
+    const pem = pemOf(der);
+    secrets['HPKE PKCS#8 as PEM text'] = te.encode(btoa(String.fromCharCode(...der)));
+    const viaPem = await phiseal.importPrivateKey(pem);
+    const viaAuthorPem = await phiseal.importAuthorKey(pemOf(u8(await crypto.subtle.exportKey('pkcs8', authorPair.privateKey))));
+    assert(viaPem.kid === sk.kid && viaAuthorPem.kid === author.kid, 'the same keys');
+    const leaked = () => Object.entries(secrets).filter(([, v]) => found(v).length > 0).map(([k, v]) => `${k} at ${found(v).join(',')}`);
+    // Right after the imports (nothing has reused the memory yet): the PKCS#8 copies were wiped.
+    const afterImport = leaked();
+    assert(afterImport.length === 0, `in wasm memory after the imports: ${afterImport.join('; ')}`);
+    // HPKE: the DH secret of this exchange, computed here with the extractable copy, must not stay in wasm memory.
+    const { enc, ciphertext } = await phiseal.hpkeSeal(sk.publicKey, b('scan me'));
+    const encKey = await crypto.subtle.importKey('raw', enc, ECDH, false, []);
+    secrets['HPKE DH secret'] = u8(await crypto.subtle.deriveBits({ name: 'ECDH', public: encKey }, hpkePair.privateKey, 384));
+    eq(await phiseal.hpkeOpen(sk, enc, ciphertext), b('scan me'), 'hpke round trip');
+    // Records: sealed to and opened by the imported key, signed by the imported author.
+    const schema = phiseal.defineSchema({ id: 's', version: 1, fields: { note: true } });
+    const sealed = await phiseal.sealRecord({ note: 'scan me too' }, { schema, recordId: 'r', recipients: [sk.publicKey], author });
+    const opened = await phiseal.openRecord(sealed, { schema, recordId: 'r', privateKey: sk, authors: [author.publicKey] });
+    assert(opened.record.note === 'scan me too', 'record round trip');
+    // KeyStore: the keys stored (one under a passphrase, which goes through PKCS#8 bytes) and loaded again.
+    const store = await phiseal.KeyStore.open({ name: `scan-${Date.now()}` });
+    const portable = await phiseal.importPrivateKey(u8(await crypto.subtle.exportKey('pkcs8', hpkePair.privateKey)), { extractable: true });
+    const kid = await store.put(portable, { passphrase: 'correct horse battery staple' });
+    const again = await store.get(kid, { passphrase: 'correct horse battery staple' });
+    await store.put(author, { purpose: 'audit' });
+    assert(again.kid === sk.kid && !again.extractable, 'stored and loaded non-extractable');
+    await phiseal.openRecord(sealed, { schema, recordId: 'r', privateKey: again, authors: [author.publicKey] });
+    store.close();
+    const leaks = leaked();
+    assert(leaks.length === 0, `in wasm memory: ${leaks.join('; ')}`);
+    // The scan finds what is there: a key the app asked to keep in wasm (provider 'wasm') holds its scalar in wasm
+    // memory, by design, and the scan sees it.
+    const soft = await phiseal.importPrivateKey(u8(await crypto.subtle.exportKey('pkcs8', hpkePair.privateKey)), { provider: 'wasm', extractable: true });
+    assert(soft.provider === 'wasm' && found(hpkeD).length > 0, 'the scan did not find a scalar that is in wasm memory');
+    return `${Object.keys(secrets).length} secrets, ${memory().length} bytes of wasm memory scanned, none found`;
+  },
+
   async 'phiseal runs in a module worker'() {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     const reply = await new Promise((resolve, reject) => {
