@@ -531,7 +531,7 @@ fn each_field(
     f: &mut dyn FnMut(&str, &FieldSpec, &mut Value) -> Result<()>,
 ) -> Result<()> {
     for selected in resolve::select(record, schema)? {
-        let value = record.pointer_mut(&selected.pointer).ok_or(Error::misuse("a selected value is missing"))?;
+        let value = selected.get_mut(record).ok_or(Error::misuse("a selected value is missing"))?;
         f(&selected.pointer, selected.spec, value)?;
     }
     Ok(())
@@ -1294,7 +1294,7 @@ pub fn verify_all_phi_encrypted(record: &Value, schema: &Schema) -> Result<Vec<S
             FieldMode::Deterministic => DETERMINISTIC_PREFIX,
             FieldMode::BlindIndex { .. } => BLIND_PREFIX,
         };
-        if !record.pointer(&selected.pointer).and_then(Value::as_str).is_some_and(|s| s.starts_with(prefix)) {
+        if !selected.get(record).and_then(Value::as_str).is_some_and(|s| s.starts_with(prefix)) {
             plaintext.push(selected.pointer);
         }
     }
@@ -1332,7 +1332,7 @@ pub fn redact(record: &Value, schema: &Schema) -> Value {
         match resolve::select(record, schema) {
             Ok(selected) => {
                 for s in selected {
-                    if let Some(v) = out.pointer_mut(&s.pointer) {
+                    if let Some(v) = s.get_mut(&mut out) {
                         *v = Value::String(REDACTED.to_owned());
                     }
                 }
@@ -1363,8 +1363,11 @@ pub fn redact(record: &Value, schema: &Schema) -> Value {
 /// [`ErrorCode::InvalidArgument`] if `path` is not a deterministic or
 /// blind-index field of the schema.
 pub fn search_token(schema: &Schema, path: &str, value: &Value, index_key: &IndexKey) -> Result<String> {
-    let spec =
-        schema.all_fields().find(|f| f.path() == path).ok_or(Error::invalid_argument("no such field in the schema"))?;
+    let spec = schema
+        .all_fields()
+        .iter()
+        .find(|f| f.path() == path)
+        .ok_or(Error::invalid_argument("no such field in the schema"))?;
     let pt = canonical(value);
     match spec.mode() {
         FieldMode::Deterministic => {
@@ -1405,7 +1408,7 @@ pub(crate) fn phi_strings(record: &Value, schema: &Schema) -> Result<Vec<String>
     }
     let mut out = Vec::new();
     for selected in resolve::select(record, schema)? {
-        if let Some(value) = record.pointer(&selected.pointer) {
+        if let Some(value) = selected.get(record) {
             collect(value, &mut out);
         }
     }

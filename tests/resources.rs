@@ -323,7 +323,7 @@ fn schema_validation() {
     let s = schema();
     assert_eq!(s.groups(), ["clinical", "identity"]);
     assert!(s.needs_index_key());
-    assert!(s.all_fields().any(|f| f.path() == "[*]**.name"));
+    assert!(s.all_fields().iter().any(|f| f.path() == "[*]**.name"));
 }
 
 #[test]

@@ -123,15 +123,16 @@ impl FieldSpec {
     }
 }
 
-/// The field set of one resource type (docs/FORMAT.md §5.11).
+/// The field set of one resource type (docs/FORMAT.md §5.11): ranges of
+/// [`Schema::all_fields`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ResourceSet {
     /// The `resourceType` it applies to, or `"*"`.
-    pub(crate) name: String,
+    name: String,
     /// Paths from the resource, sorted by path bytes.
-    pub(crate) fixed: Vec<FieldSpec>,
+    fixed: core::ops::Range<usize>,
     /// Descendant rules (`**.` paths, segments without the `**`), sorted by path bytes.
-    pub(crate) descendant: Vec<FieldSpec>,
+    descendant: core::ops::Range<usize>,
 }
 
 /// A validated schema.
@@ -139,7 +140,10 @@ pub(crate) struct ResourceSet {
 pub struct Schema {
     id: String,
     version: u32,
-    fields: Vec<FieldSpec>,
+    /// `fields` (the first `n_fields`), then each resource set's fixed paths
+    /// and descendant rules, sets in name order.
+    all: Vec<FieldSpec>,
+    n_fields: usize,
     resources: Vec<ResourceSet>,
     unsigned: Vec<String>,
 }
@@ -243,8 +247,9 @@ fn order_fields(fields: Vec<FieldSpec>) -> Result<Vec<FieldSpec>> {
 }
 
 /// `resources`: resource type (or `*`) → `{PATH: SPEC}`; a PATH may start
-/// with `**.` (a descendant rule). Sets are kept sorted by name bytes.
-fn parse_resources(value: Option<&Value>) -> Result<Vec<ResourceSet>> {
+/// with `**.` (a descendant rule). Appends the specs to `all`, sets in name
+/// order.
+fn parse_resources(value: Option<&Value>, all: &mut Vec<FieldSpec>) -> Result<Vec<ResourceSet>> {
     const SHAPE: Error = Error::invalid_argument("schema resources must be an object of {path: spec} objects");
     let map = match value {
         None => return Ok(Vec::new()),
@@ -271,16 +276,19 @@ fn parse_resources(value: Option<&Value>) -> Result<Vec<ResourceSet>> {
             }
             list.push(spec);
         }
-        sets.push(ResourceSet {
-            name: type_name.clone(),
-            fixed: order_fields(fixed)?,
-            descendant: order_fields(descendant)?,
-        });
+        sets.push((type_name.as_str(), order_fields(fixed)?, order_fields(descendant)?));
     }
-    let order: Vec<usize> =
-        crate::json::order_by_bytes(sets.iter().map(|r| r.name.as_str())).into_iter().map(|(_, i)| i).collect();
-    let mut slots: Vec<Option<ResourceSet>> = sets.into_iter().map(Some).collect();
-    Ok(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect())
+    let mut out = Vec::with_capacity(sets.len());
+    for (_, i) in crate::json::order_by_bytes(sets.iter().map(|(n, _, _)| *n)) {
+        if let Some((n, fixed, descendant)) = sets.get_mut(i) {
+            let start = all.len();
+            all.append(fixed);
+            let mid = all.len();
+            all.append(descendant);
+            out.push(ResourceSet { name: (*n).to_owned(), fixed: start..mid, descendant: mid..all.len() });
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a path's first step can reach the top-level member `name`.
@@ -290,7 +298,9 @@ fn first_reaches(spec: &FieldSpec, name: &str) -> bool {
 
 /// `unsigned`: top-level member names, each 1 to 255 bytes, not `_phiseal`,
 /// not holding a PHI field, no duplicates; kept sorted by bytes.
-fn parse_unsigned(value: Option<&Value>, fields: &[FieldSpec], resources: &[ResourceSet]) -> Result<Vec<String>> {
+/// `at_top` are the specs whose paths may start at the record: `fields` and,
+/// since a resource may be the record itself, every resource set's.
+fn parse_unsigned(value: Option<&Value>, at_top: &[FieldSpec], resources: bool) -> Result<Vec<String>> {
     const SHAPE: Error = Error::invalid_argument("schema unsigned must be an array of top-level member names");
     let items = match value {
         None => return Ok(Vec::new()),
@@ -304,13 +314,10 @@ fn parse_unsigned(value: Option<&Value>, fields: &[FieldSpec], resources: &[Reso
         if name_str == "_phiseal" {
             return Err(Error::invalid_argument("the envelope member _phiseal cannot be unsigned"));
         }
-        // A resource may be the record itself: its set's paths (and the
-        // descendant rules, from the record) start at the top level too.
-        let at_top = resources.iter().flat_map(|r| r.fixed.iter().chain(&r.descendant));
-        if fields.iter().chain(at_top).any(|f| first_reaches(f, name_str)) {
+        if at_top.iter().any(|f| first_reaches(f, name_str)) {
             return Err(Error::invalid_argument("an unsigned member cannot hold a PHI field"));
         }
-        if !resources.is_empty() && name_str == RESOURCE_TYPE {
+        if resources && name_str == RESOURCE_TYPE {
             return Err(Error::invalid_argument("with resources, resourceType cannot be unsigned"));
         }
         names.push(name_str.to_owned());
@@ -338,10 +345,9 @@ impl Schema {
             .and_then(Value::as_u64)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or(Error::invalid_argument("schema version must be an integer from 0 to 2^32-1"))?;
-        let resources = parse_resources(obj.get("resources"))?;
         // `fields` may be left out (or empty) only when `resources` is given.
         let fields_value = match obj.get("fields") {
-            None if !resources.is_empty() => None,
+            None if obj.get("resources").is_some() => None,
             v => Some(v.and_then(Value::as_object).ok_or(Error::invalid_argument("schema fields must be an object"))?),
         };
         let mut fields = Vec::new();
@@ -349,8 +355,10 @@ impl Schema {
             fields.push(parse_spec(path, path, spec)?);
         }
         // Field order is by path bytes (docs/FORMAT.md §5.1), whatever the JSON order.
-        let fields = order_fields(fields)?;
-        let unsigned = parse_unsigned(obj.get("unsigned"), &fields, &resources)?;
+        let mut all = order_fields(fields)?;
+        let n_fields = all.len();
+        let resources = parse_resources(obj.get("resources"), &mut all)?;
+        let unsigned = parse_unsigned(obj.get("unsigned"), &all, !resources.is_empty())?;
         for key in obj.keys() {
             if !matches!(key.as_str(), "id" | "version" | "fields" | "resources" | "unsigned") {
                 return Err(Error::invalid_argument(
@@ -358,11 +366,10 @@ impl Schema {
                 ));
             }
         }
-        let schema = Self { id: id.to_owned(), version, fields, resources, unsigned };
-        if schema.all_fields().next().is_none() {
+        if all.is_empty() {
             return Err(Error::invalid_argument("a schema must name at least one PHI field"));
         }
-        Ok(schema)
+        Ok(Self { id: id.to_owned(), version, all, n_fields, resources, unsigned })
     }
 
     /// Parses a schema from JSON text.
@@ -388,12 +395,18 @@ impl Schema {
     /// The PHI fields of `fields` (paths from the record), in schema order.
     #[must_use]
     pub fn fields(&self) -> &[FieldSpec] {
-        &self.fields
+        self.all.get(..self.n_fields).unwrap_or_default()
     }
     /// Every PHI field: `fields`, then each resource set's paths and
     /// descendant rules (named by their qualified paths, `[Patient]birthDate`).
-    pub fn all_fields(&self) -> impl Iterator<Item = &FieldSpec> {
-        self.fields.iter().chain(self.resources.iter().flat_map(|r| r.fixed.iter().chain(&r.descendant)))
+    #[must_use]
+    pub fn all_fields(&self) -> &[FieldSpec] {
+        &self.all
+    }
+    /// A resource set's paths (fixed) and descendant rules.
+    pub(crate) fn set_fields(&self, set: &ResourceSet) -> (&[FieldSpec], &[FieldSpec]) {
+        let get = |r: &core::ops::Range<usize>| self.all.get(r.clone()).unwrap_or_default();
+        (get(&set.fixed), get(&set.descendant))
     }
     /// Whether the schema has resource sets (records are then dispatched on
     /// `resourceType`, docs/FORMAT.md §5.11).
@@ -414,7 +427,7 @@ impl Schema {
     /// The access groups named by the schema, sorted, without duplicates.
     #[must_use]
     pub fn groups(&self) -> Vec<&str> {
-        let mut groups: Vec<&str> = crate::json::order_by_bytes(self.all_fields().map(|f| f.group.as_str()))
+        let mut groups: Vec<&str> = crate::json::order_by_bytes(self.all.iter().map(|f| f.group.as_str()))
             .into_iter()
             .map(|(g, _)| g)
             .collect();
@@ -430,7 +443,7 @@ impl Schema {
     /// Whether any field needs the tenant index key.
     #[must_use]
     pub fn needs_index_key(&self) -> bool {
-        self.all_fields().any(|f| f.mode.needs_index_key())
+        self.all.iter().any(|f| f.mode.needs_index_key())
     }
 }
 
