@@ -332,3 +332,25 @@ fn choice_keys_in_fields_without_resources() {
     let r = json!({"resourceType": "Observation", "valueString": "x", "valuex": 1, "value": 2, "valueQ": 3});
     assert_eq!(selected(&r, &s).unwrap(), ["/resourceType", "/valueString", "/valueQ"]);
 }
+
+#[test]
+fn descendant_rules_leave_the_route_of_a_path_alone() {
+    // `name[].family` steps through /name even where no family is present:
+    // `**.name` must not seal /name whole, or the sealed record (a string at
+    // /name) would no longer match `name[].family` (a real FHIR example,
+    // Bundle-bundle-references.json, has such a Patient).
+    let schema = Schema::from_json(
+        r#"{"id":"t","version":1,"resources":{"Patient":{"name[].family":true,"**.name":true,"**.text":true}}}"#,
+    )
+    .unwrap();
+    let patient = json!({"resourceType": "Patient", "name": [{"text": "Jim"}], "contact": [{"name": {"text": "Jo"}}]});
+    assert_eq!(selected(&patient, &schema).unwrap(), ["/name/0/text", "/contact/0/name"]);
+    let reader = PrivateKey::generate().unwrap();
+    let author = SigningKey::generate().unwrap();
+    let opts = SealOptions::new("p", vec![Recipient::all_groups(*reader.public_key())], 1);
+    let sealed = field::seal_record(&patient, &schema, &opts, None, &author).unwrap();
+    assert!(selected(&sealed, &schema).unwrap().is_empty());
+    let authors = [author.verifying_key()];
+    let opened = field::open_record(&sealed, &schema, &reader, None, &Expected::new("p", &authors)).unwrap();
+    assert_eq!(opened.record, patient);
+}

@@ -71,6 +71,8 @@ struct Claim {
     taken: bool,
     /// A position below this one is selected.
     below: bool,
+    /// A path of `fields` or of a resource set steps through this position.
+    route: bool,
 }
 
 struct Selector<'s> {
@@ -115,17 +117,29 @@ impl<'s> Selector<'s> {
         if self.schema.has_resources() && pointer.ends_with("/resourceType") {
             return Err(Error::invalid_argument("with resources, a schema path cannot select resourceType"));
         }
-        let overlaps = match self.lookup() {
-            (_, true) => true,
-            (Some(n), false) => self.claims.get(n).is_some_and(|c| c.taken || c.below),
-            (None, false) => false,
+        let (overlaps, route) = match self.lookup() {
+            (_, true) => (true, false),
+            (Some(n), false) => self.claims.get(n).map_or((false, false), |c| (c.taken || c.below, c.route)),
+            (None, false) => (false, false),
         };
-        if overlaps {
+        if overlaps || (descendant && route) {
             return if descendant { Ok(()) } else { Err(OVERLAP) };
         }
+        let node = self.node(true);
+        if let Some(c) = self.claims.get_mut(node) {
+            c.taken = true;
+        }
+        self.out.push(Selected { pointer: pointer.to_owned(), steps: self.at.clone(), spec });
+        Ok(())
+    }
+
+    /// The claim node of the current position, made if missing; `below`
+    /// marks the positions above it.
+    fn node(&mut self, below: bool) -> usize {
         let mut node = 0;
-        for &step in &self.at {
-            if let Some(c) = self.claims.get_mut(node) {
+        for i in 0..self.at.len() {
+            let Some(&step) = self.at.get(i) else { break };
+            if let Some(c) = self.claims.get_mut(node).filter(|_| below) {
                 c.below = true;
             }
             node = match self.child(node, step) {
@@ -140,11 +154,7 @@ impl<'s> Selector<'s> {
                 }
             };
         }
-        if let Some(c) = self.claims.get_mut(node) {
-            c.taken = true;
-        }
-        self.out.push(Selected { pointer: pointer.to_owned(), steps: self.at.clone(), spec });
-        Ok(())
+        node
     }
 
     /// Calls `f` on each child of `value` (member or element) that `step`
@@ -202,6 +212,14 @@ impl<'s> Selector<'s> {
         };
         if value.is_null() || (descendant && self.is_taken()) {
             return Ok(());
+        }
+        if !descendant && !self.at.is_empty() {
+            // Descendant rules leave the route of a path alone: the path
+            // steps through this value in the sealed record too.
+            let node = self.node(false);
+            if let Some(c) = self.claims.get_mut(node) {
+                c.route = true;
+            }
         }
         let matched = self.children(value, Some(first), pointer, &mut |s, child, pointer| {
             s.path(child, rest, pointer, spec, descendant)
