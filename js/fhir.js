@@ -37,6 +37,11 @@ export const FhirSearch = Object.freeze({
 function everywhere(main) {
   return {
     '**.identifier': IDENTITY,
+    '**.valueIdentifier': IDENTITY,
+    '**.masterIdentifier': IDENTITY,
+    '**.groupIdentifier': IDENTITY,
+    '**.accessionIdentifier': IDENTITY,
+    '**.preAdmissionIdentifier': IDENTITY,
     '**.name': IDENTITY,
     '**.telecom': IDENTITY,
     '**.address': IDENTITY,
@@ -124,7 +129,6 @@ export const fhirSchema = deepFreeze({
       reasonCode: CLINICAL,
       courseOfTherapyType: CLINICAL,
       authoredOn: CLINICAL,
-      groupIdentifier: IDENTITY,
       insurance: BILLING,
     }),
     Encounter: clinical({
@@ -138,7 +142,6 @@ export const fhirSchema = deepFreeze({
       account: BILLING,
     }),
     DocumentReference: clinical({
-      masterIdentifier: IDENTITY,
       type: CLINICAL,
       category: CLINICAL,
       date: CLINICAL,

@@ -40,6 +40,21 @@ function identifierValues(v, out = []) {
   return out;
 }
 
+// Members the preset keeps in the clear by design (docs/FHIR.md): a FHIR
+// server routes by ids, references and canonical URLs, and terminology codes
+// of resources other than the clinical seven are public. Some examples reuse
+// an identifier value as the resource's logical id, canonical URL or LOINC
+// code; those occurrences are counted and printed, and the identifier must
+// not survive anywhere else.
+const ROUTING = new Set(['id', 'fullUrl', 'reference', 'url', 'valueSet', 'code']);
+
+/** `v` without the values of ROUTING members. */
+function withoutRouting(v) {
+  if (Array.isArray(v)) return v.map(withoutRouting);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ROUTING.has(k) && typeof x === 'string' ? '' : withoutRouting(x)]));
+}
+
 /** resourceType -> count, for every resource at any depth (Bundle entries, contained, ...). */
 function resourceTypes(v, out = {}) {
   if (Array.isArray(v)) v.forEach((x) => resourceTypes(x, out));
@@ -61,6 +76,7 @@ test('every clinical FHIR R4 example and every Bundle seals with the preset, lea
   const nested = {};
   let identifiers = 0;
   let shortIdentifiers = 0;
+  const routing = [];
   const started = performance.now();
   for (const { file, resource } of items) {
     const type = resource.resourceType;
@@ -68,12 +84,14 @@ test('every clinical FHIR R4 example and every Bundle seals with the preset, lea
     const sealed = await phiseal.sealRecord(resource, { schema: fhirSchema, recordId, recipients, indexKey, author });
     assert.deepEqual(phiseal.verifyAllPhiEncrypted(sealed, fhirSchema), [], `${file}: a selected value in clear`);
     const text = JSON.stringify(sealed);
+    const checked = JSON.stringify(withoutRouting(sealed));
     for (const value of identifierValues(resource)) {
       identifiers++;
+      if (checked !== text && text.includes(value) && !checked.includes(value)) routing.push(`${file}: ${value}`);
       // As a whole JSON string anywhere, and as a substring once it is long
       // enough not to occur by chance in base64url text.
-      assert.ok(!text.includes(JSON.stringify(value)), `${file}: identifier ${JSON.stringify(value)} survived`);
-      if (value.length >= 8) assert.ok(!text.includes(value), `${file}: identifier ${JSON.stringify(value)} survived inside a string`);
+      assert.ok(!checked.includes(JSON.stringify(value)), `${file}: identifier ${JSON.stringify(value)} survived`);
+      if (value.length >= 8) assert.ok(!checked.includes(value), `${file}: identifier ${JSON.stringify(value)} survived inside a string`);
       else shortIdentifiers++;
     }
     const opened = await phiseal.openRecord(JSON.parse(text), { schema: fhirSchema, recordId, authors: [author.publicKey], privateKey: clinician.privateKey, indexKey });
@@ -94,7 +112,8 @@ test('every clinical FHIR R4 example and every Bundle seals with the preset, lea
     `${'top-level type'.padEnd(22)} files       clear      sealed  ratio`, ...rows,
     `${'total'.padEnd(22)} ${String(total.files).padStart(5)} ${String(total.clearBytes).padStart(11)} ${String(total.sealedBytes).padStart(11)} ${(total.sealedBytes / total.clearBytes).toFixed(2).padStart(6)}x`,
     `resources at any depth: ${Object.values(nested).reduce((a, b) => a + b, 0)}; of the clinical types: ${CLINICAL.map((t) => `${t} ${nested[t] ?? 0}`).join(', ')}`,
-    `identifier values checked: ${identifiers} (${shortIdentifiers} shorter than 8 characters checked as whole strings only)`,
+    `identifier values checked: ${identifiers} (${shortIdentifiers} shorter than 8 characters checked as whole strings only); ` +
+      `${routing.length} also appear in a clear id, fullUrl, reference, canonical URL or code of the example: ${routing.join('; ')}`,
     `sealed and opened in ${seconds.toFixed(1)} s`].join('\n'));
 });
 
