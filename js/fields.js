@@ -176,15 +176,18 @@ function secondsArg(value, name) {
 
 /**
  * Returns `schema` unchanged (typed with its literal modes in TypeScript);
- * throws INVALID_ARGUMENT when it is not `{id, version, fields}`.
+ * throws INVALID_ARGUMENT when it is not `{id, version, fields}` (with
+ * `resources`, `fields` may be left out: docs/FORMAT.md §5.11).
  * @template S
  * @param {S} schema
  * @returns {S}
  */
 export function defineSchema(schema) {
   const s = options(schema, 'schema');
-  if (typeof s.id !== 'string' || !Number.isSafeInteger(s.version) || s.fields === null || typeof s.fields !== 'object' || Array.isArray(s.fields)) {
-    throw invalidArgument('a schema is {id: string, version: integer, fields: {path: spec}}');
+  const map = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const fieldsOk = s.fields === undefined ? map(s.resources) : map(s.fields) && (s.resources === undefined || map(s.resources));
+  if (typeof s.id !== 'string' || !Number.isSafeInteger(s.version) || !fieldsOk) {
+    throw invalidArgument('a schema is {id: string, version: integer, fields: {path: spec}} and/or resources: {resourceType: {path: spec}}');
   }
   return schema;
 }

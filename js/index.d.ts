@@ -250,7 +250,15 @@ export type FieldSpec =
 export interface Schema {
   id: string;
   version: number;
-  fields: Record<string, FieldSpec>;
+  /** Paths from the record (required unless `resources` is given). */
+  fields?: Record<string, FieldSpec>;
+  /**
+   * Field sets by FHIR `resourceType` (or `'*'` for every other type), applied
+   * wherever such a resource appears: paths from the resource, choice keys
+   * (`value[x]`) and descendant rules (`'**.identifier'`); docs/FORMAT.md §5.11.
+   * Search such a field by its qualified path: `'[Patient]identifier[].value'`.
+   */
+  resources?: Record<string, Record<string, FieldSpec>>;
   /** Top-level members left out of the record signature (the server may change them undetected). */
   unsigned?: string[];
 }

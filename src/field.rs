@@ -37,6 +37,7 @@
 mod codec;
 pub(crate) use codec::{b64 as codec_b64, unb64 as codec_unb64};
 pub mod index_key;
+mod resolve;
 pub mod schema;
 pub mod wrap;
 
@@ -49,7 +50,6 @@ use zeroize::Zeroizing;
 use self::codec::{Reader, Writer, b64, unb64};
 pub use self::index_key::IndexKey;
 use self::index_key::{INDEX_KEY_COMMITMENT_LEN, INDEX_KEY_ID_LEN};
-use self::schema::visit_mut;
 pub use self::schema::{FieldMode, FieldSpec, Schema};
 pub use self::wrap::{UnwrapJob, WrapJob, Wrapped};
 use crate::aead::{AesGcm, NONCE_LEN};
@@ -513,15 +513,28 @@ pub fn plan_seal(
         groups: Vec::new(),
         commitments: Vec::new(),
     };
-    for spec in schema.fields() {
-        visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
-            *value = Value::String(seal_field(&header, spec, pointer, value, &deks, index_key)?);
-            Ok(())
-        })?;
-    }
+    each_field(&mut record, schema, &mut |pointer, spec, value| {
+        *value = Value::String(seal_field(&header, spec, pointer, value, &deks, index_key)?);
+        Ok(())
+    })?;
     header.content_digest = content_digest(&record, schema)?;
     let (header_bytes, jobs) = wrap_plan(header, schema, &opts.recipients, &deks.0)?;
     Ok((SealPlan { record, header: header_bytes }, jobs))
+}
+
+/// Calls `f(pointer, spec, value)` for every value the schema selects
+/// (docs/FORMAT.md §5.11), in field order. The selection is made before the
+/// first call, on the record as given.
+fn each_field(
+    record: &mut Value,
+    schema: &Schema,
+    f: &mut dyn FnMut(&str, &FieldSpec, &mut Value) -> Result<()>,
+) -> Result<()> {
+    for selected in resolve::select(record, schema)? {
+        let value = selected.get_mut(record).ok_or(Error::misuse("a selected value is missing"))?;
+        f(&selected.pointer, selected.spec, value)?;
+    }
+    Ok(())
 }
 
 fn seal_field(
@@ -858,23 +871,21 @@ impl OpenPlan {
             _ => None,
         };
         let mut locked = Vec::new();
-        for spec in schema.fields() {
-            visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
-                let s = value.as_str().ok_or(Error::DECRYPT_FAILED)?;
-                match open_field(&header, spec, pointer, s, deks, index_key)? {
-                    Some(v) => *value = v,
-                    None => locked.push(Locked {
-                        pointer: pointer.to_owned(),
-                        reason: if deks.get(spec.group()).is_none() {
-                            spec.group().to_owned()
-                        } else {
-                            "indexKey".to_owned()
-                        },
-                    }),
-                }
-                Ok(())
-            })?;
-        }
+        each_field(&mut record, schema, &mut |pointer, spec, value| {
+            let s = value.as_str().ok_or(Error::DECRYPT_FAILED)?;
+            match open_field(&header, spec, pointer, s, deks, index_key)? {
+                Some(v) => *value = v,
+                None => locked.push(Locked {
+                    pointer: pointer.to_owned(),
+                    reason: if deks.get(spec.group()).is_none() {
+                        spec.group().to_owned()
+                    } else {
+                        "indexKey".to_owned()
+                    },
+                }),
+            }
+            Ok(())
+        })?;
         Ok(Opened { record, locked, header, digest })
     }
 
@@ -1075,21 +1086,19 @@ impl OpenPlan {
         let mut new_header = Header { epoch, created: now, ..self.successor(author)? };
         let fresh_keys = DataKeys(fresh);
         let mut record = self.record;
-        for spec in schema.fields() {
+        each_field(&mut record, schema, &mut |pointer, spec, value| {
             if spec.mode() == FieldMode::Deterministic {
-                continue;
+                return Ok(());
             }
-            visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
-                let s = value.as_str().ok_or(Error::DECRYPT_FAILED)?;
-                let (index, data) = split_field(spec.mode(), s)?;
-                let dek = old.get(spec.group()).ok_or(Error::DECRYPT_FAILED)?;
-                let pt = gcm_open(dek, &field_aad(&self.header, spec.mode(), pointer, &index)?, &data)?;
-                let new_dek = fresh_keys.get(spec.group()).ok_or(Error::DECRYPT_FAILED)?;
-                let ct = gcm_seal(new_dek, &field_aad(&new_header, spec.mode(), pointer, &index)?, &pt)?;
-                *value = Value::String(join_field(spec.mode(), &index, &ct));
-                Ok(())
-            })?;
-        }
+            let s = value.as_str().ok_or(Error::DECRYPT_FAILED)?;
+            let (index, data) = split_field(spec.mode(), s)?;
+            let dek = old.get(spec.group()).ok_or(Error::DECRYPT_FAILED)?;
+            let pt = gcm_open(dek, &field_aad(&self.header, spec.mode(), pointer, &index)?, &data)?;
+            let new_dek = fresh_keys.get(spec.group()).ok_or(Error::DECRYPT_FAILED)?;
+            let ct = gcm_seal(new_dek, &field_aad(&new_header, spec.mode(), pointer, &index)?, &pt)?;
+            *value = Value::String(join_field(spec.mode(), &index, &ct));
+            Ok(())
+        })?;
         new_header.content_digest = content_digest(&record, schema)?;
         let (header, jobs) = wrap_plan(new_header, schema, recipients, &fresh_keys.0)?;
         Ok((SealPlan { record, header }, jobs))
@@ -1278,20 +1287,16 @@ pub fn verify_all_phi_encrypted(record: &Value, schema: &Schema) -> Result<Vec<S
     if !record.is_object() {
         return Err(Error::invalid_argument("a record must be a JSON object"));
     }
-    let mut record = record.clone();
     let mut plaintext = Vec::new();
-    for spec in schema.fields() {
-        let prefix = match spec.mode() {
+    for selected in resolve::select(record, schema)? {
+        let prefix = match selected.spec.mode() {
             FieldMode::Random => RANDOM_PREFIX,
             FieldMode::Deterministic => DETERMINISTIC_PREFIX,
             FieldMode::BlindIndex { .. } => BLIND_PREFIX,
         };
-        visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |pointer, value| {
-            if !value.as_str().is_some_and(|s| s.starts_with(prefix)) {
-                plaintext.push(pointer.to_owned());
-            }
-            Ok(())
-        })?;
+        if !selected.get(record).and_then(Value::as_str).is_some_and(|s| s.starts_with(prefix)) {
+            plaintext.push(selected.pointer);
+        }
     }
     Ok(plaintext)
 }
@@ -1312,17 +1317,36 @@ pub fn redact(record: &Value, schema: &Schema) -> Value {
         };
         match (first, &mut *value) {
             (_, Value::Null) => {}
-            (schema::Segment::Key(k), Value::Object(map)) => {
-                if let Some(child) = map.get_mut(k) {
-                    walk(child, rest);
-                }
+            (schema::Segment::Key(_) | schema::Segment::Choice(_), Value::Object(map)) => {
+                map.iter_mut().filter(|(k, _)| first.matches(k)).for_each(|(_, child)| walk(child, rest));
             }
             (schema::Segment::Each, Value::Array(items)) => items.iter_mut().for_each(|c| walk(c, rest)),
             _ => *value = Value::String(REDACTED.to_owned()),
         }
     }
     let mut out = record.clone();
-    for spec in schema.fields() {
+    if schema.has_resources() {
+        // Resource sets select by the record's content: where the record
+        // does not resolve (§5.11), every top-level member but resourceType
+        // is redacted.
+        match resolve::select(record, schema) {
+            Ok(selected) => {
+                for s in selected {
+                    if let Some(v) = s.get_mut(&mut out) {
+                        *v = Value::String(REDACTED.to_owned());
+                    }
+                }
+            }
+            Err(_) => {
+                if let Some(map) = out.as_object_mut() {
+                    map.iter_mut().filter(|(k, _)| *k != schema::RESOURCE_TYPE).for_each(|(_, v)| {
+                        *v = Value::String(REDACTED.to_owned());
+                    });
+                }
+            }
+        }
+    }
+    for spec in schema.fields().iter().filter(|_| !schema.has_resources()) {
         walk(&mut out, &spec.segments);
     }
     if let Some(env) = out.as_object_mut().and_then(|o| o.get_mut(ENVELOPE_MEMBER)) {
@@ -1340,7 +1364,7 @@ pub fn redact(record: &Value, schema: &Schema) -> Value {
 /// blind-index field of the schema.
 pub fn search_token(schema: &Schema, path: &str, value: &Value, index_key: &IndexKey) -> Result<String> {
     let spec = schema
-        .fields()
+        .all_fields()
         .iter()
         .find(|f| f.path() == path)
         .ok_or(Error::invalid_argument("no such field in the schema"))?;
@@ -1373,22 +1397,20 @@ pub fn kid_string(thumbprint: &[u8; 32]) -> String {
 /// The string forms of every PHI value of `record` (strings as they are,
 /// other JSON values as compact JSON), for refusing them in audit entries.
 pub(crate) fn phi_strings(record: &Value, schema: &Schema) -> Result<Vec<String>> {
-    let mut record = record.clone();
+    fn collect(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+            Value::Object(map) => map.values().for_each(|i| collect(i, out)),
+            Value::Null | Value::Bool(_) => {}
+            Value::Number(n) => out.push(n.as_str().to_owned()),
+        }
+    }
     let mut out = Vec::new();
-    for spec in schema.fields() {
-        visit_mut(&mut record, &spec.segments, &mut String::new(), &mut |_, value| {
-            fn collect(v: &Value, out: &mut Vec<String>) {
-                match v {
-                    Value::String(s) => out.push(s.clone()),
-                    Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
-                    Value::Object(map) => map.values().for_each(|i| collect(i, out)),
-                    Value::Null | Value::Bool(_) => {}
-                    Value::Number(n) => out.push(n.as_str().to_owned()),
-                }
-            }
+    for selected in resolve::select(record, schema)? {
+        if let Some(value) = selected.get(record) {
             collect(value, &mut out);
-            Ok(())
-        })?;
+        }
     }
     Ok(out)
 }

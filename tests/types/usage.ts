@@ -13,6 +13,7 @@ import { MediaKeyring, SecureCall, callSafetyCode, generateBaseKey, unwrapBaseKe
 import { decryptStream, encryptStream } from '../../js/stream.js';
 import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
 import { CaptureGuard, type CaptureAttempt } from '../../js/guard.js';
+import { FhirGroup, FhirSearch, fhirSchema } from '../../js/fhir.js';
 
 export async function usage(): Promise<string[]> {
   await init();
@@ -29,6 +30,9 @@ export async function usage(): Promise<string[]> {
   const { context } = await hpkeSetupSender(pk);
   context.seal(pt);
   const schema: Schema = { id: 'x', version: 1, fields: { 'a.b': true, 'c[]': { mode: 'blindIndex', bits: 16, group: 'g' } } };
+  const fhir: Schema = fhirSchema;
+  const typed = defineSchema({ id: 'fhir', version: 1, resources: { Patient: { 'deceased[x]': { group: FhirGroup.IDENTITY }, '**.text': true } } });
+  if (fhir.resources && typed.resources && FhirSearch.identifier.startsWith('[Patient]')) verifyAllPhiEncrypted({}, typed);
   const indexKeys = new IndexKeyset([await generateIndexKey()]);
   const author: AuthorKey = await generateAuthorKey({ provider: 'auto' });
   const trusted: PublicKey[] = [author.publicKey];
