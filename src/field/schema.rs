@@ -17,7 +17,7 @@
 //! `resourceType` appears in the record. Their paths may use choice keys
 //! (`value[x]`: `valueString`, `valueQuantity`, …) and descendant rules
 //! (`**.identifier`: every `identifier` member at any depth of the
-//! resource); [`super::resolve`] finds the values they select.
+//! resource); the private `resolve` module finds the values they select.
 
 use crate::json::Value;
 
