@@ -30,6 +30,7 @@
 //! ```
 
 pub mod alerts;
+pub mod fhir;
 pub mod merkle;
 pub mod note;
 pub mod witness;

@@ -6,6 +6,8 @@
 //! the walk never enters a selected value, and every decision depends only on
 //! clear members (object member names, array lengths, `resourceType`).
 
+use std::collections::BTreeMap;
+
 use super::schema::{FieldSpec, RESOURCE_TYPE, ResourceSet, Schema, Segment, push_token};
 use crate::error::{Error, Result};
 use crate::json::{MAX_DEPTH, Value};
@@ -65,8 +67,10 @@ pub(crate) fn select<'s>(record: &Value, schema: &'s Schema) -> Result<Vec<Selec
 /// A node of the tree of selected positions (index 0 is the record).
 #[derive(Default)]
 struct Claim {
-    /// (step, node index), most recent last.
-    children: Vec<(usize, usize)>,
+    /// Step (member or element index) to node index. A map, not a list:
+    /// a path through an array of N elements gives its node N children, and a
+    /// linear scan per lookup would make selection quadratic in N.
+    children: BTreeMap<usize, usize>,
     /// This position is selected.
     taken: bool,
     /// A position below this one is selected.
@@ -85,8 +89,7 @@ struct Selector<'s> {
 
 impl<'s> Selector<'s> {
     fn child(&self, node: usize, step: usize) -> Option<usize> {
-        let children = &self.claims.get(node)?.children;
-        children.iter().rev().find(|(s, _)| *s == step).map(|&(_, n)| n)
+        self.claims.get(node)?.children.get(&step).copied()
     }
 
     /// The claim node of the current position, if any, and whether a
@@ -148,7 +151,7 @@ impl<'s> Selector<'s> {
                     let n = self.claims.len();
                     self.claims.push(Claim::default());
                     if let Some(c) = self.claims.get_mut(node) {
-                        c.children.push((step, n));
+                        c.children.insert(step, n);
                     }
                     n
                 }
@@ -210,16 +213,24 @@ impl<'s> Selector<'s> {
         let Some((first, rest)) = segments.split_first() else {
             return self.take(pointer, spec, descendant);
         };
-        if value.is_null() || (descendant && self.is_taken()) {
-            return Ok(());
-        }
         if !descendant && !self.at.is_empty() {
-            // Descendant rules leave the route of a path alone: the path
-            // steps through this value in the sealed record too.
+            // A path never steps through a selected value: in the sealed
+            // record that value is a ciphertext string, and the path would
+            // fail there (or select something else) where it passed here.
+            let (node, above) = self.lookup();
+            if above || node.is_some_and(|n| self.claims.get(n).is_some_and(|c| c.taken)) {
+                return Err(OVERLAP);
+            }
+            // Descendant rules leave the route of a path alone, `null` and
+            // empty containers included: the path steps through this value
+            // in the sealed record too.
             let node = self.node(false);
             if let Some(c) = self.claims.get_mut(node) {
                 c.route = true;
             }
+        }
+        if value.is_null() || (descendant && self.is_taken()) {
+            return Ok(());
         }
         let matched = self.children(value, Some(first), pointer, &mut |s, child, pointer| {
             s.path(child, rest, pointer, spec, descendant)
