@@ -21,3 +21,10 @@ export declare const fhirSchema: {
   readonly version: 1;
   readonly resources: { readonly [resourceType: string]: { readonly [path: string]: FieldSpec } };
 };
+
+/** The preset without blind indexes, for records a patient's browser seals (no tenant index key there): id `phiseal/fhir-r4-patient`. */
+export declare const fhirPatientSchema: {
+  readonly id: 'phiseal/fhir-r4-patient';
+  readonly version: 1;
+  readonly resources: { readonly [resourceType: string]: { readonly [path: string]: FieldSpec } };
+};

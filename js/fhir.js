@@ -81,90 +81,105 @@ const clinical = (paths) => resource(CLINICAL, { text: CLINICAL, ...paths });
  * values, birth date and family name (FhirSearch), so sealing needs the
  * tenant index key.
  */
-export const fhirSchema = deepFreeze({
-  id: 'phiseal/fhir-r4',
-  version: 1,
-  resources: {
-    Patient: resource(IDENTITY, {
-      text: IDENTITY,
-      'identifier[].value': { mode: 'blindIndex', bits: 32, group: IDENTITY },
-      birthDate: { mode: 'blindIndex', bits: 12, group: IDENTITY },
-      'name[].family': { mode: 'blindIndex', bits: 16, group: IDENTITY },
-      'name[].given': IDENTITY,
-      'name[].prefix': IDENTITY,
-      'name[].suffix': IDENTITY,
-      'deceased[x]': IDENTITY,
-      'multipleBirth[x]': IDENTITY,
-      maritalStatus: IDENTITY,
-      contact: IDENTITY,
-      communication: IDENTITY,
-    }),
-    Observation: clinical({
-      code: CLINICAL,
-      'value[x]': CLINICAL,
-      dataAbsentReason: CLINICAL,
-      interpretation: CLINICAL,
-      bodySite: CLINICAL,
-      method: CLINICAL,
-      referenceRange: CLINICAL,
-      component: CLINICAL,
-      'effective[x]': CLINICAL,
-      issued: CLINICAL,
-    }),
-    Condition: clinical({
-      code: CLINICAL,
-      severity: CLINICAL,
-      bodySite: CLINICAL,
-      stage: CLINICAL,
-      evidence: CLINICAL,
-      'onset[x]': CLINICAL,
-      'abatement[x]': CLINICAL,
-      recordedDate: CLINICAL,
-    }),
-    MedicationRequest: clinical({
-      'medication[x]': CLINICAL,
-      dosageInstruction: CLINICAL,
-      dispenseRequest: CLINICAL,
-      substitution: CLINICAL,
-      reasonCode: CLINICAL,
-      courseOfTherapyType: CLINICAL,
-      authoredOn: CLINICAL,
-      insurance: BILLING,
-    }),
-    Encounter: clinical({
-      type: CLINICAL,
-      serviceType: CLINICAL,
-      priority: CLINICAL,
-      reasonCode: CLINICAL,
-      diagnosis: CLINICAL,
-      hospitalization: CLINICAL,
-      length: CLINICAL,
-      account: BILLING,
-    }),
-    DocumentReference: clinical({
-      type: CLINICAL,
-      category: CLINICAL,
-      date: CLINICAL,
-      'content[].attachment': CLINICAL,
-      context: CLINICAL,
-    }),
-    QuestionnaireResponse: clinical({
-      authored: CLINICAL,
-      '**.answer[].value[x]': CLINICAL,
-    }),
-    Bundle: resource(IDENTITY, {
-      timestamp: IDENTITY,
-      'link[].url': IDENTITY,
-      'entry[].request.url': IDENTITY,
-      'entry[].request.ifNoneExist': IDENTITY,
-      signature: IDENTITY,
-    }),
-    // Every other resource type (Practitioner, Organization, Medication,
-    // RelatedPerson, conformance resources, ...): identifiers, names,
-    // contact details, narrative and free text wherever they occur.
-    '*': resource(IDENTITY, {}),
-  },
-});
+export const fhirSchema = deepFreeze(preset('phiseal/fhir-r4', true));
+
+/**
+ * The same preset without blind indexes: schema id `phiseal/fhir-r4-patient`,
+ * version 1. For records a patient's own browser seals (a portal's intake):
+ * a blind index needs the tenant index key, which must never reach patients'
+ * browsers (whoever holds it can test guesses against every patient's
+ * index). The three indexed elements are sealed with random nonces instead;
+ * nothing else differs.
+ */
+export const fhirPatientSchema = deepFreeze(preset('phiseal/fhir-r4-patient', false));
+
+function preset(id, indexed) {
+  const index = (bits) => (indexed ? { mode: 'blindIndex', bits, group: IDENTITY } : IDENTITY);
+  return {
+    id,
+    version: 1,
+    resources: {
+      Patient: resource(IDENTITY, {
+        text: IDENTITY,
+        'identifier[].value': index(32),
+        birthDate: index(12),
+        'name[].family': index(16),
+        'name[].given': IDENTITY,
+        'name[].prefix': IDENTITY,
+        'name[].suffix': IDENTITY,
+        'deceased[x]': IDENTITY,
+        'multipleBirth[x]': IDENTITY,
+        maritalStatus: IDENTITY,
+        contact: IDENTITY,
+        communication: IDENTITY,
+      }),
+      Observation: clinical({
+        code: CLINICAL,
+        'value[x]': CLINICAL,
+        dataAbsentReason: CLINICAL,
+        interpretation: CLINICAL,
+        bodySite: CLINICAL,
+        method: CLINICAL,
+        referenceRange: CLINICAL,
+        component: CLINICAL,
+        'effective[x]': CLINICAL,
+        issued: CLINICAL,
+      }),
+      Condition: clinical({
+        code: CLINICAL,
+        severity: CLINICAL,
+        bodySite: CLINICAL,
+        stage: CLINICAL,
+        evidence: CLINICAL,
+        'onset[x]': CLINICAL,
+        'abatement[x]': CLINICAL,
+        recordedDate: CLINICAL,
+      }),
+      MedicationRequest: clinical({
+        'medication[x]': CLINICAL,
+        dosageInstruction: CLINICAL,
+        dispenseRequest: CLINICAL,
+        substitution: CLINICAL,
+        reasonCode: CLINICAL,
+        courseOfTherapyType: CLINICAL,
+        authoredOn: CLINICAL,
+        insurance: BILLING,
+      }),
+      Encounter: clinical({
+        type: CLINICAL,
+        serviceType: CLINICAL,
+        priority: CLINICAL,
+        reasonCode: CLINICAL,
+        diagnosis: CLINICAL,
+        hospitalization: CLINICAL,
+        length: CLINICAL,
+        account: BILLING,
+      }),
+      DocumentReference: clinical({
+        type: CLINICAL,
+        category: CLINICAL,
+        date: CLINICAL,
+        'content[].attachment': CLINICAL,
+        context: CLINICAL,
+      }),
+      QuestionnaireResponse: clinical({
+        authored: CLINICAL,
+        '**.answer[].value[x]': CLINICAL,
+      }),
+      Bundle: resource(IDENTITY, {
+        timestamp: IDENTITY,
+        'link[].url': IDENTITY,
+        'entry[].request.url': IDENTITY,
+        'entry[].request.ifNoneExist': IDENTITY,
+        signature: IDENTITY,
+      }),
+      // Every other resource type (Practitioner, Organization, Medication,
+      // RelatedPerson, conformance resources, ...): identifiers, names,
+      // contact details, narrative and free text wherever they occur.
+      '*': resource(IDENTITY, {}),
+    },
+  };
+}
 
 function deepFreeze(o) {
   for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v);

@@ -374,25 +374,34 @@ pub fn from_fhir(input: &Value, log: Option<&str>) -> Result<Imported> {
     if logs.len() > 1 {
         return Err(Error::invalid_argument("the events belong to several logs: pass the log id to read one"));
     }
-    entries.sort();
-    entries.dedup();
-    if entries.windows(2).any(|w| w[0].0 == w[1].0) {
+    // Sorted by (seq or size, line bytes) through the crate's one sort:
+    // keys are the number in 20 decimal digits, then the line.
+    let sorted = |list: &[(u64, String)]| -> Vec<String> {
+        let keys: Vec<String> = list.iter().map(|(n, line)| format!("{n:020}{line}")).collect();
+        let mut out: Vec<String> = crate::json::order_by_bytes(keys.iter().map(String::as_str))
+            .into_iter()
+            .map(|(k, _)| k.to_owned())
+            .collect();
+        out.dedup();
+        out
+    };
+    let (entries, checkpoints) = (sorted(&entries), sorted(&checkpoints));
+    let number = |key: &str| key.get(..20).unwrap_or_default().to_owned();
+    if entries.windows(2).any(|w| w.first().map(|k| number(k)) == w.get(1).map(|k| number(k))) {
         return Err(Error::new(ErrorCode::StaleVersion, "two different audit entries with the same seq (a fork)"));
     }
-    checkpoints.sort();
-    checkpoints.dedup();
     let mut jsonl = String::new();
     let mut next = checkpoints.iter().peekable();
-    for (seq, line) in &entries {
-        while let Some((_, c)) = next.next_if(|(size, _)| size < seq) {
-            jsonl.push_str(c);
+    for key in &entries {
+        while let Some(c) = next.next_if(|c| number(c) < number(key)) {
+            jsonl.push_str(c.get(20..).unwrap_or_default());
             jsonl.push('\n');
         }
-        jsonl.push_str(line);
+        jsonl.push_str(key.get(20..).unwrap_or_default());
         jsonl.push('\n');
     }
-    for (_, c) in next {
-        jsonl.push_str(c);
+    for c in next {
+        jsonl.push_str(c.get(20..).unwrap_or_default());
         jsonl.push('\n');
     }
     Ok(Imported { jsonl, entries: entries.len(), checkpoints: checkpoints.len(), skipped })
