@@ -5,14 +5,16 @@
 // pin the root's public key (pins.js, written by examples/server.mjs when
 // the root is created) and refuse every key it did not certify.
 //
-//   node examples/patient-portal/org.mjs --dir DIR [--timeout 3600]
+//   node examples/patient-portal/org.mjs --dir DIR [--origin URL]... [--timeout 3600]
 //     DIR/root.key.jwk (the root's private key, mode 0600, made on the first
 //     run), DIR/root.pub.jwk (pin this), DIR/issued.jsonl, DIR/revoked.json;
-//     prints one JSON line {url, root} and serves (CORS, for the pages):
+//     prints one JSON line {url, root, admin, staff: {actor: credential}}
+//     (to its parent only: the credentials are new random values on every
+//     start) and serves, to the pages of the --origin URLs only (CORS):
 //     GET  /root                                 {root: jwk}
 //     POST /enroll {subject, purpose, jwk}       {certificate} (policy below)
 //     GET  /revocations                          the current revocation list (valid 1 hour)
-//     POST /revoke {serial}                      revokes (the administrator's action; tests)
+//     POST /revoke {serial}                      revokes; `authorization: Bearer ADMIN`
 //     GET  /issued                               what it issued, with "revoked"
 //
 // Enrollment policy, stated plainly (it stands in for the identity proofing
@@ -25,12 +27,28 @@
 // same subject is refused until the administrator revokes the first (a
 // lost device). The same key enrolled again gets its certificate again.
 //
+// Who may ask. A staff key (encrypt or sign) is certified only for a
+// request carrying `authorization: Bearer CREDENTIAL`, the credential this
+// desk made for that staff member at start (401 without one, 403 with
+// another); /revoke needs the administrator's secret. They stand in for the
+// staff member's SSO session and the administrator's console: the desk
+// hands them to its parent (the demo launcher, which prints each staff
+// member's sign-in link in its console, and the tests), never to the
+// portal's storage server, which therefore cannot have its own key
+// certified for Dr. Lee (to have patients seal to it) or as a care-team
+// audit signer (to forge audit logs), nor revoke a genuine key to make room
+// for one of its own. A staff page keeps its credential in localStorage: a
+// script running in that page can use it, as it could use an SSO session
+// (the desk still certifies one encryption key per member). Patients'
+// author keys need no credential here (a real desk proofs the patient's
+// identity first): each is for a new random patient id, certified once.
+//
 // It stops by itself after --timeout seconds, or when its parent closes its
 // stdin. This is the demo's stand-in for `phiseal org` (the CLI of the
 // native binary, docs/TRUST.md §5), which does the same on the
 // administrator's machine.
 
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -44,6 +62,17 @@ const PATIENT_ID = /^patient-[0-9a-f-]{36}$/;
 const STAFF_BY_ACTOR = new Map(Object.values(STAFF).map((s) => [s.actor, s]));
 
 const fail = (status, message) => Object.assign(new Error(message), { status });
+
+/** A new random bearer secret (256 bits, base64url). */
+const secret = () => randomBytes(32).toString('base64url');
+
+/** Refuses a request whose bearer token is not `expected` (compared in constant time): 401 without a token, 403 with another. */
+function requireBearer(req, expected, who) {
+  const m = /^Bearer ([A-Za-z0-9_-]{1,256})$/.exec(req.headers.authorization ?? '');
+  if (!m) throw Object.assign(fail(401, `${who}: this needs a credential (authorization: Bearer …)`), { headers: { 'www-authenticate': 'Bearer' } });
+  const digest = (s) => createHash('sha256').update(s).digest();
+  if (!timingSafeEqual(digest(m[1]), digest(expected))) throw fail(403, `${who}: this credential does not allow it`);
+}
 
 /** The root key of DIR, made on the first run (the private JWK file is 0600). */
 export async function orgRoot(dir) {
@@ -63,8 +92,17 @@ export async function orgRoot(dir) {
   return root;
 }
 
-export async function startOrgDesk({ dir, port = 0 }) {
+/**
+ * Starts the desk on 127.0.0.1. `origins`: the pages allowed to call it
+ * (CORS; a request from any other page is refused). Resolves to
+ * {url, root, admin, staff, close}: `admin` the administrator's secret,
+ * `staff` each staff member's credential (actor -> secret), both new on
+ * every start.
+ */
+export async function startOrgDesk({ dir, port = 0, origins = [] }) {
   const root = await orgRoot(dir);
+  const admin = secret();
+  const staffCredentials = Object.fromEntries([...STAFF_BY_ACTOR.keys()].map((actor) => [actor, secret()]));
   const issuedFile = join(dir, 'issued.jsonl');
   const revokedFile = join(dir, 'revoked.json');
   const issued = (await readFile(issuedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -72,8 +110,11 @@ export async function startOrgDesk({ dir, port = 0 }) {
   const trust = new Trust({ roots: [root.publicKey], requireRevocations: false });
   const live = (e, now) => !revoked.has(e.serial) && e.notAfter > now;
 
-  async function enroll({ subject, purpose, jwk }) {
+  async function enroll(req, { subject, purpose, jwk }) {
     if (typeof subject !== 'string' || typeof purpose !== 'string') throw fail(400, 'subject and purpose must be strings');
+    const staff = STAFF_BY_ACTOR.get(subject);
+    // A staff member's key only with that staff member's credential (before anything else is looked at).
+    if (staff) requireBearer(req, staffCredentials[subject], `enrolling a key for ${subject}`);
     let publicKey;
     try {
       publicKey = importPublicKey(jwk); // a P-384 public key only: a private JWK is refused
@@ -81,7 +122,6 @@ export async function startOrgDesk({ dir, port = 0 }) {
       throw fail(400, `jwk: ${e.message}`);
     }
     if (jwk.d !== undefined) throw fail(400, 'that is a private key: the desk certifies public keys only');
-    const staff = STAFF_BY_ACTOR.get(subject);
     let claims;
     let once = true;
     const now = Date.now();
@@ -152,13 +192,27 @@ export async function startOrgDesk({ dir, port = 0 }) {
   };
   const routes = {
     'GET /root': () => ({ root: root.publicKey.toJwk() }),
-    'POST /enroll': async (req) => enroll(await body(req)),
+    'POST /enroll': async (req) => enroll(req, await body(req)),
     'GET /revocations': () => revocations(),
-    'POST /revoke': async (req) => revoke(await body(req)),
+    'POST /revoke': async (req) => {
+      requireBearer(req, admin, 'revoking'); // before the body is read
+      return revoke(await body(req));
+    },
     'GET /issued': () => issued.map(({ certificate, ...e }) => ({ ...e, revoked: revoked.has(e.serial) })),
   };
+  const allowed = new Set(origins);
   const server = createServer(async (req, res) => {
-    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' };
+    // CORS for the portal's pages only; a request another page sends (a browser names its origin) is refused.
+    // Programs without a browser (the launcher, the tests, the storage server) send no Origin: the credentials above
+    // are what keeps them from certifying staff keys or revoking.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowed.has(origin)) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'this page may not call the enrollment desk', code: null }));
+      return;
+    }
+    const cors = origin === undefined ? {} : {
+      'access-control-allow-origin': origin, 'access-control-allow-headers': 'content-type, authorization', vary: 'origin',
+    };
     if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
     const route = routes[`${req.method} ${new URL(req.url, 'http://x').pathname}`];
     try {
@@ -166,12 +220,12 @@ export async function startOrgDesk({ dir, port = 0 }) {
       const result = JSON.stringify(await route(req));
       res.writeHead(200, { ...cors, 'content-type': 'application/json', 'cache-control': 'no-store' }).end(result);
     } catch (e) {
-      res.writeHead(e.status ?? 400, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message, code: e.code ?? null }));
+      res.writeHead(e.status ?? 400, { ...cors, ...e.headers, 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message, code: e.code ?? null }));
     }
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, root: root.publicKey.toJwk(), close: () => new Promise((r) => server.close(r)) };
+  return { url, root: root.publicKey.toJwk(), admin, staff: staffCredentials, close: () => new Promise((r) => server.close(r)) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -181,11 +235,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   const dir = arg('--dir');
   if (!dir) {
-    console.error('usage: org.mjs --dir DIR [--timeout SECONDS]');
+    console.error('usage: org.mjs --dir DIR [--origin URL]... [--timeout SECONDS]');
     process.exit(2);
   }
-  const desk = await startOrgDesk({ dir });
-  console.log(JSON.stringify({ url: desk.url, root: desk.root }));
+  const origins = process.argv.flatMap((a, i) => (a === '--origin' && process.argv[i + 1] ? [process.argv[i + 1]] : []));
+  const desk = await startOrgDesk({ dir, origins });
+  console.log(JSON.stringify({ url: desk.url, root: desk.root, admin: desk.admin, staff: desk.staff }));
   const stop = () => desk.close().then(() => process.exit(0));
   setTimeout(stop, Number(arg('--timeout', 3600)) * 1000).unref();
   process.stdin.on('end', stop);

@@ -40,16 +40,54 @@ export async function api(path, body) {
   return json;
 }
 
-/** Calls the organisation's enrollment desk (its address is pinned with the root); rejects with its error. */
-export async function desk(path, body) {
+/**
+ * Calls the organisation's enrollment desk (its address is pinned with the root); rejects with its error.
+ * `credential`: a staff member's desk credential (see staffCredential), sent as a bearer token.
+ */
+export async function desk(path, body, credential) {
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (credential !== undefined) headers.authorization = `Bearer ${credential}`;
   const res = await fetch(`${PINS.desk}/${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
-  if (!res.ok) throw new Error(`enrollment desk: ${json.error ?? `HTTP ${res.status}`}`);
+  if (!res.ok) throw Object.assign(new Error(`enrollment desk: ${json.error ?? `HTTP ${res.status}`}`), { status: res.status });
   return json;
+}
+
+/**
+ * This staff member's enrollment-desk credential: the desk makes one per
+ * staff member when it starts and gives it to the demo launcher, which
+ * prints each one's sign-in link (`clinician.html#credential=…`; a stand-in
+ * for the organisation's SSO). The page takes it from the link's fragment,
+ * which the browser never sends to the portal's server, keeps it in this
+ * browser (localStorage) and drops it from the address bar. Throws when
+ * this browser has none.
+ */
+export function staffCredential(actor) {
+  const slot = `phiseal-portal-desk-credential-${actor}`;
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get('credential');
+  if (fromLink) {
+    localStorage.setItem(slot, fromLink);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  const credential = localStorage.getItem(slot);
+  if (!credential) {
+    throw new Error(`not signed in as ${actor}: open the sign-in link that \`make demo\` printed for ${actor} (it stands in for the organisation's SSO)`);
+  }
+  return credential;
+}
+
+/** Enrolls a staff key with the desk; a refused credential (the desk restarted: new links) is forgotten. */
+async function enrollStaff(actor, purpose, jwk) {
+  try {
+    return await desk('enroll', { subject: actor, purpose, jwk }, staffCredential(actor));
+  } catch (e) {
+    if (e.status === 401 || e.status === 403) localStorage.removeItem(`phiseal-portal-desk-credential-${actor}`);
+    throw e;
+  }
 }
 
 const KEPT = 'phiseal-portal-directory-kept';
@@ -149,15 +187,27 @@ function certificateKid(certificate) {
 
 /**
  * The subject's own monitor ("someone added a key for you"): reads the whole
- * directory log, checks that it makes the signed checkpoint (pinned key),
+ * directory log, checks that it makes the signed checkpoint (pinned key)
+ * and that this checkpoint extends the one this browser kept from its
+ * lookups (not smaller, and consistent by the proof the server sends:
+ * STALE_VERSION otherwise, since an older or forked log could hide a key
+ * published for `subject` that patients' lookups already saw), keeps it,
  * and returns the entries published for `subject` whose key is not one of
  * `ownKids`.
  */
 export async function foreignKeysFor(subject, ownKids) {
-  const { checkpoint, entries } = await api('directory/log');
-  const mine = phiseal.monitorDirectory({
-    origin: PINS.directory.origin, keys: [phiseal.importPublicKey(PINS.directory.key)], checkpoint, entries, subject,
-  });
+  const origin = PINS.directory.origin;
+  const keys = [phiseal.importPublicKey(PINS.directory.key)];
+  const kept = new phiseal.DirectoryClient({ origin, keys, kept: localStorage.getItem(KEPT) ?? undefined });
+  const { checkpoint, entries, consistency } = await api(`directory/log?kept=${kept.keptSize ?? ''}`);
+  const mine = phiseal.monitorDirectory({ origin, keys, checkpoint, entries, subject });
+  if (kept.keptSize !== undefined) {
+    if (entries.length < kept.keptSize) {
+      throw new phiseal.PhisealError(`the directory log served (${entries.length} entries) is older than the checkpoint this browser kept (${kept.keptSize})`, phiseal.ErrorCode.STALE_VERSION);
+    }
+    kept.compare(checkpoint, consistency); // STALE_VERSION: not one history with what this browser's lookups saw
+  }
+  localStorage.setItem(KEPT, checkpoint);
   return mine.filter((e) => !ownKids.has(certificateKid(e.certificate)));
 }
 
@@ -165,9 +215,11 @@ export async function foreignKeysFor(subject, ownKids) {
  * This staff member's HPKE key: loaded from the browser's KeyStore, or made
  * on first use (non-extractable); certified by the desk for this role's
  * groups and published in the directory. `foreign`: keys the directory
- * lists for this person that this browser does not hold (an alarm).
+ * lists for this person that this browser does not hold (an alarm), or
+ * null with `monitorError` when the directory's log did not verify (an
+ * alarm too).
  * @param {'clinician'|'billing'} role
- * @returns {Promise<{staff: object, privateKey: phiseal.PrivateKey, kid: string, created: boolean, foreign: object[]}>}
+ * @returns {Promise<{staff: object, privateKey: phiseal.PrivateKey, kid: string, created: boolean, foreign: object[] | null, monitorError: phiseal.PhisealError | null}>}
  */
 export async function staffKey(role) {
   const staff = STAFF[role];
@@ -184,10 +236,19 @@ export async function staffKey(role) {
       await store.put(privateKey, { purpose: 'hpke' });
       created = true;
     }
-    const { certificate } = await desk('enroll', { subject: staff.actor, purpose: 'encrypt', jwk: privateKey.publicKey.toJwk() });
+    const { certificate } = await enrollStaff(staff.actor, 'encrypt', privateKey.publicKey.toJwk());
     await api('directory', { certificate });
-    const foreign = await foreignKeysFor(staff.actor, new Set([privateKey.kid, ...keys.map((k) => k.kid)]));
-    return { staff, privateKey, kid: privateKey.kid, created, foreign };
+    // The monitor's verdict: the keys listed for this person that this browser does not hold, or why the
+    // directory's log could not be checked (then it may be hiding some).
+    let foreign = null;
+    let monitorError = null;
+    try {
+      foreign = await foreignKeysFor(staff.actor, new Set([privateKey.kid, ...keys.map((k) => k.kid)]));
+    } catch (e) {
+      if (!(e instanceof phiseal.PhisealError)) throw e;
+      monitorError = e;
+    }
+    return { staff, privateKey, kid: privateKey.kid, created, foreign, monitorError };
   } finally {
     store.close();
   }
@@ -231,7 +292,7 @@ export async function staffAudit(role) {
     store.close();
   }
   const jwk = signingKey.publicKey.toJwk();
-  const { certificate } = await desk('enroll', { subject: staff.actor, purpose: 'sign', jwk });
+  const { certificate } = await enrollStaff(staff.actor, 'sign', jwk);
   await api('signers', { certificate });
   // One chain per tab (two tabs must not share one): its name lives in sessionStorage, so a reload continues it.
   const slot = `phiseal-portal-audit-${staff.actor}`;
@@ -240,7 +301,9 @@ export async function staffAudit(role) {
   const queue = await phiseal.AuditQueue.open({ name, signingKey, checkpointEvery: 20 });
   // The writer tells the witness its log's key itself (the witness address comes with the portal's info in this demo).
   const { witness } = await api('info');
-  await fetch(`${witness.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ origin: queue.logId, jwk }) });
+  // It binds the log to this key (the first one registered for it): refused if another key got there first.
+  const bound = await fetch(`${witness.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ origin: queue.logId, jwk }) });
+  if (!bound.ok) throw new Error(`the witness refused this log's key: ${(await bound.json().catch(() => ({}))).error ?? `HTTP ${bound.status}`}`);
   const actor = { id: staff.actor, role: staff.role };
   const device = navigator.userAgent.includes('Headless') ? 'headless test browser' : 'portal web app';
   return {

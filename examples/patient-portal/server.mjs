@@ -280,7 +280,13 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
       const kept = q.get('kept');
       return directory.lookup(subject, { keptSize: kept ? Number(kept) : undefined });
     },
-    'GET /api/portal/directory/log': () => ({ checkpoint: directory.checkpoint(), entries: directory.entries() }),
+    // With `kept` (the size of the checkpoint a monitor's browser kept): a consistency proof from it to this checkpoint.
+    'GET /api/portal/directory/log': (req) => {
+      const kept = Number(new URL(req.url, 'http://x').searchParams.get('kept') || NaN);
+      const entries = directory.entries();
+      const consistency = Number.isSafeInteger(kept) && kept > 0 && kept <= entries.length ? directory.consistency(kept, entries.length) : [];
+      return { checkpoint: directory.checkpoint(), entries, consistency };
+    },
 
     // The care team's audit signer keys (certified, purpose sign; one per staff member and browser): the audit page
     // trusts those of them its pinned root certified, not this list.

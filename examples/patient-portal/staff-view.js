@@ -71,13 +71,16 @@ async function main() {
   const me = await staffKey(role);
   $('whoami').textContent = `Signed in as ${me.staff.name} (${me.staff.actor}). Your key: kid ${me.kid.slice(0, 16)}…, ` +
     `non-extractable, kept in this browser's KeyStore${me.created ? ' (made just now; certified and published in the directory)' : ''}.`;
-  if (me.foreign.length > 0) {
+  if (me.monitorError || me.foreign.length > 0) {
     const alarm = document.createElement('p');
     alarm.id = 'foreignKeys';
     alarm.className = 'err';
-    alarm.textContent = `Warning: the key directory lists ${me.foreign.length} key(s) for you that this browser does not hold ` +
-      `(entry ${me.foreign.map((e) => e.index).join(', ')}). If you did not add a device, tell your security officer: ` +
-      'patients may be sealing records to it.';
+    alarm.textContent = me.monitorError
+      ? `Warning: the key directory's log did not verify against the checkpoint this browser kept (${me.monitorError.code}: ` +
+        `${me.monitorError.message}). It may be hiding keys published for you: tell your security officer.`
+      : `Warning: the key directory lists ${me.foreign.length} key(s) for you that this browser does not hold ` +
+        `(entry ${me.foreign.map((e) => e.index).join(', ')}). If you did not add a device, tell your security officer: ` +
+        'patients may be sealing records to it.';
     $('whoami').after(alarm);
   }
 
@@ -142,7 +145,9 @@ async function main() {
     (sealedToOthers ? `; ${sealedToOthers} sealed before your key was registered (not readable by it)` : '') +
     (refusals.length ? `; REFUSED ${refusals.length} that did not verify as the record of their row (${refusals.map((r) => r.code).join(', ')})` : '') +
     `. ${delivered} audit line(s) sent (log ${audit.logId.slice(0, 8)}…).`, refusals.length === 0);
-  window.portalView = { role, opened, records: records.length, refusals, logId: audit.logId, foreign: me.foreign.length };
+  window.portalView = {
+    role, opened, records: records.length, refusals, logId: audit.logId, kid: me.kid, foreign: me.foreign?.length ?? null, monitor: me.monitorError?.code ?? null,
+  };
 }
 
 main().catch((e) => {

@@ -8,18 +8,24 @@
 //   node examples/patient-portal/witness.mjs [--timeout 3600]
 //     prints one JSON line {url, name, publicKey} and serves:
 //     GET  /key                      {name, publicKey}
-//     POST /logs   {origin, jwk}     a log's checkpoint key, sent by the writer's browser (CORS)
+//     POST /logs   {origin, jwk}     a log's checkpoint key, sent by the writer's browser (CORS); 409 for another key
 //     GET  /last?origin=…            {size, root} last cosigned, or null
 //     POST /cosign {note, proof}     {cosignature} (a signature line) or 409 {error, code}
 //
+// Each log is bound to the first key registered for it: the same key again
+// is accepted, any other key for that origin is refused (409). The writer's
+// browser registers its key when it opens the log (a random id), before it
+// sends the server a single line of it, so the server learns a log's id only
+// once its writer's key is bound, and cannot register a key of its own to
+// have its rewrite of that log cosigned. (A log id the server makes up gets
+// the server's key; verifiers refuse such a log: they trust only signer keys
+// the organisation's root certified.)
+//
 // It stops by itself after --timeout seconds, or when its parent closes its
 // stdin. Demo simplifications, stated plainly: its key and state live in
-// memory (a restart forgets what it cosigned: a real witness stores them);
-// any local page may register a log key for an origin (keys are added, never
-// replaced). Registration only limits what it will look at: a key the
-// server registers lets the server's checkpoints be cosigned only while they
-// are consistent with the writer's, and verifiers trust the writers' pinned
-// keys, not these.
+// memory (a restart forgets what it cosigned and which key each log has: a
+// real witness stores them); any local page may register a key for a log
+// id it has not seen.
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { init, importPublicKey, SigningKey, Witness } from '../../js/index.js';
@@ -30,14 +36,8 @@ const MAX_BODY = 1 << 20;
 export async function startWitness({ port = 0 } = {}) {
   await init();
   const signingKey = SigningKey.generate();
-  /** origin -> {keys: jwk[], witness: Witness} */
+  /** origin -> {kid, witness: Witness}: the one key each log is bound to. */
   const logs = new Map();
-  const witnessFor = (origin, jwks) => {
-    const w = new Witness({ name: NAME, signingKey, logKeys: jwks.map((j) => importPublicKey(j)) });
-    const last = logs.get(origin)?.witness.last(origin);
-    if (last) w.remember(origin, last);
-    return w;
-  };
   const body = async (req) => {
     let text = '';
     for await (const chunk of req) {
@@ -51,11 +51,16 @@ export async function startWitness({ port = 0 } = {}) {
     'POST /logs': async (req) => {
       const { origin, jwk } = await body(req);
       if (typeof origin !== 'string') throw Object.assign(new Error('origin must be a string'), { status: 400 });
-      importPublicKey(jwk); // refuses anything but a P-384 public key
-      const keys = logs.get(origin)?.keys ?? [];
-      if (!keys.some((k) => k.x === jwk.x && k.y === jwk.y)) keys.push({ kty: 'EC', crv: 'P-384', x: jwk.x, y: jwk.y });
-      logs.set(origin, { keys, witness: witnessFor(origin, keys) });
-      return { origin, keys: keys.length };
+      const key = importPublicKey(jwk); // refuses anything but a P-384 public key
+      const bound = logs.get(origin);
+      if (bound) {
+        if (bound.kid !== key.kid) {
+          throw Object.assign(new Error('this log is bound to another key (the first one registered for it)'), { status: 409, code: 'UNTRUSTED_AUTHOR' });
+        }
+        return { origin, kid: key.kid };
+      }
+      logs.set(origin, { kid: key.kid, witness: new Witness({ name: NAME, signingKey, logKeys: [key] }) });
+      return { origin, kid: key.kid };
     },
     'GET /last': (req) => {
       const origin = new URL(req.url, 'http://x').searchParams.get('origin') ?? '';

@@ -5,13 +5,14 @@
 // server (playing the compromised one) moves a record to another patient's
 // row, swaps the care team's keys in its directory, forks it, and rewrites
 // the audit logs, and the pages must refuse each. Called by run.mjs.
-import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, symlink, unlink } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
 import {
   AuditLog, generateKeyPair, importPublicKey, init, issueCertificate, parseCheckpoint, SigningKey, Trust, verifyAllPhiEncrypted, verifyLog,
 } from '../../js/index.js';
 import { SCHEMA } from '../../examples/patient-portal/schema.js';
+import { ROOT } from '../support/serve.mjs';
 import { assert, screenshot } from './support.mjs';
 
 /** What the test patient types: distinctive strings, so a match can only be a leak. */
@@ -59,7 +60,7 @@ function leakForms(value) {
 }
 
 async function waitView(page, path, url) {
-  await page.goto(`${url}/examples/patient-portal/${path}`);
+  await page.goto(path.startsWith('http') ? path : `${url}/examples/patient-portal/${path}`);
   await page.waitForFunction(() => window.portalView !== undefined, null, { timeout: 30_000 });
   const view = await page.evaluate(() => window.portalView);
   if (view.error) throw new Error(`${path}: ${view.error}`);
@@ -75,9 +76,19 @@ export async function portalTests({ context, url, check, server }) {
   const directoryLog = async () => (await (await fetch(`${url}/api/portal/directory/log`)).json()).entries;
   const rootTrust = () => new Trust({ roots: [importPublicKey(server.desk.root)], requireRevocations: false });
 
+  /** The directory log as the first staff views left it (no key anyone does not hold): what the server replays later. */
+  let firstLog = null;
+  /** The kids of the keys made in Dr. Lee's and the billing officer's browsers. */
+  const staffKids = {};
+
   await check('portal: clinician and billing keys made in the browser, certified by the organisation root, published in the directory', async () => {
-    const c = await waitView(page, 'clinician.html', url);
-    const b = await waitView(page, 'billing.html', url);
+    // Each staff member signs in once through the link the launcher printed (the desk credential rides in the fragment).
+    const c = await waitView(page, server.signIn['dr-lee'], url);
+    assert(new URL(page.url()).hash === '', `the credential stayed in the address bar: ${page.url()}`);
+    const b = await waitView(page, server.signIn['billing-ortiz'], url);
+    staffKids['dr-lee'] = c.kid;
+    staffKids['billing-ortiz'] = b.kid;
+    firstLog = await (await fetch(`${url}/api/portal/directory/log`)).json();
     assert(c.records === 0 && b.records === 0, 'the fresh server should hold no records');
     assert(c.foreign === 0 && b.foreign === 0, 'a fresh directory lists a key nobody holds');
     const entries = await directoryLog();
@@ -90,18 +101,77 @@ export async function portalTests({ context, url, check, server }) {
     await Promise.all(signers.map((cert) => trust.certify(cert, { purpose: 'sign' })));
     // The desk certifies public keys only; the server publishes only root-certified ones.
     const jwk = JSON.parse(Buffer.from(entries[0][1].split('.')[1], 'base64url')).cnf.jwk;
-    const enroll = await fetch(`${server.desk.url}/enroll`, { method: 'POST', body: JSON.stringify({ subject: 'dr-lee', purpose: 'encrypt', jwk: { ...jwk, d: 'AAAA' } }) });
+    const enroll = await fetch(`${server.desk.url}/enroll`, {
+      method: 'POST', headers: { authorization: `Bearer ${server.desk.staff['dr-lee']}` }, body: JSON.stringify({ subject: 'dr-lee', purpose: 'encrypt', jwk: { ...jwk, d: 'AAAA' } }),
+    });
     assert(enroll.status === 400, `the desk did not refuse a private JWK (${enroll.status})`);
     const own = await generateKeyPair();
     const selfMade = issueCertificate({ subject: 'dr-lee', name: 'x', role: 'clinician', groups: ['clinical'], purposes: ['encrypt'], notBefore: Date.now() - 1000, notAfter: Date.now() + 3_600_000, publicKey: own.publicKey }, SigningKey.generate());
     const refused = await fetch(`${url}/api/portal/directory`, { method: 'POST', body: JSON.stringify({ certificate: selfMade }) });
     assert(refused.status === 400, `the server published a certificate of another root (${refused.status})`);
-    // Its data folder (database, directory key, the organisation's root key) is not served.
-    for (const path of ['/examples/.data/org/root.key.jwk', '/examples/x/../.data/org/root.key.jwk', '/examples/%2Edata/portal.sqlite']) {
-      const res = await fetch(`${url}${path}`);
-      assert(res.status === 404, `${path} was served (${res.status})`);
-    }
     return `${entries.length} directory entries, ${signers.length} audit signers, all certified by the pinned root`;
+  });
+
+  await check("portal: the data folder and dot folders are not served, in any casing, through a backslash or a link", async () => {
+    // A link to the data folder from a served folder (test-results/ is served and ignored by git): its real path is refused.
+    const link = join(ROOT, 'test-results', `data-link-${process.pid}`);
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(dirname(server.dbFile), link, 'dir');
+    try {
+      const paths = [
+        '/examples/.data/org/root.key.jwk', '/examples/x/../.data/org/root.key.jwk', '/examples/%2Edata/portal.sqlite',
+        '/examples/.DATA/org/root.key.jwk', '/examples/.Data/portal.sqlite', '/examples%5C.data%5Corg%5Croot.key.jwk',
+        '/examples/patient-portal%5C..%5C.data%5Cportal.sqlite', '/examples/%5C.DATA/org/root.key.jwk', '/.git/HEAD',
+        `/test-results/${basename(link)}/portal.sqlite`, `/test-results/${basename(link)}/org/root.key.jwk`, `/TEST-RESULTS/${basename(link)}/portal.sqlite`,
+      ];
+      const served = [];
+      for (const path of paths) {
+        const res = await fetch(`${url}${path}`);
+        if (res.status !== 403 && res.status !== 404) served.push(`${path}: ${res.status}`);
+      }
+      assert(served.length === 0, `served: ${served.join('; ')}`);
+      const ok = await fetch(`${url}/examples/patient-portal/schema.js`);
+      assert(ok.status === 200, `an ordinary file is refused (${ok.status})`);
+      return `${paths.length} paths refused`;
+    } finally {
+      await unlink(link);
+    }
+  });
+
+  await check("portal: the desk refuses the storage server: no staff key without that member's credential, no revocation without the administrator's, no other page's origin; patients seal only to the keys made in the staff's browsers", async () => {
+    const serverKey = (await generateKeyPair()).publicKey.toJwk();
+    const desk = (path, body, headers = {}) => fetch(`${server.desk.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const bearer = (secret) => ({ authorization: `Bearer ${secret}` });
+    const statuses = {};
+    const expect = async (name, expected, res) => {
+      statuses[name] = res.status;
+      assert(res.status === expected, `${name}: HTTP ${res.status} (expected ${expected}): ${await res.text()}`);
+    };
+    await expect('encrypt key for dr-lee, no credential', 401, await desk('/enroll', { subject: 'dr-lee', purpose: 'encrypt', jwk: serverKey }));
+    await expect('encrypt key for dr-lee, a made-up credential', 403, await desk('/enroll', { subject: 'dr-lee', purpose: 'encrypt', jwk: serverKey }, bearer('x'.repeat(43))));
+    await expect("encrypt key for dr-lee, billing's credential", 403, await desk('/enroll', { subject: 'dr-lee', purpose: 'encrypt', jwk: serverKey }, bearer(server.desk.staff['billing-ortiz'])));
+    await expect('audit signer key for dr-lee, no credential', 401, await desk('/enroll', { subject: 'dr-lee', purpose: 'sign', jwk: serverKey }));
+    await expect('audit signer key for billing-ortiz, no credential', 401, await desk('/enroll', { subject: 'billing-ortiz', purpose: 'sign', jwk: serverKey }));
+    const issued = await (await fetch(`${server.desk.url}/issued`)).json();
+    const serial = issued.find((e) => e.subject === 'dr-lee' && e.purpose === 'encrypt').serial;
+    await expect("revoke dr-lee's key, no secret", 401, await desk('/revoke', { serial }));
+    await expect("revoke dr-lee's key, dr-lee's staff credential", 403, await desk('/revoke', { serial }, bearer(server.desk.staff['dr-lee'])));
+    // Another page in the browser (any origin but the portal's) may not call the desk at all; the portal's pages may.
+    const foreign = await desk('/enroll', { subject: 'dr-lee', purpose: 'encrypt', jwk: serverKey }, { ...bearer(server.desk.staff['dr-lee']), origin: 'http://evil.example' });
+    await expect('a call from another page', 403, foreign);
+    assert(!foreign.headers.has('access-control-allow-origin'), 'CORS allowed another page');
+    const preflight = await fetch(`${server.desk.url}/enroll`, { method: 'OPTIONS', headers: { origin: url, 'access-control-request-method': 'POST' } });
+    assert(preflight.headers.get('access-control-allow-origin') === url, `the portal's origin: ${preflight.headers.get('access-control-allow-origin')}`);
+    const after = await (await fetch(`${server.desk.url}/issued`)).json();
+    const serverKid = importPublicKey(serverKey).kid;
+    assert(!after.some((e) => e.kid === serverKid) && after.length === issued.length && !after.some((e) => e.revoked), `the desk issued or revoked: ${JSON.stringify(after)}`);
+    // A patient's browser seals to the care team's own keys, nothing else.
+    await page.goto(`${url}/examples/patient-portal/intake.html`);
+    await page.waitForFunction(() => window.portalReady === true, null, { timeout: 20_000 });
+    const team = await page.evaluate(() => window.portalTeam);
+    const kids = Object.fromEntries(team.map((t) => [t.actor, t.kid]));
+    assert(JSON.stringify(kids) === JSON.stringify(staffKids), `the patient seals to ${JSON.stringify(kids)}, the staff hold ${JSON.stringify(staffKids)}`);
+    return Object.entries(statuses).map(([k, v]) => `${k}: ${v}`).join('; ');
   });
 
   /** Fills and submits the intake form as the patient of `profile`; resolves to the stored record id. */
@@ -253,19 +323,20 @@ export async function portalTests({ context, url, check, server }) {
     return `moved into ${b.id.slice(0, 15)}…: ${view.refusals[0].code}; re-filed under the other patient: ${refiled.refusals.map((r) => r.code).join(', ')}`;
   });
 
-  await check("portal: the server swaps the care team's keys (its own root, another member's certificate, a forked or rolled-back directory, a revoked key): each refused in the patient's browser before anything is sealed", async () => {
+  const records = () => server.portal.db.all('SELECT count(*) AS n FROM records')[0].n;
+  /** Opens the intake page as the first patient; resolves to the code it refused the care team with (or null). */
+  const intake = async () => {
+    await page.goto(`${url}/examples/patient-portal/intake.html`);
+    await page.waitForFunction(() => window.portalReady === true, null, { timeout: 20_000 });
+    const refused = await page.evaluate(() => window.portalTrust?.refused ?? null);
+    const disabled = await page.evaluate(() => document.getElementById('submit').disabled);
+    assert(refused === null || disabled, 'the submit button is enabled after a refusal');
+    return refused;
+  };
+
+  await check("portal: the server swaps the care team's keys (its own root, another member's certificate, a forked or rolled-back directory): each refused in the patient's browser before anything is sealed", async () => {
     const db = server.portal.db;
-    const records = () => db.all('SELECT count(*) AS n FROM records')[0].n;
     const before = records();
-    /** Opens the intake page as the first patient; resolves to the code it refused the care team with (or null). */
-    const intake = async () => {
-      await page.goto(`${url}/examples/patient-portal/intake.html`);
-      await page.waitForFunction(() => window.portalReady === true, null, { timeout: 20_000 });
-      const refused = await page.evaluate(() => window.portalTrust?.refused ?? null);
-      const disabled = await page.evaluate(() => document.getElementById('submit').disabled);
-      assert(refused === null || disabled, 'the submit button is enabled after a refusal');
-      return refused;
-    };
     assert((await intake()) === null, `the honest directory was refused: ${await page.textContent('#team')}`);
     const rows = () => db.all('SELECT idx, subject, certificate, published FROM directory_log ORDER BY idx');
     const genuine = rows().filter((r) => r.subject === 'dr-lee').at(-1).certificate;
@@ -315,11 +386,44 @@ export async function portalTests({ context, url, check, server }) {
     assert(view.foreign === 3 && alarm.includes(`${insiderIndex}`), `Dr. Lee's monitor: ${view.foreign} foreign keys, ${alarm}`);
     shots.push(await screenshot(page, 'portal-8-foreign-key-alarm'));
     await server.portal.directory.publish('dr-lee', genuine);
-    // 6. Dr. Lee's laptop is lost: the administrator revokes her certificate; the server keeps serving it.
+    return `${Object.entries(results).map(([k, v]) => `${k}: ${v}`).join('; ')}; insider key at entry ${insiderIndex}: alarm on Dr. Lee's page (${view.foreign} keys she does not hold)`;
+  });
+
+  await check("portal: the server shows Dr. Lee's monitor an older directory log (without the keys planted for her) than the patients' lookups saw: her page raises the alarm (STALE_VERSION), not 'no foreign keys'", async () => {
+    assert((await intake()) === null, `the honest directory was refused: ${await page.textContent('#team')}`);
+    const kept = await page.evaluate(() => localStorage.getItem('phiseal-portal-directory-kept'));
+    const keptSize = Number(kept.split('\n')[1]);
+    assert(keptSize > firstLog.entries.length, `kept ${keptSize}, first log ${firstLog.entries.length}`);
+    // The older log is genuine (signed by the directory key, consistent with the current one) and lists only Dr. Lee's own key.
+    await page.route('**/api/portal/directory/log*', (route) => route.fulfill({ json: { ...firstLog, consistency: [] } }));
+    let stale;
+    try {
+      stale = await waitView(page, 'clinician.html', url);
+    } finally {
+      await page.unroute('**/api/portal/directory/log*');
+    }
+    const alarm = await page.textContent('#foreignKeys');
+    assert(stale.monitor === 'STALE_VERSION' && stale.foreign === null, `Dr. Lee's monitor on the older log: ${JSON.stringify(stale)}`);
+    assert(alarm.includes('did not verify against the checkpoint this browser kept'), alarm);
+    shots.push(await screenshot(page, 'portal-9-older-directory-log-alarm'));
+    // The current log again: the monitor lists the keys planted for her.
+    const honest = await waitView(page, 'clinician.html', url);
+    assert(honest.monitor === null && honest.foreign === 3, `the current log: ${JSON.stringify(honest)}`);
+    return `log of ${firstLog.entries.length} entries against the kept checkpoint of ${keptSize}: ${stale.monitor}; the current log: ${honest.foreign} keys she does not hold`;
+  });
+
+  await check("portal: the administrator revokes Dr. Lee's key (a lost laptop), the server keeps serving it: refused in the patient's browser (KEY_REVOKED) before anything is sealed", async () => {
+    const before = records();
     const issued = await (await fetch(`${server.desk.url}/issued`)).json();
     const serial = issued.find((e) => e.subject === 'dr-lee' && e.purpose === 'encrypt' && !e.revoked).serial;
-    await attack('revoked key', 'KEY_REVOKED', () => fetch(`${server.desk.url}/revoke`, { method: 'POST', body: JSON.stringify({ serial }) }));
-    return `${Object.entries(results).map(([k, v]) => `${k}: ${v}`).join('; ')}; insider key at entry ${insiderIndex}: alarm on Dr. Lee's page (${view.foreign} keys she does not hold)`;
+    // The administrator's console holds the desk's secret.
+    const res = await fetch(`${server.desk.url}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${server.desk.admin}` }, body: JSON.stringify({ serial }) });
+    assert(res.ok, `revoke: ${res.status}`);
+    const code = await intake();
+    assert(code === 'KEY_REVOKED', `revoked key: ${code}: ${await page.textContent('#team')}`);
+    assert(records() === before, 'a record was sealed and sent');
+    shots.push(await screenshot(page, 'portal-7-refused-revoked-key'));
+    return code;
   });
 
   await check('portal: the server cuts one audit log back and rewrites the other under its own key; the audit page refuses both, the witness will not cosign the rewrite', async () => {
@@ -355,10 +459,11 @@ export async function portalTests({ context, url, check, server }) {
     // The server registers its key with the witness and asks it to cosign the rewrite: refused.
     const w = server.portal.witness.url;
     const post = (path, body) => fetch(`${w}${path}`, { method: 'POST', body: JSON.stringify(body) });
-    await post('/logs', { origin: forgedLog, jwk: serverKey.publicKey.toJwk() });
+    const registered = await post('/logs', { origin: forgedLog, jwk: serverKey.publicKey.toJwk() });
+    assert(registered.status === 409, `the witness took the server's key for a log bound to its writer's (${registered.status})`);
     const refused = await post('/cosign', { note, proof: [] });
     const why = await refused.json();
-    assert(refused.status === 409 && why.code === 'STALE_VERSION', `the witness answered ${refused.status} ${JSON.stringify(why)}`);
+    assert(refused.status === 409 && why.code === 'UNTRUSTED_AUTHOR', `the witness answered ${refused.status} ${JSON.stringify(why)}`);
     await page.goto(`${url}/examples/patient-portal/audit.html`);
     await page.waitForFunction(() => window.portalAudit !== undefined, null, { timeout: 20_000 });
     const after = await page.evaluate(() => window.portalAudit);
@@ -374,7 +479,7 @@ export async function portalTests({ context, url, check, server }) {
     const overall = await page.textContent('#overall');
     assert(overall.startsWith('NOT verified: 2 of 2'), overall);
     shots.push(await screenshot(page, 'portal-6-audit-attacks-refused'));
-    return `cut back to ${keep} entries: ${after.problems[cutLog]}; rewritten under the server's key: ${after.problems[forgedLog]} (without the kept checkpoint: ${fresh.problem.code}); witness: ${why.code}`;
+    return `cut back to ${keep} entries: ${after.problems[cutLog]}; rewritten under the server's key: ${after.problems[forgedLog]} (without the kept checkpoint: ${fresh.problem.code}); witness: its key refused (${registered.status}), the rewrite ${why.code}`;
   });
 
   await page.close();
