@@ -25,7 +25,8 @@
 // member for one day, and a patient's author key for its patient id. A
 // subject's encryption or author key is certified once: another key for the
 // same subject is refused until the administrator revokes the first (a
-// lost device). The same key enrolled again gets its certificate again.
+// lost device). The same key enrolled again gets its certificate again
+// (a new one if its role's groups changed meanwhile).
 //
 // Who may ask. A staff key (encrypt or sign) is certified only for a
 // request carrying `authorization: Bearer CREDENTIAL`, the credential this
@@ -138,14 +139,16 @@ export async function startOrgDesk({ dir, port = 0, origins = [] }) {
       throw fail(403, `the desk does not certify ${purpose} keys for ${subject}`);
     }
     if (issued.some((e) => e.kid === publicKey.kid && revoked.has(e.serial))) throw fail(409, 'this key was revoked: make a new one');
-    const same = issued.find((e) => e.subject === subject && e.purpose === purpose && e.kid === publicKey.kid && live(e, now + DAY));
+    // The same key again: its certificate again, unless the role's groups changed since (a new one, for the same key).
+    const groups = JSON.stringify(claims.groups);
+    const same = issued.find((e) => e.subject === subject && e.purpose === purpose && e.kid === publicKey.kid && live(e, now + DAY) && JSON.stringify(e.groups) === groups);
     if (same) return { certificate: same.certificate };
-    if (once && issued.some((e) => e.subject === subject && e.purpose === purpose && live(e, now))) {
+    if (once && issued.some((e) => e.subject === subject && e.purpose === purpose && e.kid !== publicKey.kid && live(e, now))) {
       throw fail(409, `${subject} already has a certified ${purpose} key: the administrator revokes it first (a lost device)`);
     }
     const certificate = issueCertificate({ ...claims, publicKey }, root);
     const c = await trust.certify(certificate, { purpose });
-    const entry = { subject, purpose, kid: c.kid, serial: c.serial, notAfter: c.notAfter, certificate };
+    const entry = { subject, purpose, kid: c.kid, serial: c.serial, notAfter: c.notAfter, groups: claims.groups, certificate };
     issued.push(entry);
     await appendFile(issuedFile, `${JSON.stringify(entry)}\n`);
     return { certificate };

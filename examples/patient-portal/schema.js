@@ -1,30 +1,30 @@
 // The intake schema, shared by the patient's browser (seals with it), the
 // clinician and billing views (open with it) and the server (refuses any
-// record in which one of these fields is still plaintext).
+// record in which one of its fields is still plaintext).
+//
+// An intake is stored as FHIR R4 (issue #21): one record, a Bundle of type
+// `collection` holding the patient's Patient resource and a
+// QuestionnaireResponse with their answers (intake-fhir.js builds it and
+// reads it back). It is sealed with phiseal's FHIR preset in the variant
+// without blind indexes (`fhirPatientSchema`, docs/FHIR.md): a blind index
+// needs the tenant index key, which a patient's browser must never hold.
 //
 // Groups decide who can read what: a record's data keys are wrapped per group
-// to the recipients of that group, so the billing office, which holds keys
-// only for `billing`, never receives the keys of the clinical fields.
+// to the recipients of that group. The preset's groups are `identity` (who
+// the patient is: name, birth date, identifiers, including the SSN and the
+// insurance member number), `clinical` (the answers: diagnoses, notes) and
+// `billing` (only Encounter.account and MedicationRequest.insurance, which an
+// intake does not have). The billing office receives identity and billing,
+// as docs/FHIR.md's table grants billing staff, never the clinical keys.
 
-export const SCHEMA = Object.freeze({
-  id: 'portal-intake',
-  version: 1,
-  fields: {
-    'patient.name': { group: 'clinical' },
-    'patient.dob': { group: 'clinical' },
-    'patient.ssn': { group: 'billing' },
-    'diagnoses[].code': { group: 'clinical' },
-    'diagnoses[].description': { group: 'clinical' },
-    notes: { group: 'clinical' },
-    'insurance.payer': { group: 'billing' },
-    'insurance.memberId': { group: 'billing' },
-  },
-});
+import { fhirPatientSchema } from '../../js/fhir.js';
+
+export const SCHEMA = fhirPatientSchema;
 
 /** Which groups each role's key receives when a patient seals a record. */
 export const ROLE_GROUPS = Object.freeze({
-  clinician: ['clinical', 'billing'],
-  billing: ['billing'],
+  clinician: ['identity', 'clinical', 'billing'],
+  billing: ['identity', 'billing'],
 });
 
 /** The demo's care team (identities only: each key is made in that person's browser). */

@@ -1,8 +1,9 @@
 // The patient portal's server: a transparent key directory (certificates
 // only: the care team's encryption keys and each patient's author key, each
 // certified by the organisation's root at its enrollment desk, org.mjs), the
-// care team's certified audit signer keys, sealed intake records filed under
-// their patient, and audit lines, stored in SQLite. It never holds a private
+// care team's certified audit signer keys, sealed intake records (FHIR R4
+// Bundles, sealed with the FHIR preset: schema.js) filed under their
+// patient, and audit lines, stored in SQLite. It never holds a private
 // key of a member, the root key or a plaintext PHI field: records arrive
 // sealed and signed by the patient's browser, and a record in which a schema
 // field is still plaintext is refused.
@@ -311,6 +312,7 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
         throw new HttpError(400, e.message);
       }
       if (header.schemaId !== SCHEMA.id) throw new HttpError(400, `schema ${header.schemaId} is not ${SCHEMA.id}`);
+      if (sealed.resourceType !== 'Bundle' || sealed.type !== 'collection') throw new HttpError(400, 'an intake is a FHIR Bundle of type collection');
       const plaintext = verifyAllPhiEncrypted(sealed, SCHEMA);
       if (plaintext.length > 0) throw new HttpError(422, `refused: PHI in plaintext at ${plaintext.join(', ')}`);
       if (!/^[A-Za-z0-9_-]{8,64}$/.test(header.recordId)) throw new HttpError(400, 'recordId must be 8 to 64 url-safe characters');

@@ -1,6 +1,7 @@
 // The clinician and billing views (one module, the page says which role):
-// fetch the sealed records, open each with this person's own key (what the
-// key's groups allow; the rest stays sealed), write an audit entry for every
+// fetch the sealed records (FHIR intake Bundles, intake-fhir.js), open each
+// with this person's own key (what the key's groups allow; the rest stays
+// sealed), write an audit entry for every
 // record opened before showing it, and show the PHI under a watermark with
 // the viewer's identity, with the capture guard on.
 //
@@ -18,36 +19,25 @@
 // alarm.
 
 import { protect, describe } from '../protect.js';
+import { intakeRows } from './intake-fhir.js';
 import { $, api, esc, phiseal, SCHEMA, staffAudit, staffKey, status, trustContext } from './portal.js';
 
 const role = document.documentElement.dataset.role;
 
-/** What the page shows of a record, in order: [label, JSON Pointer]. */
-function rows(record) {
-  const out = [
-    ['Name', '/patient/name'],
-    ['Date of birth', '/patient/dob'],
-    ['SSN', '/patient/ssn'],
-  ];
-  (record.diagnoses ?? []).forEach((_, i) => {
-    out.push([`Diagnosis ${i + 1} code`, `/diagnoses/${i}/code`], [`Diagnosis ${i + 1}`, `/diagnoses/${i}/description`]);
-  });
-  out.push(['Notes', '/notes'], ['Insurance plan', '/insurance/payer'], ['Member id', '/insurance/memberId'], ['Visit type', '/visitType']);
-  return out;
-}
-
 const at = (obj, pointer) => pointer.split('/').slice(1).reduce((o, k) => (o == null ? o : o[k]), obj);
 
 function renderRecord(id, received, opened) {
-  const locked = new Set(opened.locked.map((l) => l.path));
+  // A value is sealed for this viewer when it, or a value holding it, is one of `locked`.
+  const sealedHere = (ptr) => opened.locked.some((l) => ptr === l.path || ptr.startsWith(`${l.path}/`));
   const card = document.createElement('section');
   card.className = 'card record';
   card.dataset.recordId = id;
   card.dataset.patientId = opened.header.context.patientId;
-  const items = rows(opened.record).map(([label, ptr]) => {
-    const value = locked.has(ptr)
+  const items = intakeRows(opened.record).map(([label, ptr, format]) => {
+    const v = at(opened.record, ptr);
+    const value = sealedHere(ptr)
       ? `<span class="locked">sealed: your key was not granted this field's group</span>`
-      : esc(at(opened.record, ptr) ?? '');
+      : esc(v == null ? '' : format ? format(v) : v);
     return `<dt>${esc(label)}</dt><dd data-field="${esc(ptr)}">${value}</dd>`;
   });
   card.innerHTML = `<h3>${esc(id)} <small class="muted">${esc(opened.header.context.patientId)} · version ${opened.header.version} · ` +

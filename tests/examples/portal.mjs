@@ -1,15 +1,18 @@
 // End-to-end test of examples/patient-portal: the care team's keys are made
-// in the browser and certified by the organisation's desk, the patient
-// submits the intake form, the server's SQLite file is searched for every PHI
-// value, then the clinician, billing and audit pages are checked; last, the
-// server (playing the compromised one) moves a record to another patient's
-// row, swaps the care team's keys in its directory, forks it, and rewrites
+// in the browser (each staff member signed in through the launcher's link)
+// and certified by the organisation's desk, which refuses the server's own
+// keys and revocations; the patient submits the intake form (a FHIR Bundle),
+// the server's SQLite file is searched for every PHI value and the stored
+// Bundle checked element by element, then the clinician, billing and audit
+// pages are checked; last, the server (playing the compromised one) moves a
+// record to another patient's row, swaps the care team's keys in its
+// directory, forks it, shows Dr. Lee's monitor an older log, and rewrites
 // the audit logs, and the pages must refuse each. Called by run.mjs.
 import { basename, dirname, join } from 'node:path';
 import { mkdir, readFile, symlink, unlink } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
 import {
-  AuditLog, generateKeyPair, importPublicKey, init, issueCertificate, parseCheckpoint, SigningKey, Trust, verifyAllPhiEncrypted, verifyLog,
+  AuditLog, generateKeyPair, importPublicKey, init, inspectRecord, issueCertificate, parseCheckpoint, SigningKey, Trust, verifyAllPhiEncrypted, verifyLog,
 } from '../../js/index.js';
 import { SCHEMA } from '../../examples/patient-portal/schema.js';
 import { ROOT } from '../support/serve.mjs';
@@ -41,8 +44,9 @@ const PHI2 = {
   payer: 'Heron Valley Health EPO',
   member: 'HVH-0093317-05',
 };
-const CLINICAL = ['name', 'dob', 'dx1code', 'dx1desc', 'dx2code', 'dx2desc', 'notes'];
-const BILLING = ['ssn', 'payer', 'member'];
+/** What the FHIR preset seals as `identity` (the Patient: billing opens it) and as `clinical` (the answers: it does not). */
+const IDENTITY = ['name', 'dob', 'ssn', 'payer', 'member'];
+const CLINICAL = ['dx1code', 'dx1desc', 'dx2code', 'dx2desc', 'notes'];
 
 /** The forms in which a PHI string could sit in a file: UTF-8, UTF-16, and base64/base64url at each alignment. */
 function leakForms(value) {
@@ -94,8 +98,8 @@ export async function portalTests({ context, url, check, server }) {
     const entries = await directoryLog();
     const trust = rootTrust();
     const certified = await Promise.all(entries.map(async ([subject, cert]) => ({ subject, ...(await trust.certify(cert, { purpose: 'encrypt' })) })));
-    const roles = certified.map((e) => `${e.subject}:${e.role}:${e.groups.join('+')}`).sort();
-    assert(JSON.stringify(roles) === '["billing-ortiz:billing:billing","dr-lee:clinician:clinical+billing"]', `directory: ${roles}`);
+    const roles = certified.map((e) => `${e.subject}:${e.role}:${[...e.groups].sort().join('+')}`).sort();
+    assert(JSON.stringify(roles) === '["billing-ortiz:billing:billing+identity","dr-lee:clinician:billing+clinical+identity"]', `directory: ${roles}`);
     const signers = await (await fetch(`${url}/api/portal/signers`)).json();
     assert(signers.length === 2, `signers: ${signers.length}`);
     await Promise.all(signers.map((cert) => trust.certify(cert, { purpose: 'sign' })));
@@ -218,20 +222,44 @@ export async function portalTests({ context, url, check, server }) {
     const sealed = JSON.parse(rows[0][0]);
     await init();
     assert(verifyAllPhiEncrypted(sealed, SCHEMA).length === 0, 'a schema field is plaintext in the stored record');
-    assert(sealed.visitType !== undefined && typeof sealed._phiseal === 'string', 'the stored record is not a sealed intake record');
     assert(!bytes.includes(Buffer.from('"d":')), 'a JWK with a private part is in the database');
-    // The server refuses a record with a PHI field left in plaintext.
-    const leaky = { ...sealed, patient: { ...sealed.patient, name: 'Plain Text Name' } };
-    const res = await fetch(`${url}/api/portal/records`, { method: 'POST', body: JSON.stringify(leaky) });
-    assert(res.status === 422, `the server accepted a record with a plaintext name (${res.status})`);
-    return `${bytes.length} bytes searched for ${Object.keys(PHI).length} values in ${leakForms('x').length} encodings each (${server.portal.engine})`;
+    // It is FHIR R4: a Bundle (collection) of a Patient and a QuestionnaireResponse about it, whose identifier values,
+    // name, birth date and answers are field strings (phs1.: AES-256-GCM), the structure and the visit type in the clear.
+    assert(sealed.resourceType === 'Bundle' && sealed.type === 'collection' && typeof sealed._phiseal === 'string', 'the stored record is not a sealed FHIR Bundle');
+    const [patient, response] = sealed.entry.map((e) => e.resource);
+    assert(patient?.resourceType === 'Patient' && response?.resourceType === 'QuestionnaireResponse', `entries: ${sealed.entry.map((e) => e.resource?.resourceType)}`);
+    assert(response.subject.reference === sealed.entry[0].fullUrl && response.status === 'completed', 'the QuestionnaireResponse is not about the Patient');
+    const ssn = patient.identifier.find((i) => i.system === 'http://hl7.org/fhir/sid/us-ssn');
+    const member = patient.identifier.find((i) => i.type?.coding?.some((c) => c.code === 'MB'));
+    const answers = response.item.flatMap((it) => it.answer.map((a, j) => [`${it.linkId} answer ${j + 1}`, Object.entries(a).find(([k]) => k.startsWith('value'))?.[1]]));
+    assert(response.item.map((it) => it.linkId).join() === 'diagnoses,notes' && answers.length === 3, `items: ${JSON.stringify(answers.map(([k]) => k))}`);
+    const values = [['name', patient.name[0].text], ['birthDate', patient.birthDate], ['SSN', ssn?.value], ['member id', member?.value], ['plan', member?.assigner?.display], ...answers];
+    const clear = values.filter(([, v]) => !(typeof v === 'string' && v.startsWith('phs1.'))).map(([k]) => k);
+    assert(clear.length === 0, `not ciphertext in the stored Bundle: ${clear.join(', ')}`);
+    assert(sealed.meta.tag[0].code === 'new patient, telehealth', `visit type: ${JSON.stringify(sealed.meta)}`);
+    // Who each group's data key was wrapped to: the Patient for both, the answers for Dr. Lee only.
+    const actorOf = Object.fromEntries(Object.entries(staffKids).map(([actor, kid]) => [kid, actor]));
+    const wrapped = Object.fromEntries(inspectRecord(sealed).groups.map((g) => [g.group, g.recipients.map((k) => actorOf[k] ?? k).sort().join('+')]));
+    assert(wrapped.identity === 'billing-ortiz+dr-lee' && wrapped.clinical === 'dr-lee', `wrapped to: ${JSON.stringify(wrapped)}`);
+    // The server refuses a record with a name or an answer left in plaintext.
+    for (const [what, edit] of [
+      ['a plaintext name', (r) => { r.entry[0].resource.name[0].text = 'Plain Text Name'; }],
+      ['a plaintext answer', (r) => { r.entry[1].resource.item[1].answer[0].valueString = 'plain notes'; }],
+    ]) {
+      const leaky = structuredClone(sealed);
+      edit(leaky);
+      const res = await fetch(`${url}/api/portal/records`, { method: 'POST', body: JSON.stringify(leaky) });
+      assert(res.status === 422, `the server accepted a record with ${what} (${res.status})`);
+    }
+    return `a FHIR Bundle (Patient, QuestionnaireResponse): ${values.length} values sealed, groups wrapped to ${JSON.stringify(wrapped)}; ` +
+      `${bytes.length} bytes searched for ${Object.keys(PHI).length} values in ${leakForms('x').length} encodings each (${server.portal.engine})`;
   });
 
   await check('portal: the clinician opens the whole record with her key, watermarked; the guard refuses a screen capture', async () => {
     const view = await waitView(page, 'clinician.html', url);
     assert(view.opened === 1, `opened ${view.opened} of ${view.records}`);
     const text = await page.textContent('#phi');
-    const missing = [...CLINICAL, ...BILLING].filter((f) => !text.includes(PHI[f]));
+    const missing = [...IDENTITY, ...CLINICAL].filter((f) => !text.includes(PHI[f]));
     assert(missing.length === 0, `the clinician does not see ${missing.join(', ')}`);
     const protection = await page.evaluate(() => window.portalProtection);
     shots.push(await screenshot(page, 'portal-2-clinician'));
@@ -246,18 +274,19 @@ export async function portalTests({ context, url, check, server }) {
     return `all 10 PHI values shown; screen capture ${capture}`;
   });
 
-  await check('portal: billing sees only its group (SSN, insurance); clinical fields stay sealed', async () => {
+  await check('portal: billing opens who the patient is (identity: name, birth date, SSN, insurance); the clinical answers stay sealed', async () => {
     const view = await waitView(page, 'billing.html', url);
     assert(view.opened === 1, `opened ${view.opened} of ${view.records}`);
     const text = await page.textContent('#phi');
-    const missing = BILLING.filter((f) => !text.includes(PHI[f]));
+    const missing = IDENTITY.filter((f) => !text.includes(PHI[f]));
     const leaked = CLINICAL.filter((f) => text.includes(PHI[f]));
     assert(missing.length === 0, `billing does not see ${missing.join(', ')}`);
-    assert(leaked.length === 0, `billing sees clinical fields: ${leaked.join(', ')}`);
-    const locked = await page.locator('#phi .locked').count();
-    assert(locked === 7, `expected 7 sealed fields shown as locked, found ${locked}`);
+    assert(leaked.length === 0, `billing sees clinical answers: ${leaked.join(', ')}`);
+    // The two diagnoses and the notes: each shown as sealed.
+    const locked = await page.locator('#phi .locked').evaluateAll((els) => els.map((e) => e.parentElement.dataset.field));
+    assert(locked.length === 3 && locked.every((p) => /^\/entry\/1\/resource\/item\/\d+\/answer\/0\/value(Coding|String)$|^\/entry\/1\/resource\/item\/0\/answer\/1\/valueCoding$/.test(p)), `sealed for billing: ${JSON.stringify(locked)}`);
     shots.push(await screenshot(page, 'portal-3-billing'));
-    return `${locked} fields sealed for billing`;
+    return `${locked.length} answers sealed for billing: ${locked.join(', ')}`;
   });
 
   await check('portal: the audit page verifies every chain (views and the blocked capture are in it); an edited entry is detected', async () => {
@@ -305,7 +334,7 @@ export async function portalTests({ context, url, check, server }) {
     assert(shownInRefused.length === 0, `PHI shown in the refused row: ${shownInRefused}`);
     // The first patient's own row still opens (the refusal is per row), and the summary says a row was refused.
     const own = await page.textContent(`#phi [data-record-id="${a.id}"]`);
-    const missing = [...CLINICAL, ...BILLING].filter((f) => !own.includes(PHI[f]));
+    const missing = [...IDENTITY, ...CLINICAL].filter((f) => !own.includes(PHI[f]));
     assert(missing.length === 0, `the first patient's own record does not show ${missing.join(', ')}`);
     const text = await page.textContent('#phi');
     assert(text.split(PHI.ssn).length === 2, 'the first patient\'s PHI is shown more than once (also under the second patient)');
@@ -342,7 +371,7 @@ export async function portalTests({ context, url, check, server }) {
     const genuine = rows().filter((r) => r.subject === 'dr-lee').at(-1).certificate;
     const billing = rows().filter((r) => r.subject === 'billing-ortiz').at(-1).certificate;
     const now = Date.now();
-    const claims = (publicKey) => ({ subject: 'dr-lee', name: 'Dr. Maya Lee, MD', role: 'clinician', groups: ['clinical', 'billing'], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 86_400_000, publicKey });
+    const claims = (publicKey) => ({ subject: 'dr-lee', name: 'Dr. Maya Lee, MD', role: 'clinician', groups: ['identity', 'clinical', 'billing'], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 86_400_000, publicKey });
     const serverKey = (await generateKeyPair()).publicKey;
     const results = {};
     const attack = async (name, expected, play) => {
