@@ -181,37 +181,6 @@ export function checkpointLine(note) {
   return JSON.stringify({ type: 'checkpoint', note });
 }
 
-/**
- * The log as a FHIR R4 Bundle of AuditEvents (docs/FORMAT.md §6.12), one per
- * line in log order, each carrying its line in the `audit-chain` extension:
- * `{transaction: true}` makes it a transaction Bundle (each entry a POST) for
- * a FHIR server. Nothing is verified here; verifyLog does that.
- */
-export function toFhirAuditEvents(jsonl, opts) {
-  requireCapability('audit');
-  if (typeof jsonl !== 'string') throw invalidArgument('log must be JSON Lines text');
-  const o = options(opts, 'options');
-  return JSON.parse(wasm.auditToFhir(jsonl, o.transaction === true));
-}
-
-/**
- * AuditEvents back to a log: a Bundle (a search result, the export), an array
- * of resources or one AuditEvent, in any order, with whatever id and meta a
- * server added. Resolves the log's lines in chain order for verifyLog:
- * `{jsonl, entries, checkpoints, skipped}`. An event whose FHIR elements
- * differ from the line it carries is INVALID_SIGNATURE; two different
- * entries with one seq STALE_VERSION; events of several logs need `{logId}`.
- */
-export function fromFhirAuditEvents(events, opts) {
-  requireCapability('audit');
-  if (events === null || typeof events !== 'object') {
-    throw invalidArgument('events must be a FHIR Bundle, an AuditEvent or an array of them');
-  }
-  const o = options(opts, 'options');
-  if (o.logId !== undefined && typeof o.logId !== 'string') throw invalidArgument('logId must be a string');
-  return JSON.parse(wasm.auditFromFhir(JSON.stringify(events), o.logId));
-}
-
 function proofJson(proof) {
   if (!Array.isArray(proof) || proof.some((h) => typeof h !== 'string')) throw invalidArgument('proof must be an array of base64 hashes');
   return JSON.stringify(proof);

@@ -1,13 +1,17 @@
 // 'phiseal/fhir': a ready schema for FHIR R4 resources (docs/FHIR.md).
 //
-// Pure data, no wasm: pass `fhirSchema` to sealRecord / openRecord of
-// 'phiseal' or 'phiseal/fields'. It seals the HIPAA Safe Harbor identifiers
-// (45 CFR 164.514(b)(2)) where FHIR R4 carries them and the clinical content
+// No wasm: pass `fhirSchema` to sealRecord / openRecord of 'phiseal' or
+// 'phiseal/fields'; toFhirAuditEvents / fromFhirAuditEvents move an audit
+// log (of 'phiseal') to and from FHIR AuditEvents. The preset seals the
+// HIPAA Safe Harbor identifiers (45 CFR 164.514(b)(2)) where FHIR R4
+// carries them and the clinical content
 // of Patient, Observation, Condition, MedicationRequest, Encounter,
 // DocumentReference and QuestionnaireResponse, wherever those resources sit
 // (top level, Bundle entries, contained, nested): docs/FORMAT.md §5.11.
 // docs/FHIR.md says, element by element, what is sealed and why, and what
 // stays in the clear.
+
+export { AUDIT_ACTION_SYSTEM, AUDIT_CHAIN_EXTENSION, fromFhirAuditEvents, toFhirAuditEvents } from './fhir-audit.js';
 
 /** The access groups of the preset, as a clinic would grant them. */
 export const FhirGroup = Object.freeze({

@@ -756,26 +756,6 @@ export declare function accessAlerts(jsonl: string, options: VerifyLogOptions & 
 export declare function parseCheckpoint(note: string): CheckpointBody;
 /** The JSON line that stores a (cosigned) checkpoint note in a log. */
 export declare function checkpointLine(note: string): string;
-/** A FHIR R4 resource as JSON (phiseal reads and writes the elements of docs/FORMAT.md §6.12). */
-export type FhirResource = { resourceType: string; [element: string]: unknown };
-/** A FHIR R4 Bundle of AuditEvents. */
-export interface FhirAuditBundle {
-  resourceType: 'Bundle';
-  type: 'collection' | 'transaction' | 'searchset' | string;
-  entry?: { resource?: FhirResource; request?: { method: string; url: string }; [element: string]: unknown }[];
-  [element: string]: unknown;
-}
-/** The log as a FHIR R4 Bundle of AuditEvents, one per line, each carrying its line (FORMAT §6.12). */
-export declare function toFhirAuditEvents(jsonl: string, options?: { transaction?: boolean }): FhirAuditBundle;
-/**
- * AuditEvents (a Bundle, an array or one event, any order) back to the log's lines for verifyLog.
- * INVALID_SIGNATURE: an event's elements differ from its line; STALE_VERSION: two entries with one seq;
- * INVALID_ARGUMENT: several logs and no logId.
- */
-export declare function fromFhirAuditEvents(
-  events: FhirAuditBundle | FhirResource | FhirResource[],
-  options?: { logId?: string },
-): { jsonl: string; entries: number; checkpoints: number; skipped: number };
 /** The Merkle tree (RFC 9162, SHA-256) of a log's entries. Proofs are arrays of base64 hashes. */
 export declare class AuditTree {
   private constructor();

@@ -59,6 +59,10 @@ fn fixture(log_id: &str) -> Fixture {
     Fixture { jsonl, opts, key }
 }
 
+fn bundle_of(jsonl: &str, transaction: bool) -> Value {
+    Value::parse(&to_fhir(jsonl, transaction).unwrap()).unwrap()
+}
+
 fn events(bundle: &Value) -> Vec<Value> {
     let Value::Array(entries) = bundle.get("entry").unwrap() else { panic!() };
     entries.iter().map(|e| e.get("resource").unwrap().clone()).collect()
@@ -92,7 +96,7 @@ fn code_of(r: phiseal::Result<phiseal::audit::fhir::Imported>) -> ErrorCode {
 #[test]
 fn a_log_round_trips_through_a_fhir_server_in_any_order_and_still_verifies() {
     let f = fixture("clinic.example/audit-1");
-    let bundle = to_fhir(&f.jsonl, false).unwrap();
+    let bundle = bundle_of(&f.jsonl, false);
     assert_eq!(bundle.get("type").unwrap().as_str(), Some("collection"));
     let evs = events(&bundle);
     assert_eq!(evs.len(), 8, "5 entries, 3 checkpoint lines (the last one cosigned)");
@@ -110,7 +114,7 @@ fn a_log_round_trips_through_a_fhir_server_in_any_order_and_still_verifies() {
     assert!(report.valid && report.authenticated && report.witnessed == 1, "{report:?}");
     assert_eq!(report.entries, 5);
     // A transaction Bundle for a FHIR server, same events.
-    let tx = to_fhir(&f.jsonl, true).unwrap();
+    let tx = bundle_of(&f.jsonl, true);
     assert_eq!(tx.get("type").unwrap().as_str(), Some("transaction"));
     assert_eq!(tx.pointer("/entry/0/request/method").unwrap().as_str(), Some("POST"));
     assert_eq!(events(&tx), evs);
@@ -120,7 +124,7 @@ fn a_log_round_trips_through_a_fhir_server_in_any_order_and_still_verifies() {
 #[test]
 fn the_fhir_elements_follow_the_entry() {
     let f = fixture("clinic.example/audit-1");
-    let evs = events(&to_fhir(&f.jsonl, false).unwrap());
+    let evs = events(&bundle_of(&f.jsonl, false));
     let view = &evs[0];
     let at = |p: &str| view.pointer(p).and_then(Value::as_str).map(str::to_owned);
     assert_eq!(at("/type/code").as_deref(), Some("rest"));
@@ -157,7 +161,7 @@ fn set(ev: &mut Value, pointer: &str, value: &str) {
 #[test]
 fn attack_an_edited_fhir_element_is_refused_although_its_line_still_verifies() {
     let f = fixture("clinic.example/audit-1");
-    let evs = events(&to_fhir(&f.jsonl, false).unwrap());
+    let evs = events(&bundle_of(&f.jsonl, false));
     for (i, pointer, value) in [
         (0, "/agent/0/who/identifier/value", "dr-someone-else"),
         (0, "/entity/0/what/identifier/value", "p-99"),
@@ -188,19 +192,19 @@ fn attack_a_rewritten_line_with_a_matching_view_imports_and_then_fails_the_chain
     // The server rewrites entry 1's patient consistently, line and view.
     let forged = lines[0].replace("\"p-17\"", "\"p-99\"");
     let text = f.jsonl.replacen(lines[0], &forged, 1);
-    let imported = from_fhir(&to_fhir(&text, false).unwrap(), None).unwrap();
+    let imported = from_fhir(&bundle_of(&text, false), None).unwrap();
     let report = verify_log_with(&imported.jsonl, &f.opts).unwrap();
     assert!(!report.valid);
     assert_eq!(report.problem.unwrap().code, ProblemCode::Modified);
     // It drops an event in the middle.
-    let mut evs = events(&to_fhir(&f.jsonl, false).unwrap());
+    let mut evs = events(&bundle_of(&f.jsonl, false));
     evs.remove(1);
     let report = verify_log_with(&from_fhir(&searchset(evs), None).unwrap().jsonl, &f.opts).unwrap();
     assert!(!report.valid);
     // It cuts the tail back to the first checkpoint: a verifier that kept the
     // last checkpoint refuses it.
     let kept = verify_log_with(&f.jsonl, &f.opts).unwrap().checkpoint;
-    let evs = events(&to_fhir(&f.jsonl, false).unwrap());
+    let evs = events(&bundle_of(&f.jsonl, false));
     let cut: Vec<Value> = evs[..4].to_vec();
     let opts = VerifyOptions { since: kept, ..f.opts.clone() };
     let report = verify_log_with(&from_fhir(&searchset(cut), None).unwrap().jsonl, &opts).unwrap();
@@ -212,17 +216,17 @@ fn attack_a_rewritten_line_with_a_matching_view_imports_and_then_fails_the_chain
     let mut log = AuditLog::new("clinic.example/audit-1").unwrap();
     log.append(Entry::new("dr-lee", "clinician", "view", T0)).unwrap();
     log.checkpoint(&server, T0 + 1).unwrap();
-    let report = verify_log_with(&from_fhir(&to_fhir(&log.to_jsonl(), false).unwrap(), None).unwrap().jsonl, &f.opts).unwrap();
+    let report = verify_log_with(&from_fhir(&bundle_of(&log.to_jsonl(), false), None).unwrap().jsonl, &f.opts).unwrap();
     assert!(!report.valid || !report.authenticated);
 }
 
 #[test]
 fn attack_two_different_entries_with_one_seq_are_a_fork() {
     let f = fixture("clinic.example/audit-1");
-    let mut evs = events(&to_fhir(&f.jsonl, false).unwrap());
+    let mut evs = events(&bundle_of(&f.jsonl, false));
     let first = f.jsonl.lines().next().unwrap();
     let other = first.replace("\"dr-lee\"", "\"dr-x\"");
-    evs.extend(events(&to_fhir(&other, false).unwrap()));
+    evs.extend(events(&bundle_of(&other, false)));
     assert_eq!(code_of(from_fhir(&searchset(evs), None)), ErrorCode::StaleVersion);
 }
 
@@ -230,8 +234,8 @@ fn attack_two_different_entries_with_one_seq_are_a_fork() {
 fn events_of_several_logs_need_the_log_id() {
     let a = fixture("clinic.example/audit-a");
     let b = fixture("clinic.example/audit-b");
-    let mut evs = events(&to_fhir(&a.jsonl, false).unwrap());
-    evs.extend(events(&to_fhir(&b.jsonl, false).unwrap()));
+    let mut evs = events(&bundle_of(&a.jsonl, false));
+    evs.extend(events(&bundle_of(&b.jsonl, false)));
     let mixed = searchset(evs);
     assert_eq!(code_of(from_fhir(&mixed, None)), ErrorCode::InvalidArgument);
     let only_b = from_fhir(&mixed, Some("clinic.example/audit-b")).unwrap();
@@ -267,4 +271,39 @@ fn malformed_input_is_refused_with_a_code() {
     // An empty search result is an empty log.
     let empty = from_fhir(&Value::parse(r#"{"resourceType":"Bundle","type":"searchset"}"#).unwrap(), None).unwrap();
     assert_eq!((empty.jsonl.as_str(), empty.entries), ("", 0));
+}
+
+/// The shared vector: a log (tests/support/audit-fhir-log.jsonl) and its
+/// export (tests/support/audit-fhir-bundle.json). The JavaScript exporter
+/// (js/fhir-audit.js, tests/js/fhir-audit.test.mjs) must give the same bytes:
+/// two implementations of FORMAT §6.12 checked against one another.
+/// `PHISEAL_BLESS=1 cargo test --test audit_fhir` writes a new pair.
+#[test]
+fn the_shared_vector_round_trips_byte_for_byte() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/");
+    let (log_file, bundle_file) = (format!("{dir}audit-fhir-log.jsonl"), format!("{dir}audit-fhir-bundle.json"));
+    if std::env::var_os("PHISEAL_BLESS").is_some() {
+        let f = fixture("clinic.example/audit-1");
+        // An unsigned tail entry with what JSON escapes: non-ASCII, a newline,
+        // a control character, quotes and a backslash.
+        let mut log = AuditLog::resume("clinic.example/audit-1", 5, &verify_head(&f.jsonl)).unwrap();
+        let mut e = Entry::new("dr-émile", "médecin", "note-added", T0 + 7).patient("p-\"17\"");
+        e.reason = Some("line 1\nline 2\u{1}\\".into());
+        log.append(e).unwrap();
+        let jsonl = format!("{}{}", f.jsonl, log.to_jsonl());
+        std::fs::write(&log_file, &jsonl).unwrap();
+        std::fs::write(&bundle_file, format!("{}\n", to_fhir(&jsonl, false).unwrap())).unwrap();
+    }
+    let jsonl = std::fs::read_to_string(&log_file).unwrap();
+    let bundle = std::fs::read_to_string(&bundle_file).unwrap();
+    assert_eq!(to_fhir(&jsonl, false).unwrap(), bundle.trim_end());
+    assert_eq!(from_fhir(&Value::parse(&bundle).unwrap(), None).unwrap().jsonl, jsonl);
+    let report = verify_log_with(&jsonl, &VerifyOptions::default()).unwrap();
+    assert!(report.valid && report.entries == 6, "{report:?}");
+}
+
+/// The hash of the last entry of `jsonl`.
+fn verify_head(jsonl: &str) -> String {
+    let last = jsonl.lines().filter(|l| l.contains("\"type\":\"entry\"")).last().unwrap();
+    Value::parse(last).unwrap().get("hash").unwrap().as_str().unwrap().to_owned()
 }

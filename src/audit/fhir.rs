@@ -25,7 +25,7 @@
 //! log.append(Entry::new("dr-lee", "clinician", "view", 1_700_000_000_000).patient("p-17"))?;
 //! log.checkpoint(&key, 1_700_000_000_500)?;
 //! let bundle = fhir::to_fhir(&log.to_jsonl(), false)?;
-//! let back = fhir::from_fhir(&bundle, None)?;
+//! let back = fhir::from_fhir(&phiseal::json::Value::parse(&bundle)?, None)?;
 //! let opts = VerifyOptions { trusted: vec![key.verifying_key()], ..VerifyOptions::default() };
 //! assert!(verify_log_with(&back.jsonl, &opts)?.valid);
 //! # Ok::<(), phiseal::Error>(())
@@ -66,21 +66,39 @@ pub struct Imported {
     pub skipped: usize,
 }
 
-fn obj(members: Vec<(&str, Value)>) -> Value {
-    Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+/// Compact JSON text, written piece by piece (far less wasm than building
+/// [`Value`] trees element by element).
+struct Json(String);
+
+impl Json {
+    #[inline(never)]
+    fn raw(&mut self, s: &str) -> &mut Self {
+        self.0.push_str(s);
+        self
+    }
+    #[inline(never)]
+    fn str(&mut self, s: &str) -> &mut Self {
+        crate::json::write_string(s, &mut self.0);
+        self
+    }
+    /// `"name":"value"` after a comma.
+    #[inline(never)]
+    fn member(&mut self, name: &str, value: &str) -> &mut Self {
+        self.raw(",\"").raw(name).raw("\":").str(value)
+    }
+    #[inline(never)]
+    fn coding(&mut self, c: Coding) -> &mut Self {
+        self.raw("{\"system\":").str(c.0).raw(",\"code\":").str(c.1).raw(",\"display\":").str(c.2).raw("}")
+    }
+    /// `{"identifier":{"value":VALUE}}`
+    #[inline(never)]
+    fn identified(&mut self, value: &str) -> &mut Self {
+        self.raw("{\"identifier\":{\"value\":").str(value).raw("}}")
+    }
 }
 
-fn s(text: &str) -> Value {
-    Value::from(text)
-}
-
-fn coding(system: &str, code: &str, display: &str) -> Value {
-    obj(vec![("system", s(system)), ("code", s(code)), ("display", s(display))])
-}
-
-fn ext_string(url: &str, value: &str) -> Value {
-    obj(vec![("url", s(url)), ("valueString", s(value))])
-}
+/// (system, code, display).
+type Coding<'a> = (&'a str, &'a str, &'a str);
 
 /// `ms` since the Unix epoch as a FHIR `instant` (UTC, milliseconds).
 ///
@@ -108,24 +126,23 @@ pub fn instant(ms: u64) -> Result<String> {
 
 /// The FHIR view of an action: event type, RESTful subtype if any, and the
 /// `AuditEvent.action` code.
-fn action_view(action: &str) -> (Value, Option<Value>, &'static str) {
-    let rest = |code: &str, display: &str, act| {
-        (coding(EVENT_TYPE, "rest", "RESTful Operation"), Some(coding(RESTFUL, code, display)), act)
-    };
-    match action {
-        "view" | "read" | "open" | "decrypt" => rest("read", "read", "R"),
-        "create" | "seal" => rest("create", "create", "C"),
-        "update" => rest("update", "update", "U"),
-        "delete" => rest("delete", "delete", "D"),
-        "search" => rest("search-type", "search type", "E"),
-        "export" => (coding(DCM, "110106", "Export"), None, "R"),
-        "import" => (coding(DCM, "110107", "Import"), None, "C"),
-        "login" | "logout" => (coding(DCM, "110114", "User Authentication"), None, "E"),
+fn action_view(action: &str) -> (Coding<'static>, Option<Coding<'static>>, &'static str) {
+    const REST: Coding<'static> = (EVENT_TYPE, "rest", "RESTful Operation");
+    let (kind, rest, act) = match action {
+        "view" | "read" | "open" | "decrypt" => (REST, Some(("read", "read")), "R"),
+        "create" | "seal" => (REST, Some(("create", "create")), "C"),
+        "update" => (REST, Some(("update", "update")), "U"),
+        "delete" => (REST, Some(("delete", "delete")), "D"),
+        "search" => (REST, Some(("search-type", "search type")), "E"),
+        "export" => ((DCM, "110106", "Export"), None, "R"),
+        "import" => ((DCM, "110107", "Import"), None, "C"),
+        "login" | "logout" => ((DCM, "110114", "User Authentication"), None, "E"),
         "break-glass" | "capture-attempt" | "watermark-tamper" | "key-rotate" | "grant" | "revoke" => {
-            (coding(DCM, "110113", "Security Alert"), None, "E")
+            ((DCM, "110113", "Security Alert"), None, "E")
         }
-        _ => (coding(DCM, "110100", "Application Activity"), None, "E"),
-    }
+        _ => ((DCM, "110100", "Application Activity"), None, "E"),
+    };
+    (kind, rest.map(|(code, display)| (RESTFUL, code, display)), act)
 }
 
 fn outcome_code(outcome: &str) -> &'static str {
@@ -136,77 +153,69 @@ fn outcome_code(outcome: &str) -> &'static str {
     }
 }
 
-fn chain_extension(line: &str, members: Vec<(&str, &str)>) -> Value {
-    let mut ext = vec![ext_string("line", line)];
-    ext.extend(members.into_iter().map(|(url, v)| ext_string(url, v)));
-    Value::Array(vec![obj(vec![("url", s(CHAIN_EXTENSION)), ("extension", Value::Array(ext))])])
+/// `{"resourceType":"AuditEvent","extension":[…]` with the line and the
+/// members after it.
+fn head(j: &mut Json, line: &str, members: &[(&str, &str)]) {
+    j.raw("{\"resourceType\":\"AuditEvent\",\"extension\":[{\"url\":").str(CHAIN_EXTENSION);
+    j.raw(",\"extension\":[{\"url\":\"line\",\"valueString\":").str(line).raw("}");
+    for (url, v) in members {
+        j.raw(",{\"url\":").str(url).raw(",\"valueString\":").str(v).raw("}");
+    }
+    j.raw("]}]");
 }
 
-fn entry_event(e: &Entry, line: &str) -> Result<Value> {
+fn source(j: &mut Json, site: &str, observer: &str, kind: Coding) {
+    j.raw(",\"source\":{\"site\":").str(site).raw(",\"observer\":{\"display\":").str(observer);
+    j.raw("},\"type\":[").coding(kind).raw("]}");
+}
+
+fn entry_event(j: &mut Json, e: &Entry, line: &str) -> Result<()> {
     let (kind, rest, act) = action_view(&e.action);
-    let mut subtype = Vec::new();
-    subtype.extend(rest);
-    subtype.push(obj(vec![("system", s(ACTION_SYSTEM)), ("code", s(&e.action))]));
-    let mut agent = vec![
-        ("type", obj(vec![("coding", Value::Array(vec![coding(PARTICIPATION, "IRCP", "information recipient")]))])),
-    ];
-    if !e.actor.role.is_empty() {
-        agent.push(("role", Value::Array(vec![obj(vec![("text", s(&e.actor.role))])])));
+    head(j, line, &[("log", &e.log), ("seq", &e.seq.to_string()), ("hash", &e.hash)]);
+    j.raw(",\"type\":").coding(kind).raw(",\"subtype\":[");
+    if let Some(r) = rest {
+        j.coding(r).raw(",");
     }
-    agent.push(("who", obj(vec![("identifier", obj(vec![("value", s(&e.actor.id))]))])));
-    agent.push(("requestor", Value::Bool(true)));
-    if let Some(ip) = &e.client.ip {
-        agent.push(("network", obj(vec![("address", s(ip)), ("type", s("2"))])));
-    }
-    let mut entity = Vec::new();
-    if let Some(p) = &e.patient_id {
-        entity.push(obj(vec![
-            ("what", obj(vec![("identifier", obj(vec![("value", s(p))]))])),
-            ("type", coding(ENTITY_TYPE, "1", "Person")),
-            ("role", coding(OBJECT_ROLE, "1", "Patient")),
-        ]));
-    }
-    if e.resource.is_some() || e.field_path.is_some() {
-        let mut m = Vec::new();
-        if let Some(r) = &e.resource {
-            m.push(("what", obj(vec![("identifier", obj(vec![("value", s(r))]))])));
-        }
-        m.push(("type", coding(ENTITY_TYPE, "2", "System Object")));
-        if let Some(f) = &e.field_path {
-            m.push(("detail", Value::Array(vec![obj(vec![("type", s("fieldPath")), ("valueString", s(f))])])));
-        }
-        entity.push(obj(m));
-    }
-    let seq = e.seq.to_string();
-    let mut ev = vec![
-        ("resourceType", s("AuditEvent")),
-        ("extension", chain_extension(line, vec![("log", &e.log), ("seq", &seq), ("hash", &e.hash)])),
-        ("type", kind),
-        ("subtype", Value::Array(subtype)),
-        ("action", s(act)),
-        ("recorded", s(&instant(e.time)?)),
-        ("outcome", s(outcome_code(&e.outcome))),
-    ];
+    j.raw("{\"system\":").str(ACTION_SYSTEM).raw(",\"code\":").str(&e.action).raw("}]");
+    j.member("action", act).member("recorded", &instant(e.time)?).member("outcome", outcome_code(&e.outcome));
     if e.outcome != "success" {
-        ev.push(("outcomeDesc", s(&e.outcome)));
+        j.member("outcomeDesc", &e.outcome);
     }
     if let Some(r) = &e.reason {
-        ev.push(("purposeOfEvent", Value::Array(vec![obj(vec![("text", s(r))])])));
+        j.raw(",\"purposeOfEvent\":[{\"text\":").str(r).raw("}]");
     }
-    ev.push(("agent", Value::Array(vec![obj(agent)])));
-    ev.push(("source", source(&e.log, e.client.device.as_deref().unwrap_or("phiseal"), "1", "User Device")));
-    if !entity.is_empty() {
-        ev.push(("entity", Value::Array(entity)));
+    j.raw(",\"agent\":[{\"type\":{\"coding\":[").coding((PARTICIPATION, "IRCP", "information recipient")).raw("]}");
+    if !e.actor.role.is_empty() {
+        j.raw(",\"role\":[{\"text\":").str(&e.actor.role).raw("}]");
     }
-    Ok(obj(ev))
-}
-
-fn source(site: &str, observer: &str, code: &str, display: &str) -> Value {
-    obj(vec![
-        ("site", s(site)),
-        ("observer", obj(vec![("display", s(observer))])),
-        ("type", Value::Array(vec![coding(SOURCE_TYPE, code, display)])),
-    ])
+    j.raw(",\"who\":").identified(&e.actor.id).raw(",\"requestor\":true");
+    if let Some(ip) = &e.client.ip {
+        j.raw(",\"network\":{\"address\":").str(ip).raw(",\"type\":\"2\"}");
+    }
+    j.raw("}]");
+    source(j, &e.log, e.client.device.as_deref().unwrap_or("phiseal"), (SOURCE_TYPE, "1", "User Device"));
+    let object = e.resource.is_some() || e.field_path.is_some();
+    if e.patient_id.is_some() || object {
+        j.raw(",\"entity\":[");
+        if let Some(p) = &e.patient_id {
+            j.raw("{\"what\":").identified(p).raw(",\"type\":").coding((ENTITY_TYPE, "1", "Person"));
+            j.raw(",\"role\":").coding((OBJECT_ROLE, "1", "Patient")).raw(if object { "}," } else { "}" });
+        }
+        if object {
+            j.raw("{");
+            if let Some(r) = &e.resource {
+                j.raw("\"what\":").identified(r).raw(",");
+            }
+            j.raw("\"type\":").coding((ENTITY_TYPE, "2", "System Object"));
+            if let Some(f) = &e.field_path {
+                j.raw(",\"detail\":[{\"type\":\"fieldPath\",\"valueString\":").str(f).raw("}]");
+            }
+            j.raw("}");
+        }
+        j.raw("]");
+    }
+    j.raw("}");
+    Ok(())
 }
 
 /// A checkpoint's origin, tree size and time.
@@ -218,61 +227,56 @@ fn checkpoint_facts(line: &Line) -> Option<(&str, u64, u64)> {
     }
 }
 
-fn checkpoint_event(line: &Line, text: &str) -> Result<Value> {
-    let (origin, size, time) = checkpoint_facts(line).ok_or(Error::malformed("not a checkpoint line"))?;
-    let size = size.to_string();
-    Ok(obj(vec![
-        ("resourceType", s("AuditEvent")),
-        ("extension", chain_extension(text, vec![("log", origin), ("size", &size)])),
-        ("type", coding(ACTION_SYSTEM, "checkpoint", "audit log checkpoint")),
-        ("action", s("E")),
-        ("recorded", s(&instant(time)?)),
-        ("outcome", s("0")),
-        (
-            "agent",
-            Value::Array(vec![obj(vec![
-                ("type", obj(vec![("coding", Value::Array(vec![coding(DCM, "110153", "Source Role ID")]))])),
-                ("who", obj(vec![("identifier", obj(vec![("value", s(origin))]))])),
-                ("requestor", Value::Bool(false)),
-            ])]),
-        ),
-        ("source", source(origin, "phiseal", "4", "Application Server")),
-    ]))
+fn checkpoint_event(j: &mut Json, line: &Line, text: &str) -> Result<()> {
+    let (origin, size, time) = checkpoint_facts(line).ok_or(BAD_EVENT)?;
+    head(j, text, &[("log", origin), ("size", &size.to_string())]);
+    j.raw(",\"type\":").coding((ACTION_SYSTEM, "checkpoint", "audit log checkpoint"));
+    j.member("action", "E").member("recorded", &instant(time)?).member("outcome", "0");
+    j.raw(",\"agent\":[{\"type\":{\"coding\":[").coding((DCM, "110153", "Source Role ID")).raw("]}");
+    j.raw(",\"who\":").identified(origin).raw(",\"requestor\":false}]");
+    source(j, origin, "phiseal", (SOURCE_TYPE, "4", "Application Server"));
+    j.raw("}");
+    Ok(())
 }
 
-/// One line's `AuditEvent`.
-fn event(line: &Line) -> Result<Value> {
+/// Appends one line's `AuditEvent` (compact JSON).
+fn event(j: &mut Json, line: &Line) -> Result<()> {
     let text = line.to_json();
     match line {
-        Line::Entry(e) => entry_event(e, &text),
-        _ => checkpoint_event(line, &text),
+        Line::Entry(e) => entry_event(j, e, &text),
+        _ => checkpoint_event(j, line, &text),
     }
 }
 
-/// A JSON Lines log as a FHIR R4 `Bundle` of `AuditEvent`s, one per line, in
-/// log order: `type` `collection`, or `transaction` (each entry a `POST
+/// A JSON Lines log as a FHIR R4 `Bundle` of `AuditEvent`s (compact JSON
+/// text), one per line, in log order: `type` `collection`, or `transaction` (each entry a `POST
 /// AuditEvent`, for a FHIR server to store in one go).
 ///
 /// # Errors
 /// [`ErrorCode::MalformedInput`] for a line that is not an audit line
 /// (§6.1; nothing is verified here: [`super::verify_log_with`] does that);
 /// [`ErrorCode::InvalidArgument`] for a time after the year 9999.
-pub fn to_fhir(jsonl: &str, transaction: bool) -> Result<Value> {
-    let mut entries = Vec::new();
+pub fn to_fhir(jsonl: &str, transaction: bool) -> Result<String> {
+    let mut j = Json(String::new());
+    j.raw("{\"resourceType\":\"Bundle\"").member("type", if transaction { "transaction" } else { "collection" });
+    j.raw(",\"entry\":[");
+    let mut first = true;
     for text in jsonl.split('\n') {
         let text = text.strip_suffix('\r').unwrap_or(text);
         if text.trim().is_empty() {
             continue;
         }
         let line = Line::from_json(text)?;
-        let mut m = vec![("resource", event(&line)?)];
+        j.raw(if first { "{\"resource\":" } else { ",{\"resource\":" });
+        first = false;
+        event(&mut j, &line)?;
         if transaction {
-            m.push(("request", obj(vec![("method", s("POST")), ("url", s("AuditEvent"))])));
+            j.raw(",\"request\":{\"method\":\"POST\",\"url\":\"AuditEvent\"}");
         }
-        entries.push(obj(m));
+        j.raw("}");
     }
-    let kind = if transaction { "transaction" } else { "collection" };
-    Ok(obj(vec![("resourceType", s("Bundle")), ("type", s(kind)), ("entry", Value::Array(entries))]))
+    j.raw("]}");
+    Ok(j.0)
 }
 
 /// The line an event carries, or `None` for an event without the chain
@@ -294,13 +298,20 @@ fn carried_line(event: &Map) -> Result<Option<String>> {
     }
 }
 
-/// The event with the members a FHIR server adds or may rewrite
-/// (`id`, `meta`, `text`) removed.
-fn comparable(mut event: Map) -> Value {
-    for m in ["id", "meta", "text"] {
-        event.remove(m);
+/// Whether `event`, leaving out the members a FHIR server adds or may
+/// rewrite (`id`, `meta`, `text`), is the event `view` (as JSON: members in
+/// any order).
+fn same_view(event: &Map, view: &str) -> Result<bool> {
+    let Value::Object(view) = Value::parse(view)? else { return Ok(false) };
+    let added = ["id", "meta", "text"];
+    let mut kept = 0;
+    for (k, v) in event.iter().filter(|(k, _)| !added.contains(&k.as_str())) {
+        if view.get(k) != Some(v) {
+            return Ok(false);
+        }
+        kept += 1;
     }
-    Value::Object(event)
+    Ok(kept == view.len())
 }
 
 fn resources(input: &Value) -> Result<Vec<&Value>> {
@@ -358,7 +369,9 @@ pub fn from_fhir(input: &Value, log: Option<&str>) -> Result<Imported> {
             skipped += 1;
             continue;
         }
-        if comparable(ev.clone()) != event(&line)? {
+        let mut view = Json(String::new());
+        event(&mut view, &line)?;
+        if !same_view(ev, &view.0)? {
             return Err(Error::new(
                 ErrorCode::InvalidSignature,
                 "an AuditEvent's FHIR elements differ from the audit line it carries (edited after export)",

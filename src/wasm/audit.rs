@@ -204,27 +204,6 @@ pub fn access_alerts(
     Ok(format!("{{\"report\":{},\"alerts\":{alerts}}}", report.to_json()))
 }
 
-/// A JSON Lines log as a FHIR R4 Bundle of AuditEvents (JSON text).
-#[wasm_bindgen(js_name = auditToFhir)]
-pub fn audit_to_fhir(jsonl: JsValue, transaction: bool) -> JsResult<String> {
-    let jsonl = args::string(&jsonl, "log must be JSON Lines text")?;
-    Ok(audit::fhir::to_fhir(&jsonl, transaction).js()?.to_json())
-}
-
-/// FHIR AuditEvents (a Bundle, an array or one event, JSON text) back to a
-/// log: `{jsonl, entries, checkpoints, skipped}`.
-#[wasm_bindgen(js_name = auditFromFhir)]
-pub fn audit_from_fhir(input: JsValue, log: Option<String>) -> JsResult<String> {
-    let input = Value::parse(&args::string(&input, "AuditEvents must be JSON text")?).js()?;
-    let got = audit::fhir::from_fhir(&input, log.as_deref()).js()?;
-    let mut o = crate::json::Map::new();
-    o.insert("jsonl".into(), Value::from(got.jsonl));
-    for (k, n) in [("entries", got.entries), ("checkpoints", got.checkpoints), ("skipped", got.skipped)] {
-        o.insert(k.into(), Value::from(n));
-    }
-    Ok(Value::Object(o).to_json())
-}
-
 /// The Merkle tree of a log's entries, for inclusion and consistency proofs.
 #[wasm_bindgen(js_name = AuditTree)]
 pub struct WasmAuditTree(MerkleTree);

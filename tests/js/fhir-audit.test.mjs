@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { phiseal, rejectsWith } from './helpers.mjs';
-import { fhirPatientSchema, fhirSchema } from '../../js/fhir.js';
+import { fhirPatientSchema, fhirSchema, fromFhirAuditEvents, toFhirAuditEvents } from '../../js/fhir.js';
 
 const DIR = fileURLToPath(new URL('../../node_modules/hl7.fhir.r4.examples/', import.meta.url));
 
@@ -35,7 +35,7 @@ function log(start = 1_700_000_000_000) {
 
 test('an AuditLog exported as FHIR AuditEvents and read back from a server verifies again', () => {
   const { jsonl, key } = log();
-  const bundle = phiseal.toFhirAuditEvents(jsonl);
+  const bundle = toFhirAuditEvents(jsonl);
   assert.equal(bundle.resourceType, 'Bundle');
   assert.equal(bundle.entry.length, 6, '4 entries, 2 checkpoints');
   const events = bundle.entry.map((e) => e.resource);
@@ -50,31 +50,41 @@ test('an AuditLog exported as FHIR AuditEvents and read back from a server verif
   assert.ok(spec.length >= 5, 'the specification ships AuditEvent examples');
   // A server's search result: its own events mixed in, everything in reverse, with ids.
   const served = [...events.map((e, i) => ({ ...e, id: `ae-${i}`, meta: { versionId: '1' } })), ...spec].reverse();
-  const back = phiseal.fromFhirAuditEvents({ resourceType: 'Bundle', type: 'searchset', entry: served.map((resource) => ({ resource })) });
+  const back = fromFhirAuditEvents({ resourceType: 'Bundle', type: 'searchset', entry: served.map((resource) => ({ resource })) });
   assert.deepEqual([back.entries, back.checkpoints, back.skipped], [4, 2, spec.length]);
   assert.equal(back.jsonl, jsonl);
   const report = phiseal.verifyLog(back.jsonl, [key.publicKey]);
   assert.ok(report.valid && report.authenticated, JSON.stringify(report.problem));
   // As JSON text through a FHIR server and back: the same.
-  assert.equal(phiseal.fromFhirAuditEvents(JSON.parse(JSON.stringify(phiseal.toFhirAuditEvents(jsonl, { transaction: true })))).jsonl, jsonl);
+  assert.equal(fromFhirAuditEvents(JSON.parse(JSON.stringify(toFhirAuditEvents(jsonl, { transaction: true })))).jsonl, jsonl);
 });
 
 test('attack: an edited AuditEvent element is INVALID_SIGNATURE, a fork STALE_VERSION, mixed logs need logId', async () => {
   const { jsonl } = log();
-  const events = phiseal.toFhirAuditEvents(jsonl).entry.map((e) => e.resource);
+  const events = toFhirAuditEvents(jsonl).entry.map((e) => e.resource);
   const edited = structuredClone(events);
   edited[0].entity[0].what.identifier.value = 'p-99';
-  await rejectsWith(assert, () => phiseal.fromFhirAuditEvents(edited), 'INVALID_SIGNATURE');
+  await rejectsWith(assert, () => fromFhirAuditEvents(edited), 'INVALID_SIGNATURE');
   const outcome = structuredClone(events);
   outcome[1].outcome = '0';
   delete outcome[1].outcomeDesc;
-  await rejectsWith(assert, () => phiseal.fromFhirAuditEvents(outcome), 'INVALID_SIGNATURE');
+  await rejectsWith(assert, () => fromFhirAuditEvents(outcome), 'INVALID_SIGNATURE');
   const other = log(1_800_000_000_000);
-  const mixed = [...events, ...phiseal.toFhirAuditEvents(other.jsonl).entry.map((e) => e.resource)];
+  const mixed = [...events, ...toFhirAuditEvents(other.jsonl).entry.map((e) => e.resource)];
   // Both logs are named clinic.example/audit-7: same seqs, different entries.
-  await rejectsWith(assert, () => phiseal.fromFhirAuditEvents(mixed), 'STALE_VERSION');
-  await rejectsWith(assert, () => phiseal.fromFhirAuditEvents('not json'), 'INVALID_ARGUMENT');
-  await rejectsWith(assert, () => phiseal.toFhirAuditEvents(42), 'INVALID_ARGUMENT');
+  await rejectsWith(assert, () => fromFhirAuditEvents(mixed), 'STALE_VERSION');
+  await rejectsWith(assert, () => fromFhirAuditEvents('not json'), 'INVALID_ARGUMENT');
+  await rejectsWith(assert, () => toFhirAuditEvents(42), 'INVALID_ARGUMENT');
+});
+
+test('the JavaScript exporter gives the Rust exporter\'s bytes for the shared vector, and reads it back', () => {
+  // tests/support/audit-fhir-*.json: written by phiseal::audit::fhir (tests/audit_fhir.rs).
+  const support = new URL('../support/', import.meta.url);
+  const jsonl = readFileSync(new URL('audit-fhir-log.jsonl', support), 'utf8');
+  const bundle = readFileSync(new URL('audit-fhir-bundle.json', support), 'utf8').trimEnd();
+  assert.equal(JSON.stringify(toFhirAuditEvents(jsonl)), bundle);
+  assert.equal(fromFhirAuditEvents(JSON.parse(bundle)).jsonl, jsonl);
+  assert.ok(phiseal.verifyLog(jsonl, []).valid);
 });
 
 test('fhirPatientSchema seals in a patient browser without the tenant index key; fhirSchema needs it', async () => {

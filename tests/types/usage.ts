@@ -13,7 +13,7 @@ import { MediaKeyring, SecureCall, callSafetyCode, generateBaseKey, unwrapBaseKe
 import { decryptStream, encryptStream } from '../../js/stream.js';
 import { Watermark, decodeForensicMark, watermarkTrack, type WatermarkEvent } from '../../js/watermark.js';
 import { CaptureGuard, type CaptureAttempt } from '../../js/guard.js';
-import { FhirGroup, FhirSearch, fhirSchema } from '../../js/fhir.js';
+import { FhirGroup, FhirSearch, fhirPatientSchema, fhirSchema, fromFhirAuditEvents, toFhirAuditEvents } from '../../js/fhir.js';
 
 export async function usage(): Promise<string[]> {
   await init();
@@ -31,6 +31,10 @@ export async function usage(): Promise<string[]> {
   context.seal(pt);
   const schema: Schema = { id: 'x', version: 1, fields: { 'a.b': true, 'c[]': { mode: 'blindIndex', bits: 16, group: 'g' } } };
   const fhir: Schema = fhirSchema;
+  const patientSide: Schema = fhirPatientSchema;
+  const auditBundle = toFhirAuditEvents('', { transaction: true });
+  const back: { jsonl: string; skipped: number } = fromFhirAuditEvents(auditBundle.entry?.map((e) => e.resource ?? { resourceType: 'Basic' }) ?? [], { logId: 'l' });
+  if (back.skipped < 0 || patientSide.id !== 'phiseal/fhir-r4-patient') throw new Error('types');
   const typed = defineSchema({ id: 'fhir', version: 1, resources: { Patient: { 'deceased[x]': { group: FhirGroup.IDENTITY }, '**.text': true } } });
   if (fhir.resources && typed.resources && FhirSearch.identifier.startsWith('[Patient]')) verifyAllPhiEncrypted({}, typed);
   const indexKeys = new IndexKeyset([await generateIndexKey()]);
