@@ -423,6 +423,7 @@ pub fn from_fhir(input: &Value, log: Option<&str>) -> Result<Imported> {
 const BAD_EVENT: Error = Error::malformed("not a phiseal audit event");
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::instant;
 
