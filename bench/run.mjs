@@ -10,11 +10,25 @@ import { runCases } from './cases.js';
 import { runFieldCases } from './fields.js';
 import { runAuditCases } from './audit.js';
 import { runPrimitiveCases } from './primitives.js';
+import { runFhirCases } from './fhir.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 import { CHROMIUM_ARGS } from '../tests/support/chromium.mjs';
 
 const results = [];
+
+/** The clinical example resources of the FHIR R4 specification (top level: the seven types of docs/FHIR.md). */
+function fhirCorpus() {
+  const dir = new URL('../node_modules/hl7.fhir.r4.examples/', import.meta.url);
+  const types = ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'Encounter', 'DocumentReference', 'QuestionnaireResponse'];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'package.json')
+    .sort()
+    .map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')))
+    .filter((r) => types.includes(r.resourceType));
+}
+const corpus = fhirCorpus();
 
 function print(runtime, rows) {
   console.log(`\n${runtime}`);
@@ -41,6 +55,7 @@ try {
   print(`Chromium ${version}: primitives (MB/s or ops/s)`, await page.evaluate(() => window.runPrimitiveBench()));
   print(`Chromium ${version}: field encryption (records/s)`, await page.evaluate(() => window.runFieldBench()));
   print(`Chromium ${version}: audit log (per second)`, await page.evaluate(() => window.runAuditBench()));
+  print(`Chromium ${version}: FHIR R4 examples (resources/s)`, await page.evaluate((items) => window.runFhirBench(items), corpus));
   print(`Chromium ${version}: SFrame media (ratio for latency rows: WebCrypto / phiseal)`, await page.evaluate(() => window.runMediaBench()));
   print(`Chromium ${version}: encrypted streams`, await page.evaluate(() => window.runStreamBench()));
   print(`Chromium ${version}: capture guard (with guard / without)`, await page.evaluate(() => window.runGuardBench()));
@@ -55,6 +70,7 @@ print(`Node ${process.version}`, await runCases());
 print(`Node ${process.version}: primitives (MB/s or ops/s)`, await runPrimitiveCases());
 print(`Node ${process.version}: field encryption (records/s)`, await runFieldCases({ batch: 200 }));
 print(`Node ${process.version}: audit log (per second)`, await runAuditCases());
+print(`Node ${process.version}: FHIR R4 examples (resources/s)`, await runFhirCases(corpus));
 console.log('\nsizes (bench/size.mjs)');
 console.log(execFileSync(process.execPath, [new URL('./size.mjs', import.meta.url).pathname], { encoding: 'utf8' }));
 await writeFile(new URL('./results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), results }, null, 1) + '\n');
