@@ -404,6 +404,21 @@ export async function removeRecipient(sealed, opts) {
   return rekeyRecord(sealed, { ...o, recipients });
 }
 
+/**
+ * The organisation's recovery policy (docs/FORMAT.md §9.4): throws
+ * NOT_RECIPIENT unless `recoveryKey` (the recovery PublicKey the
+ * organisation pinned) is a recipient of every group of `sealed`. Reads the
+ * header only, no key: run it wherever records are stored, as
+ * verifyAllPhiEncrypted.
+ */
+export function checkRecoverable(sealed, recoveryKey) {
+  const kid = recipientKeyArg(recoveryKey, 'a PublicKey (the recovery key)').kid;
+  const missing = inspectRecord(sealed).groups.filter((g) => !g.recipients.includes(kid)).map((g) => g.group);
+  if (missing.length > 0) {
+    throw new PhisealError(`the recovery key is not a recipient of the group(s) ${missing.join(', ')} of this record`, ErrorCode.NOT_RECIPIENT);
+  }
+}
+
 /** The (unauthenticated) header of a sealed record: ids, version, epoch, created, context, author, groups and recipient kids. */
 export function inspectRecord(sealed) {
   requireInit();

@@ -562,6 +562,8 @@ export declare function removeRecipient(
   sealed: { [key: string]: Json },
   options: Omit<RewrapOptions, 'recipients'> & { directory: PublicKey[]; recipient: PublicKey | string },
 ): Promise<{ [key: string]: Json }>;
+/** NOT_RECIPIENT unless the organisation's recovery key is a recipient of every group of the record (FORMAT §9.4; header only, no key). */
+export declare function checkRecoverable(sealed: { [key: string]: Json }, recoveryKey: PublicKey): void;
 /** The header as stored, with its digest: unauthenticated (use it for routing; openRecord authenticates). */
 export declare function inspectRecord(sealed: { [key: string]: Json }): OpenedHeader;
 export declare function needsRotation(sealed: { [key: string]: Json }, options?: { maxAgeDays?: number; now?: Date | number }): boolean;

@@ -11,6 +11,8 @@ pub mod json;
 pub mod kdf;
 pub mod keys;
 pub mod media;
+#[cfg(feature = "recovery")]
+pub mod recovery;
 pub mod sign;
 pub mod trust;
 

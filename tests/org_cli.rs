@@ -120,3 +120,80 @@ fn init_issue_revoke_and_verify() {
     assert_eq!(org(&["revocations", missing.to_str().unwrap()]).0, 2);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+fn recovery_cmd(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phiseal")).arg("recovery").args(args).output().unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// `phiseal recovery` (src/bin/phiseal/recovery.rs): the ceremony writes the
+/// recovery public key and one share per officer; two officers reseal theirs
+/// to a session, which combines them into the recovery key; one share is
+/// refused, and no file ever holds the key before the combination.
+#[test]
+fn recovery_ceremony_on_the_command_line() {
+    let tmp = std::env::temp_dir().join(format!("phiseal-recovery-{}-{}", std::process::id(), now()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let officers: Vec<PrivateKey> = (0..3).map(|_| PrivateKey::generate().unwrap()).collect();
+    let mut pub_files = Vec::new();
+    for (i, o) in officers.iter().enumerate() {
+        let f = tmp.join(format!("officer-{i}.pub.jwk"));
+        std::fs::write(&f, o.public_key().to_jwk().to_json().as_str()).unwrap();
+        std::fs::write(tmp.join(format!("officer-{i}.key.pem")), o.to_pkcs8_pem().as_str()).unwrap();
+        pub_files.push(f.to_str().unwrap().to_owned());
+    }
+    let out = tmp.join("ceremony");
+    let o = out.to_str().unwrap();
+    let mut args = vec!["split", "--threshold", "2", "--out", o];
+    args.extend(pub_files.iter().map(String::as_str));
+    let (code, kid, err) = recovery_cmd(&args);
+    assert_eq!(code, 0, "{err}");
+    let recovery_pub = out.join("recovery.pub.jwk");
+    let files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(files.len(), 4, "the public key and three shares, no private key: {files:?}");
+    let session = tmp.join("session");
+    let s = session.to_str().unwrap();
+    assert_eq!(recovery_cmd(&["session", s]).0, 0);
+    let mut sealed = Vec::new();
+    for i in [0, 2] {
+        let share = out.join(format!("share-{}.phr", i + 1));
+        let key = tmp.join(format!("officer-{i}.key.pem"));
+        let to = session.join("session.pub.jwk");
+        let (code, text, err) = recovery_cmd(&[
+            "reseal",
+            share.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--to",
+            to.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let f = tmp.join(format!("to-session-{i}.phr"));
+        std::fs::write(&f, text).unwrap();
+        sealed.push(f.to_str().unwrap().to_owned());
+    }
+    // An officer cannot reseal someone else's share.
+    let wrong = recovery_cmd(&[
+        "reseal",
+        out.join("share-1.phr").to_str().unwrap(),
+        "--key",
+        tmp.join("officer-1.key.pem").to_str().unwrap(),
+        "--to",
+        session.join("session.pub.jwk").to_str().unwrap(),
+    ]);
+    assert_eq!(wrong.0, 2);
+    let e = recovery_pub.to_str().unwrap();
+    assert_eq!(recovery_cmd(&["combine", s, "--expect", e, &sealed[0]]).0, 2, "one share is not enough");
+    let (code, combined, err) = recovery_cmd(&["combine", s, "--expect", e, &sealed[0], &sealed[1]]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(combined.trim(), kid.trim());
+    let key = PrivateKey::from_pkcs8_pem(&std::fs::read_to_string(session.join("recovery.key.pem")).unwrap()).unwrap();
+    assert_eq!(key.public_key().kid(), kid.trim());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(session.join("recovery.key.pem")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -18,6 +18,9 @@
 //! phiseal org init|issue|revoke|revocations|list DIR …
 //!                                         the organisation's certificate authority
 //!                                         (docs/TRUST.md; see src/bin/phiseal/org.rs)
+//! phiseal recovery split|session|reseal|combine …
+//!                                         the recovery key ceremony and a recovery
+//!                                         (docs/FORMAT.md §9; see src/bin/phiseal/recovery.rs)
 //! ```
 //!
 //! Exit status: 0 when every case passed (no plaintext PHI), 1 when any case
@@ -29,8 +32,10 @@ use phiseal::conformance::{Report, run_file};
 
 #[path = "phiseal/org.rs"]
 mod org;
+#[path = "phiseal/recovery.rs"]
+mod recovery;
 
-const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY... [--since CHECKPOINT] [--witness KEY...] [--witnesses-required N] [--keep FILE]\n       phiseal org init|issue|revoke|revocations|list DIR ...";
+const USAGE: &str = "usage: phiseal vectors FILE...\n       phiseal check-phi SCHEMA.json FILE...\n       phiseal audit verify LOG.jsonl --trust KEY... [--since CHECKPOINT] [--witness KEY...] [--witnesses-required N] [--keep FILE]\n       phiseal org init|issue|revoke|revocations|list DIR ...\n       phiseal recovery split|session|reseal|combine ...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
             audit_verify(rest.get(1..).unwrap_or_default())
         }
         Some((cmd, rest)) if cmd == "org" => org::run(rest),
+        Some((cmd, rest)) if cmd == "recovery" => recovery::run(rest),
         Some((cmd, rest)) if cmd == "audit" && rest.first().is_some_and(|s| s == "bench") => {
             match rest.get(1).map_or(Ok(1_000_000), |n| n.parse::<u64>()) {
                 Ok(n) if n >= 2 => audit_bench(n),
