@@ -80,12 +80,35 @@ export function init(moduleOrPath) {
       wasm = glue;
       loaded = build;
       for (const f of onReady.splice(0)) f(glue);
+      prefillWhenIdle(glue);
     })();
     ready.catch(() => {
       ready = null;
     });
   }
   return ready;
+}
+
+/**
+ * How many single-use HPKE ephemeral keys a page makes in idle time after
+ * init() (issue #23): the common interactive case, one form sealed now and
+ * then, then costs one ECDH instead of a key generation plus an ECDH. They
+ * are non-extractable WebCrypto keys, each used once; the pool refills
+ * itself after each seal (up to 16) and prepareEphemeralKeys(n) prepares
+ * more before a burst. Pages only (a window with WebCrypto): workers and
+ * Node have no idle time to borrow.
+ */
+const IDLE_EPHEMERAL_KEYS = 4;
+
+function prefillWhenIdle(glue) {
+  const g = globalThis;
+  if (isNode || typeof g.document === 'undefined' || typeof g.crypto?.subtle?.generateKey !== 'function') return;
+  if (typeof glue.prepareEphemeralKeys !== 'function') return;
+  const run = () => {
+    glue.prepareEphemeralKeys(IDLE_EPHEMERAL_KEYS).catch(() => {}); // a later seal generates inline and reports errors
+  };
+  if (typeof g.requestIdleCallback === 'function') g.requestIdleCallback(run, { timeout: 2000 });
+  else setTimeout(run, 0);
 }
 
 /** Which build init() loaded: 'full', 'fields', or null before init. */
