@@ -8,7 +8,7 @@
 //   node examples/patient-portal/org.mjs --dir DIR [--origin URL]... [--timeout 3600]
 //     DIR/root.key.jwk (the root's private key, mode 0600, made on the first
 //     run), DIR/root.pub.jwk (pin this), DIR/issued.jsonl, DIR/revoked.json;
-//     prints one JSON line {url, root, admin, staff: {actor: credential}}
+//     prints one JSON line {url, root, admin, escrow, staff: {actor: credential}}
 //     (to its parent only: the credentials are new random values on every
 //     start) and serves, to the pages of the --origin URLs only (CORS):
 //     GET  /root                                 {root: jwk}
@@ -22,23 +22,31 @@
 // staff sign in through the organisation's SSO): the desk certifies the
 // encryption key of each care-team member of schema.js STAFF for the access
 // groups of that role (ROLE_GROUPS), an audit signer key of a care-team
-// member for one day, and a patient's author key for its patient id. A
-// subject's encryption or author key is certified once: another key for the
-// same subject is refused until the administrator revokes the first (a
-// lost device). The same key enrolled again gets its certificate again
-// (a new one if its role's groups changed meanwhile).
+// member for one day, a patient's author key for its patient id, and a
+// patient's break-glass key (subject `break-glass:<patientId>`, role
+// `break-glass`, every group of the schema) for the break-glass escrow
+// (escrow.mjs) only. A subject's encryption or author key is certified
+// once: another key for the same subject is refused until the
+// administrator revokes the first (a lost device). A break-glass key is
+// the exception: the escrow replaces it after each release (the new one is
+// certified, the one it released is revoked here at once). The same key
+// enrolled again gets its certificate again (a new one if its role's groups
+// changed meanwhile).
 //
 // Who may ask. A staff key (encrypt or sign) is certified only for a
 // request carrying `authorization: Bearer CREDENTIAL`, the credential this
 // desk made for that staff member at start (401 without one, 403 with
-// another); /revoke needs the administrator's secret. They stand in for the
+// another); a break-glass key needs the escrow's credential (made here at
+// start too, handed by the launcher to the escrow process only); /revoke
+// needs the administrator's secret. They stand in for the
 // staff member's SSO session and the administrator's console: the desk
 // hands them to its parent (the demo launcher, which prints each staff
 // member's sign-in link in its console, and the tests), never to the
 // portal's storage server, which therefore cannot have its own key
 // certified for Dr. Lee (to have patients seal to it) or as a care-team
 // audit signer (to forge audit logs), nor revoke a genuine key to make room
-// for one of its own. A staff page keeps its credential in localStorage: a
+// for one of its own, nor have a break-glass key of its own certified for
+// a patient (which every intake would then be sealed to). A staff page keeps its credential in localStorage: a
 // script running in that page can use it, as it could use an SSO session
 // (the desk still certifies one encryption key per member). Patients'
 // author keys need no credential here (a real desk proofs the patient's
@@ -55,7 +63,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, importPublicKey, issueCertificate, issueRevocations, SigningKey, Trust } from '../../js/index.js';
-import { ROLE_GROUPS, STAFF } from './schema.js';
+import { ALL_GROUPS, BREAK_GLASS_ROLE, BREAK_GLASS_SUBJECT, ROLE_GROUPS, STAFF } from './schema.js';
 
 const MAX_BODY = 1 << 16;
 const DAY = 86_400_000;
@@ -96,13 +104,14 @@ export async function orgRoot(dir) {
 /**
  * Starts the desk on 127.0.0.1. `origins`: the pages allowed to call it
  * (CORS; a request from any other page is refused). Resolves to
- * {url, root, admin, staff, close}: `admin` the administrator's secret,
- * `staff` each staff member's credential (actor -> secret), both new on
- * every start.
+ * {url, root, admin, escrow, staff, close}: `admin` the administrator's
+ * secret, `escrow` the break-glass escrow's, `staff` each staff member's
+ * credential (actor -> secret), all new on every start.
  */
 export async function startOrgDesk({ dir, port = 0, origins = [] }) {
   const root = await orgRoot(dir);
   const admin = secret();
+  const escrow = secret();
   const staffCredentials = Object.fromEntries([...STAFF_BY_ACTOR.keys()].map((actor) => [actor, secret()]));
   const issuedFile = join(dir, 'issued.jsonl');
   const revokedFile = join(dir, 'revoked.json');
@@ -116,6 +125,8 @@ export async function startOrgDesk({ dir, port = 0, origins = [] }) {
     const staff = STAFF_BY_ACTOR.get(subject);
     // A staff member's key only with that staff member's credential (before anything else is looked at).
     if (staff) requireBearer(req, staffCredentials[subject], `enrolling a key for ${subject}`);
+    const breakGlass = BREAK_GLASS_SUBJECT.test(subject);
+    if (breakGlass) requireBearer(req, escrow, `enrolling a break-glass key for ${subject.slice('break-glass:'.length)}`);
     let publicKey;
     try {
       publicKey = importPublicKey(jwk); // a P-384 public key only: a private JWK is refused
@@ -125,8 +136,14 @@ export async function startOrgDesk({ dir, port = 0, origins = [] }) {
     if (jwk.d !== undefined) throw fail(400, 'that is a private key: the desk certifies public keys only');
     let claims;
     let once = true;
+    let replaces = false;
     const now = Date.now();
-    if (staff && purpose === 'encrypt') {
+    if (breakGlass && purpose === 'encrypt') {
+      // Every group: the escrow can open every record sealed to it, and releases it only after the audit entry (escrow.mjs).
+      claims = { subject, name: 'break-glass escrow', role: BREAK_GLASS_ROLE, groups: ALL_GROUPS, purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 365 * DAY };
+      replaces = true;
+      once = false;
+    } else if (staff && purpose === 'encrypt') {
       claims = { subject, name: staff.name, role: staff.role, groups: ROLE_GROUPS[staff.role], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 30 * DAY };
     } else if (staff && purpose === 'sign') {
       // Audit signer keys (non-extractable, kept in each staff member's KeyStore; a new one per browser): short-lived, any number.
@@ -149,9 +166,15 @@ export async function startOrgDesk({ dir, port = 0, origins = [] }) {
     const certificate = issueCertificate({ ...claims, publicKey }, root);
     const c = await trust.certify(certificate, { purpose });
     const entry = { subject, purpose, kid: c.kid, serial: c.serial, notAfter: c.notAfter, groups: claims.groups, certificate };
+    // A new break-glass key replaces the patient's earlier ones: revoked now, so no browser seals to a released key again.
+    const replaced = replaces ? issued.filter((e) => e.subject === subject && e.purpose === purpose && live(e, now)).map((e) => e.serial) : [];
     issued.push(entry);
     await appendFile(issuedFile, `${JSON.stringify(entry)}\n`);
-    return { certificate };
+    if (replaced.length) {
+      for (const serial of replaced) revoked.add(serial);
+      await writeFile(revokedFile, JSON.stringify([...revoked]));
+    }
+    return { certificate, revoked: replaced };
   }
 
   async function revoke({ serial }) {
@@ -228,7 +251,7 @@ export async function startOrgDesk({ dir, port = 0, origins = [] }) {
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, root: root.publicKey.toJwk(), admin, staff: staffCredentials, close: () => new Promise((r) => server.close(r)) };
+  return { url, root: root.publicKey.toJwk(), admin, escrow, staff: staffCredentials, close: () => new Promise((r) => server.close(r)) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -243,7 +266,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   const origins = process.argv.flatMap((a, i) => (a === '--origin' && process.argv[i + 1] ? [process.argv[i + 1]] : []));
   const desk = await startOrgDesk({ dir, origins });
-  console.log(JSON.stringify({ url: desk.url, root: desk.root, admin: desk.admin, staff: desk.staff }));
+  console.log(JSON.stringify({ url: desk.url, root: desk.root, admin: desk.admin, escrow: desk.escrow, staff: desk.staff }));
   const stop = () => desk.close().then(() => process.exit(0));
   setTimeout(stop, Number(arg('--timeout', 3600)) * 1000).unref();
   process.stdin.on('end', stop);

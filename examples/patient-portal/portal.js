@@ -19,12 +19,20 @@
 
 import * as phiseal from '../../js/index.js';
 import { PINS } from './pins.js';
-import { ROLE_GROUPS, SCHEMA, STAFF } from './schema.js';
+import { ALL_GROUPS, breakGlassSubject, BREAK_GLASS_ROLE, ROLE_GROUPS, SCHEMA, STAFF } from './schema.js';
 
 // phiseal's one rule: await init() before anything else; every page of the portal imports this module.
 await phiseal.init();
 
 export { phiseal, ROLE_GROUPS, SCHEMA, STAFF };
+
+/** Calls the break-glass escrow (its address is pinned with the root); rejects with its error and HTTP status. */
+export async function escrow(path, body) {
+  const res = await fetch(`${PINS.escrow}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+  if (!res.ok) throw Object.assign(new Error(`break-glass escrow: ${json.error ?? `HTTP ${res.status}`}`), { status: res.status });
+  return json;
+}
 
 export const $ = (id) => document.getElementById(id);
 
@@ -131,6 +139,7 @@ export async function trustContext() {
 export async function careTeam(ctx) {
   const team = [];
   for (const staff of Object.values(STAFF)) {
+    if (staff.careTeam === false) continue; // not sealed to: break-glass only
     const certificate = await ctx.lookup(staff.actor);
     if (certificate === null) continue; // not enrolled yet
     const groups = ROLE_GROUPS[staff.role];
@@ -141,11 +150,33 @@ export async function careTeam(ctx) {
 }
 
 /**
+ * The patient's break-glass key as a seal recipient, from a verified
+ * directory lookup of `break-glass:<patientId>`, certified by the pinned
+ * root for that subject, role `break-glass` and every group. Throws when it
+ * is missing (UNTRUSTED_KEY) or does not verify (the Trust's codes): the
+ * intake page then seals nothing, so no record exists that emergency access
+ * could not reach, and none is sealed to a break-glass key the server made.
+ * @returns {Promise<{certified: phiseal.CertifiedKey, recipient: {certificate: string, groups: string[]}}>}
+ */
+export async function emergencyRecipient(ctx, patientId) {
+  const subject = breakGlassSubject(patientId);
+  const certificate = await ctx.lookup(subject);
+  if (certificate === null) throw new phiseal.PhisealError(`no break-glass key is published for ${patientId}`, phiseal.ErrorCode.UNTRUSTED_KEY);
+  const certified = await ctx.trust.certify(certificate, { purpose: 'encrypt', groups: [...ALL_GROUPS] });
+  if (certified.subject !== subject || certified.role !== BREAK_GLASS_ROLE) {
+    throw new phiseal.PhisealError(`the break-glass key is certified for ${certified.subject} (${certified.role})`, phiseal.ErrorCode.CONTEXT_MISMATCH);
+  }
+  return { certified, recipient: { certificate, groups: [...ALL_GROUPS] } };
+}
+
+/**
  * The patient of this browser (profile `profile`): an id made here (opaque,
  * not PHI) and an author key, non-extractable, kept in the KeyStore across
  * reloads; the desk certifies its public half for the id (once: another key
  * for the id is refused), and the certificate is published in the directory,
- * where the care team looks it up.
+ * where the care team looks it up. The break-glass escrow makes (first
+ * time) or names (its current one) the patient's emergency key, certified
+ * by the desk; this browser publishes that certificate too.
  * @returns {Promise<{patientId: string, author: phiseal.AuthorKey, created: boolean, certificate: string}>}
  */
 export async function patientIdentity(profile = 'default') {
@@ -169,6 +200,8 @@ export async function patientIdentity(profile = 'default') {
     }
     const { certificate } = await desk('enroll', { subject: patientId, purpose: 'sign', jwk: author.publicKey.toJwk() });
     await api('directory', { certificate });
+    const emergency = await escrow('patients', { patientId });
+    await api('directory', { certificate: emergency.certificate });
     return { patientId, author, created, certificate };
   } finally {
     store.close();
@@ -218,8 +251,8 @@ export async function foreignKeysFor(subject, ownKids) {
  * lists for this person that this browser does not hold (an alarm), or
  * null with `monitorError` when the directory's log did not verify (an
  * alarm too).
- * @param {'clinician'|'billing'} role
- * @returns {Promise<{staff: object, privateKey: phiseal.PrivateKey, kid: string, created: boolean, foreign: object[] | null, monitorError: phiseal.PhisealError | null}>}
+ * @param {'clinician'|'billing'|'emergency'} role  the page (a key of STAFF)
+ * @returns {Promise<{staff: object, privateKey: phiseal.PrivateKey, kid: string, certificate: string, created: boolean, foreign: object[] | null, monitorError: phiseal.PhisealError | null}>}
  */
 export async function staffKey(role) {
   const staff = STAFF[role];
@@ -248,7 +281,7 @@ export async function staffKey(role) {
       if (!(e instanceof phiseal.PhisealError)) throw e;
       monitorError = e;
     }
-    return { staff, privateKey, kid: privateKey.kid, created, foreign, monitorError };
+    return { staff, privateKey, kid: privateKey.kid, certificate, created, foreign, monitorError };
   } finally {
     store.close();
   }
@@ -271,7 +304,9 @@ export const pinned = { read: readJson, write: (key, value) => localStorage.setI
  * server hands out. The key is also registered with the witness, which
  * cosigns the checkpoints the server relays. `record(entry, check)` appends durably (IndexedDB) before it
  * resolves; `publish()` signs a checkpoint and sends the pending lines to the
- * server.
+ * server. `chain()` is the whole chain of this tab as JSON Lines, kept in
+ * sessionStorage as it is sent (what the break-glass escrow verifies);
+ * `certificate` the signer key's certificate.
  */
 export async function staffAudit(role) {
   const staff = STAFF[role];
@@ -306,13 +341,23 @@ export async function staffAudit(role) {
   if (!bound.ok) throw new Error(`the witness refused this log's key: ${(await bound.json().catch(() => ({}))).error ?? `HTTP ${bound.status}`}`);
   const actor = { id: staff.actor, role: staff.role };
   const device = navigator.userAgent.includes('Headless') ? 'headless test browser' : 'portal web app';
+  const linesSlot = `${name}-lines`;
+  const kept = () => JSON.parse(sessionStorage.getItem(linesSlot) ?? '[]');
   return {
     logId: queue.logId,
+    certificate,
     record: (entry, check) => queue.append({ actor, client: { device }, ...entry }, check),
     async publish() {
       await queue.checkpoint();
-      return queue.flush((lines) => api('audit', { lines }));
+      return queue.flush((lines) => {
+        // The copy first (at least once: a retried flush sends lines again, kept once).
+        const all = kept();
+        const have = new Set(all);
+        sessionStorage.setItem(linesSlot, JSON.stringify([...all, ...lines.filter((l) => !have.has(l))]));
+        return api('audit', { lines });
+      });
     },
+    chain: () => `${kept().join('\n')}\n`,
   };
 }
 

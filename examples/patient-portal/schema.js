@@ -21,17 +21,38 @@ import { fhirPatientSchema } from '../../js/fhir.js';
 
 export const SCHEMA = fhirPatientSchema;
 
+/** Every group of the schema (what the break-glass key receives). */
+export const ALL_GROUPS = Object.freeze(['identity', 'clinical', 'billing']);
+
 /** Which groups each role's key receives when a patient seals a record. */
 export const ROLE_GROUPS = Object.freeze({
-  clinician: ['identity', 'clinical', 'billing'],
+  clinician: ALL_GROUPS,
   billing: ['identity', 'billing'],
 });
 
-/** The demo's care team (identities only: each key is made in that person's browser). */
+/**
+ * The demo's staff (identities only: each key is made in that person's
+ * browser), keyed by the page each one uses. `careTeam: false`: a member
+ * patients do not seal to. Dr. Okafor works in the emergency department: her
+ * key is certified like any clinician's, but she is not on the patients' care
+ * team, so she opens a patient's records only through the break-glass escrow
+ * (escrow.mjs, emergency.html).
+ */
 export const STAFF = Object.freeze({
   clinician: { actor: 'dr-lee', role: 'clinician', name: 'Dr. Maya Lee, MD' },
   billing: { actor: 'billing-ortiz', role: 'billing', name: 'Sam Ortiz, billing office' },
+  emergency: { actor: 'dr-okafor', role: 'clinician', name: 'Dr. Femi Okafor, MD, emergency department', careTeam: false },
 });
+
+/**
+ * Break-glass (escrow.mjs): each patient has one emergency key pair at a
+ * time, made and kept by the organisation's escrow, certified by the root
+ * for every group under this subject and role, and published in the
+ * directory. The patient's browser seals every intake to it as well.
+ */
+export const breakGlassSubject = (patientId) => `break-glass:${patientId}`;
+export const BREAK_GLASS_ROLE = 'break-glass';
+export const BREAK_GLASS_SUBJECT = /^break-glass:patient-[0-9a-f-]{36}$/;
 
 /** The name of the portal's key directory (the origin line of its signed checkpoints). */
 export const DIRECTORY_ORIGIN = 'directory.portal.example/keys';

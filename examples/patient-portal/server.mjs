@@ -1,12 +1,16 @@
 // The patient portal's server: a transparent key directory (certificates
-// only: the care team's encryption keys and each patient's author key, each
-// certified by the organisation's root at its enrollment desk, org.mjs), the
+// only: the care team's encryption keys, each patient's author key and
+// each patient's break-glass key (escrow.mjs), each certified by the
+// organisation's root at its enrollment desk, org.mjs), the
 // care team's certified audit signer keys, sealed intake records (FHIR R4
 // Bundles, sealed with the FHIR preset: schema.js) filed under their
 // patient, and audit lines, stored in SQLite. It never holds a private
 // key of a member, the root key or a plaintext PHI field: records arrive
 // sealed and signed by the patient's browser, and a record in which a schema
-// field is still plaintext is refused.
+// field is still plaintext is refused. It plays no part in break-glass
+// access: the escrow (escrow.mjs) releases a patient's emergency key to a
+// clinician after checking her signed audit entry itself, and this server
+// holds nothing it would accept.
 //
 // Directory: this server runs it (it is the directory's operator, with its
 // own directory signing key) and is not trusted with it. Every publication
@@ -49,7 +53,7 @@ import { fileURLToPath } from 'node:url';
 import {
   AuditTree, checkpointLine, importPublicKey, init, inspectRecord, KeyDirectory, parseCheckpoint, Trust, verifyAllPhiEncrypted,
 } from '../../js/index.js';
-import { DIRECTORY_ORIGIN, SCHEMA, STAFF } from './schema.js';
+import { BREAK_GLASS_ROLE, BREAK_GLASS_SUBJECT, DIRECTORY_ORIGIN, SCHEMA, STAFF } from './schema.js';
 
 const MAX_BODY = 1 << 20; // 1 MiB: an intake record is a few KiB
 
@@ -269,7 +273,10 @@ export async function portalApi({ file, orgRoot, directoryKey, desk }) {
         c = await certified(certificate, 'sign');
         if (!PATIENT_ID.test(c.subject)) throw new HttpError(400, "signing keys in this directory are patients' author keys");
       }
-      if (c.purposes.includes('encrypt') && !STAFF_ACTORS.has(c.subject)) throw new HttpError(400, "encryption keys in this directory are the care team's");
+      const breakGlass = BREAK_GLASS_SUBJECT.test(c.subject) && c.role === BREAK_GLASS_ROLE;
+      if (c.purposes.includes('encrypt') && !STAFF_ACTORS.has(c.subject) && !breakGlass) {
+        throw new HttpError(400, "encryption keys in this directory are the staff's and the patients' break-glass keys");
+      }
       const current = newest(c.subject);
       if (current?.certificate === certificate) return { subject: c.subject, index: current.idx };
       return { subject: c.subject, index: await publish(c.subject, certificate) };

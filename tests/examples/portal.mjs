@@ -7,12 +7,19 @@
 // pages are checked; last, the server (playing the compromised one) moves a
 // record to another patient's row, swaps the care team's keys in its
 // directory, forks it, shows Dr. Lee's monitor an older log, and rewrites
-// the audit logs, and the pages must refuse each. Called by run.mjs.
+// the audit logs, and the pages must refuse each. Then break-glass: Dr.
+// Okafor (emergency department, not on the care team) opens nothing with
+// her own key; her client, bypassing the emergency page, asks the escrow
+// without a valid signed entry and is refused; the page's request is
+// granted (the escrow stores the entry first); the storage server, replaying
+// what it holds, gets nothing. Called by run.mjs.
+import { randomUUID } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { mkdir, readFile, symlink, unlink } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
 import {
-  AuditLog, generateKeyPair, importPublicKey, init, inspectRecord, issueCertificate, parseCheckpoint, SigningKey, Trust, verifyAllPhiEncrypted, verifyLog,
+  AuditLog, generateKeyPair, hpkeOpen, importPublicKey, init, inspectRecord, issueCertificate, parseCheckpoint, SigningKey, Trust, verifyAllPhiEncrypted,
+  verifyInclusion, verifyLog,
 } from '../../js/index.js';
 import { SCHEMA } from '../../examples/patient-portal/schema.js';
 import { ROOT } from '../support/serve.mjs';
@@ -178,6 +185,9 @@ export async function portalTests({ context, url, check, server }) {
     return Object.entries(statuses).map(([k, v]) => `${k}: ${v}`).join('; ');
   });
 
+  /** The two patients' rows (id, patient_id, sealed) as stored before the server moved them. */
+  let intakeRows = null;
+
   /** Fills and submits the intake form as the patient of `profile`; resolves to the stored record id. */
   const submitIntake = async (phi, profile) => {
     await page.goto(`${url}/examples/patient-portal/intake.html${profile ? `?profile=${profile}` : ''}`);
@@ -237,10 +247,14 @@ export async function portalTests({ context, url, check, server }) {
     const clear = values.filter(([, v]) => !(typeof v === 'string' && v.startsWith('phs1.'))).map(([k]) => k);
     assert(clear.length === 0, `not ciphertext in the stored Bundle: ${clear.join(', ')}`);
     assert(sealed.meta.tag[0].code === 'new patient, telehealth', `visit type: ${JSON.stringify(sealed.meta)}`);
-    // Who each group's data key was wrapped to: the Patient for both, the answers for Dr. Lee only.
+    // Who each group's data key was wrapped to: the Patient for both, the answers for Dr. Lee only, and every group to
+    // the patient's break-glass key (held by the escrow, certified for this patient).
     const actorOf = Object.fromEntries(Object.entries(staffKids).map(([actor, kid]) => [kid, actor]));
+    for (const [subject, cert] of await directoryLog()) {
+      if (subject === `break-glass:${inspectRecord(sealed).context.patientId}`) actorOf[(await rootTrust().certify(cert, { purpose: 'encrypt' })).kid] = 'break-glass';
+    }
     const wrapped = Object.fromEntries(inspectRecord(sealed).groups.map((g) => [g.group, g.recipients.map((k) => actorOf[k] ?? k).sort().join('+')]));
-    assert(wrapped.identity === 'billing-ortiz+dr-lee' && wrapped.clinical === 'dr-lee', `wrapped to: ${JSON.stringify(wrapped)}`);
+    assert(wrapped.identity === 'billing-ortiz+break-glass+dr-lee' && wrapped.clinical === 'break-glass+dr-lee' && wrapped.billing === 'billing-ortiz+break-glass+dr-lee', `wrapped to: ${JSON.stringify(wrapped)}`);
     // The server refuses a record with a name or an answer left in plaintext.
     for (const [what, edit] of [
       ['a plaintext name', (r) => { r.entry[0].resource.name[0].text = 'Plain Text Name'; }],
@@ -316,6 +330,7 @@ export async function portalTests({ context, url, check, server }) {
     const rows = db.all('SELECT id, patient_id, sealed FROM records ORDER BY received');
     assert(rows.length === 2 && rows[1].id === second && rows[0].patient_id !== rows[1].patient_id, `rows: ${JSON.stringify(rows.map((r) => [r.id, r.patient_id]))}`);
     const [a, b] = rows;
+    intakeRows = rows.map((r) => ({ ...r })); // as the patients sealed them: the break-glass checks restore them
     // The first patient's browser kept its author key and id across reloads (KeyStore): same patient, no new key.
     await page.goto(`${url}/examples/patient-portal/intake.html`);
     await page.waitForFunction(() => window.portalReady === true, null, { timeout: 20_000 });
@@ -353,6 +368,8 @@ export async function portalTests({ context, url, check, server }) {
   });
 
   const records = () => server.portal.db.all('SELECT count(*) AS n FROM records')[0].n;
+  /** The certificate the directory serves for `subject` (no proofs checked: the test reads what the server holds). */
+  const lookupCert = async (subject) => (await (await fetch(`${url}/api/portal/directory/lookup?subject=${encodeURIComponent(subject)}`)).json()).certificate;
   /** Opens the intake page as the first patient; resolves to the code it refused the care team with (or null). */
   const intake = async () => {
     await page.goto(`${url}/examples/patient-portal/intake.html`);
@@ -441,6 +458,45 @@ export async function portalTests({ context, url, check, server }) {
     return `log of ${firstLog.entries.length} entries against the kept checkpoint of ${keptSize}: ${stale.monitor}; the current log: ${honest.foreign} keys she does not hold`;
   });
 
+  await check("portal: the server withholds or swaps the patient's break-glass key (none served, its own root, another patient's, Dr. Lee's certificate under it): each refused in the patient's browser before anything is sealed", async () => {
+    const before = records();
+    assert((await intake()) === null, `the honest directory was refused: ${await page.textContent('#team')}`);
+    const A = intakeRows[0].patient_id;
+    const B = intakeRows[1].patient_id;
+    const subject = `break-glass:${A}`;
+    const genuine = await lookupCert(subject);
+    const now = Date.now();
+    const serverKey = (await generateKeyPair()).publicKey;
+    const own = issueCertificate({ subject, name: 'break-glass escrow', role: 'break-glass', groups: ['identity', 'clinical', 'billing'], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 86_400_000, publicKey: serverKey }, SigningKey.generate());
+    const results = {};
+    // The attacking server keeps what it chose: the patient's page republishing the genuine certificate changes nothing.
+    const ignoreRepublish = (route) => (route.request().method() === 'POST' ? route.fulfill({ json: { subject, index: 0 } }) : route.continue());
+    await page.route('**/api/portal/directory', ignoreRepublish);
+    try {
+      const attack = async (name, expected, play) => {
+        await play();
+        const code = await intake();
+        results[name] = code;
+        assert(code === expected, `${name}: ${code} (expected ${expected}): ${await page.textContent('#team')}`);
+        assert(records() === before, `${name}: a record was sealed and sent`);
+      };
+      await page.route('**/api/portal/directory/lookup?subject=break-glass*', (route) => route.fulfill({ status: 404, json: { error: 'no key is published' } }));
+      await attack('none served', 'UNTRUSTED_KEY', () => {});
+      shots.push(await screenshot(page, 'portal-7-refused-no-break-glass-key'));
+      await page.unroute('**/api/portal/directory/lookup?subject=break-glass*');
+      await attack('its own root', 'UNTRUSTED_KEY', () => server.portal.directory.publish(subject, own));
+      await attack("another patient's break-glass key", 'CONTEXT_MISMATCH', async () => server.portal.directory.publish(subject, await lookupCert(`break-glass:${B}`)));
+      await attack("Dr. Lee's certificate", 'CONTEXT_MISMATCH', async () => server.portal.directory.publish(subject, await lookupCert('dr-lee')));
+    } finally {
+      await page.unroute('**/api/portal/directory');
+    }
+    await server.portal.directory.publish(subject, genuine);
+    assert((await intake()) === null, 'not restored');
+    const emergency = await page.evaluate(() => window.portalEmergency);
+    assert(emergency.subject === subject, JSON.stringify(emergency));
+    return Object.entries(results).map(([k, v]) => `${k}: ${v}`).join('; ');
+  });
+
   await check("portal: the administrator revokes Dr. Lee's key (a lost laptop), the server keeps serving it: refused in the patient's browser (KEY_REVOKED) before anything is sealed", async () => {
     const before = records();
     const issued = await (await fetch(`${server.desk.url}/issued`)).json();
@@ -509,6 +565,232 @@ export async function portalTests({ context, url, check, server }) {
     assert(overall.startsWith('NOT verified: 2 of 2'), overall);
     shots.push(await screenshot(page, 'portal-6-audit-attacks-refused'));
     return `cut back to ${keep} entries: ${after.problems[cutLog]}; rewritten under the server's key: ${after.problems[forgedLog]} (without the kept checkpoint: ${fresh.problem.code}); witness: its key refused (${registered.status}), the rewrite ${why.code}`;
+  });
+
+  // ---------------------------------------------------------------- break-glass (examples/patient-portal/escrow.mjs)
+
+  const escrowLog = async () => (await readFile(join(server.escrow.dir, 'break-glass.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  /** The escrow's current break-glass certificate of a patient (what the patient's browser publishes). */
+  const currentEmergency = async (patientId) => {
+    const res = await fetch(`${server.escrow.url}/patients`, { method: 'POST', body: JSON.stringify({ patientId }) });
+    const { certificate } = await res.json();
+    return { certificate, kid: (await rootTrust().certify(certificate, { purpose: 'encrypt' })).kid };
+  };
+  const postEscrow = (body) => fetch(`${server.escrow.url}/break-glass`, { method: 'POST', body: JSON.stringify(body) });
+  /** What the emergency page's break-glass request released (set by check 3). */
+  let granted = null;
+
+  await check("portal: break-glass 1: Dr. Okafor (emergency department, not on the care team) opens nothing with her own key (NOT_RECIPIENT); no emergency key is on her machine, and breakGlass() on the key she does hold, with a sink that merely claims to be durable, opens nothing either", async () => {
+    // The honest server again: the rows as the patients sealed them (the test above moved and re-filed them).
+    const db = server.portal.db;
+    for (const r of intakeRows) db.run('UPDATE records SET patient_id = ?, sealed = ? WHERE id = ?', [r.patient_id, r.sealed, r.id]);
+    await db.save();
+    const view = await waitView(page, server.signIn['dr-okafor'], url);
+    assert(view.records === 2 && view.opened === 0 && view.sealedToOthers === 2 && view.refusals.length === 0, `her view: ${JSON.stringify(view)}`);
+    const text = await page.textContent('#phi');
+    const shown = [...Object.values(PHI), ...Object.values(PHI2)].filter((v) => v && text.includes(v));
+    assert(shown.length === 0, `PHI shown without break-glass: ${shown}`);
+    // Her client, past the page: phiseal's breakGlass() is a policy helper; it wraps the key it is given, and hers is no recipient.
+    const A = intakeRows[0].patient_id;
+    const bypass = await page.evaluate(async (patientId) => {
+      const phiseal = await import('/js/index.js');
+      const { api, SCHEMA, staffKey, trustContext } = await import('/examples/patient-portal/portal.js');
+      const me = await staffKey('emergency');
+      const store = await phiseal.KeyStore.open({ name: 'phiseal-portal-keys-dr-okafor' });
+      const held = (await store.list()).map((k) => k.kid);
+      store.close();
+      const key = await phiseal.breakGlass({
+        audit: { durable: true, append: async () => {} }, actor: { id: 'dr-okafor', role: 'clinician' }, patientId, reason: 'skipping the escrow altogether', emergencyKey: me.privateKey,
+      });
+      const ctx = await trustContext();
+      const author = await ctx.lookup(patientId);
+      const codes = [];
+      for (const row of (await api('records')).filter((r) => r.patientId === patientId)) {
+        try {
+          await phiseal.openRecord(row.sealed, { schema: SCHEMA, privateKey: key, recordId: row.id, context: { patientId }, authors: [author], trust: ctx.trust });
+          codes.push('opened');
+        } catch (e) {
+          codes.push(e.code ?? e.message);
+        }
+      }
+      return { codes, held };
+    }, A);
+    assert(bypass.codes.length === 1 && bypass.codes[0] === 'NOT_RECIPIENT', `breakGlass() on her own key: ${bypass.codes}`);
+    const emergencyKid = (await currentEmergency(A)).kid;
+    assert(bypass.held.length === 2 && !bypass.held.includes(emergencyKid), `her KeyStore holds ${bypass.held}`);
+    shots.push(await screenshot(page, 'portal-10-emergency-not-recipient'));
+    return `her view: ${view.sealedToOthers} of ${view.records} NOT_RECIPIENT; breakGlass() on her own key: ${bypass.codes}; her KeyStore: ${bypass.held.length} keys of her own, not the escrow's ${emergencyKid.slice(0, 10)}…`;
+  });
+
+  /** Dr. Okafor's client in Node (it holds her sign-in credential): an audit signer key of its own, certified for her. */
+  const okafor = {};
+  const enrollSigner = async (actor, key) => {
+    const res = await fetch(`${server.desk.url}/enroll`, {
+      method: 'POST', headers: { authorization: `Bearer ${server.desk.staff[actor]}` }, body: JSON.stringify({ subject: actor, purpose: 'sign', jwk: key.publicKey.toJwk() }),
+    });
+    assert(res.ok, `enroll a signer for ${actor}: ${res.status}`);
+    return (await res.json()).certificate;
+  };
+  /**
+   * A request as her client would make it: a chain of its own with the break-glass entry (fields changed by `entry`)
+   * and a checkpoint after it (before it with `unsigned`), signed by `key`; `body` changes the request.
+   */
+  const bypassRequest = ({ patientId, entry = {}, unsigned = false, key = okafor.key, clock, actor = { id: 'dr-okafor', role: 'clinician' }, body = {} }) => {
+    const requestId = randomUUID();
+    const log = new AuditLog({ signingKey: key, clock });
+    log.append({ actor, action: 'list-records', resource: 'records (2)', outcome: 'success' });
+    if (unsigned) log.checkpoint();
+    const { entry: e } = log.append({
+      actor, action: 'break-glass', patientId, reason: 'unresponsive in the ED, medication history needed', resource: `break-glass-request:${requestId}`, outcome: 'success', ...entry,
+    });
+    if (!unsigned) log.checkpoint();
+    return { patientId, requestId, seq: e.seq, log: log.toJsonl(), signer: okafor.signer, recipient: okafor.recipient, ...body };
+  };
+
+  await check("portal: break-glass 2: her client asks the escrow without a valid signed entry (none, not covered by a signed checkpoint, for another patient, a reason under 8 characters, another request, written 11 minutes ago, by another clinician, a signer key not certified, certified by another root, a billing officer's, another person's encryption key): each refused (4xx), nothing released, stored or replaced", async () => {
+    await init();
+    const [A, B] = intakeRows.map((r) => r.patient_id);
+    okafor.key = SigningKey.generate();
+    okafor.signer = await enrollSigner('dr-okafor', okafor.key);
+    okafor.recipient = await lookupCert('dr-okafor'); // the key made in her browser
+    const billingKey = SigningKey.generate();
+    const billingSigner = await enrollSigner('billing-ortiz', billingKey);
+    const strayKey = SigningKey.generate();
+    const now = Date.now();
+    const otherRoot = issueCertificate({ subject: 'dr-okafor', name: 'Dr. Femi Okafor, MD', role: 'clinician', groups: [], purposes: ['sign'], notBefore: now - 60_000, notAfter: now + 3_600_000, publicKey: strayKey.publicKey }, SigningKey.generate());
+    const beforeLog = (await escrowLog()).length;
+    const beforeKey = (await currentEmergency(A)).kid;
+    // Each with the reason the escrow must give (so no case passes for another one).
+    const cases = [
+      ['no break-glass entry (seq names another entry)', /is not a break-glass entry/, bypassRequest({ patientId: A, body: { seq: 1 } })],
+      ['no such entry', /has no entry 9/, bypassRequest({ patientId: A, body: { seq: 9 } })],
+      ['the entry is not covered by a signed checkpoint', /not covered by a signed checkpoint/, bypassRequest({ patientId: A, unsigned: true })],
+      ['the entry is for another patient', /for another patient/, bypassRequest({ patientId: B, body: { patientId: A } })],
+      ['a reason under 8 characters', /a reason of 8 characters/, bypassRequest({ patientId: A, entry: { reason: 'urgent' } })],
+      ['the entry names another request', /names another request/, bypassRequest({ patientId: A, entry: { resource: `break-glass-request:${randomUUID()}` } })],
+      ['written 11 minutes ago', /good for 10 minutes/, bypassRequest({ patientId: A, clock: () => Date.now() - 11 * 60_000 })],
+      ["another clinician's entry", /is by dr-lee, not dr-okafor/, bypassRequest({ patientId: A, actor: { id: 'dr-lee', role: 'clinician' } })],
+      ['signed by a key not certified for her', /does not verify against her certified signer key/, bypassRequest({ patientId: A, key: strayKey })],
+      ['a signer certified by another root', /audit signer certificate: UNTRUSTED_KEY/, bypassRequest({ patientId: A, key: strayKey, body: { signer: otherRoot } })],
+      ["a billing officer's certified signer", /clinicians only/, bypassRequest({ patientId: A, key: billingKey, actor: { id: 'billing-ortiz', role: 'billing' }, body: { signer: billingSigner } })],
+      ["another person's encryption key", /certified for another person/, bypassRequest({ patientId: A, body: { recipient: await lookupCert('billing-ortiz') } })],
+    ];
+    const statuses = [];
+    for (const [name, why, body] of cases) {
+      const res = await postEscrow(body);
+      const json = await res.json();
+      assert(res.status >= 400 && res.status < 500 && json.ciphertext === undefined && why.test(json.error), `${name}: HTTP ${res.status} ${JSON.stringify(json).slice(0, 200)}`);
+      statuses.push(`${name}: ${res.status}`);
+    }
+    const afterLog = (await escrowLog()).length;
+    assert(afterLog === beforeLog, `the escrow stored ${afterLog - beforeLog} refused request(s)`);
+    assert((await currentEmergency(A)).kid === beforeKey, "a refused request replaced the patient's key");
+    return statuses.join('; ');
+  });
+
+  await check("portal: break-glass 3: Dr. Okafor breaks the glass on the emergency page: her entry and its signed checkpoint are in the escrow's own log (fsync'd before the answer), the patient's key is released to her key only, the patient's records open under a break-glass banner, and the escrow has replaced the key (the released one is revoked)", async () => {
+    const A = intakeRows[0].patient_id;
+    const before = await escrowLog();
+    const released = await currentEmergency(A);
+    await waitView(page, 'emergency.html', url);
+    await page.selectOption('#patient', A);
+    await page.fill('#reason', 'Unresponsive in the ED; allergy and medication history needed');
+    await page.click('#go');
+    await page.waitForFunction(() => window.portalBreakGlass !== undefined, null, { timeout: 20_000 });
+    const bg = await page.evaluate(() => window.portalBreakGlass);
+    assert(!bg.error && bg.opened === 1 && bg.refusals.length === 0 && bg.kids.includes(released.kid) && bg.rotated, `break-glass: ${JSON.stringify(bg)}`);
+    const text = await page.textContent('#phi');
+    const missing = [...IDENTITY, ...CLINICAL].filter((f) => !text.includes(PHI[f]));
+    const other = Object.values(PHI2).filter((v) => v && text.includes(v));
+    assert(missing.length === 0 && other.length === 0, `shown: missing ${missing}, the other patient's ${other}`);
+    const banner = await page.textContent('#banner');
+    assert(banner.startsWith('BREAK-GLASS ACCESS') && banner.includes(A) && banner.includes(bg.requestId), banner);
+    shots.push(await screenshot(page, 'portal-11-break-glass'));
+    // The escrow's own log: the entry, by her, for this patient, with its checkpoint and inclusion proof.
+    const log = await escrowLog();
+    assert(log.length === before.length + 1, `escrow log: ${before.length} -> ${log.length}`);
+    const stored = log.at(-1);
+    const entry = JSON.parse(stored.entry);
+    assert(stored.requestId === bg.requestId && stored.patientId === A && stored.actor === 'dr-okafor' && stored.released.includes(released.kid), JSON.stringify(stored).slice(0, 300));
+    assert(entry.action === 'break-glass' && entry.patientId === A && entry.seq === bg.seq && entry.log === bg.logId && entry.reason.startsWith('Unresponsive'), stored.entry);
+    const tree = parseCheckpoint(stored.checkpoint);
+    verifyInclusion(stored.entry, tree, stored.inclusion);
+    // Her chain as the storage server holds it extends the checkpoint the escrow kept, under her certified signer key.
+    const trust = rootTrust();
+    const signers = [];
+    for (const cert of await (await fetch(`${url}/api/portal/signers`)).json()) {
+      const c = await trust.certify(cert, { purpose: 'sign' });
+      if (c.subject === 'dr-okafor') signers.push(c.publicKey);
+    }
+    const lines = server.portal.db.all('SELECT line FROM audit WHERE log = ? ORDER BY rowid', [bg.logId]).map((r) => r.line);
+    const report = verifyLog(`${lines.join('\n')}\n`, { trusted: signers, since: stored.checkpoint });
+    assert(report.valid && lines.includes(stored.entry), `her log on the server: ${JSON.stringify(report.problem)}`);
+    // Replaced: the patient's browser gets another key from now on, and the released one is revoked at the desk.
+    const next = await currentEmergency(A);
+    const { revocations } = await (await fetch(`${server.desk.url}/revocations`)).json();
+    let code = null;
+    try {
+      await new Trust({ roots: [importPublicKey(server.desk.root)], revocations }).certify(released.certificate, { purpose: 'encrypt' });
+    } catch (e) {
+      code = e.code;
+    }
+    assert(next.kid !== released.kid && code === 'KEY_REVOKED', `after the release: key ${next.kid === released.kid ? 'not replaced' : 'replaced'}, the released one: ${code}`);
+    granted = { ...bg, entry: stored.entry };
+    return `request ${bg.requestId.slice(0, 8)}…: entry #${bg.seq} of ${bg.logId.slice(0, 8)}… stored by the escrow (checkpoint ${tree.size}, inclusion verified); ${bg.opened} record opened; released key ${released.kid.slice(0, 10)}… now ${code}`;
+  });
+
+  await check("portal: break-glass 4: the storage server, holding her audit lines (entry and checkpoint), every certificate and no credential, gets no emergency key: her request replayed (409), her entry under a new request id (403), its own encryption key for her (403), a break-glass key of its own at the desk (401, 403); an answer opens only with her key", async () => {
+    assert(granted, 'check 3 did not run');
+    const A = intakeRows[0].patient_id;
+    const db = server.portal.db;
+    const before = (await escrowLog()).length;
+    // What the server holds: her log (with the break-glass entry and the checkpoint), the signer and directory certificates.
+    const lines = db.all('SELECT line FROM audit WHERE log = ? ORDER BY rowid', [granted.logId]).map((r) => r.line);
+    const heldLog = `${lines.join('\n')}\n`;
+    const signerCerts = db.all("SELECT certificate FROM signers WHERE subject = 'dr-okafor'").map((r) => r.certificate);
+    const [signer] = signerCerts; // the key of her browser (her Node client's is not registered with the server)
+    const recipient = await lookupCert('dr-okafor');
+    const now = Date.now();
+    const serverKey = (await generateKeyPair()).publicKey;
+    const ownRecipient = issueCertificate({ subject: 'dr-okafor', name: 'Dr. Femi Okafor, MD', role: 'clinician', groups: ['identity', 'clinical', 'billing'], purposes: ['encrypt'], notBefore: now - 60_000, notAfter: now + 3_600_000, publicKey: serverKey }, SigningKey.generate());
+    const base = { patientId: A, requestId: granted.requestId, seq: granted.seq, log: heldLog, recipient };
+    const results = [];
+    const expect = async (name, expected, why, res) => {
+      const json = await res.json();
+      results.push(`${name}: ${res.status}`);
+      assert(res.status === expected && json.ciphertext === undefined && why.test(json.error), `${name}: HTTP ${res.status} (expected ${expected}) ${JSON.stringify(json).slice(0, 200)}`);
+    };
+    assert(signerCerts.length === 1, `signers of dr-okafor on the server: ${signerCerts.length}`);
+    await expect('her request replayed', 409, /used already/, await postEscrow({ ...base, signer }));
+    await expect('her entry under a new request id', 403, /names another request/, await postEscrow({ ...base, signer, requestId: randomUUID() }));
+    await expect('a new request id and its own encryption key for her', 403, /encryption certificate: UNTRUSTED_KEY/, await postEscrow({ ...base, signer, requestId: randomUUID(), recipient: ownRecipient }));
+    const deskEnroll = (headers) => fetch(`${server.desk.url}/enroll`, { method: 'POST', headers, body: JSON.stringify({ subject: `break-glass:${A}`, purpose: 'encrypt', jwk: serverKey.toJwk() }) });
+    await expect('a break-glass key of its own, no credential', 401, /needs a credential/, await deskEnroll({}));
+    await expect("a break-glass key of its own, a staff member's credential", 403, /does not allow it/, await deskEnroll({ authorization: `Bearer ${server.desk.staff['dr-okafor']}` }));
+    assert((await escrowLog()).length === before, 'the escrow stored a refused request');
+    // A granted answer (her own client's valid request) is sealed to her certified key: any other key fails.
+    const res = await postEscrow(bypassRequest({ patientId: A }));
+    const answer = await res.json();
+    assert(res.ok && answer.ciphertext, `her client's valid request: ${res.status} ${answer.error}`);
+    const b = (s) => Buffer.from(s, 'base64url');
+    let code = null;
+    try {
+      await hpkeOpen((await generateKeyPair()).privateKey, b(answer.enc), b(answer.ciphertext), { info: Buffer.from(answer.info) });
+    } catch (e) {
+      code = e.code;
+    }
+    assert(code === 'DECRYPT_FAILED', `opened with another key: ${code}`);
+    const mine = await page.evaluate(async (a) => {
+      const phiseal = await import('/js/index.js');
+      const { staffKey } = await import('/examples/patient-portal/portal.js');
+      const me = await staffKey('emergency');
+      const d = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      const bytes = await phiseal.hpkeOpen(me.privateKey, d(a.enc), d(a.ciphertext), { info: new TextEncoder().encode(a.info) });
+      return JSON.parse(new TextDecoder().decode(bytes)).keys.map((k) => k.kid);
+    }, answer);
+    assert(JSON.stringify(mine) === JSON.stringify(answer.kids), `opened in her browser: ${mine}`);
+    assert((await escrowLog()).length === before + 1, 'the granted request is not in the escrow log');
+    return `${results.join('; ')}; a granted answer with another key: ${code}, with hers: ${mine.length} keys`;
   });
 
   await page.close();
