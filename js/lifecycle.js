@@ -1,5 +1,18 @@
-// Key lifecycle: short-lived session keys that expire, and break-glass
-// access that is audited durably before any data is decrypted.
+// Key lifecycle: short-lived session keys that expire, access grants, and
+// break-glass access that is audited durably before the key is unlocked.
+//
+// Policy helpers, stated plainly: SessionKey, Grant / GrantedKey and
+// breakGlass() run in the caller's own process and wrap a private key the
+// caller already holds. They keep an honest application to its rules
+// (expiry, conditions, an audit entry first); they are enforced by nobody
+// but the calling code, and a client that wants to skip them uses the key
+// directly (`openRecord(…, {privateKey: emergencyKey})` needs no entry).
+// Enforcement needs a party that holds the key and the client does not:
+// in the patient-portal example every record is also sealed to the
+// patient's break-glass key, which an escrow process the storage server
+// does not control releases only after it has verified and durably stored
+// the clinician's signed break-glass entry (examples/patient-portal/
+// escrow.mjs; docs/TRUST.md §8 lists which helper is enforced by whom).
 
 import { ErrorCode, PhisealError, invalidArgument } from './errors.js';
 import { AuditQueue } from './audit.js';
@@ -25,6 +38,9 @@ export const DEFAULT_TTL_MS = 15 * 60 * 1000;
  * A private key usable only until it expires. Anything that opens records
  * accepts a SessionKey; after expiry it fails with `KEY_EXPIRED`. Renewal is
  * explicit. `clock` (ms) is injectable so tests can move time.
+ *
+ * A policy helper: the expiry is enforced by the calling code only (the
+ * caller holds the key it wraps, and `renew()` and `clock` are its own).
  */
 export class SessionKey {
   #key;
@@ -70,6 +86,13 @@ export class SessionKey {
  * durable, then unlocks `emergencyKey` for `ttlMs`. If the entry cannot be
  * written, nothing is unlocked (the promise rejects).
  *
+ * A policy helper: the caller already holds `emergencyKey` and chooses the
+ * sink (any object that says `durable: true` is accepted), so a client that
+ * wants no entry uses the key without calling this. For break-glass that
+ * cannot be skipped, keep the emergency key off the client: an escrow
+ * releases it only after it verified and stored the signed entry itself
+ * (examples/patient-portal/escrow.mjs, docs/TRUST.md §8).
+ *
  * @param {{audit: {append: Function}, actor: {id: string, role: string}, patientId: string, reason: string,
  *          emergencyKey: PrivateKey, ttlMs?: number, clock?: () => number}} opts
  * @returns {Promise<SessionKey>}
@@ -92,6 +115,9 @@ export async function breakGlass(opts) {
  * same organization, working hours (`[from, to)` hours in the given UTC
  * offset), and a maximum lifetime. `check(context)` throws `ACCESS_DENIED`
  * (or `KEY_EXPIRED`) with a clear message when a condition does not hold.
+ *
+ * A policy helper: the context and the clock are the caller's, and so is the
+ * key a GrantedKey wraps; enforced by the calling code only.
  */
 export class Grant {
   constructor(opts) {
@@ -132,6 +158,7 @@ export class Grant {
 /**
  * A private key usable only while its grant's conditions hold for `context`.
  * A refusal is written to `audit` (outcome `denied`) before it is thrown.
+ * A policy helper, like Grant: the caller holds the key it wraps.
  */
 export class GrantedKey {
   #key;
@@ -162,7 +189,9 @@ export class GrantedKey {
 }
 
 /**
- * Alert rule over the audit stream, evaluated client-side: an actor touching
+ * Alert rule over the audit stream, evaluated where it runs (for alerts a
+ * writer cannot suppress, the verifier runs `accessAlerts` on a verified
+ * log): an actor touching
  * `distinctPatients` (default 10) or more distinct patients within
  * `windowMs` (default 5 minutes) raises `onAlert({actorId, role, patients, since})`.
  * Thresholds per role via `perRole: {admin: 50}`. Exportable with `toJSON()`.
