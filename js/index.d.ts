@@ -837,32 +837,80 @@ export declare class AccessAlert {
   toJSON(): object;
 }
 /**
- * Keys in IndexedDB, stored wrapped, with metadata: HPKE private keys, audit
+ * Keys in IndexedDB, with metadata: HPKE private keys, AuthorKeys, audit
  * SigningKeys, tenant IndexKeys and SessionKeys, so that none is lost on a
  * reload. Each kind is loaded by its own getter (the wrong one says MISUSE).
+ * Every entry is authenticated (HMAC-SHA-256 under a key of the store) and
+ * pair-checked when loaded: a tampered, planted or copied entry is
+ * INVALID_KEY. No getter hands out an extractable key. A store can be locked
+ * with passkeys (WebAuthn PRF) and a passphrase fallback (docs/SECURITY.md,
+ * "Key custody in the browser").
  */
 export declare class KeyStore {
   private constructor();
-  static open(options?: { name?: string }): Promise<KeyStore>;
+  /** Opens (or creates) a store; with `unlock`, unlocks its lock too (see unlock). */
+  static open(options?: { name?: string; unlock?: { passkey: true; timeoutMs?: number } | { passphrase: string } }): Promise<KeyStore>;
   /** Resolves to the id to load it by: the kid (PrivateKey, AuthorKey, SigningKey's public key), `session:<kid>` (SessionKey) or IndexKey.id. */
   put(
     key: PrivateKey | AuthorKey | SigningKey | IndexKey | SessionKey,
     meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number },
   ): Promise<string>;
+  /** A new HPKE key pair made and stored by the store; in a locked store (or with a passphrase) kept wrapped, usable only while unlocked. */
+  generateKeyPair(
+    meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number; provider?: Provider },
+  ): Promise<{ kid: string; privateKey: PrivateKey; publicKey: PublicKey }>;
+  /** A new AuthorKey made and stored by the store, like generateKeyPair. */
+  generateAuthorKey(
+    meta?: { purpose?: string; expires?: number; epoch?: number; passphrase?: string; created?: number; provider?: Provider },
+  ): Promise<AuthorKey>;
+  /** Metadata of every entry (not authenticated; `legacy`: written by older phiseal, refused until migrate()). */
   list(): Promise<
-    { kid: string; kind: 'hpke' | 'author' | 'signing' | 'index' | 'session'; created: number; expires: number | null; purpose: string; epoch: number; protection: string }[]
+    {
+      kid: string;
+      kind: 'hpke' | 'author' | 'signing' | 'index' | 'session';
+      created: number;
+      expires: number | null;
+      purpose: string;
+      epoch: number;
+      /** 'webcrypto-non-extractable', 'A256GCM' (the store's own key), 'passphrase', 'lock' (the lock's key) or 'phk2-to-store'. */
+      protection: string;
+      legacy?: true;
+    }[]
   >;
   /** An HPKE private key, as a non-extractable WebCrypto key where WebCrypto exists. */
   get(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider }): Promise<PrivateKey>;
   /** An author key, as a non-extractable WebCrypto key where WebCrypto exists. */
   getAuthorKey(kid: string, options?: { passphrase?: string; now?: number; provider?: Provider }): Promise<AuthorKey>;
+  /** A SigningKey (its bytes live in wasm memory). */
   getSigningKey(kid: string, options?: { passphrase?: string; now?: number }): Promise<SigningKey>;
   getIndexKey(id: string, options?: { now?: number }): Promise<IndexKey>;
   /** The stored session key, expiring when it did (KEY_EXPIRED after). */
   getSessionKey(id: string, options?: { passphrase?: string; now?: number; provider?: Provider; clock?: () => number }): Promise<SessionKey>;
   due(options?: { maxAgeDays?: number; now?: number }): Promise<string[]>;
+  /** A new key pair with the same purpose and epoch + 1 (generateKeyPair); the key handed back is never extractable. */
   rotate(kid: string, options?: { expires?: number; passphrase?: string; provider?: Provider }): Promise<{ privateKey: PrivateKey; publicKey: PublicKey }>;
   delete(kid: string): Promise<void>;
+  /** Authenticates, once, the entries older phiseal wrote without a MAC (accepting what the store holds now). */
+  migrate(): Promise<{ migrated: string[]; refused: { kid: string; reason: string }[] }>;
+  /** False while a locked store has not been unlocked. */
+  readonly unlocked: boolean;
+  /** The ways the store's lock opens ([] for a store without a lock). */
+  unlockMethods(): Promise<('passkey' | 'passphrase')[]>;
+  /** ACCESS_DENIED (no passkey assertion), UNSUPPORTED (no WebAuthn PRF), DECRYPT_FAILED (a passkey or passphrase of another lock), MISUSE (no lock). */
+  unlock(how: { passkey: true; timeoutMs?: number } | { passphrase: string }): Promise<void>;
+  /** Enrolls a passkey (WebAuthn PRF) that unlocks the store; the first enrollment locks the store. `refused`: entries left out, failing their check. */
+  enrollPasskey(options: {
+    userName: string;
+    rpId?: string;
+    rpName?: string;
+    userDisplayName?: string;
+    userId?: Uint8Array;
+    timeoutMs?: number;
+  }): Promise<{ credentialId: Uint8Array; refused: string[] }>;
+  /** Adds a passphrase (at least 12 characters) that unlocks the store, the fallback without passkeys; the first enrollment locks the store. */
+  enrollPassphrase(passphrase: string): Promise<{ refused: string[] }>;
+  /** Forgets the unlocked lock's keys. */
+  lock(): void;
   close(): void;
 }
 export {}; // only what is marked `export` above is public (BaseKeyset is not)

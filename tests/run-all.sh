@@ -84,6 +84,7 @@ step "npm package: tarball, Vite, webpack (Chromium)" package node tests/package
 step "README and docs snippets (strict TS, Chromium)" snippets node tests/snippets/run.mjs
 step "Firefox and WebKit capability matrix" engines node tests/engines/run.mjs
 step "browser (Chromium, playwright)" browser node tests/browser/run.mjs
+step "KeyStore custody (Chromium)" keystore node tests/browser/keystore.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs
 step "capture guard (Chromium)" guard node tests/browser/guard.mjs
