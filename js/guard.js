@@ -714,6 +714,16 @@ function patchRealm(win) {
     if (isProtectedSource(self) && !attempt('HTMLMediaElement.captureStream', self)) R.throwSecurity(hook, DENIED);
     return apply(native, self, args);
   });
+  // Firefox's prefixed spellings of the same capture (issue #22: without
+  // these, mozCaptureStream() of a protected video gave live frames).
+  const mozNames = ['mozCaptureStream', 'mozCaptureStreamUntilEnded'];
+  for (let i = 0; i < mozNames.length; i++) {
+    const moz = mozNames[i];
+    method(P('HTMLMediaElement'), moz, (self, args, native, hook) => {
+      if (isProtectedSource(self) && !attempt(`HTMLMediaElement.${moz}`, self)) R.throwSecurity(hook, DENIED);
+      return apply(native, self, args);
+    });
+  }
   method(P('HTMLCanvasElement'), 'captureStream', (self, args, native, hook) => {
     if (isTaintedSurface(self) && !attempt('HTMLCanvasElement.captureStream', self)) R.throwSecurity(hook, TAINTED('captureStream', 'HTMLCanvasElement'));
     const r = apply(native, self, args);
@@ -1106,7 +1116,8 @@ function scanAll() {
 
 // ---------------------------------------------------------------- pre-install tampering
 const WATCHED = [
-  ['MediaRecorder', null], ['MediaRecorder', 'start'], ['HTMLMediaElement', 'captureStream'], ['HTMLCanvasElement', 'captureStream'],
+  ['MediaRecorder', null], ['MediaRecorder', 'start'], ['HTMLMediaElement', 'captureStream'], ['HTMLMediaElement', 'mozCaptureStream'],
+  ['HTMLMediaElement', 'mozCaptureStreamUntilEnded'], ['HTMLCanvasElement', 'captureStream'],
   ['HTMLCanvasElement', 'toDataURL'], ['HTMLCanvasElement', 'toBlob'], ['CanvasRenderingContext2D', 'drawImage'],
   ['CanvasRenderingContext2D', 'getImageData'], ['OffscreenCanvas', 'convertToBlob'], ['WebGLRenderingContext', 'readPixels'],
   ['WebGL2RenderingContext', 'readPixels'], ['MediaDevices', 'getDisplayMedia'], ['MediaDevices', 'getUserMedia'],

@@ -3,22 +3,36 @@
 // capture the protected video, audio, PHI image or text, and returns
 // evidence that it obtained real data (recorded bytes, non-blank pixels,
 // non-zero samples). Run without the guard every attempt must leak (so it is
-// a real attack); with the guard in block mode none may leak.
+// a real attack); with the guard in block mode none may leak. The attempts
+// are written once for every engine: `notApplicable(name)` names the API an
+// attempt needs that this engine lacks (the runner lists it, never drops it).
 import { env } from './guard-boot.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** True when the bytes are a picture: not blank and not one flat colour (the fake camera draws a pattern). */
+/**
+ * True when the bytes are a picture: not blank and not one flat grey (Chromium's
+ * and WebKit's fake cameras draw a pattern), or RGBA pixels of one saturated,
+ * opaque colour (Firefox's fake camera shows a flat green that pulses), which
+ * a blank, black or blocked surface never is.
+ */
 export function nonBlank(bytes, stride = 4) {
   let min = 255;
   let max = 0;
   const step = Math.max(stride, Math.floor(bytes.length / 8192 / stride) * stride);
+  let samples = 0;
+  let coloured = 0;
   for (let i = 0; i < bytes.length; i += step) {
     const v = bytes[i];
     if (v < min) min = v;
     if (v > max) max = v;
+    if (stride === 4 && i % 4 === 0 && i + 3 < bytes.length) {
+      samples++;
+      const [r, g, b, a] = [bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]];
+      if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+    }
   }
-  return max - min > 24;
+  return max - min > 24 || (samples > 0 && coloured > samples / 2);
 }
 
 function canvas(w = 320, h = 240) {
@@ -153,6 +167,8 @@ export const attacks = {
   'MediaRecorder on a clone of the protected track': () => recordBytes(new MediaStream([videoTrack().clone()])),
   'MediaRecorder on new MediaStream([protected audio track])': () => recordBytes(new MediaStream([audioTrack()])),
   'HTMLMediaElement.captureStream of the protected video': () => streamPixels(env.video.captureStream()),
+  'HTMLMediaElement.mozCaptureStream of the protected video (Firefox)': () => streamPixels(env.video.mozCaptureStream()),
+  'HTMLMediaElement.mozCaptureStreamUntilEnded of the protected video (Firefox)': () => streamPixels(env.video.mozCaptureStreamUntilEnded()),
   'HTMLCanvasElement.captureStream of a canvas the video was drawn on': async () => {
     const { c, ctx } = drawnCanvas();
     const s = c.captureStream(30);
@@ -502,6 +518,84 @@ export const attacks = {
   },
 };
 
+// What each attempt needs from the engine, checked in the page without
+// calling anything the guard hooks: name -> list of requirements.
+const fn = (o, k) => typeof o?.[k] === 'function';
+const glContext = (type) => {
+  const c = document.createElement('canvas');
+  return c.getContext(type) !== null;
+};
+const REQ = {
+  MediaRecorder: () => fn(window, 'MediaRecorder'),
+  'HTMLMediaElement.captureStream': () => fn(HTMLMediaElement.prototype, 'captureStream'),
+  'HTMLMediaElement.mozCaptureStream': () => fn(HTMLMediaElement.prototype, 'mozCaptureStream'),
+  'HTMLMediaElement.mozCaptureStreamUntilEnded': () => fn(HTMLMediaElement.prototype, 'mozCaptureStreamUntilEnded'),
+  'HTMLCanvasElement.captureStream': () => fn(HTMLCanvasElement.prototype, 'captureStream'),
+  getDisplayMedia: () => fn(navigator.mediaDevices, 'getDisplayMedia'),
+  AudioContext: () => fn(window, 'AudioContext'),
+  MediaStreamAudioSourceNode: () => fn(window, 'MediaStreamAudioSourceNode'),
+  OffscreenCanvas: () => fn(window, 'OffscreenCanvas'),
+  transferControlToOffscreen: () => fn(HTMLCanvasElement.prototype, 'transferControlToOffscreen'),
+  'a WebGL context': () => glContext('webgl'),
+  'a WebGL2 context': () => glContext('webgl2'),
+  createImageBitmap: () => fn(window, 'createImageBitmap'),
+  VideoFrame: () => fn(window, 'VideoFrame'),
+  ImageCapture: () => fn(window, 'ImageCapture'),
+  MediaStreamTrackProcessor: () => fn(window, 'MediaStreamTrackProcessor'),
+  RTCPeerConnection: () => fn(window, 'RTCPeerConnection'),
+  ClipboardEvent: () => fn(window, 'ClipboardEvent'),
+};
+const NEEDS = {
+  'MediaRecorder on the protected stream': ['MediaRecorder'],
+  'MediaRecorder built on an empty stream, protected track added before start()': ['MediaRecorder'],
+  'MediaRecorder on a clone of the protected track': ['MediaRecorder'],
+  'MediaRecorder on new MediaStream([protected audio track])': ['MediaRecorder'],
+  'HTMLMediaElement.captureStream of the protected video': ['HTMLMediaElement.captureStream'],
+  'HTMLMediaElement.mozCaptureStream of the protected video (Firefox)': ['HTMLMediaElement.mozCaptureStream'],
+  'HTMLMediaElement.mozCaptureStreamUntilEnded of the protected video (Firefox)': ['HTMLMediaElement.mozCaptureStreamUntilEnded'],
+  'HTMLCanvasElement.captureStream of a canvas the video was drawn on': ['HTMLCanvasElement.captureStream'],
+  'canvas captured first, then the protected video drawn into it': ['HTMLCanvasElement.captureStream'],
+  'navigator.mediaDevices.getDisplayMedia (screen capture)': ['getDisplayMedia'],
+  'Web Audio: createMediaStreamSource -> MediaStreamDestination -> MediaRecorder': ['AudioContext', 'MediaRecorder'],
+  'Web Audio: new MediaStreamAudioSourceNode -> AnalyserNode samples': ['AudioContext', 'MediaStreamAudioSourceNode'],
+  'Web Audio: createMediaElementSource(protected <audio>) -> AnalyserNode samples': ['AudioContext'],
+  'OffscreenCanvas drawImage(video) + convertToBlob': ['OffscreenCanvas'],
+  'OffscreenCanvas 2D getImageData': ['OffscreenCanvas'],
+  'OffscreenCanvas transferToImageBitmap -> bitmaprenderer -> drawImage': ['OffscreenCanvas'],
+  'transferControlToOffscreen canvas: drawImage(video) + convertToBlob': ['transferControlToOffscreen'],
+  'WebGL texImage2D(video) + readPixels': ['a WebGL context'],
+  'WebGL2 texStorage2D + texSubImage2D(video) + readPixels': ['a WebGL2 context'],
+  'WebGL2 texImage2D(video) + copyTexImage2D into a second texture + readPixels': ['a WebGL2 context'],
+  'WebGL2 blitFramebuffer to the drawing buffer + canvas.toDataURL': ['a WebGL2 context'],
+  'WebGL canvas drawn onto a 2D canvas + getImageData': ['a WebGL2 context'],
+  'createImageBitmap(video)': ['createImageBitmap'],
+  'createImageBitmap(tainted canvas)': ['createImageBitmap'],
+  'new VideoFrame(video) + copyTo': ['VideoFrame'],
+  'new VideoFrame(tainted OffscreenCanvas) drawn on a canvas': ['VideoFrame', 'OffscreenCanvas'],
+  'ImageCapture(track).grabFrame': ['ImageCapture'],
+  'ImageCapture(track).takePhoto': ['ImageCapture'],
+  'ImageCapture on a track of MediaStream.clone()': ['ImageCapture'],
+  'MediaStreamTrackProcessor(track) VideoFrames': ['MediaStreamTrackProcessor'],
+  'RTCPeerConnection loopback: addTrack(protected track) to an unconsented peer': ['RTCPeerConnection'],
+  'RTCRtpSender.replaceTrack(protected track)': ['RTCPeerConnection', 'HTMLCanvasElement.captureStream'],
+  "window[n] right after appendChild: that realm's MediaRecorder": ['MediaRecorder'],
+  'srcdoc iframe (after load): its HTMLMediaElement.captureStream': ['HTMLMediaElement.captureStream'],
+  "nested iframes: the grandchild's createImageBitmap": ['createImageBitmap'],
+  'iframe present in the markup before install: its VideoFrame': ['VideoFrame'],
+  "iframe's navigator.mediaDevices.getDisplayMedia": ['getDisplayMedia'],
+  'window.open popup: its ImageCapture': ['ImageCapture'],
+  'Reflect.construct(MediaRecorder) with another newTarget': ['MediaRecorder'],
+  'class extends MediaRecorder': ['MediaRecorder'],
+  "another realm's native applied to this page's objects (Reflect.construct of a frame's VideoFrame)": ['VideoFrame'],
+  'copy PHI text out of the protected container': ['ClipboardEvent'],
+};
+
+/** null when the engine has what attempt `name` needs, else "no X in this engine". */
+export function notApplicable(name) {
+  const missing = (NEEDS[name] ?? []).filter((r) => !REQ[r]());
+  return missing.length ? `no ${missing.join(', no ')} in this engine` : null;
+}
+
 /** A WebGL2 canvas whose drawing buffer holds the protected video (texture -> framebuffer -> blit). */
 function blitVideoToWebGlCanvas() {
   const c = canvas(env.video.videoWidth, env.video.videoHeight);
@@ -513,13 +607,18 @@ function blitVideoToWebGlCanvas() {
   return { c, w, h };
 }
 
-/** Records with `rec` for `ms`; resolves to the bytes recorded. */
+/**
+ * Records with `rec` for `ms`, longer (up to 3 s) while fewer than 1000 bytes
+ * have arrived (WebKit delivers its first chunks late); resolves to the bytes recorded.
+ */
 export async function recordedSize(rec, ms = 700) {
   const chunks = [];
+  const size = () => chunks.reduce((n, b) => n + b.size, 0);
   rec.ondataavailable = (e) => chunks.push(e.data);
   const stopped = new Promise((r) => (rec.onstop = r));
   rec.start(100);
   await sleep(ms);
+  for (let waited = ms; waited < 3000 && size() <= 1000; waited += 100) await sleep(100);
   rec.stop();
   await stopped;
   return chunks.reduce((n, b) => n + b.size, 0);

@@ -3,8 +3,14 @@
 // with text and an image), runs one attempt at a time for tests/browser/
 // guard.mjs, and holds the checks that are not attacks (indistinguishable
 // hooks, platform-like errors, legitimate use, consent, audit, privacy).
+// Engine-agnostic: what the engine lacks is named (notApplicable, skipped
+// APIs in the info), and `?caps=` carries what the unguarded page measured
+// the engine can do (engineCaps), so a check does not blame the guard for it.
 import { env } from './guard-boot.js';
-import { attacks, nonBlank, recordedSize } from './guard-attacks.js';
+import { attacks, nonBlank, notApplicable, recordedSize } from './guard-attacks.js';
+
+const params = new URLSearchParams(location.search);
+const caps = JSON.parse(params.get('caps') ?? '{"videoRecording":true}');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,14 +70,41 @@ window.guardSetup = async () => {
 };
 
 window.attackNames = Object.keys(attacks);
+window.notApplicable = (name) => {
+  if (!(name in attacks)) throw new Error(`no attempt named ${name}`);
+  return notApplicable(name);
+};
+
+/** What this engine can do without the guard (run with ?mode=none): can MediaRecorder record a canvas's video? */
+window.engineCaps = async () => {
+  if (typeof MediaRecorder !== 'function' || typeof HTMLCanvasElement.prototype.captureStream !== 'function') return { videoRecording: false };
+  const c = document.createElement('canvas');
+  c.width = 160;
+  c.height = 120;
+  const ctx = c.getContext('2d');
+  let n = 0;
+  const timer = setInterval(() => {
+    ctx.fillStyle = `hsl(${(n += 37) % 360} 80% 50%)`;
+    ctx.fillRect(0, 0, 160, 120);
+  }, 30);
+  try {
+    return { videoRecording: (await recordBytes(c.captureStream(30))) > 1000 };
+  } finally {
+    clearInterval(timer);
+  }
+};
 
 const brief = (e) => ({ api: e.api, blocked: e.blocked, consented: e.consented === true });
 
+const ATTEMPT_TIMEOUT_MS = 12_000;
 window.runAttack = async (name) => {
   const before = env.events.length;
   let r;
   try {
-    r = await attacks[name]();
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve({ leaked: false, timedOut: true, error: `no result after ${ATTEMPT_TIMEOUT_MS} ms` }), ATTEMPT_TIMEOUT_MS)));
+    r = await Promise.race([attacks[name](), late]);
+    clearTimeout(timer);
   } catch (e) {
     r = { leaked: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? e}`, domException: e instanceof DOMException };
   }
@@ -80,17 +113,19 @@ window.runAttack = async (name) => {
   return { ...r, events };
 };
 
-/** Pixels of a PNG (base64, from page.screenshot) inside the video's box are real. */
-window.screenshotShowsVideo = async (b64) => {
+/** Pixels of a viewport screenshot (base64 PNG) inside the video's box (CSS pixels) are real. */
+window.screenshotShowsVideo = async (b64, rect) => {
   const img = new Image();
   img.src = `data:image/png;base64,${b64}`;
   await img.decode();
+  const scale = img.naturalWidth / window.innerWidth; // device pixels per CSS pixel in the screenshot
+  const [x, y, w, h] = [rect.x, rect.y, rect.width, rect.height].map((v) => Math.round(v * scale));
   const c = document.createElement('canvas');
-  c.width = img.naturalWidth;
-  c.height = img.naturalHeight;
+  c.width = w;
+  c.height = h;
   const ctx = c.getContext('2d');
-  ctx.drawImage(img, 0, 0);
-  return nonBlank(ctx.getImageData(0, 0, c.width, c.height).data);
+  ctx.drawImage(img, x, y, w, h, 0, 0, w, h);
+  return nonBlank(ctx.getImageData(0, 0, w, h).data);
 };
 
 window.videoRect = () => {
@@ -112,19 +147,29 @@ function taintedCanvas() {
 export const checks = {
   'patched APIs are indistinguishable from native ones (toString, name, length, descriptors, realm)': async () => {
     const ts = Function.prototype.toString;
-    const methods = [
+    // The engine's own text for a native function (V8 on one line, SpiderMonkey and JavaScriptCore on three).
+    const nativeText = (k) => ts.call(Math.max).replace('max', k);
+    const nativeGetterText = (k) => ts.call(Object.getOwnPropertyDescriptor(Document.prototype, 'URL').get).replace('URL', k);
+    const all = [
       [HTMLCanvasElement.prototype, 'toDataURL', 0], [HTMLCanvasElement.prototype, 'captureStream', 0],
       [CanvasRenderingContext2D.prototype, 'getImageData', 4], [CanvasRenderingContext2D.prototype, 'drawImage', 3],
       [WebGLRenderingContext.prototype, 'readPixels', 7], [MediaDevices.prototype, 'getDisplayMedia', 0],
-      [HTMLMediaElement.prototype, 'captureStream', 0], [OffscreenCanvas.prototype, 'convertToBlob', 0],
+      [HTMLMediaElement.prototype, 'captureStream', 0], [HTMLMediaElement.prototype, 'mozCaptureStream', 0],
+      [OffscreenCanvas.prototype, 'convertToBlob', 0],
       [Node.prototype, 'appendChild', 1], [Function.prototype, 'toString', 0], [window, 'createImageBitmap', 1],
       [window, 'open', 0], [MediaStreamTrack.prototype, 'clone', 0],
     ];
+    // What the engine does not have is named, not checked.
+    const absent = all.filter(([o, k]) => typeof Object.getOwnPropertyDescriptor(o, k)?.value !== 'function').map(([, k]) => k);
+    const methods = all.filter(([, k]) => !absent.includes(k));
+    const ctorNames = ['MediaRecorder', 'VideoFrame', 'ImageCapture', 'MediaStreamTrackProcessor'];
+    const ctors = ctorNames.filter((n) => typeof window[n] === 'function').map((n) => [window[n], 1]);
+    absent.push(...ctorNames.filter((n) => typeof window[n] !== 'function'));
     const problems = [];
     for (const [o, k, len] of methods) {
       const d = Object.getOwnPropertyDescriptor(o, k);
       const fn = d.value;
-      if (ts.call(fn) !== `function ${k}() { [native code] }`) problems.push(`${k}: toString ${ts.call(fn)}`);
+      if (ts.call(fn) !== nativeText(k)) problems.push(`${k}: toString ${ts.call(fn)}`);
       if (fn.name !== k || fn.length !== len) problems.push(`${k}: name/length ${fn.name}/${fn.length}`);
       if (!d.writable || !d.configurable || d.enumerable !== (o !== Function.prototype)) problems.push(`${k}: descriptor ${JSON.stringify(d)}`);
       if (Object.hasOwn(fn, 'prototype')) problems.push(`${k}: has a prototype`);
@@ -135,8 +180,8 @@ export const checks = {
         if (!(e instanceof TypeError)) problems.push(`${k}: new threw ${e}`);
       }
     }
-    for (const [C, len] of [[MediaRecorder, 1], [VideoFrame, 1], [ImageCapture, 1], [MediaStreamTrackProcessor, 1]]) {
-      if (ts.call(C) !== `function ${C.name}() { [native code] }` || C.length !== len) problems.push(`${C.name}: ${ts.call(C)} ${C.length}`);
+    for (const [C, len] of ctors) {
+      if (ts.call(C) !== nativeText(C.name) || C.length !== len) problems.push(`${C.name}: ${ts.call(C)} ${C.length}`);
       if (C.prototype.constructor !== C || Object.getOwnPropertyDescriptor(C, 'prototype').writable) problems.push(`${C.name}: prototype link`);
       try {
         C(new MediaStream());
@@ -147,18 +192,18 @@ export const checks = {
     }
     if (typeof MediaRecorder.isTypeSupported !== 'function') problems.push('MediaRecorder.isTypeSupported lost');
     const getter = Object.getOwnPropertyDescriptor(HTMLIFrameElement.prototype, 'contentWindow').get;
-    if (ts.call(getter) !== 'function get contentWindow() { [native code] }' || getter.name !== 'get contentWindow') problems.push(`getter: ${ts.call(getter)}`);
-    if (ts.call(ts) !== 'function toString() { [native code] }') problems.push('toString of toString');
+    if (ts.call(getter) !== nativeGetterText('contentWindow') || getter.name !== 'get contentWindow') problems.push(`getter: ${ts.call(getter)}`);
+    if (ts.call(ts) !== nativeText('toString')) problems.push('toString of toString');
     const f = document.createElement('iframe');
     document.body.appendChild(f);
     const w = f.contentWindow;
     const frameFn = w.HTMLCanvasElement.prototype.toDataURL;
-    if (w.Function.prototype.toString.call(HTMLCanvasElement.prototype.toDataURL) !== 'function toDataURL() { [native code] }') problems.push('cross-realm toString');
+    if (w.Function.prototype.toString.call(HTMLCanvasElement.prototype.toDataURL) !== nativeText('toDataURL')) problems.push('cross-realm toString');
     if (!(frameFn instanceof w.Function) || Object.getPrototypeOf(frameFn) !== w.Function.prototype) problems.push("a frame's hook is not of the frame's realm");
-    if (ts.call(frameFn) !== 'function toDataURL() { [native code] }') problems.push("frame's hook toString");
+    if (ts.call(frameFn) !== nativeText('toDataURL')) problems.push("frame's hook toString");
     f.remove();
     if (problems.length) throw new Error(problems.join('; '));
-    return `${methods.length} methods, 4 constructors, a getter, toString itself and a frame checked`;
+    return `${methods.length} methods, ${ctors.length} constructors, a getter, toString itself and a frame checked${absent.length ? `; not in this engine: ${absent.join(', ')}` : ''}`;
   },
   'a blocked call fails like the platform, with no guard frame in its stack': async () => {
     const out = [];
@@ -191,16 +236,19 @@ export const checks = {
     c.height = 120;
     const ctx = c.getContext('2d');
     let n = 0;
-    const timer = setInterval(() => {
+    const draw = () => {
       ctx.fillStyle = `hsl(${(n += 37) % 360} 80% 50%)`;
       ctx.fillRect(0, 0, 160, 120);
       ctx.fillStyle = '#000';
       ctx.fillRect(n % 140, 10, 20, 20);
-    }, 30);
+    };
+    draw();
+    const timer = setInterval(draw, 30);
     try {
       const stream = c.captureStream(30);
-      const bytes = await recordBytes(stream);
-      if (bytes <= 1000) throw new Error(`recording of an unprotected canvas: ${bytes} bytes`);
+      // Where MediaRecorder records no video even without the guard (engineCaps), that part is not the guard's to pass.
+      const bytes = caps.videoRecording ? await recordBytes(stream) : null;
+      if (bytes !== null && bytes <= 1000) throw new Error(`recording of an unprotected canvas: ${bytes} bytes`);
       const url = c.toDataURL();
       const px = ctx.getImageData(0, 0, 160, 120).data;
       if (!url.startsWith('data:image/png') || !nonBlank(px)) throw new Error('readback of an unprotected canvas failed');
@@ -215,7 +263,8 @@ export const checks = {
       d.drawImage(bm, 0, 0);
       d.getImageData(0, 0, 10, 10);
       v.srcObject = null;
-      return `recorded ${bytes} bytes, toDataURL/getImageData/createImageBitmap/drawImage of an unprotected video work`;
+      const rec = bytes === null ? 'recording not applicable (this engine records no video without the guard either)' : `recorded ${bytes} bytes`;
+      return `${rec}, toDataURL/getImageData/createImageBitmap/drawImage of an unprotected video work`;
     } finally {
       clearInterval(timer);
     }
@@ -224,8 +273,17 @@ export const checks = {
     const v = env.video;
     const t0 = v.currentTime;
     const f0 = v.getVideoPlaybackQuality().totalVideoFrames;
+    // Frames presented: requestVideoFrameCallback (every engine here), or the
+    // playback-quality counter (which Firefox leaves at 0 for a MediaStream).
+    let presented = 0;
+    const onFrame = () => {
+      presented++;
+      if (presented < 1000) v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
     await sleep(600);
-    const frames = v.getVideoPlaybackQuality().totalVideoFrames - f0;
+    const frames = Math.max(v.getVideoPlaybackQuality().totalVideoFrames - f0, presented);
+    presented = 1000;
     if (v.paused || v.currentTime <= t0 || frames < 3) throw new Error(`video stalled: paused ${v.paused}, ${frames} frames`);
     return `playing, ${frames} frames in 600 ms, ${v.videoWidth}x${v.videoHeight}`;
   },
@@ -244,12 +302,14 @@ export const modeChecks = {
       if (!blocked) throw new Error('recording without consent was not blocked');
       window.consent = true;
       const n = env.guard.events().length;
-      const bytes = await recordBytes(env.video.srcObject);
+      // Where MediaRecorder records no video (engineCaps), the protected stream's audio track is recorded.
+      const what = caps.videoRecording ? env.video.srcObject : new MediaStream(env.video.srcObject.getAudioTracks());
+      const bytes = await recordBytes(what);
       window.consent = false;
       const ev = env.guard.events().slice(n).find((e) => e.api === 'MediaRecorder');
       if (bytes <= 1000) throw new Error(`consented recording: ${bytes} bytes`);
       if (!ev || ev.blocked || !ev.consented) throw new Error(`event: ${JSON.stringify(ev && brief(ev))}`);
-      return `consented recording ${bytes} bytes, reported as {api: MediaRecorder, blocked: false, consented: true}`;
+      return `consented recording ${bytes} bytes${caps.videoRecording ? '' : ' (audio track: no video recording in this engine)'}, reported as {api: MediaRecorder, blocked: false, consented: true}`;
     },
   },
   late: {
@@ -308,4 +368,14 @@ window.runCheck = async (mode, name) => {
   }
 };
 window.printHidden = () => ['video', 'phi'].map((id) => getComputedStyle(document.getElementById(id)).visibility);
+/** For engines where print media cannot be emulated: the visibility a `@media print` rule gives the video and the PHI container. */
+window.printRuleVisibility = () => {
+  const sheets = [...document.styleSheets, ...(document.adoptedStyleSheets ?? [])];
+  const printRules = sheets.flatMap((s) => [...s.cssRules]).filter((r) => r instanceof CSSMediaRule && /\bprint\b/.test(r.media.mediaText));
+  return ['video', 'phi'].map((id) => {
+    const el = document.getElementById(id);
+    const hit = printRules.flatMap((m) => [...m.cssRules]).find((r) => r.selectorText && el.matches(r.selectorText) && r.style.visibility === 'hidden');
+    return hit ? 'hidden' : 'visible';
+  });
+};
 window.guardReady = true;
