@@ -487,12 +487,41 @@ function finishHook(hook, native, nameOverride) {
 
 /** Removes the guard's frames from an error's stack and rethrows it. */
 function rethrow(e, hook) {
-  if (captureStackTrace && e !== null && typeof e === 'object') {
-    try {
-      captureStackTrace(e, hook);
-    } catch {}
+  if (e !== null && typeof e === 'object') {
+    if (captureStackTrace) {
+      try {
+        captureStackTrace(e, hook);
+      } catch {}
+    }
+    // JavaScriptCore's captureStackTrace (where it has one) leaves the stack
+    // of an error thrown by native code as it was.
+    dropHookFrame(e);
   }
   throw e;
+}
+
+/**
+ * JavaScriptCore: an error thrown by the native call inside a hook has a
+ * stack that starts with the native frame
+ * (`name@[native code]`) and then the hook's own frame, which would tell a
+ * script the method is hooked. Drops that one line (SpiderMonkey's stacks
+ * show no native frame and no hook frame here: left as they are).
+ */
+function dropHookFrame(e) {
+  let s;
+  try {
+    s = e.stack;
+  } catch {
+    return;
+  }
+  if (typeof s !== 'string') return;
+  const first = strIndexOf(s, '\n');
+  if (first < 0 || strIndexOf(strSlice(s, 0, first), '[native code]') < 0) return;
+  const second = strIndexOf(s, '\n', first + 1);
+  const rest = second < 0 ? '' : strSlice(s, second);
+  try {
+    defineProperty(e, 'stack', { value: strSlice(s, 0, first) + rest, writable: true, configurable: true, enumerable: false });
+  } catch {}
 }
 
 function defineLike(target, name, desc, patch) {

@@ -88,8 +88,8 @@ step "KeyStore custody (Chromium)" keystore node tests/browser/keystore.mjs
 step "media E2EE (Chromium, WebRTC)" media node tests/browser/media.mjs
 step "encrypted streams (Chromium)" stream node tests/browser/stream.mjs
 step "capture guard (Chromium)" guard node tests/browser/guard.mjs chromium
-# WebKit (guard.mjs webkit) is not registered yet: one check fails there (a guard frame in an illegal-invocation stack, issue #22).
 step "capture guard (Firefox)" guard node tests/browser/guard.mjs firefox
+step "capture guard (WebKit)" guard node tests/browser/guard.mjs webkit
 step "watermarks (Chromium)" watermark node tests/browser/watermark.mjs
 step "examples (Chromium)" examples node tests/examples/run.mjs
 
