@@ -33,7 +33,7 @@
 use p384::Scalar;
 use p384::elliptic_curve::PrimeField as _;
 use vsss_rs::{IdentifierPrimeField, PrimeFieldShare, ReadableShareSet as _, Share as _, shamir};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{codec_b64 as b64, codec_unb64 as unb64};
@@ -163,10 +163,11 @@ pub fn split(threshold: u8, officers: &[PublicKey]) -> Result<Ceremony> {
     let key = PrivateKey::generate()?;
     let scalar_bytes = key.to_scalar_bytes();
     let scalar: Option<Scalar> = Scalar::from_repr((*scalar_bytes).into()).into();
-    let secret = IdentifierPrimeField(scalar.ok_or(Error::misuse("recovery scalar out of range"))?);
+    let mut secret = IdentifierPrimeField(scalar.ok_or(Error::misuse("recovery scalar out of range"))?);
     let rng = rand_core::UnwrapErr(getrandom::SysRng);
-    let shares = shamir::split_secret::<PrimeFieldShare<Scalar>>(usize::from(threshold), n, &secret, rng)
-        .map_err(|_| Error::misuse("secret sharing failed"))?;
+    let split = shamir::split_secret::<PrimeFieldShare<Scalar>>(usize::from(threshold), n, &secret, rng);
+    secret.0.zeroize();
+    let mut shares = split.map_err(|_| Error::misuse("secret sharing failed"))?;
     let ceremony = key.public_key().thumbprint();
     let count = u8::try_from(n).map_err(|_| Error::invalid_argument("at most 255 officers"))?;
     let mut out = Vec::with_capacity(n);
@@ -175,6 +176,11 @@ pub fn split(threshold: u8, officers: &[PublicKey]) -> Result<Ceremony> {
         let value = Zeroizing::new(<[u8; SCALAR_LEN]>::from(share.value().0.to_repr()));
         let info = ShareInfo { ceremony, threshold, shares: count, index, recipient: *print };
         out.push(seal_share(&info, officer, &value)?);
+    }
+    // The share values are wiped (p384 scalars are Copy and do not wipe
+    // themselves; vsss-rs's polynomial is its own, dropped inside split).
+    for s in &mut shares {
+        s.value.0.zeroize();
     }
     Ok(Ceremony { recovery_key: *key.public_key(), shares: out })
 }
@@ -192,7 +198,10 @@ fn share_index(share: &PrimeFieldShare<Scalar>) -> Result<u8> {
 /// An officer's step of a recovery: opens the officer's share and seals it
 /// to the recovery session's public key `to` (header unchanged but the
 /// recipient). Run it on the officer's machine; the share is never in the
-/// clear anywhere else.
+/// clear anywhere else. `to` must be the recovery session's key, checked out
+/// of band (FORMAT §9.3 step 2: `phiseal recovery reseal` refuses a key whose
+/// kid is not the one the administrator read out): a relay that swapped it
+/// for its own would collect the shares.
 ///
 /// # Errors
 /// [`ErrorCode::NotRecipient`] for a share sealed to another key;
@@ -240,7 +249,7 @@ pub fn combine(sealed: &[String], session: &PrivateKey, expected: &PublicKey) ->
     if shares.len() < usize::from(info.threshold) {
         return Err(Error::invalid_argument("fewer recovery shares than the ceremony's threshold"));
     }
-    let set: Vec<PrimeFieldShare<Scalar>> = shares
+    let mut set: Vec<PrimeFieldShare<Scalar>> = shares
         .iter()
         .map(|(i, v)| {
             PrimeFieldShare::with_identifier_and_value(
@@ -249,8 +258,16 @@ pub fn combine(sealed: &[String], session: &PrivateKey, expected: &PublicKey) ->
             )
         })
         .collect();
-    let secret = set.combine().map_err(|_| OTHER)?;
+    let combined = set.combine();
+    for s in &mut shares {
+        s.1.zeroize();
+    }
+    for s in &mut set {
+        s.value.0.zeroize();
+    }
+    let mut secret = combined.map_err(|_| OTHER)?;
     let bytes = Zeroizing::new(<[u8; SCALAR_LEN]>::from(secret.0.to_repr()));
+    secret.0.zeroize();
     let key = PrivateKey::from_scalar_bytes(&bytes[..]).map_err(|_| OTHER)?;
     if key.public_key().thumbprint() != want {
         return Err(OTHER);

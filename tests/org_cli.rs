@@ -154,20 +154,18 @@ fn recovery_ceremony_on_the_command_line() {
     assert_eq!(files.len(), 4, "the public key and three shares, no private key: {files:?}");
     let session = tmp.join("session");
     let s = session.to_str().unwrap();
-    assert_eq!(recovery_cmd(&["session", s]).0, 0);
+    let (code, session_kid, _) = recovery_cmd(&["session", s]);
+    assert_eq!(code, 0);
     let mut sealed = Vec::new();
     for i in [0, 2] {
         let share = out.join(format!("share-{}.phr", i + 1));
         let key = tmp.join(format!("officer-{i}.key.pem"));
         let to = session.join("session.pub.jwk");
-        let (code, text, err) = recovery_cmd(&[
-            "reseal",
-            share.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            "--to",
-            to.to_str().unwrap(),
-        ]);
+        let args = ["reseal", share.to_str().unwrap(), "--key", key.to_str().unwrap(), "--to", to.to_str().unwrap()];
+        // Without the kid the administrator read out, or with another, nothing is resealed.
+        assert_eq!(recovery_cmd(&args).0, 2);
+        assert_eq!(recovery_cmd(&[&args[..], &["--session-kid", kid.trim()]].concat()).0, 2, "not the session's kid");
+        let (code, text, err) = recovery_cmd(&[&args[..], &["--session-kid", session_kid.trim()]].concat());
         assert_eq!(code, 0, "{err}");
         let f = tmp.join(format!("to-session-{i}.phr"));
         std::fs::write(&f, text).unwrap();
@@ -181,6 +179,8 @@ fn recovery_ceremony_on_the_command_line() {
         tmp.join("officer-1.key.pem").to_str().unwrap(),
         "--to",
         session.join("session.pub.jwk").to_str().unwrap(),
+        "--session-kid",
+        session_kid.trim(),
     ]);
     assert_eq!(wrong.0, 2);
     let e = recovery_pub.to_str().unwrap();

@@ -414,3 +414,25 @@ fn selection_is_not_quadratic_in_array_length() {
     let b = Value::parse(&format!(r#"{{"resourceType":"Bundle","entry":[{entries}]}}"#)).unwrap();
     assert!(selected(&b, &schema).unwrap().is_empty());
 }
+
+#[test]
+fn a_path_may_not_select_what_another_path_steps_through() {
+    // Review finding: `value[x]` selected /valueQuantity although
+    // `valueQuantity.unit` steps through it (null, {} or without a unit):
+    // sealed, it became a string the second path failed on at opening.
+    let set = Schema::from_json(
+        r#"{"id":"t","version":1,"resources":{"Observation":{"value[x]":true,"valueQuantity.unit":true}}}"#,
+    )
+    .unwrap();
+    let fields =
+        Schema::from_json(r#"{"id":"t","version":1,"fields":{"a.b":true},"resources":{"*":{"a":true}}}"#).unwrap();
+    for (schema, record) in [
+        (&set, r#"{"resourceType":"Observation","valueQuantity":null}"#),
+        (&set, r#"{"resourceType":"Observation","valueQuantity":{}}"#),
+        (&set, r#"{"resourceType":"Observation","valueQuantity":{"value":1}}"#),
+        (&fields, r#"{"resourceType":"X","a":null}"#),
+        (&fields, r#"{"resourceType":"X","a":{}}"#),
+    ] {
+        assert_eq!(code(selected(&Value::parse(record).unwrap(), schema)), ErrorCode::InvalidArgument, "{record}");
+    }
+}

@@ -125,7 +125,10 @@ impl<'s> Selector<'s> {
             (Some(n), false) => self.claims.get(n).map_or((false, false), |c| (c.taken || c.below, c.route)),
             (None, false) => (false, false),
         };
-        if overlaps || (descendant && route) {
+        // A route position is never selected: a descendant rule leaves it
+        // alone, a path is refused (another path steps through it; sealed,
+        // it would be a string that path can no longer step through).
+        if overlaps || route {
             return if descendant { Ok(()) } else { Err(OVERLAP) };
         }
         let node = self.node(true);

@@ -70,10 +70,16 @@ test('every device of a clinician wiped: two of three officers recover every rec
     clinician = null; // every device wiped: the key is gone
 
     // The recovery session and two officers.
-    assert.equal(recovery('session', join(dir, 's')).code, 0);
+    const session = recovery('session', join(dir, 's'));
+    assert.equal(session.code, 0);
+    // A relay that swaps the session key for its own: the officer's kid check refuses it.
+    const relayed = await phiseal.generateKeyPair();
+    writeFileSync(join(dir, 'swapped.pub.jwk'), JSON.stringify(relayed.publicKey.toJwk()));
+    const swapped = recovery('reseal', join(dir, 'c', 'share-1.phr'), '--key', join(dir, 'o0.key.pem'), '--to', join(dir, 'swapped.pub.jwk'), '--session-kid', session.out);
+    assert.equal(swapped.code, 2, 'a swapped session key is refused');
     const shares = [];
     for (const i of [0, 2]) {
-      const r = recovery('reseal', join(dir, 'c', `share-${i + 1}.phr`), '--key', join(dir, `o${i}.key.pem`), '--to', join(dir, 's', 'session.pub.jwk'));
+      const r = recovery('reseal', join(dir, 'c', `share-${i + 1}.phr`), '--key', join(dir, `o${i}.key.pem`), '--to', join(dir, 's', 'session.pub.jwk'), '--session-kid', session.out);
       assert.equal(r.code, 0, r.err);
       writeFileSync(join(dir, `to-session-${i}.phr`), r.out);
       shares.push(join(dir, `to-session-${i}.phr`));

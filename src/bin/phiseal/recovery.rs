@@ -9,8 +9,10 @@
 //! phiseal recovery session DIR
 //!     a recovery session: DIR/session.key.pem (mode 0600) and DIR/session.pub.jwk (send it to
 //!     the officers)
-//! phiseal recovery reseal SHARE.phr --key OFFICER.key.pem --to SESSION.pub.jwk
-//!     an officer's step, on the officer's machine: prints the share sealed to the session
+//! phiseal recovery reseal SHARE.phr --key OFFICER.key.pem --to SESSION.pub.jwk --session-kid KID
+//!     an officer's step, on the officer's machine: prints the share sealed to the session, once
+//!     the session key's kid is the one the administrator read out to the officer (by phone, in
+//!     person: not through the channel that carried the key)
 //! phiseal recovery combine DIR --expect RECOVERY.pub.jwk SHARE...
 //!     combines K shares sealed to DIR's session into DIR/recovery.key.pem (mode 0600) when
 //!     they make the expected recovery key; rewrap what you must, then delete it
@@ -27,7 +29,7 @@ use std::process::ExitCode;
 use phiseal::keys::{Jwk, PrivateKey, PublicKey};
 use phiseal::recovery;
 
-const USAGE: &str = "usage: phiseal recovery split --threshold K --out DIR OFFICER.pub.jwk...\n       phiseal recovery session DIR\n       phiseal recovery reseal SHARE.phr --key OFFICER.key.pem --to SESSION.pub.jwk\n       phiseal recovery combine DIR --expect RECOVERY.pub.jwk SHARE...";
+const USAGE: &str = "usage: phiseal recovery split --threshold K --out DIR OFFICER.pub.jwk...\n       phiseal recovery session DIR\n       phiseal recovery reseal SHARE.phr --key OFFICER.key.pem --to SESSION.pub.jwk --session-kid KID\n       phiseal recovery combine DIR --expect RECOVERY.pub.jwk SHARE...";
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("phiseal recovery: {message}");
@@ -133,10 +135,20 @@ fn session(dir: &Path) -> Result<(), String> {
 }
 
 fn reseal(rest: &[String]) -> Result<(), String> {
-    let (opts, positional) = parse(rest, &["--key", "--to"])?;
+    let (opts, positional) = parse(rest, &["--key", "--to", "--session-kid"])?;
     let [share] = positional.as_slice() else { return Err(format!("one SHARE file is needed\n{USAGE}")) };
     let officer = private_key(opt(&opts, "--key")?)?;
     let to = public_key(opt(&opts, "--to")?)?;
+    // The session key reaches the officer through whatever relays it (mail,
+    // a server): a relay that swaps it for its own would collect the shares.
+    // The officer types the kid the administrator read out to them.
+    if to.kid() != opt(&opts, "--session-kid")?.trim() {
+        return Err(format!(
+            "the session key in {} is not the one the administrator named (kid {}): do not reseal",
+            opt(&opts, "--to")?,
+            to.kid()
+        ));
+    }
     let out = recovery::reseal_share(read(share)?.trim(), &officer, &to).map_err(|e| format!("{share}: {e}"))?;
     println!("{out}");
     Ok(())
