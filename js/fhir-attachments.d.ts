@@ -22,6 +22,8 @@ export interface DetachOptions {
 }
 
 export interface AttachOptions {
+  /** The schema the record was opened with (its `unsigned` members are skipped: the signature does not cover them). */
+  schema: { unsigned?: readonly string[]; [member: string]: unknown };
   privateKey: PrivateKey;
   /** The author keys you trust for the streams. */
   authors: (PublicKey | AuthorKey)[] | Certificate[];

@@ -151,7 +151,8 @@ function allObjects(value, out = []) {
 }
 
 /**
- * Puts back every detached `data` of an opened record: `load(ref)` resolves
+ * Puts back every detached `data` of an opened record (outside the schema's
+ * `unsigned` members, which the signature does not cover): `load(ref)` resolves
  * to the stream's bytes (Blob, ArrayBuffer or Uint8Array); its SHA-384 must
  * be the one the record names (else CONTEXT_MISMATCH: another or an edited
  * stream), then it is decrypted with `privateKey` and must be signed by one
@@ -162,10 +163,17 @@ function allObjects(value, out = []) {
  */
 export async function attachAttachments(resource, opts) {
   if (resource === null || typeof resource !== 'object') throw invalidArgument('resource must be a FHIR resource (an object)');
-  if (opts === null || typeof opts !== 'object') throw invalidArgument('options must be an object: {privateKey, authors, load}');
+  if (opts === null || typeof opts !== 'object') throw invalidArgument('options must be an object: {schema, privateKey, authors, load}');
   if (typeof opts.load !== 'function') throw invalidArgument('load must be a function (ref) => Promise<Blob | ArrayBuffer | Uint8Array>');
+  if (opts.schema === null || typeof opts.schema !== 'object') throw invalidArgument('schema must be the schema the record was opened with');
+  const unsigned = Array.isArray(opts.schema.unsigned) ? opts.schema.unsigned : [];
   const copy = structuredClone(resource);
-  for (const holder of allObjects(copy)) {
+  // Only what the record's signature covers: a schema's `unsigned` members
+  // are the server's to write, so a sealed-data extension there could name
+  // another record's stream (its hash would match that stream).
+  const holders = unsigned.includes('extension') ? [] : [copy]; // the root's own extension, unless unsigned
+  for (const [k, v] of Object.entries(copy)) if (!unsigned.includes(k)) allObjects(v, holders);
+  for (const holder of holders) {
     const found = sealedData(holder);
     if (!found) continue;
     const got = await opts.load(found.ref);

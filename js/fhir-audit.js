@@ -194,10 +194,22 @@ function byBytes(a, b) {
   return x.length - y.length;
 }
 
-/** [[n, line]] sorted by (n, line bytes), identical lines once. */
+/** The line as JSON with members sorted at every level: two texts of one line (members reordered) are equal. */
+function canonical(text) {
+  const sort = (v) => (Array.isArray(v) ? v.map(sort) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k])])) : v);
+  return JSON.stringify(sort(JSON.parse(text)));
+}
+
+/** [[n, line]] sorted by (n, line bytes), one line per canonical form (a server that delivered a line twice, or reordered its members). */
 function sortedUnique(list) {
   list.sort((a, b) => a[0] - b[0] || byBytes(a[1], b[1]));
-  return list.filter((x, i) => i === 0 || x[0] !== list[i - 1][0] || x[1] !== list[i - 1][1]);
+  const seen = new Set();
+  return list.filter(([n, line]) => {
+    const key = `${n}:${canonical(line)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**

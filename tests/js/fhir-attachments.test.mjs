@@ -68,7 +68,7 @@ test('every FHIR R4 example with large data detaches, seals, opens and attaches 
     assert.ok(text.length < JSON.stringify(resource).length, `${file}: the sealed record is smaller than the original`);
     assert.ok(!text.includes(SEALED_DATA_EXTENSION), `${file}: the stream reference is sealed with the record`);
     const opened = await phiseal.openRecord(JSON.parse(text), { schema: fhirSchema, recordId: file, authors: [k.author.publicKey], privateKey: k.clinician.privateKey, indexKey: k.indexKey });
-    const full = await attachAttachments(opened.record, { privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: s.load });
+    const full = await attachAttachments(opened.record, { schema: fhirSchema, privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: s.load });
     assert.deepEqual(full, resource, `${file}: not the original`);
   }
   for (const b of s.blobs.values()) movedBytes += b.length;
@@ -90,7 +90,7 @@ test('attack: a swapped, edited or older stream is CONTEXT_MISMATCH; the desk ca
   };
   const a = await open(await seal(doc(1), 'a'), 'a'); // blob-1
   await open(await seal(doc(2), 'b'), 'b'); // blob-2: another patient's document, same author
-  const attach = (load) => attachAttachments(a, { privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load });
+  const attach = (load) => attachAttachments(a, { schema: fhirSchema, privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load });
   assert.deepEqual(await attach(s.load), doc(1));
   // The server hands back patient b's stream for a's record.
   await rejectsWith(assert, attach(async () => s.blobs.get('blob-2')), 'CONTEXT_MISMATCH');
@@ -103,6 +103,20 @@ test('attack: a swapped, edited or older stream is CONTEXT_MISMATCH; the desk ca
   const { resource: forged } = await detachAttachments(doc(3), { recipients, author: server, store: s.store });
   assert.ok(forged);
   await rejectsWith(assert, attach(async () => s.blobs.get('blob-3')), 'CONTEXT_MISMATCH');
+  // A schema with an unsigned member: the server writes there a sealed-data
+  // extension it crafted for patient b's stream (it stores the blobs: it can
+  // hash them). attachAttachments reads only what the signature covers.
+  const loose = { id: 'loose', version: 1, fields: { 'content[].attachment': true }, unsigned: ['meta'] };
+  const { resource: mine } = await detachAttachments(doc(5), { recipients: [k.clinician.publicKey], author: k.author, store: s.store });
+  const sealedLoose = await phiseal.sealRecord(mine, { schema: loose, recordId: 'c', recipients: [k.clinician.publicKey], author: k.author });
+  const bBytes = s.blobs.get('blob-2');
+  const hash = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-384', bBytes))));
+  sealedLoose.meta = { extension: [{ url: SEALED_DATA_EXTENSION, extension: [{ url: 'ref', valueString: 'blob-2' }, { url: 'sha384', valueBase64Binary: hash }, { url: 'size', valueString: '100000' }] }] };
+  const openedLoose = await phiseal.openRecord(sealedLoose, { schema: loose, recordId: 'c', authors: [k.author.publicKey], privateKey: k.clinician.privateKey });
+  const attachedLoose = await attachAttachments(openedLoose.record, { schema: loose, privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: s.load });
+  assert.equal(attachedLoose.meta.data, undefined, "patient b's document was attached to record c");
+  assert.deepEqual(attachedLoose.content, doc(5).content);
+  await rejectsWith(assert, attachAttachments(openedLoose.record, { privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: s.load }), 'INVALID_ARGUMENT');
   // The desk (identity group) gets no stream key for clinical attachments.
   const { resource: light } = await detachAttachments(doc(4), { recipients, author: k.author, store: s.store });
   const ref = light.content[0].attachment.extension[0].extension[0].valueString;
@@ -110,7 +124,7 @@ test('attack: a swapped, edited or older stream is CONTEXT_MISMATCH; the desk ca
   // Bad arguments.
   await rejectsWith(assert, detachAttachments(doc(1), { recipients, author: k.author }), 'INVALID_ARGUMENT');
   await rejectsWith(assert, detachAttachments(doc(1), { recipients: [{ publicKey: k.desk.publicKey, groups: ['identity'] }], author: k.author, store: s.store }), 'INVALID_ARGUMENT');
-  await rejectsWith(assert, attachAttachments(a, { privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: async () => 'text' }), 'INVALID_ARGUMENT');
+  await rejectsWith(assert, attachAttachments(a, { schema: fhirSchema, privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: async () => 'text' }), 'INVALID_ARGUMENT');
 });
 
 test('small or non-canonical data stays in the record', async () => {
@@ -124,7 +138,7 @@ test('small or non-canonical data stays in the record', async () => {
   const big = { resourceType: 'Binary', contentType: 'text/plain', data: btoa('x'.repeat(70_000)).replace(/(.{76})/g, '$1 ') };
   const spaced = await detachAttachments(big, { recipients: [k.clinician.publicKey], author: k.author, store: s.store });
   assert.deepEqual(spaced.detached, ['/data']);
-  assert.deepEqual(await attachAttachments(spaced.resource, { privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: s.load }), big);
+  assert.deepEqual(await attachAttachments(spaced.resource, { schema: fhirSchema, privateKey: k.clinician.privateKey, authors: [k.author.publicKey], load: s.load }), big);
   const moved = await detachAttachments({ ...r, data: btoa('y'.repeat(2000)) }, { recipients: [k.clinician.publicKey], author: k.author, store: s.store, threshold: 1000 });
   assert.deepEqual(moved.detached, ['/data']);
   assert.equal(s.blobs.size, 2);

@@ -73,6 +73,12 @@ test('attack: an edited AuditEvent element is INVALID_SIGNATURE, a fork STALE_VE
   const mixed = [...events, ...toFhirAuditEvents(other.jsonl).entry.map((e) => e.resource)];
   // Both logs are named clinic.example/audit-7: same seqs, different entries.
   await rejectsWith(assert, () => fromFhirAuditEvents(mixed), 'STALE_VERSION');
+  // One entry delivered twice, the second time with its line's members reordered (and the view rebuilt from it):
+  // the same line, not a fork (as the Rust importer, which compares canonical lines).
+  const line = JSON.parse(events[0].extension[0].extension[0].valueString);
+  const reordered = JSON.stringify(Object.fromEntries(Object.entries(line).reverse()));
+  const again = toFhirAuditEvents(reordered).entry[0].resource;
+  assert.equal(fromFhirAuditEvents([...events, again]).entries, 4);
   await rejectsWith(assert, () => fromFhirAuditEvents('not json'), 'INVALID_ARGUMENT');
   await rejectsWith(assert, () => toFhirAuditEvents(42), 'INVALID_ARGUMENT');
 });
