@@ -72,7 +72,6 @@ export { DirectoryClient, KeyDirectory, Trust, issueCertificate, issueRevocation
 // Not unlockKey: it is internal (it would hand out a SessionKey's key past its checks).
 export { AccessAlert, DEFAULT_TTL_MS, Grant, GrantedKey, SessionKey, breakGlass } from './lifecycle.js';
 export { KeyStore } from './keystore.js';
-export { DeviceLink } from './devices.js';
 
 export { Aead, Kdf };
 /** RFC 9180 KEM id of the one KEM phiseal implements: DHKEM(P-384, HKDF-SHA384). */

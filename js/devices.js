@@ -1,4 +1,4 @@
-// Device linking (issue #20, docs/FORMAT.md §10): an existing device of a
+// 'phiseal/devices': device linking (issue #20, docs/FORMAT.md §10): an existing device of a
 // clinician enrols a new one through a server that relays the messages and
 // may sit in the middle. The new device commits to its key before it sees
 // the existing device's; both then show a 6-digit code over both keys and

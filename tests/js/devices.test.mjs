@@ -7,12 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { phiseal, rejectsWith } from './helpers.mjs';
+import { DeviceLink } from '../../js/devices.js';
 
 const relay = (m) => JSON.parse(JSON.stringify(m)); // the server: JSON in, JSON out
 
 async function link(existingKey) {
-  const fresh = await phiseal.DeviceLink.create();
-  const old = await phiseal.DeviceLink.create({ privateKey: existingKey });
+  const fresh = await DeviceLink.create();
+  const old = await DeviceLink.create({ privateKey: existingKey });
   const m1 = relay(await fresh.commit());
   const m2 = relay(await old.hello(m1));
   const m3 = relay(await fresh.reveal(m2));
@@ -59,10 +60,10 @@ test('an honest link: the same code on both screens, then records, the index key
 test('attack: a relay in the middle shows two different codes; a swapped reveal is CONTEXT_MISMATCH; transfers are bound to the link', async () => {
   const me = await phiseal.generateKeyPair();
   // The relay runs a link of its own with each side: it plays the existing device to the new one, and the new device to the existing one.
-  const fresh = await phiseal.DeviceLink.create();
-  const old = await phiseal.DeviceLink.create({ privateKey: me.privateKey });
-  const mitmAsOld = await phiseal.DeviceLink.create({ privateKey: (await phiseal.generateKeyPair()).privateKey });
-  const mitmAsNew = await phiseal.DeviceLink.create();
+  const fresh = await DeviceLink.create();
+  const old = await DeviceLink.create({ privateKey: me.privateKey });
+  const mitmAsOld = await DeviceLink.create({ privateKey: (await phiseal.generateKeyPair()).privateKey });
+  const mitmAsNew = await DeviceLink.create();
   const c = await fresh.commit();
   const cM = await mitmAsNew.commit(); // to the existing device, its own commitment
   const hOld = await old.hello(cM);
@@ -71,8 +72,8 @@ test('attack: a relay in the middle shows two different codes; a swapped reveal 
   await old.accept(await mitmAsNew.reveal(hOld));
   assert.notEqual(fresh.fingerprint, old.fingerprint, 'the people see two different codes');
   // The relay forwards the real commitment but swaps the revealed key for its own: the commitment catches it.
-  const a = await phiseal.DeviceLink.create();
-  const b = await phiseal.DeviceLink.create({ privateKey: me.privateKey });
+  const a = await DeviceLink.create();
+  const b = await DeviceLink.create({ privateKey: me.privateKey });
   const h = await b.hello(relay(await a.commit()));
   const honest = await a.reveal(h);
   const forged = { ...relay(honest), publicKey: (await phiseal.generateKeyPair()).publicKey.toJwk() };
@@ -80,8 +81,8 @@ test('attack: a relay in the middle shows two different codes; a swapped reveal 
   const nonceSwapped = { ...relay(honest), nonce: honest.nonce.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')) };
   await rejectsWith(assert, b.accept(nonceSwapped), 'CONTEXT_MISMATCH');
   // A relay that reflects the existing device's own key to it.
-  const c2 = await phiseal.DeviceLink.create();
-  const d2 = await phiseal.DeviceLink.create({ privateKey: me.privateKey });
+  const c2 = await DeviceLink.create();
+  const d2 = await DeviceLink.create({ privateKey: me.privateKey });
   const hello2 = await d2.hello(await c2.commit());
   await rejectsWith(assert, c2.reveal({ ...hello2, publicKey: c2.privateKey.publicKey.toJwk() }), 'UNTRUSTED_AUTHOR');
   // A transfer of another link, or from another device, does not open.
@@ -96,7 +97,7 @@ test('attack: a relay in the middle shows two different codes; a swapped reveal 
   // Steps out of order or on the wrong side, and malformed messages.
   await rejectsWith(assert, one.old.commit(), 'MISUSE');
   await rejectsWith(assert, one.fresh.sealTo(new Uint8Array([1])), 'MISUSE');
-  const e = await phiseal.DeviceLink.create({ privateKey: me.privateKey });
+  const e = await DeviceLink.create({ privateKey: me.privateKey });
   await rejectsWith(assert, e.hello({ v: 2, type: 'phiseal-device-commit', commitment: '' }), 'MALFORMED_INPUT');
   await rejectsWith(assert, e.hello({ v: 1, type: 'phiseal-device-commit', commitment: 'AAAA' }), 'MALFORMED_INPUT');
   await rejectsWith(assert, () => e.confirm(), 'MISUSE');
