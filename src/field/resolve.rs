@@ -53,7 +53,13 @@ const OVERLAP: Error = Error::invalid_argument("two schema paths select the same
 /// a selected `resourceType`, a `resourceType` that is not a string (with
 /// resources), or nesting deeper than [`MAX_DEPTH`].
 pub(crate) fn select<'s>(record: &Value, schema: &'s Schema) -> Result<Vec<Selected<'s>>> {
-    let mut s = Selector { schema, out: Vec::new(), claims: vec![Claim::default()], at: Vec::new() };
+    let mut s = Selector {
+        schema,
+        out: Vec::new(),
+        claims: vec![Claim::default()],
+        at: Vec::new(),
+        frames: vec![(Some(0), false)],
+    };
     let mut pointer = String::new();
     for spec in schema.fields() {
         s.path(record, &spec.segments, &mut pointer, spec, false)?;
@@ -85,6 +91,11 @@ struct Selector<'s> {
     claims: Vec<Claim>,
     /// The position being visited.
     at: Vec<usize>,
+    /// Per prefix of `at` (the record first): its claim node if made, and
+    /// whether a position above it is selected; kept as the walk goes, so a
+    /// lookup costs O(1), not O(depth) (a 60-level QuestionnaireResponse took
+    /// seconds with a walk from the record at every lookup).
+    frames: Vec<(Option<usize>, bool)>,
 }
 
 impl<'s> Selector<'s> {
@@ -95,17 +106,26 @@ impl<'s> Selector<'s> {
     /// The claim node of the current position, if any, and whether a
     /// position above it is selected.
     fn lookup(&self) -> (Option<usize>, bool) {
-        let mut node = 0;
-        for &step in &self.at {
-            if self.claims.get(node).is_some_and(|c| c.taken) {
-                return (None, true);
-            }
-            match self.child(node, step) {
-                Some(n) => node = n,
-                None => return (None, false),
-            }
+        match self.frames.last() {
+            Some(&(_, true)) => (None, true),
+            Some(&(node, false)) => (node, false),
+            None => (None, false),
         }
-        (Some(node), false)
+    }
+
+    /// Steps into child `step` of the current position.
+    fn enter(&mut self, step: usize) {
+        let (parent, above) = self.frames.last().copied().unwrap_or((None, false));
+        let above = above || parent.is_some_and(|n| self.claims.get(n).is_some_and(|c| c.taken));
+        let node = parent.and_then(|n| self.child(n, step));
+        self.at.push(step);
+        self.frames.push((node, above));
+    }
+
+    /// Steps back to the parent position.
+    fn leave(&mut self) {
+        self.at.pop();
+        self.frames.pop();
     }
 
     /// Whether the current position is selected.
@@ -159,6 +179,9 @@ impl<'s> Selector<'s> {
                     n
                 }
             };
+            if let Some(frame) = self.frames.get_mut(i + 1) {
+                frame.0 = Some(node);
+            }
         }
         node
     }
@@ -177,9 +200,9 @@ impl<'s> Selector<'s> {
         let len = pointer.len();
         let mut each = |s: &mut Self, i: usize, token: &str, child: &Value, pointer: &mut String| {
             push_token(pointer, token);
-            s.at.push(i);
+            s.enter(i);
             let out = f(s, child, pointer);
-            s.at.pop();
+            s.leave();
             pointer.truncate(len);
             out
         };
