@@ -457,6 +457,10 @@ function viaCanvas(track, opts, onStats) {
   const ctx = canvas.getContext('2d', { alpha: false });
   const stream = canvas.captureStream(0);
   const out = stream.getVideoTracks()[0];
+  // Chromium and WebKit put requestFrame() on the track (CanvasCaptureMediaStreamTrack),
+  // Firefox on the stream (CanvasCaptureMediaStream): calling the track's alone froze
+  // Firefox's output at its first frame.
+  const requestFrame = typeof out.requestFrame === 'function' ? () => out.requestFrame() : () => stream.requestFrame();
   const layer = new MarkLayer(opts);
   const keeper = statsKeeper(onStats, layer, 'canvas');
   let stopped = false;
@@ -472,7 +476,7 @@ function viaCanvas(track, opts, onStats) {
       }
       ctx.drawImage(video, 0, 0, w, h);
       ctx.drawImage(layer.at(w, h), 0, 0);
-      out.requestFrame();
+      requestFrame();
       keeper.frame(performance.now() - t0, w, h);
     }
     video.requestVideoFrameCallback(draw);

@@ -91,6 +91,7 @@ step "capture guard (Chromium)" guard node tests/browser/guard.mjs chromium
 step "capture guard (Firefox)" guard node tests/browser/guard.mjs firefox
 step "capture guard (WebKit)" guard node tests/browser/guard.mjs webkit
 step "watermarks (Chromium)" watermark node tests/browser/watermark.mjs
+step "watermarks (Firefox)" watermark node tests/browser/watermark.mjs firefox
 step "examples (Chromium)" examples node tests/examples/run.mjs
 
 echo

@@ -148,3 +148,44 @@ export function popoverCopy(id, style) {
   copy.showPopover();
   return copy;
 }
+
+/** An ImageData as a base64 PNG (to keep decoded frames next to the screenshots). */
+export async function pngOf(img) {
+  const c = new OffscreenCanvas(img.width, img.height);
+  c.getContext('2d').putImageData(img, 0, 0);
+  const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** Number of pixels inside rect whose RGB is more than `t` (max channel) from every colour of `colors`. */
+export function countUnlike(img, colors, rect, t = 12) {
+  let n = 0;
+  for (let y = rect.y; y < rect.y + rect.h; y++) {
+    for (let x = rect.x; x < rect.x + rect.w; x++) {
+      const i = (y * img.width + x) * 4;
+      const d = img.data;
+      if (colors.every(([r, g, b]) => Math.max(Math.abs(d[i] - r), Math.abs(d[i + 1] - g), Math.abs(d[i + 2] - b)) > t)) n++;
+    }
+  }
+  return n;
+}
+
+/** Bounding box {x,y,w,h} (screenshot px) of the pixels within `t` of colour [r,g,b]; null when there are none. */
+export function boxOf(img, [r, g, b], t = 12) {
+  let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 4;
+      const d = img.data;
+      if (Math.abs(d[i] - r) <= t && Math.abs(d[i + 1] - g) <= t && Math.abs(d[i + 2] - b) <= t) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  return x1 < 0 ? null : { x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+}

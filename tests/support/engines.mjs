@@ -1,7 +1,11 @@
 // One browser, three engines: the harness the engine-agnostic browser suites
 // share. `openEngine(name)` starts one browser for a whole suite and returns
 //
-//   { name, version, goto(url), evaluate(fnSource, ...args), screenshot(), close() }
+//   { name, version, goto(url), evaluate(fnSource, ...args), screenshot(), close(),
+//     setViewport(width, height), click(selector), clickAt(x, y) }
+//
+// (setViewport resolves to the viewport obtained, {width, height} in CSS px;
+// click and clickAt are real pointer input, so they give user activation.)
 //
 // - 'chromium': the system /usr/bin/chromium through playwright-core (flags
 //   from ../shared/BROWSER-TESTING.md, fresh profile), as tests/support/
@@ -95,7 +99,8 @@ export const WEBDRIVER_ENGINES = {
     available: () => existsSync(WEBKITDRIVER) && MINIBROWSER !== undefined && existsSync(XVFB_RUN),
     missing: () => `${WEBKITDRIVER}, MiniBrowser and xvfb-run (make tool-engines)`,
     // WebKitGTK's MiniBrowser needs an X display even with --headless: Xvfb.
-    driver: (port) => [XVFB_RUN, '-a', WEBKITDRIVER, '--host=127.0.0.1', `--port=${port}`],
+    // options.xvfbScreen ('WxHxDEPTH'): the Xvfb screen (xvfb-run's default is 640x480x8).
+    driver: (port, { xvfbScreen } = {}) => [XVFB_RUN, '-a', ...(xvfbScreen ? ['-s', `-screen 0 ${xvfbScreen}`] : []), WEBKITDRIVER, '--host=127.0.0.1', `--port=${port}`],
     capabilities: ({ media = false } = {}) => ({
       browserName: 'MiniBrowser',
       'webkitgtk:browserOptions': {
@@ -114,7 +119,7 @@ export async function startWebDriver(name, options = {}) {
   const e = WEBDRIVER_ENGINES[name];
   if (!e.available()) throw new Error(`${e.label}: not installed: ${e.missing()}`);
   const port = await freePort();
-  const [cmd, ...args] = e.driver(port);
+  const [cmd, ...args] = e.driver(port, options);
   const driver = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env, detached: true });
   drivers.add(driver.pid);
   let stderr = '';
@@ -150,6 +155,8 @@ export async function startWebDriver(name, options = {}) {
   }
 }
 
+const ELEMENT_KEY = 'element-6066-11e4-a52e-4f735466cecf';
+
 // Runs the function source in the page with the args; reports {ok} or {error}
 // to the WebDriver callback, so a rejection becomes a rejection in Node.
 const ASYNC_WRAPPER = `const done = arguments[arguments.length - 1];
@@ -176,6 +183,32 @@ async function openWebDriver(name, options) {
     goto: (url) => wd(base, 'POST', `${s}/url`, { url }),
     evaluate,
     screenshot: () => wd(base, 'GET', `${s}/screenshot`),
+    setViewport: async (width, height) => {
+      // The window's rect includes its frame: grow it by what the viewport lacks.
+      const inner = () => wd(base, 'POST', `${s}/execute/sync`, { script: 'return [innerWidth, innerHeight]', args: [] });
+      let [w, h] = [width, height];
+      for (let i = 0; i < 3; i++) {
+        await wd(base, 'POST', `${s}/window/rect`, { width: w, height: h });
+        const [iw, ih] = await inner();
+        if (iw === width && ih === height) break;
+        [w, h] = [w + width - iw, h + height - ih];
+      }
+      const [iw, ih] = await inner();
+      return { width: iw, height: ih };
+    },
+    click: async (selector) => {
+      const el = await wd(base, 'POST', `${s}/element`, { using: 'css selector', value: selector });
+      await wd(base, 'POST', `${s}/element/${el[ELEMENT_KEY]}/click`, {});
+    },
+    clickAt: async (x, y) => {
+      const actions = [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' }, actions: [
+        { type: 'pointerMove', x: Math.round(x), y: Math.round(y), origin: 'viewport', duration: 0 },
+        { type: 'pointerDown', button: 0 },
+        { type: 'pointerUp', button: 0 },
+      ] }];
+      await wd(base, 'POST', `${s}/actions`, { actions });
+      await wd(base, 'DELETE', `${s}/actions`).catch(() => {});
+    },
     close: stop,
   };
 }
@@ -199,6 +232,12 @@ async function openChromium(options) {
     goto: (url) => page.goto(url),
     evaluate: (fn, ...args) => page.evaluate(([src, a]) => (0, eval)(`(${src})`)(...a), [String(fn), args]),
     screenshot: async () => (await page.screenshot()).toString('base64'),
+    setViewport: async (width, height) => {
+      await page.setViewportSize({ width, height });
+      return page.evaluate(() => ({ width: innerWidth, height: innerHeight }));
+    },
+    click: (selector) => page.click(selector),
+    clickAt: (x, y) => page.mouse.click(x, y),
     page,
     close: async () => {
       await context.close().catch(() => {});
