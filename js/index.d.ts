@@ -906,9 +906,11 @@ export declare class KeyStore {
     userDisplayName?: string;
     userId?: Uint8Array;
     timeoutMs?: number;
+    /** On a locked store: the passkey or passphrase that unlocks it now (MISUSE without). */
+    current?: { passkey: true; timeoutMs?: number } | { passphrase: string };
   }): Promise<{ credentialId: Uint8Array; refused: string[] }>;
-  /** Adds a passphrase (at least 12 characters) that unlocks the store, the fallback without passkeys; the first enrollment locks the store. */
-  enrollPassphrase(passphrase: string): Promise<{ refused: string[] }>;
+  /** Adds a passphrase (at least 12 characters) that unlocks the store, the fallback without passkeys; the first enrollment locks the store; a locked store needs `current`. */
+  enrollPassphrase(passphrase: string, options?: { current?: { passkey: true; timeoutMs?: number } | { passphrase: string } }): Promise<{ refused: string[] }>;
   /** Forgets the unlocked lock's keys. */
   lock(): void;
   close(): void;

@@ -61,6 +61,36 @@ const random = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
 const ECDH = { name: 'ECDH', namedCurve: 'P-384' };
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-384' };
+/**
+ * A P-384 key pair made with the pinned WebCrypto (not whatever
+ * `crypto.subtle.generateKey` is now: a script that hooked it after phiseal
+ * loaded would see an extractable pair go by), as a wasm PrivateKey or
+ * AuthorKey around the CryptoKey. `extractable` only so that the store can
+ * wrap it (with the pinned wrapKey); its bytes never reach JavaScript.
+ */
+async function pinnedKeyPair(kind, extractable) {
+  if (!subtle.generateKey || !subtle.exportKey) throw new PhisealError('the KeyStore needs WebCrypto', ErrorCode.UNSUPPORTED);
+  const author = kind === 'author';
+  const pair = await subtle.generateKey(author ? ECDSA : ECDH, extractable, author ? ['sign', 'verify'] : ['deriveBits']);
+  const { kty, crv, x, y } = await subtle.exportKey('jwk', pair.publicKey);
+  const publicKey = wasm.PublicKey.fromJwk({ kty, crv, x, y });
+  return author ? wasm.AuthorKey.fromCryptoKey(pair.privateKey, publicKey) : wasm.PrivateKey.fromCryptoKey(pair.privateKey, publicKey);
+}
+
+/**
+ * Keys the store hands out are non-extractable WebCrypto keys. A wasm key
+ * would ignore that (its scalar sits in wasm memory and exportPkcs8 works),
+ * so `provider: 'wasm'` is refused rather than honoured (review finding).
+ */
+function noWasm(o) {
+  if (o.provider === 'wasm') {
+    throw new PhisealError(
+      "the KeyStore hands out non-extractable WebCrypto keys only: provider 'wasm' would put the key's bytes in wasm memory, where page script can read and export them",
+      ErrorCode.MISUSE,
+    );
+  }
+}
+
 /** The WebCrypto form of each kind's private key. */
 const FORMS = {
   hpke: { alg: ECDH, usages: ['deriveBits'] },
@@ -329,7 +359,7 @@ export class KeyStore {
         p = (async () => {
           const existing = await this.#readMeta(name);
           if (existing) return existing;
-          const k = await generate('auto', false);
+          const k = await generate();
           const ck = k.cryptoKey();
           if (!ck) throw new PhisealError(`storing an IndexKey needs WebCrypto ${what} P-384`, ErrorCode.UNSUPPORTED);
           const value = { key: ck, publicJwk: k.publicKey.toJwk() };
@@ -342,8 +372,8 @@ export class KeyStore {
       }
       return p;
     };
-    const sealing = await entry('sealing-key', (...a) => wasm.PrivateKey.generate(...a), 'ECDH');
-    const author = await entry('author-key', (...a) => wasm.AuthorKey.generate(...a), 'ECDSA');
+    const sealing = await entry('sealing-key', () => pinnedKeyPair('hpke', false), 'ECDH');
+    const author = await entry('author-key', () => pinnedKeyPair('author', false), 'ECDSA');
     return {
       sealing: wasm.PrivateKey.fromCryptoKey(sealing.key, wasm.PublicKey.fromJwk(sealing.publicJwk)),
       author: wasm.AuthorKey.fromCryptoKey(author.key, wasm.PublicKey.fromJwk(author.publicJwk)),
@@ -484,7 +514,7 @@ export class KeyStore {
    */
   async generateKeyPair(meta) {
     const m = options(meta, 'meta');
-    const kid = await this.#generate((x) => wasm.PrivateKey.generate('webcrypto', x), m);
+    const kid = await this.#generate((x) => pinnedKeyPair('hpke', x), m);
     const privateKey = await this.get(kid, { passphrase: m.passphrase, provider: m.provider });
     return { kid, privateKey, publicKey: privateKey.publicKey };
   }
@@ -492,14 +522,15 @@ export class KeyStore {
   /** Generates an AuthorKey inside the store, like generateKeyPair; resolves to it as getAuthorKey would. */
   async generateAuthorKey(meta) {
     const m = options(meta, 'meta');
-    const kid = await this.#generate((x) => wasm.AuthorKey.generate('webcrypto', x), m);
+    const kid = await this.#generate((x) => pinnedKeyPair('author', x), m);
     return this.getAuthorKey(kid, { passphrase: m.passphrase, provider: m.provider });
   }
 
   async #generate(generate, m) {
+    noWasm(m);
     const keys = await this.#storeKeys();
     // Wrapped (so generated extractable, then dropped) when the lock or a passphrase must guard it, or wasm needs its bytes.
-    const wrap = keys.by === 'lock' || m.passphrase !== undefined || m.provider === 'wasm';
+    const wrap = keys.by === 'lock' || m.passphrase !== undefined;
     const fresh = await generate(wrap);
     const { provider, ...meta } = m;
     try {
@@ -562,22 +593,12 @@ export class KeyStore {
 
   /** An HPKE (or session) entry as a PrivateKey: non-extractable, pair-checked. */
   async #privateKey(r, keys, o) {
+    noWasm(o);
     const { publicKey, kid } = KeyStore.#publicKey(r);
     let ck;
     if (r.wrapped.alg === 'webcrypto-non-extractable') {
       ck = storedCryptoKey(r.wrapped.key, r.kind, kid);
     } else if (r.wrapped.alg === 'A256GCM') {
-      if (o.provider === 'wasm') {
-        // The app asked for a key in wasm memory: its bytes go there (and can be read there by page script).
-        const der = await this.#pkcs8(r, keys, o);
-        try {
-          const key = await wasm.PrivateKey.importPkcs8(der, 'wasm', false);
-          if (key.kid !== kid) throw tampered(`the stored key is not ${kid}`);
-          return key;
-        } finally {
-          der.fill(0);
-        }
-      }
       ck = await this.#unwrap(r, keys, o, false);
     } else {
       throw tampered(`key ${kid} has an unknown protection`);
@@ -602,22 +623,13 @@ export class KeyStore {
   /** Loads a stored AuthorKey (record, index-key and stream signatures) by its kid, non-extractable, pair-checked. */
   async getAuthorKey(kid, opts) {
     const o = options(opts, 'options');
+    noWasm(o);
     const { r, keys } = await this.#entry(kid, 'author', o);
     const { publicKey } = KeyStore.#publicKey(r);
     let ck;
     if (r.wrapped.alg === 'webcrypto-non-extractable') {
       ck = storedCryptoKey(r.wrapped.key, 'author', kid);
     } else if (r.wrapped.alg === 'A256GCM') {
-      if (o.provider === 'wasm') {
-        const der = await this.#pkcs8(r, keys, o);
-        try {
-          const key = await wasm.AuthorKey.importPkcs8(der, 'wasm', false);
-          if (key.kid !== kid) throw tampered(`the stored author key is not ${kid}`);
-          return key;
-        } finally {
-          der.fill(0);
-        }
-      }
       ck = await this.#unwrap(r, keys, o, false);
     } else {
       throw tampered(`author key ${kid} has an unknown protection`);
@@ -908,7 +920,8 @@ export class KeyStore {
    * On a locked store (unlocked) it adds the passkey. Non-extractable keys put
    * as CryptoKeys stay CryptoKeys (use generateKeyPair / generateAuthorKey for
    * keys only the unlocked store can use).
-   * @param {{userName: string, rpId?: string, rpName?: string, userDisplayName?: string, userId?: Uint8Array, timeoutMs?: number}} opts
+   * @param {{userName: string, rpId?: string, rpName?: string, userDisplayName?: string, userId?: Uint8Array, timeoutMs?: number,
+   *          current?: {passkey: true} | {passphrase: string}}} opts
    * @returns {Promise<{credentialId: Uint8Array, refused: string[]}>}
    */
   async enrollPasskey(opts) {
@@ -920,7 +933,7 @@ export class KeyStore {
     const rpId = o.rpId ?? globalThis.location?.hostname;
     if (typeof rpId !== 'string' || rpId === '') throw invalidArgument('rpId is required outside a page');
     requireWebAuthn();
-    const lock = await this.#beforeEnroll();
+    const lock = await this.#beforeEnroll(o.current);
     const timeout = o.timeoutMs ?? PASSKEY_TIMEOUT_MS;
     const prfSalt = random(32);
     const cred = await callWebAuthn('create', {
@@ -954,22 +967,32 @@ export class KeyStore {
   /**
    * Adds a passphrase that unlocks this store (the fallback where passkeys or
    * PRF are not available); on a store without a lock it makes the lock, as
-   * enrollPasskey does.
+   * enrollPasskey does. On a locked store both need `{current}`: the passkey
+   * (`{passkey: true}`) or passphrase that unlocks it now.
    * @returns {Promise<{refused: string[]}>}
    */
-  async enrollPassphrase(passphrase) {
+  async enrollPassphrase(passphrase, opts) {
     if (typeof passphrase !== 'string' || passphrase.length < 12) throw invalidArgument('passphrase must be a string of at least 12 characters');
-    const lock = await this.#beforeEnroll();
+    const lock = await this.#beforeEnroll(options(opts, 'options').current);
     const salt = random(16);
     const kek = await passphraseKek(passphrase, salt, PBKDF2_ITERATIONS);
     return { refused: await this.#addSlot({ type: 'passphrase', salt, iterations: PBKDF2_ITERATIONS }, kek, lock) };
   }
 
   /** The lock (if any) an enrollment adds to, checked to be unlocked; a store with entries of older phiseal is refused. */
-  async #beforeEnroll() {
+  async #beforeEnroll(current) {
     const lock = await this.#readLock();
     if (lock !== undefined) {
-      await this.#storeKeys(); // MISUSE while locked
+      // Adding a way in needs a way in, now: the unlocked instance alone is
+      // not enough (a script that got hold of it would add a passphrase it
+      // knows, and later open every entry offline; review finding).
+      if (current === undefined) {
+        throw new PhisealError(
+          'this store is locked: adding a passkey or passphrase needs the current one ({current: {passkey: true}} or {current: {passphrase}})',
+          ErrorCode.MISUSE,
+        );
+      }
+      await this.unlock(current);
       return lock;
     }
     const all = await request(this.#db.transaction('keys').objectStore('keys').getAll());
@@ -1006,8 +1029,8 @@ export class KeyStore {
       const aad = te.encode(`phiseal-keystore-lock-v1:${this.#name}:${which}:${sortedJson(publicJwk)}`);
       lock[which] = { publicJwk, iv, ct: new Uint8Array(await subtle.wrapKey('pkcs8', key.cryptoKey(), keys.wrap, { name: 'AES-GCM', iv, additionalData: aad })) };
     };
-    const sealing = await wasm.PrivateKey.generate('webcrypto', true);
-    const author = await wasm.AuthorKey.generate('webcrypto', true);
+    const sealing = await pinnedKeyPair('hpke', true);
+    const author = await pinnedKeyPair('author', true);
     await wrapOwn('sealing', sealing);
     await wrapOwn('author', author);
     const lockIndex = { sealing: wasm.PrivateKey.fromCryptoKey(await this.#unwrapOwn(lock, 'sealing', keys), sealing.publicKey), author: null };
@@ -1071,3 +1094,8 @@ export class KeyStore {
     this.#db.close();
   }
 }
+
+// A script that runs after phiseal loaded must not wrap KeyStore.open or its
+// methods to get hold of the app's unlocked store (review finding).
+Object.freeze(KeyStore.prototype);
+Object.freeze(KeyStore);

@@ -307,9 +307,27 @@ await runSuite('keystore', { timeoutMs: 300_000 }, async ({ context, page, url, 
       const signing = phiseal.SigningKey.generate();
       const ids = { early: await store.put(early.privateKey), soft: await store.put(soft.privateKey), index: await store.put(indexKey), signing: await store.put(signing) };
       const enrolled = await store.enrollPasskey({ userName: 'dr.lee@clinic.example', rpName: 'phiseal test' });
-      const fallback = await store.enrollPassphrase(PASS);
+      // Adding a way in to a locked store needs the current one (a script holding the store cannot add its own).
+      const silent = await store.enrollPassphrase('a passphrase a script knows').then(() => 'added', (e) => e.code);
+      if (silent !== 'MISUSE') throw new Error(`a passphrase was added to a locked store without the current lock: ${silent}`);
+      const frozen = Object.isFrozen(phiseal.KeyStore) && Object.isFrozen(phiseal.KeyStore.prototype);
+      if (!frozen) throw new Error('KeyStore can be rewrapped by page script');
+      const fallback = await store.enrollPassphrase(PASS, { current: { passkey: true } });
+      // A script that hooks crypto.subtle.generateKey after phiseal loaded sees no key the store makes (review finding).
+      const seen = [];
+      const realGenerate = crypto.subtle.generateKey;
+      crypto.subtle.generateKey = function (...a) {
+        const p = realGenerate.apply(this, a);
+        p.then((k) => { if (k?.privateKey?.extractable) seen.push(k); }, () => {});
+        return p;
+      };
       const { kid, publicKey } = await store.generateKeyPair({ purpose: 'records' }); // wrapped under the lock
       const author = await store.generateAuthorKey();
+      crypto.subtle.generateKey = realGenerate;
+      if (seen.length) throw new Error(`a hooked generateKey saw ${seen.length} extractable key pairs of the store`);
+      // provider 'wasm' would put a stored key's bytes in wasm memory, where it exports: refused.
+      const wasmGet = await store.get(kid, { provider: 'wasm' }).then(() => 'loaded', (e) => e.code);
+      if (wasmGet !== 'MISUSE') throw new Error(`provider wasm: ${wasmGet}`);
       const schema = { id: 's', version: 1, fields: { email: 'deterministic', note: true } };
       const sealed = await phiseal.sealRecord({ email: 'pat@example.org', note: 'locked away' }, { schema, recordId: 'r', author, recipients: [publicKey, early.publicKey, soft.publicKey], indexKey });
       const meta = await window.attacker.keysOf(name, 'meta');
