@@ -175,11 +175,31 @@ export async function startEscrow({ dir, desk, credential, root, port = 0, origi
     }
   }
 
+  // Patients whose released key could not be replaced: their intakes must not
+  // be sealed to a key a clinician holds, so /patients retries the
+  // replacement and answers 503 until it succeeds (review finding).
+  const unreplaced = new Set();
+
   async function patients({ patientId }) {
     if (typeof patientId !== 'string' || !PATIENT_ID.test(patientId)) throw fail(400, 'patientId must be a patient id');
+    if (unreplaced.has(patientId)) {
+      try {
+        await newKey(patientId);
+        unreplaced.delete(patientId);
+      } catch (err) {
+        throw fail(503, `this patient's break-glass key was released and is not replaced yet: ${err.message}`);
+      }
+    }
     const current = keys.get(patientId)?.at(-1) ?? (await newKey(patientId));
     return { certificate: current.certificate };
   }
+
+  // Answers by request id: the same request again (the storage server can
+  // post her published request before her page does, to burn its id) gets
+  // the same answer, sealed to her key, instead of 409 (review finding).
+  const answers = new Map();
+  const sameRequest = (a, b) => ['patientId', 'seq', 'signer', 'recipient'].every((k) => a[k] === b[k]) && entryAt(a) === entryAt(b);
+  const entryAt = (b) => (typeof b.log === 'string' ? b.log.split('\n').find((l) => { try { const e = JSON.parse(l); return e.type === 'entry' && e.seq === b.seq; } catch { return false; } }) : undefined);
 
   /** Checks a request as the module comment says; resolves to what is stored. Throws a 4xx otherwise. */
   async function check(body) {
@@ -230,6 +250,8 @@ export async function startEscrow({ dir, desk, credential, root, port = 0, origi
   }
 
   async function breakGlass(body) {
+    const prior = answers.get(body?.requestId);
+    if (prior && sameRequest(prior.body, body)) return prior.answer;
     const c = await check(body);
     const { recipientKey, ...stored } = c;
     const released = [...keys.get(c.patientId)];
@@ -242,13 +264,16 @@ export async function startEscrow({ dir, desk, credential, root, port = 0, origi
       await newKey(c.patientId);
     } catch (err) {
       rotated = false;
+      unreplaced.add(c.patientId);
       console.error(`escrow: the break-glass key of ${c.patientId} was released and could not be replaced: ${err.message}`);
     }
     const payload = new TextEncoder().encode(JSON.stringify({ patientId: c.patientId, requestId: c.requestId, keys: released.map((k) => ({ kid: k.kid, pkcs8: k.pkcs8 })) }));
     const info = releaseInfo(c.patientId, c.requestId);
     const { enc, ciphertext } = await hpkeSeal(recipientKey, payload, { info: new TextEncoder().encode(info) });
     payload.fill(0);
-    return { patientId: c.patientId, requestId: c.requestId, info, enc: b64(enc), ciphertext: b64(ciphertext), kids: released.map((k) => k.kid), rotated };
+    const answer = { patientId: c.patientId, requestId: c.requestId, info, enc: b64(enc), ciphertext: b64(ciphertext), kids: released.map((k) => k.kid), rotated };
+    answers.set(c.requestId, { body, answer });
+    return answer;
   }
 
   // One request at a time: two requests with the same id cannot both pass the check.

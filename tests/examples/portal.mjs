@@ -739,7 +739,7 @@ export async function portalTests({ context, url, check, server }) {
     return `request ${bg.requestId.slice(0, 8)}…: entry #${bg.seq} of ${bg.logId.slice(0, 8)}… stored by the escrow (checkpoint ${tree.size}, inclusion verified); ${bg.opened} record opened; released key ${released.kid.slice(0, 10)}… now ${code}`;
   });
 
-  await check("portal: break-glass 4: the storage server, holding her audit lines (entry and checkpoint), every certificate and no credential, gets no emergency key: her request replayed (409), her entry under a new request id (403), its own encryption key for her (403), a break-glass key of its own at the desk (401, 403); an answer opens only with her key", async () => {
+  await check("portal: break-glass 4: the storage server, holding her audit lines (entry and checkpoint), every certificate and no credential, gets no emergency key: her request replayed (her own sealed answer again), her request id with another entry (409), her entry under a new request id (403), its own encryption key for her (403), a break-glass key of its own at the desk (401, 403); an answer opens only with her key", async () => {
     assert(granted, 'check 3 did not run');
     const A = intakeRows[0].patient_id;
     const db = server.portal.db;
@@ -761,7 +761,14 @@ export async function portalTests({ context, url, check, server }) {
       assert(res.status === expected && json.ciphertext === undefined && why.test(json.error), `${name}: HTTP ${res.status} (expected ${expected}) ${JSON.stringify(json).slice(0, 200)}`);
     };
     assert(signerCerts.length === 1, `signers of dr-okafor on the server: ${signerCerts.length}`);
-    await expect('her request replayed', 409, /used already/, await postEscrow({ ...base, signer }));
+    // Her exact request posted again (the server holds everything it needs to post it before her page does): the
+    // same answer, sealed to her key, nothing stored twice, no second rotation (so front-running it denies her nothing).
+    const replay = await postEscrow({ ...base, signer });
+    const again = await replay.json();
+    results.push(`her request replayed: ${replay.status} (her own sealed answer again)`);
+    assert(replay.ok && again.requestId === granted.requestId && typeof again.ciphertext === 'string', `her request replayed: HTTP ${replay.status} ${JSON.stringify(again).slice(0, 200)}`);
+    // The same request id with another entry is still refused.
+    await expect('her request id with another entry', 409, /used already/, await postEscrow({ ...base, signer, seq: granted.seq - 1 }));
     await expect('her entry under a new request id', 403, /names another request/, await postEscrow({ ...base, signer, requestId: randomUUID() }));
     await expect('a new request id and its own encryption key for her', 403, /encryption certificate: UNTRUSTED_KEY/, await postEscrow({ ...base, signer, requestId: randomUUID(), recipient: ownRecipient }));
     const deskEnroll = (headers) => fetch(`${server.desk.url}/enroll`, { method: 'POST', headers, body: JSON.stringify({ subject: `break-glass:${A}`, purpose: 'encrypt', jwk: serverKey.toJwk() }) });
