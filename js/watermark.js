@@ -358,6 +358,13 @@ export class Watermark {
     } catch {
       // Not connected or popover attribute gone: the next check restores both.
     }
+    // WebKit showed the re-raised host without its canvases' pixels for 100-300 ms
+    // (a modal dialog opened over the content was on screen unmarked): draw them again.
+    if (this.#size !== '') {
+      this.#drawnKey = '';
+      this.#drawnForensic = '';
+      this.#redraw(false);
+    }
   }
 
   /**
@@ -401,6 +408,16 @@ export class Watermark {
       this.#clip.style.zoom = Math.abs(z - 1) > 1e-4 ? String(1 / z) : '';
       this.#clipRect = '';
     }
+    // Rectangles are taken relative to the host's own box (the clip's origin), which
+    // is (0, 0) where getBoundingClientRect is in viewport px. WebKit's, under `zoom`
+    // on an ancestor of a scrolled page, shifts every box, the fixed host's too, by
+    // the scroll offset in other units: measured from the viewport, the mark missed
+    // the target (none on screen); measured from the host, it lands on it.
+    const o = call(N.rect, this.#host);
+    const box = (e) => {
+      const q = call(N.rect, e);
+      return { left: q.left - o.left, top: q.top - o.top, right: q.right - o.left, bottom: q.bottom - o.top };
+    };
     let l = 0;
     let t = 0;
     let r = 0;
@@ -408,13 +425,13 @@ export class Watermark {
     const fs = call(N.fullscreenElement, document);
     const shown = !fs || fs === this.#target || call(N.contains, fs, this.#target);
     if (this.#target.isConnected && !this.#targetMissing && shown) {
-      const rect = call(N.rect, this.#target);
+      const rect = box(this.#target);
       l = Math.max(0, rect.left);
       t = Math.max(0, rect.top);
       r = Math.min(vw, rect.right);
       b = Math.min(vh, rect.bottom);
       for (const c of this.#clippers) {
-        const cr = call(N.rect, c);
+        const cr = box(c);
         l = Math.max(l, cr.left);
         t = Math.max(t, cr.top);
         r = Math.min(r, cr.right);
@@ -424,7 +441,7 @@ export class Watermark {
     // Every foreign top-layer element is marked as well (one box: the union).
     if (this.#popover) {
       for (const e of this.#foreignLayers()) {
-        const er = call(N.rect, e);
+        const er = box(e);
         const el = Math.max(0, er.left);
         const et = Math.max(0, er.top);
         const eR = Math.min(vw, er.right);

@@ -292,7 +292,18 @@ async function runEngine(name, url) {
         window.coverElements = [cover, dlg];
         return out;
       });
-      const coverShot = await shot();
+      // The screenshot must show the dialog (WebKit's may predate its first paint): only then is the mark's absence a hole.
+      let coverShot = null;
+      for (let i = 0; i < 10; i++) {
+        coverShot = await shot();
+        const dialogPainted = await b.evaluate(async (s) => {
+          const img = await h.pixels(s);
+          const r = h.rectOf(document.getElementById('cam'));
+          return r.w * r.h - h.countUnlike(img, [[0, 0xaa, 0]], r, 20) > 0;
+        }, coverShot);
+        if (dialogPainted) break;
+        await b.evaluate(() => h.frames(1));
+      }
       await keep('over-modal-dialog', coverShot);
       const covered = await b.evaluate(async (s) => {
         const img = await h.pixels(s);
