@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use phiseal::ErrorCode;
-use phiseal::audit::fhir::{CHAIN_EXTENSION, from_fhir, to_fhir};
+use phiseal::audit::fhir::{CHAIN_EXTENSION, from_fhir, instant, to_fhir};
 use phiseal::audit::{AuditLog, CheckpointNote, Entry, Line, ProblemCode, VerifyOptions, Witness, verify_log_with};
 use phiseal::json::Value;
 use phiseal::sign::SigningKey;
@@ -306,4 +306,13 @@ fn the_shared_vector_round_trips_byte_for_byte() {
 fn verify_head(jsonl: &str) -> String {
     let last = jsonl.lines().rev().find(|l| l.contains("\"type\":\"entry\"")).unwrap();
     Value::parse(last).unwrap().get("hash").unwrap().as_str().unwrap().to_owned()
+}
+
+#[test]
+fn instants_are_utc_with_milliseconds() {
+    assert_eq!(instant(0).unwrap(), "1970-01-01T00:00:00.000Z");
+    assert_eq!(instant(1_700_000_000_123).unwrap(), "2023-11-14T22:13:20.123Z");
+    assert_eq!(instant(951_782_400_000).unwrap(), "2000-02-29T00:00:00.000Z");
+    assert_eq!(instant(253_402_300_799_999).unwrap(), "9999-12-31T23:59:59.999Z");
+    assert_eq!(instant(253_402_300_800_000).unwrap_err().code(), ErrorCode::InvalidArgument);
 }

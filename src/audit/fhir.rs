@@ -421,18 +421,3 @@ pub fn from_fhir(input: &Value, log: Option<&str>) -> Result<Imported> {
 }
 
 const BAD_EVENT: Error = Error::malformed("not a phiseal audit event");
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::instant;
-
-    #[test]
-    fn instants_are_utc_with_milliseconds() {
-        assert_eq!(instant(0).unwrap(), "1970-01-01T00:00:00.000Z");
-        assert_eq!(instant(1_700_000_000_123).unwrap(), "2023-11-14T22:13:20.123Z");
-        assert_eq!(instant(951_782_400_000).unwrap(), "2000-02-29T00:00:00.000Z");
-        assert_eq!(instant(253_402_300_799_999).unwrap(), "9999-12-31T23:59:59.999Z");
-        assert!(instant(253_402_300_800_000).is_err());
-    }
-}
