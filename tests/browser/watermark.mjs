@@ -19,7 +19,7 @@
 //
 //   node tests/browser/watermark.mjs [chromium] [firefox] [webkit]
 import { mkdir, writeFile } from 'node:fs/promises';
-import { killDrivers, openEngine } from '../support/engines.mjs';
+import { openEngine, runEachEngine } from '../support/engines.mjs';
 import { serve } from '../support/serve.mjs';
 
 const RESTORE_LIMIT_MS = 100;
@@ -711,26 +711,9 @@ async function runEngine(name, url) {
 }
 
 const server = await serve();
-const summary = [];
-let timer = null;
+let summary;
 try {
-  for (const name of engineNames) {
-    const limit = TIME_LIMIT_MS[name] ?? 300_000;
-    const killer = new Promise((_, reject) => {
-      timer = setTimeout(() => {
-        killDrivers();
-        reject(new Error(`${name}: timed out (${limit / 1000} s)`));
-      }, limit);
-    });
-    try {
-      summary.push(await Promise.race([runEngine(name, server.url), killer]));
-    } catch (e) {
-      report(`${name}: suite`, false, e.message);
-      if (/timed out/.test(e.message)) break;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  summary = await runEachEngine(engineNames, TIME_LIMIT_MS, (name) => runEngine(name, server.url), report);
 } finally {
   await server.close();
 }

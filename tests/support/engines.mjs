@@ -255,3 +255,32 @@ export function openEngine(name, options = {}) {
   if (name in WEBDRIVER_ENGINES) return openWebDriver(name, options);
   throw new Error(`unknown engine ${name} (chromium, firefox, webkit)`);
 }
+
+/**
+ * Runs `run(name)` for each engine in turn, each within its time limit
+ * (`limits[name]`, default 300 s; on a time-out every driver is killed and
+ * the engines after it are skipped). A failure is reported as
+ * `report("NAME: suite", false, message)`. Resolves to what each run gave.
+ */
+export async function runEachEngine(names, limits, run, report) {
+  const summary = [];
+  for (const name of names) {
+    const limit = limits[name] ?? 300_000;
+    let timer = null;
+    const killer = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        killDrivers();
+        reject(new Error(`${name}: timed out (${limit / 1000} s)`));
+      }, limit);
+    });
+    try {
+      summary.push(await Promise.race([run(name), killer]));
+    } catch (e) {
+      report(`${name}: suite`, false, e.message);
+      if (/timed out/.test(e.message)) break;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return summary;
+}
